@@ -1,0 +1,52 @@
+//! `datavern`: the governed data layer's binary (HTTP API and command-line interface).
+//!
+//! Thin by design: every command parses its arguments, calls the library crates and renders
+//! the result. Exit codes: 0 success, 1 a negative answer (invalid catalog, invalid
+//! identifier, …), 2 a usage or I/O error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod catalog_cmd;
+mod detect_cmd;
+mod id_cmd;
+
+/// datavern: a governed data layer for Norwegian public bodies.
+#[derive(Debug, Parser)]
+#[command(name = "datavern", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with catalogs: the YAML files that declare what is governed.
+    #[command(subcommand)]
+    Catalog(catalog_cmd::CatalogCommand),
+    /// Validate Norwegian identifiers.
+    #[command(subcommand)]
+    Id(id_cmd::IdCommand),
+    /// Find personal data in free text, or classify the columns of a CSV file.
+    Detect(detect_cmd::DetectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Catalog(command) => catalog_cmd::run(command),
+        Command::Id(command) => id_cmd::run(command),
+        Command::Detect(args) => detect_cmd::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

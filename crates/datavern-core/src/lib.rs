@@ -1,0 +1,13 @@
+//! datavern's pure core: the catalog model and its validation, the personal-data taxonomy,
+//! NSM classification and residency rules, Norwegian identifiers, and PII detection.
+//!
+//! **Invariant:** this crate does no I/O. It never depends on tokio, sqlx, axum or hyper
+//! (CI checks this with `cargo tree`), so every rule here is a pure function that can be
+//! tested exhaustively and embedded anywhere.
+
+pub mod catalog;
+pub mod classification;
+pub mod id;
+pub mod pii;
+pub mod residency;
+pub mod taxonomy;

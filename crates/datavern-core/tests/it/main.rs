@@ -1,0 +1,5 @@
+//! Integration tests for datavern-core: one test binary, one module per feature.
+
+mod catalog;
+mod id;
+mod pii;

@@ -1,0 +1,1 @@
+//! datavern crypto
