@@ -1,5 +1,7 @@
 //! Integration tests for the `datavern` binary: one test binary, one module per command.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 mod catalog;
 mod detect;
 mod id;

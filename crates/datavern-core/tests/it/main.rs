@@ -1,5 +1,7 @@
 //! Integration tests for datavern-core: one test binary, one module per feature.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 mod catalog;
 mod id;
 mod pii;
