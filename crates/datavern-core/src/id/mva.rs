@@ -8,7 +8,7 @@ use super::digits::{self, Format, SeparatorsAt};
 use super::{IdError, Organisasjonsnummer};
 
 /// A syntactically valid MVA-nummer (whether the entity is actually VAT-registered is a register
-/// lookup, not done here).
+/// lookup, not done here). Like every identifier type: no `Display`, and `Debug` redacts.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MvaNummer {
     orgnr: Organisasjonsnummer,
@@ -67,12 +67,6 @@ impl MvaNummer {
 impl fmt::Debug for MvaNummer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MvaNummer(..)")
-    }
-}
-
-impl fmt::Display for MvaNummer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

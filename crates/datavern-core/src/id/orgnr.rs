@@ -12,8 +12,9 @@ pub(crate) const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
 
 /// A valid organisasjonsnummer.
 ///
-/// An enkeltpersonforetak's number points at one person, so `Debug` redacts like every other
-/// identifier type; `Display` prints the number in the usual `988 077 917` grouping.
+/// An enkeltpersonforetak's number points at one person, so like every identifier type it has
+/// no `Display` and its `Debug` redacts; [`Organisasjonsnummer::formatted`] gives the usual
+/// `988 077 917` grouping.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Organisasjonsnummer {
     digits: [u8; 9],
@@ -50,18 +51,17 @@ impl Organisasjonsnummer {
     pub fn digits(&self) -> &[u8; 9] {
         &self.digits
     }
+
+    /// The number grouped the usual way: `988 077 917`.
+    pub fn formatted(&self) -> String {
+        let s = self.as_str();
+        format!("{} {} {}", &s[..3], &s[3..6], &s[6..])
+    }
 }
 
 impl fmt::Debug for Organisasjonsnummer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Organisasjonsnummer(..)")
-    }
-}
-
-impl fmt::Display for Organisasjonsnummer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.as_str();
-        write!(f, "{} {} {}", &s[..3], &s[3..6], &s[6..])
     }
 }
 

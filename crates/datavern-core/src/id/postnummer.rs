@@ -10,7 +10,7 @@ use super::digits::{self, Format};
 /// A postnummer in the range 0001–9999.
 ///
 /// Alone it rarely identifies anyone, but combined with other fields it narrows a person down:
-/// `Debug` redacts like every other identifier type. `Display` prints the four digits.
+/// like every identifier type it has no `Display` and its `Debug` redacts.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Postnummer {
     digits: [u8; 4],
@@ -41,12 +41,6 @@ impl Postnummer {
 impl fmt::Debug for Postnummer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Postnummer(..)")
-    }
-}
-
-impl fmt::Display for Postnummer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

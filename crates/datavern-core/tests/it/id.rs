@@ -324,7 +324,7 @@ fn orgnr_and_mva() {
         }),
     );
     let orgnr = Organisasjonsnummer::parse("988077917").unwrap();
-    assert_eq!(orgnr.to_string(), "988 077 917");
+    assert_eq!(orgnr.formatted(), "988 077 917");
     assert_eq!(format!("{orgnr:?}"), "Organisasjonsnummer(..)");
 
     check(Mva, "NO988077917MVA", Ok(None));
@@ -775,7 +775,7 @@ proptest! {
         let iban = Iban::from_kontonummer(&konto);
         prop_assert_eq!(Iban::parse(&iban.formatted()).unwrap(), iban);
         let orgnr = Organisasjonsnummer::parse(&synth::orgnr(&mut rng)).unwrap();
-        prop_assert_eq!(Organisasjonsnummer::parse(&orgnr.to_string()).unwrap(), orgnr);
+        prop_assert_eq!(Organisasjonsnummer::parse(&orgnr.formatted()).unwrap(), orgnr);
         let phone = PhoneNumber::parse(&synth::phone(&mut rng, PhoneVariant::Mobile)).unwrap();
         prop_assert_eq!(PhoneNumber::parse(&phone.e164()).unwrap(), phone);
         prop_assert_eq!(phone.variant(), PhoneVariant::Mobile);
