@@ -73,7 +73,7 @@ pub enum Error {
 
     /// A blind index length outside the allowed range was requested.
     #[error(
-        "blind index length {0} bytes is outside {min}..={max}",
+        "blind index length must be {min}..={max} bytes, not {0}",
         min = crate::BlindIndexLength::MIN,
         max = crate::BlindIndexLength::MAX
     )]

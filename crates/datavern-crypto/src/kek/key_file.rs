@@ -79,19 +79,21 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<KeyFileContents> {
                 if current.is_some() {
                     return Err(err(line_no, "duplicate `current`"));
                 }
-                current = Some(
-                    parse_version(value)
-                        .ok_or(err(line_no, "`current` must be a version number from 1"))?,
-                );
+                current =
+                    Some(parse_version(value).ok_or_else(|| {
+                        err(line_no, "`current` must be a version number from 1")
+                    })?);
             }
             _ => {
                 let Some(version) = name.strip_prefix("key.") else {
                     return Err(err(line_no, "unknown setting"));
                 };
-                let version = parse_version(version).ok_or(err(
-                    line_no,
-                    "key name must be `key.N` with N a version number from 1",
-                ))?;
+                let version = parse_version(version).ok_or_else(|| {
+                    err(
+                        line_no,
+                        "key name must be `key.N` with N a version number from 1",
+                    )
+                })?;
                 let key = KeyBytes::try_fill(|out| hex_decode_into(value, out))
                     .map_err(|()| err(line_no, "key must be 64 hex digits"))?;
                 match keys.entry(version) {
@@ -110,8 +112,8 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<KeyFileContents> {
             "missing `format` line; is this a datavern key file?",
         ));
     }
-    let id = id.ok_or(err(None, "missing `id`"))?;
-    let current = current.ok_or(err(None, "missing `current`"))?;
+    let id = id.ok_or_else(|| err(None, "missing `id`"))?;
+    let current = current.ok_or_else(|| err(None, "missing `current`"))?;
     if keys.is_empty() {
         return Err(err(None, "no `key.N` lines"));
     }

@@ -317,10 +317,13 @@ impl KekProvider for LocalKeyFile {
 
     async fn wrap(&self, requests: &[WrapRequest<'_>]) -> Result<Vec<WrappedKey>> {
         let set = self.snapshot();
-        let kek = set.keys.get(&set.current).ok_or(Error::UnknownKekVersion {
-            kek: self.id.clone(),
-            version: set.current,
-        })?;
+        let kek = set
+            .keys
+            .get(&set.current)
+            .ok_or_else(|| Error::UnknownKekVersion {
+                kek: self.id.clone(),
+                version: set.current,
+            })?;
         requests
             .iter()
             .map(|request| self.wrap_one(kek, set.current, request))

@@ -116,7 +116,7 @@ fn lengths_outside_the_range_are_refused() {
     }
     assert_eq!(
         BlindIndexLength::new(1).unwrap_err().to_string(),
-        "blind index length 1 bytes is outside 2..=32"
+        "blind index length must be 2..=32 bytes, not 1"
     );
 }
 
