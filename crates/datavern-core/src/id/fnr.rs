@@ -270,8 +270,9 @@ fn variant_of(d: &[u8; 11]) -> Result<FnrVariant, IdError> {
     Ok(variant)
 }
 
-/// The century a birth year belongs to, from the individual number (folkeregisterforskriften
-/// § 2-2-1), or `None` where no rule matches.
+/// The century a birth year belongs to, from the individual number (the series of forskrift om
+/// folkeregistrering § 2-2, carried on by folkeregisterforskriften), or `None` where no rule
+/// matches.
 pub(crate) fn century(individual: u32, year: u8) -> Option<i16> {
     match (individual, year) {
         (0..=499, _) => Some(1900),
