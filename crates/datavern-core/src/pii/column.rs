@@ -9,6 +9,8 @@ use crate::id::{
     Organisasjonsnummer, PhoneNumber, Postnummer,
 };
 
+use crate::taxonomy::{self, Category};
+
 use super::context::kind_index;
 use super::detector::Detector;
 use super::finding::Finding;
@@ -46,6 +48,20 @@ impl ColumnKind {
             ColumnKind::PostalPlace => "postal_place",
             ColumnKind::BirthDate => "birth_date",
         }
+    }
+
+    /// The personal-data category of the column's content (`None` only if the taxonomy lacks
+    /// it).
+    pub fn category(&self) -> Option<&'static Category> {
+        let id = match self {
+            ColumnKind::Identifier(kind) => return Some(taxonomy::category_for_identifier(*kind)),
+            ColumnKind::GivenName => "user.name.given",
+            ColumnKind::FamilyName => "user.name.family",
+            ColumnKind::FullName => "user.name",
+            ColumnKind::Address | ColumnKind::PostalPlace => "user.contact.address",
+            ColumnKind::BirthDate => "user.demographic.date_of_birth",
+        };
+        taxonomy::lookup(id)
     }
 
     /// The identifier kind, if this is one.

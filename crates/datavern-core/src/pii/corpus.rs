@@ -185,10 +185,9 @@ pub fn evaluate(detector: &Detector, records: &[Record]) -> Evaluation {
                 }
                 if let (Some(Variant::Fnr { variant, .. }), Some(expected)) =
                     (hit.variant, label.variant)
+                    && variant != expected
                 {
-                    if variant != expected {
-                        evaluation.wrong_variant += 1;
-                    }
+                    evaluation.wrong_variant += 1;
                 }
             }
             if label.also_accepted.is_some() {

@@ -110,10 +110,10 @@ impl Detector {
     /// Tries the cluster as one number; if it is not one and has spaces, each space-separated
     /// token on its own.
     fn cluster(&self, scan: &mut Scan<'_, '_>, cluster: &Cluster, start: usize) {
-        if let Some(groups) = cluster.all_groups() {
-            if self.candidate(scan, groups) || !cluster.has_space_join() {
-                return;
-            }
+        if let Some(groups) = cluster.all_groups()
+            && (self.candidate(scan, groups) || !cluster.has_space_join())
+        {
+            return;
         }
         scanner::for_each_token(scan.text.as_bytes(), start, |groups| {
             self.candidate(scan, groups);

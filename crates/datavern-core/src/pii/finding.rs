@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use crate::id::{ChecksumRule, FnrVariant, IdentifierKind, PhoneVariant};
+use crate::taxonomy::{self, Category};
 
 /// One identifier found in a text.
 ///
@@ -48,6 +49,25 @@ impl Finding {
     /// The byte range of the finding in the scanned text.
     pub fn range(&self) -> Range<usize> {
         self.start..self.end
+    }
+
+    /// The personal-data category of the finding: the identifier kind's category, refined by
+    /// the variant where the taxonomy has a finer one (a D-nummer is
+    /// `user.national_id.d_nummer`).
+    pub fn category(&self) -> &'static Category {
+        let refined = match self.variant {
+            Some(Variant::Fnr { variant, .. }) => match variant {
+                FnrVariant::DNummer | FnrVariant::TenorDNummer => {
+                    taxonomy::lookup("user.national_id.d_nummer")
+                }
+                FnrVariant::HNummer | FnrVariant::FhNummer => {
+                    taxonomy::lookup("user.national_id.h_nummer")
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        refined.unwrap_or_else(|| taxonomy::category_for_identifier(self.kind))
     }
 
     /// The identifier's text, sliced from the text that was scanned (`None` if `text` is not

@@ -198,19 +198,20 @@ pub(crate) fn hypotheses(text: &str, groups: &[Group]) -> Hypotheses {
     let plus_before = start > 0 && bytes.get(start - 1) == Some(&b'+');
 
     // `NO` glued in front: an IBAN, or nothing.
-    if let Some(no_start) = no_prefix(text, start, NoPrefix::Glued) {
-        if digits.len == 13 && shape.join.is_none_or(|j| j == Join::Space) {
-            return match text.get(no_start..end).map(Iban::parse) {
-                Some(Ok(_)) => Hypotheses::one(Hypothesis {
-                    kind: IdentifierKind::Iban,
-                    variant: None,
-                    score: base::IBAN,
-                    start: no_start,
-                    end,
-                }),
-                _ => Hypotheses::default(),
-            };
-        }
+    if let Some(no_start) = no_prefix(text, start, NoPrefix::Glued)
+        && digits.len == 13
+        && shape.join.is_none_or(|j| j == Join::Space)
+    {
+        return match text.get(no_start..end).map(Iban::parse) {
+            Some(Ok(_)) => Hypotheses::one(Hypothesis {
+                kind: IdentifierKind::Iban,
+                variant: None,
+                score: base::IBAN,
+                start: no_start,
+                end,
+            }),
+            _ => Hypotheses::default(),
+        };
     }
 
     match digits.len {

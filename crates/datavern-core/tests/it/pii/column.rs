@@ -17,7 +17,7 @@ fn id(kind: IdentifierKind) -> Option<ColumnKind> {
 
 #[test]
 fn fnr_column_is_recognised_from_values_alone() {
-    let samples = values(200, |rng| synth::any_fodselsnummer(rng));
+    let samples = values(200, synth::any_fodselsnummer);
     let verdict = classify_column("c1", samples.iter().map(String::as_str));
     assert_eq!(verdict.kind, id(IdentifierKind::Fnr));
     assert_eq!(verdict.share_valid, 1.0);
@@ -27,7 +27,7 @@ fn fnr_column_is_recognised_from_values_alone() {
 
 #[test]
 fn kontonr_column_is_not_mistaken_for_fnr() {
-    let samples = values(200, |rng| synth::kontonummer(rng));
+    let samples = values(200, synth::kontonummer);
     let verdict = classify_column("c2", samples.iter().map(String::as_str));
     assert_eq!(verdict.kind, id(IdentifierKind::Kontonr), "{verdict:?}");
     assert_eq!(verdict.share_valid, 1.0);
@@ -42,7 +42,7 @@ fn kontonr_name_wins_over_date_like_values() {
 
 #[test]
 fn name_and_values_agree_for_high_confidence() {
-    let samples = values(100, |rng| synth::orgnr(rng));
+    let samples = values(100, synth::orgnr);
     let named = classify_column("org_nr", samples.iter().map(String::as_str));
     let unnamed = classify_column("x", samples.iter().map(String::as_str));
     assert_eq!(named.kind, id(IdentifierKind::Orgnr));

@@ -62,6 +62,7 @@ fn corpus_labels_point_at_valid_identifiers() {
 }
 
 /// Prints the first mistakes, so a failing run says what went wrong.
+#[allow(clippy::print_stdout)]
 fn print_mistakes(detector: &Detector, records: &[corpus::Record]) {
     let mut findings = Vec::new();
     let mut shown = 0;
