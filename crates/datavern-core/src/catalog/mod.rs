@@ -85,12 +85,15 @@ impl Catalog {
             _ => false,
         };
         if is_empty {
-            return Err(CatalogErrors::new(vec![CatalogError::new(
-                "",
-                ErrorCode::Empty,
-                "the catalog is empty: declare version, deployment, purposes and collections \
+            return Err(CatalogErrors::new(vec![
+                CatalogError::new(
+                    "",
+                    ErrorCode::Empty,
+                    "the catalog is empty: declare version, deployment, purposes and collections \
                  (see docs/catalog.md)",
-            )]));
+                )
+                .at(1, 1),
+            ]));
         }
 
         let mut problems = read::Problems::default();

@@ -284,8 +284,8 @@ fn read_exemption(problems: &mut Problems, value: &Value, path: Path) -> Option<
 fn read_subjects(problems: &mut Problems, value: &Value, path: Path) -> Option<RawSubjects> {
     match value {
         Value::String(word) => Some(RawSubjects::Keyword(word.clone())),
-        Value::Sequence(items) => Some(RawSubjects::References(
-            items
+        Value::Sequence(items) => {
+            let refs: Vec<RawSubjectRef> = items
                 .iter()
                 .enumerate()
                 .filter_map(|(i, value)| {
@@ -301,8 +301,10 @@ fn read_subjects(problems: &mut Problems, value: &Value, path: Path) -> Option<R
                         path,
                     })
                 })
-                .collect(),
-        )),
+                .collect();
+            // With a reference missing, fields could be attributed to the wrong person.
+            (refs.len() == items.len()).then_some(RawSubjects::References(refs))
+        }
         other => {
             problems.push(
                 &path,

@@ -200,7 +200,7 @@ impl<'v> Obj<'v> {
     }
 
     /// A list whose items are read by `item`; items it cannot read are left out (their
-    /// problems are reported by `item`).
+    /// problems are reported by `item`), and a list of nothing but such items is invalid.
     pub(crate) fn list<T>(
         &self,
         problems: &mut Problems,
@@ -209,13 +209,20 @@ impl<'v> Obj<'v> {
     ) -> Slot<Vec<T>> {
         match self.get(key) {
             None => Slot::Absent,
-            Some(Value::Sequence(items)) => Slot::Present(
-                items
+            Some(Value::Sequence(items)) => {
+                let read: Vec<T> = items
                     .iter()
                     .enumerate()
                     .filter_map(|(i, value)| item(problems, value, self.at(key).index(i)))
-                    .collect(),
-            ),
+                    .collect();
+                // A list whose every item was malformed is not "empty": its problems are
+                // reported already.
+                if read.is_empty() && !items.is_empty() {
+                    Slot::Invalid
+                } else {
+                    Slot::Present(read)
+                }
+            }
             Some(value) => {
                 problems.push(
                     &self.at(key),

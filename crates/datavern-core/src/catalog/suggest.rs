@@ -1,7 +1,8 @@
 //! "Did you mean …?" suggestions for misspelt names.
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a likely
-/// typo (at most a third of the input's length, and never the input itself).
+/// typo (at most a third of the input's length, or the one is a prefix of the other), and
+/// never the input itself.
 pub(crate) fn suggest<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -12,9 +13,31 @@ pub(crate) fn suggest<'a>(
         .into_iter()
         .filter(|candidate| *candidate != input)
         .map(|candidate| (distance(&input_lower, &candidate.to_lowercase()), candidate))
-        .filter(|(d, _)| *d <= budget)
+        .filter(|(d, candidate)| *d <= budget || is_prefix_pair(&input_lower, candidate))
         .min_by_key(|(d, _)| *d)
         .map(|(_, candidate)| candidate)
+}
+
+/// Whether one of the two is a prefix of the other, both long enough to mean it
+/// (`forelder` for `forelder_id`).
+fn is_prefix_pair(input: &str, candidate: &str) -> bool {
+    let candidate = candidate.to_lowercase();
+    input.chars().count().min(candidate.chars().count()) >= 4
+        && (candidate.starts_with(input) || input.starts_with(&candidate))
+}
+
+/// The `"; did you mean \"x\"?"` tail of a message, else `"; {otherwise}"` (or nothing when
+/// `otherwise` is empty).
+pub(crate) fn did_you_mean_or<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: &str,
+) -> String {
+    match suggest(input, candidates) {
+        Some(candidate) => format!("; did you mean \"{candidate}\"?"),
+        None if otherwise.is_empty() => String::new(),
+        None => format!("; {otherwise}"),
+    }
 }
 
 /// The `"; did you mean \"x\"?"` tail of a message, or nothing.
@@ -70,6 +93,11 @@ mod tests {
             Some("encrypted")
         );
         assert_eq!(suggest("banana", names), None);
+        assert_eq!(
+            suggest("forelder", ["forelder_id", "barn_id"]),
+            Some("forelder_id")
+        );
+        assert_eq!(suggest("id", ["id_nummer"]), None);
         assert_eq!(distance("kitten", "sitting"), 3);
         assert_eq!(distance("", "abc"), 3);
     }

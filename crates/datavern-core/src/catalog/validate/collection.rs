@@ -15,7 +15,7 @@ use super::super::raw::{
     RawSubjects,
 };
 use super::super::read::Slot;
-use super::super::suggest::did_you_mean;
+use super::super::suggest::{did_you_mean, did_you_mean_or};
 use super::Context;
 use super::field::validate_field;
 
@@ -463,23 +463,44 @@ fn subject_reference(
             .and_then(|role| SubjectName::parse(role.as_str()).ok()),
     };
     let field = cx
-        .required_text(&raw.field, &at("field"), "name the field holding the person's record id")
+        .required_text(
+            &raw.field,
+            &at("field"),
+            "name the field holding the person's record id",
+        )
         .and_then(|text| {
-            let Some(raw_field) = fields.iter().find(|f| f.name.get().is_some_and(|n| n.trim() == text)) else {
-                let names = fields.iter().filter_map(|f| f.name.get()).map(String::as_str);
-                let hint = did_you_mean(&text, names);
+            let Some(raw_field) = fields
+                .iter()
+                .find(|f| f.name.get().is_some_and(|n| n.trim() == text))
+            else {
+                let names = fields
+                    .iter()
+                    .filter_map(|f| f.name.get())
+                    .map(String::as_str);
+                let hint = did_you_mean_or(
+                    &text,
+                    names,
+                    "the reference needs a field of this collection",
+                );
                 cx.push(
                     &at("field"),
                     ErrorCode::UnknownField,
-                    format!("unknown field \"{text}\"{hint}; the reference needs a field of this collection"),
+                    format!("unknown field \"{text}\"{hint}"),
                 );
                 return None;
             };
-            if let Some(ty) = raw_field.field_type.get().filter(|t| t.trim() != FieldType::String.as_str()) {
+            if let Some(ty) = raw_field
+                .field_type
+                .get()
+                .filter(|t| t.trim() != FieldType::String.as_str())
+            {
                 cx.push(
                     &at("field"),
                     ErrorCode::Subjects,
-                    format!("field \"{text}\" holds a record id and must have type string, not {}", ty.trim()),
+                    format!(
+                        "field \"{text}\" holds a record id and must have type string, not {}",
+                        ty.trim()
+                    ),
                 );
                 return None;
             }
@@ -610,7 +631,7 @@ fn retention_field(
             path,
             ErrorCode::Retention,
             format!(
-                "retention counts from field \"{name}\"{hint}, which the collection does not have"
+                "retention counts from field \"{name}\", which the collection does not have{hint}"
             ),
         );
         return None;

@@ -13,7 +13,7 @@ use super::super::names::{FieldName, PurposeId, SubjectName};
 use super::super::path::Path;
 use super::super::raw::RawField;
 use super::super::read::Slot;
-use super::super::suggest::did_you_mean;
+use super::super::suggest::{did_you_mean, did_you_mean_or};
 use super::Context;
 use super::collection::{CollectionShape, exemption};
 
@@ -466,11 +466,15 @@ fn attribution(
     let own_reference = name.and_then(|name| refs.iter().find(|r| &r.field == name));
     match (declared, own_reference) {
         (Some(declared), _) if !refs.iter().any(|r| r.name == declared.as_str()) => {
-            let hint = did_you_mean(&declared, refs.iter().map(|r| r.name.as_str()));
+            let hint = did_you_mean_or(
+                &declared,
+                refs.iter().map(|r| r.name.as_str()),
+                "name one of the collection's subject references",
+            );
             cx.push(
                 &path,
                 ErrorCode::UnknownSubject,
-                format!("unknown subject \"{declared}\"{hint}; name one of the collection's subject references"),
+                format!("unknown subject \"{declared}\"{hint}"),
             );
             None
         }

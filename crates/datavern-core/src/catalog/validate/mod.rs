@@ -20,7 +20,7 @@ use super::names::{Kommunenummer, PurposeId, StorageName};
 use super::path::Path;
 use super::raw::{RawCatalog, RawDeployment, RawPurpose, RawResidencyRule, RawStorage};
 use super::read::{Item, Problems, Slot};
-use super::suggest::did_you_mean;
+use super::suggest::{did_you_mean, did_you_mean_or};
 
 /// The catalog format versions this build reads.
 pub const SUPPORTED_VERSION: u32 = 1;
@@ -116,11 +116,15 @@ impl Context<'_> {
         for item in items {
             let id = item.value.trim();
             if !self.declared_purposes.iter().any(|p| p == id) {
-                let hint = did_you_mean(id, self.declared_purposes.iter().map(String::as_str));
+                let hint = did_you_mean_or(
+                    id,
+                    self.declared_purposes.iter().map(String::as_str),
+                    "declare it under `purposes`",
+                );
                 self.push(
                     &item.path,
                     ErrorCode::UnknownPurpose,
-                    format!("unknown purpose \"{id}\"{hint}; declare it under `purposes`"),
+                    format!("unknown purpose \"{id}\"{hint}"),
                 );
                 continue;
             }
