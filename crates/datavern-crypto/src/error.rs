@@ -136,6 +136,10 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// An audit key, checkpoint or signed note was malformed or did not verify.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+
     /// The operating system's secure random generator failed.
     #[error("secure random generator failed")]
     Random,

@@ -5,6 +5,8 @@
 //!  ├─ wraps DataKey       one per data subject  → seals field envelopes (AES-256-GCM)
 //!  └─ wraps IndexRootKey  one per tenant        → HKDF per (tenant, collection, field)
 //!                                                 → BlindIndexKey → truncated HMAC-SHA256
+//!
+//! audit: hash chain over entries → Checkpoint (size, head) → Ed25519 signed note (C2SP)
 //! ```
 //!
 //! **Invariant**: key material never leaves this crate as bytes except wrapped (encrypted) by a
@@ -12,7 +14,8 @@
 //! ids and versions and no `Display`. Errors never contain key bytes or plaintext.
 //!
 //! The formats (field envelope, associated data, wrapped key encoding, key file, blind index
-//! derivation) are specified byte by byte in `docs/crypto.md`.
+//! derivation, audit chain and checkpoints) are specified byte by byte in `docs/crypto.md`.
+//! The audit log's cryptography is in [`audit`].
 //!
 //! ```no_run
 //! # async fn demo() -> datavern_crypto::Result<()> {
@@ -36,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 mod blind_index;
 mod data_key;
 mod encoding;
@@ -44,6 +48,7 @@ mod error;
 mod ids;
 mod kek;
 mod normalize;
+mod private_file;
 mod secret;
 
 pub use self::blind_index::{

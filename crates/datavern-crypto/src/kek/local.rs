@@ -8,7 +8,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, Nonce, RandomizedNonceKey};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
 use super::key_file::{self, KeyFileContents};
@@ -19,6 +18,9 @@ use crate::encoding::hex_encode;
 use crate::envelope::{NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::ids::{KekId, KekVersion};
+use crate::private_file::{
+    create_private, io_err, read_private, sync_parent_dir, write_and_sync, write_new_private,
+};
 use crate::secret::{KEY_LEN, KeyBytes};
 
 /// Largest key file accepted; a file with thousands of versions is still far below this.
@@ -98,13 +100,7 @@ impl LocalKeyFile {
             current: KekVersion::FIRST,
             keys,
         };
-        let mut file = create_private(&path).await?;
-        let written = write_and_sync(&mut file, &set.render(&id)).await;
-        if let Err(err) = written {
-            // Best effort: a half-written key file must not be mistaken for a good one.
-            let _ = tokio::fs::remove_file(&path).await;
-            return Err(io_err(&path, err));
-        }
+        write_new_private(&path, &set.render(&id)).await?;
         Ok(Self::from_parts(path, id, set))
     }
 
@@ -348,13 +344,6 @@ impl fmt::Debug for LocalKeyFile {
     }
 }
 
-fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::KeyFileIo {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// `path` with `suffix` appended to its file name.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(path.as_os_str());
@@ -362,86 +351,8 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Creates `path` exclusively, readable and writable by the owner only.
-async fn create_private(path: &Path) -> Result<tokio::fs::File> {
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path).await.map_err(|err| {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::KeyFileExists {
-                path: path.to_path_buf(),
-            }
-        } else {
-            io_err(path, err)
-        }
-    })
-}
-
-async fn write_and_sync(file: &mut tokio::fs::File, text: &str) -> std::io::Result<()> {
-    file.write_all(text.as_bytes()).await?;
-    file.flush().await?;
-    file.sync_all().await
-}
-
-/// Makes a rename durable. Best effort: not every platform can open a directory.
-async fn sync_parent_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(dir) = tokio::fs::File::open(dir).await {
-            let _ = dir.sync_all().await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
 /// Reads and parses the key file, refusing it when group or others can access it.
 async fn read_key_file(path: &Path) -> Result<KeyFileContents> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| io_err(path, e))?;
-    // Check the opened file, not the path, so the file checked is the file read.
-    let meta = file.metadata().await.map_err(|e| io_err(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::MalformedKeyFile {
-            path: path.to_path_buf(),
-            line: None,
-            reason: "not a regular file",
-        });
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(Error::KeyFilePermissions {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-    }
-    if meta.len() > MAX_FILE_LEN {
-        return Err(Error::MalformedKeyFile {
-            path: path.to_path_buf(),
-            line: None,
-            reason: "file is larger than 1 MiB",
-        });
-    }
-    // Sized up front (plus one byte to observe end of file) so reading does not reallocate
-    // and leave copies of key material in freed memory.
-    let capacity = usize::try_from(meta.len()).unwrap_or(0) + 1;
-    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    (&mut file)
-        .take(MAX_FILE_LEN + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| io_err(path, e))?;
+    let bytes = read_private(path, MAX_FILE_LEN, "file is larger than 1 MiB").await?;
     key_file::parse(path, &bytes)
 }
