@@ -98,6 +98,40 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 30] = [
+        ErrorCode::Syntax,
+        ErrorCode::Empty,
+        ErrorCode::WrongType,
+        ErrorCode::Missing,
+        ErrorCode::UnknownKey,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::InvalidName,
+        ErrorCode::Duplicate,
+        ErrorCode::InvalidValue,
+        ErrorCode::InvalidKommunenummer,
+        ErrorCode::InvalidPeriod,
+        ErrorCode::UnknownCategory,
+        ErrorCode::UnknownPurpose,
+        ErrorCode::UnknownCollection,
+        ErrorCode::UnknownField,
+        ErrorCode::UnknownSubject,
+        ErrorCode::SecureIdentification,
+        ErrorCode::SpecialCategoryCondition,
+        ErrorCode::CriminalDataBasis,
+        ErrorCode::LegalReference,
+        ErrorCode::AboveAccreditation,
+        ErrorCode::Residency,
+        ErrorCode::Encryption,
+        ErrorCode::Searchable,
+        ErrorCode::Classification,
+        ErrorCode::IdentifierMismatch,
+        ErrorCode::Subjects,
+        ErrorCode::Retention,
+        ErrorCode::Archive,
+        ErrorCode::PublicAccess,
+    ];
+
     /// The stable snake_case code.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -836,6 +836,28 @@ fn merge_keys_share_settings() {
     assert_eq!(retention.then(), RetentionAction::Delete);
 }
 
+#[test]
+fn docs_list_every_error_code_and_category() {
+    let catalog_md = include_str!("../../../../docs/catalog.md");
+    for code in ErrorCode::ALL {
+        let serialized = serde_json::to_value(code).unwrap();
+        assert_eq!(serialized, code.as_str());
+        assert!(
+            catalog_md.contains(&format!("| `{code}` |")),
+            "docs/catalog.md lacks {code}"
+        );
+    }
+    let taxonomy_md = include_str!("../../../../docs/taxonomy.md");
+    for category in taxonomy::all() {
+        let row = format!(
+            "`{category}` | {} | {} |",
+            category.name_nb(),
+            category.name()
+        );
+        assert!(taxonomy_md.contains(&row), "docs/taxonomy.md lacks {row}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
