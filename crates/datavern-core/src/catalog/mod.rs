@@ -25,6 +25,7 @@
 //! The core does no I/O: reading the file is the caller's job.
 
 mod error;
+mod field;
 mod legal;
 mod locate;
 mod model;
@@ -32,6 +33,7 @@ mod names;
 mod path;
 mod raw;
 mod read;
+mod retention;
 mod suggest;
 mod summary;
 mod validate;
@@ -41,20 +43,21 @@ use std::collections::HashSet;
 use serde_norway::Value;
 
 pub use error::{CatalogError, CatalogErrors, ErrorCode};
+pub use field::{Attribution, Encryption, EncryptionReason, Field, FieldType};
 pub use legal::{
     ArchiveDuty, InvalidHjemmel, LawfulBasis, PublicAccessExemption, RestrictionGround,
     SpecialCategoryCondition, UnknownProvision,
 };
 pub use model::{
-    Attribution, Catalog, Collection, DataSubjects, Deployment, Encryption, EncryptionReason,
-    ErasurePolicy, Field, FieldType, Purpose, Retention, RetentionAction, RetentionPeriod,
-    RetentionStart, StorageKind, StorageTarget, SubjectReference, Tenant,
+    Catalog, Collection, DataSubjects, Deployment, Purpose, StorageKind, StorageTarget,
+    SubjectReference, Tenant,
 };
 pub use names::{
     COUNTY_NUMBERS, CollectionName, FieldName, InvalidKommunenummer, InvalidName, Kommunenummer,
     MAX_NAME_LEN, PurposeId, RESERVED_FIELD_NAMES, RESERVED_FIELD_PREFIX, StorageName, SubjectName,
     SubjectRole,
 };
+pub use retention::{ErasurePolicy, Retention, RetentionAction, RetentionPeriod, RetentionStart};
 pub use summary::{
     CollectionSummary, DeploymentSummary, FieldSummary, PurposeSummary, StorageSummary,
     SubjectSummary, Summary,

@@ -5,11 +5,12 @@ use serde::Serialize;
 use crate::classification::Classification;
 use crate::residency::Location;
 
+use super::field::{Attribution, EncryptionReason, Field, FieldType};
 use super::legal::{LawfulBasis, RestrictionGround, SpecialCategoryCondition};
 use super::model::{
-    Attribution, Catalog, Collection, DataSubjects, EncryptionReason, ErasurePolicy, Field,
-    FieldType, Purpose, StorageKind, StorageTarget, Tenant,
+    Catalog, Collection, DataSubjects, Purpose, StorageKind, StorageTarget, Tenant,
 };
+use super::retention::ErasurePolicy;
 
 /// What a catalog declares, flattened for display and JSON.
 #[derive(Debug, Clone, Serialize)]

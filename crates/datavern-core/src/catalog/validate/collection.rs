@@ -3,11 +3,9 @@
 use std::collections::HashSet;
 
 use super::super::error::ErrorCode;
+use super::super::field::{Field, FieldType};
 use super::super::legal::{ArchiveDuty, PublicAccessExemption};
-use super::super::model::{
-    Collection, DataSubjects, ErasurePolicy, Field, FieldType, Retention, RetentionAction,
-    RetentionPeriod, RetentionStart, SubjectReference,
-};
+use super::super::model::{Collection, DataSubjects, SubjectReference};
 use super::super::names::{CollectionName, FieldName, SubjectName, SubjectRole};
 use super::super::path::Path;
 use super::super::raw::{
@@ -15,6 +13,9 @@ use super::super::raw::{
     RawSubjects,
 };
 use super::super::read::Slot;
+use super::super::retention::{
+    ErasurePolicy, Retention, RetentionAction, RetentionPeriod, RetentionStart,
+};
 use super::super::suggest::{did_you_mean, did_you_mean_or};
 use super::Context;
 use super::field::validate_field;

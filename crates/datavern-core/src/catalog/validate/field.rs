@@ -6,9 +6,8 @@ use crate::id::IdentifierKind;
 use crate::taxonomy::{self, Category};
 
 use super::super::error::ErrorCode;
-use super::super::model::{
-    Attribution, DataSubjects, Encryption, EncryptionReason, Field, FieldType,
-};
+use super::super::field::{Attribution, Encryption, EncryptionReason, Field, FieldType};
+use super::super::model::DataSubjects;
 use super::super::names::{FieldName, PurposeId, SubjectName};
 use super::super::path::Path;
 use super::super::raw::RawField;
