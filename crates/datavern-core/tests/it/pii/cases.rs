@@ -273,3 +273,16 @@ fn output_buffer_is_reused() {
     detector.detect("ingenting her", &mut findings);
     assert!(findings.is_empty());
 }
+
+#[test]
+fn findings_map_to_taxonomy_categories() {
+    let category = |text: &str| detect(text)[0].category().as_str();
+    assert_eq!(
+        category("fnr 15108695088"),
+        "user.national_id.fodselsnummer"
+    );
+    assert_eq!(category("fnr 53097248016"), "user.national_id.d_nummer");
+    assert_eq!(category("fnr 13527248013"), "user.national_id.h_nummer");
+    assert_eq!(category("konto 86011117947"), "user.financial.bank_account");
+    assert_eq!(category("ola@nav.no"), "user.contact.email");
+}

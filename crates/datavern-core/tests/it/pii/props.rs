@@ -67,3 +67,16 @@ proptest! {
         prop_assert!(found, "{text:?}: {findings:?}");
     }
 }
+
+proptest! {
+    #[test]
+    fn column_classification_never_panics_and_stays_in_range(
+        name in any::<String>(),
+        values in proptest::collection::vec(any::<String>(), 0..20),
+    ) {
+        let verdict = datavern_core::pii::classify_column(&name, values.iter().map(String::as_str));
+        prop_assert!((0.0..=1.0).contains(&verdict.confidence));
+        prop_assert!((0.0..=1.0).contains(&verdict.share_valid));
+        prop_assert_eq!(verdict.sampled + verdict.empty, values.len());
+    }
+}
