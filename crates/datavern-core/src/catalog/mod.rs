@@ -76,11 +76,11 @@ impl Catalog {
     pub fn from_yaml(source: &str) -> Result<Catalog, CatalogErrors> {
         let mut value: Value = match serde_norway::from_str(source) {
             Ok(value) => value,
-            Err(err) => return Err(CatalogErrors::new(vec![syntax_error(&err)])),
+            Err(err) => return Err(CatalogErrors::new(vec![syntax_error(&err, source)])),
         };
         // YAML merge keys (`<<: *defaults`) let a catalog share settings between items.
         if let Err(err) = value.apply_merge() {
-            return Err(CatalogErrors::new(vec![syntax_error(&err)]));
+            return Err(CatalogErrors::new(vec![syntax_error(&err, source)]));
         }
         let is_empty = match &value {
             Value::Null => true,
@@ -110,7 +110,7 @@ impl Catalog {
 }
 
 /// A syntax error, placed where the parser stopped.
-fn syntax_error(err: &serde_norway::Error) -> CatalogError {
+fn syntax_error(err: &serde_norway::Error, source: &str) -> CatalogError {
     let mut message = err.to_string();
     let mut error = CatalogError::new("", ErrorCode::Syntax, String::new());
     if let Some(location) = err.location() {
@@ -118,6 +118,20 @@ fn syntax_error(err: &serde_norway::Error) -> CatalogError {
         let at = format!(" at line {} column {}", location.line(), location.column());
         message = message.replacen(&at, "", 1);
         error = error.at(location.line(), location.column());
+        let offending = source
+            .lines()
+            .nth(location.line().saturating_sub(1))
+            .and_then(|line| line.chars().nth(location.column().saturating_sub(1)));
+        if offending == Some('\t') {
+            message.push_str(" (YAML indents with spaces, not tabs)");
+        }
+    }
+    // The loader reports a repeated key as `path: duplicate entry with key "k"`.
+    if let Some((path, key)) = message.split_once(": duplicate entry with key ") {
+        error.path = path.to_owned();
+        error.code = ErrorCode::Duplicate;
+        error.message = format!("duplicate key {key}: a key may appear only once in a mapping");
+        return error;
     }
     error.message = format!("invalid YAML: {message}");
     error

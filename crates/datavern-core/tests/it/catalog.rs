@@ -678,6 +678,36 @@ fn yaml_syntax_error_has_line_and_column() {
 }
 
 #[test]
+fn repeated_keys_and_tabs_are_explained() {
+    let errors = errors_of(&edit(&[(
+        "    subjects: self\n",
+        "    subjects: self\n    subjects: none\n",
+    )]));
+    let error = &errors.as_slice()[0];
+    assert_eq!(error.code, ErrorCode::Duplicate);
+    assert_eq!(
+        error.to_string(),
+        r#"collections[0]: duplicate key "subjects": a key may appear only once in a mapping"#
+    );
+    assert!(error.line.is_some());
+
+    let errors = errors_of(&edit(&[(
+        "      name: Bergen kommune\n",
+        "\tname: Bergen kommune\n",
+    )]));
+    let error = &errors.as_slice()[0];
+    assert_eq!(error.code, ErrorCode::Syntax);
+    assert_eq!((error.line, error.column), (Some(5), Some(1)));
+    assert!(
+        error
+            .message
+            .ends_with("(YAML indents with spaces, not tabs)"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
 fn problems_carry_the_line_and_column_of_the_offending_value() {
     let errors = errors_of(&edit(&[("category: user.name\n", "category: user.nmae\n")]));
     let error = &errors.as_slice()[0];
