@@ -1,10 +1,15 @@
 //! Benchmarks of datavern-crypto's hot paths: field encryption and decryption, blind index
-//! computation, data-key generation, and local wrap/unwrap of one key and of a batch of 100.
+//! computation, data-key generation, local wrap/unwrap of one key and of a batch of 100, and
+//! the audit log's chain hash, checkpoint signing and checkpoint verification.
 //!
 //! Run with `cargo bench -p datavern-crypto`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use datavern_crypto::audit::{
+    CanonicalWriter, ChainHead, Checkpoint, CheckpointSigner, CheckpointVerifier, GENESIS, KeyName,
+    chain_next,
+};
 use datavern_crypto::{
     BlindIndexLength, DataKey, FieldContext, IndexContext, IndexRootKey, KekProvider, KeyVersion,
     LocalKeyFile, Normalizer, UnwrapRequest, WrapRequest, WrappedKey, decrypt_field, encrypt_field,
@@ -155,4 +160,59 @@ fn local_unwrap(bencher: Bencher<'_, '_>, n: usize) {
             assert!(results.iter().all(Result::is_ok));
             results
         });
+}
+
+/// A typical audit entry (format, tenant, actor, purpose, action, collection, record, fields,
+/// outcome, time): about 200 canonical bytes.
+fn audit_entry() -> Vec<u8> {
+    CanonicalWriter::new()
+        .str("audit/1")
+        .str("0301")
+        .str("svc:barnehage-opptak")
+        .str("case-handling")
+        .str("read")
+        .str("persons")
+        .str("0190b5d2-7c1e-7000-8000-000000000001")
+        .str_list(["address", "name"])
+        .str("allowed")
+        .i64(1_735_689_600_000_000)
+        .finish()
+}
+
+#[divan::bench]
+fn audit_chain_next(bencher: Bencher<'_, '_>) {
+    let entry = audit_entry();
+    assert!((180..=220).contains(&entry.len()), "{} bytes", entry.len());
+    let prev = chain_next(&GENESIS, 1, b"previous");
+    bencher
+        .counter(divan::counter::BytesCount::new(entry.len()))
+        .bench(|| chain_next(black_box(&prev), black_box(2), black_box(&entry)));
+}
+
+fn audit_checkpoint() -> (CheckpointSigner, Checkpoint) {
+    let signer =
+        CheckpointSigner::generate(KeyName::new("datavern.example/audit").unwrap()).unwrap();
+    let head = ChainHead {
+        size: 1_000_000,
+        hash: chain_next(&GENESIS, 1_000_000, &audit_entry()),
+    };
+    let checkpoint = Checkpoint::new("datavern.example/audit", head)
+        .unwrap()
+        .with_extension("timestamp 2025-01-01T00:00:00Z")
+        .unwrap();
+    (signer, checkpoint)
+}
+
+#[divan::bench]
+fn audit_checkpoint_sign(bencher: Bencher<'_, '_>) {
+    let (signer, checkpoint) = audit_checkpoint();
+    bencher.bench(|| signer.sign(black_box(&checkpoint)).unwrap());
+}
+
+#[divan::bench]
+fn audit_checkpoint_verify(bencher: Bencher<'_, '_>) {
+    let (signer, checkpoint) = audit_checkpoint();
+    let note = signer.sign(&checkpoint).unwrap();
+    let verifier = CheckpointVerifier::new(&signer.verifier_key()).unwrap();
+    bencher.bench(|| verifier.verify(black_box(note.as_str())).unwrap());
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair, ParsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
@@ -44,10 +44,8 @@ const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
 /// On disk the key is one line, the signer key string that Go's `note.GenerateKey` produces,
 /// in a file only its owner may read (mode 0600), like [`LocalKeyFile`](crate::LocalKeyFile).
 pub struct CheckpointSigner {
-    name: KeyName,
-    key_id: u32,
-    public_key: [u8; KEY_LEN],
     pair: Ed25519KeyPair,
+    verifier: CheckpointVerifier,
 }
 
 impl CheckpointSigner {
@@ -83,12 +81,12 @@ impl CheckpointSigner {
 
     /// The key's name, which appears in every signature line.
     pub fn name(&self) -> &KeyName {
-        &self.name
+        &self.verifier.name
     }
 
     /// The key id: the first four bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key).
     pub fn key_id(&self) -> u32 {
-        self.key_id
+        self.verifier.key_id
     }
 
     /// The public verifier key string, `<name>+<key id>+<base64(0x01 ‖ public key)>`, to give
@@ -99,11 +97,7 @@ impl CheckpointSigner {
 
     /// The verifier for this signer's checkpoints.
     pub fn verifier(&self) -> CheckpointVerifier {
-        CheckpointVerifier {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            public_key: self.public_key,
-        }
+        self.verifier.clone()
     }
 
     /// Signs a checkpoint.
@@ -120,8 +114,8 @@ impl CheckpointSigner {
             .map_err(|_| AuditError::Signing)?;
         Ok(SignedNote::new(
             text,
-            &self.name,
-            self.key_id,
+            self.name(),
+            self.key_id(),
             signature.as_ref(),
         ))
     }
@@ -135,12 +129,9 @@ impl CheckpointSigner {
             .try_into()
             .map_err(|_| AuditError::MalformedSignerKey("not a valid ed25519 seed"))?;
         let key_id = note::key_id(name.as_str(), ALG_ED25519, &public_key);
-        Ok(Self {
-            name,
-            key_id,
-            public_key,
-            pair,
-        })
+        let verifier = CheckpointVerifier::from_parts(name, key_id, public_key)
+            .map_err(|_| AuditError::MalformedSignerKey("not a valid ed25519 seed"))?;
+        Ok(Self { pair, verifier })
     }
 
     fn parse_signer_key(text: &str) -> Result<Self, AuditError> {
@@ -170,7 +161,7 @@ impl CheckpointSigner {
         let seed = KeyBytes::from_slice(&raw[1..]).ok_or(malformed("key is not 32 bytes"))?;
         let signer = Self::from_seed(name, &seed)?;
         // The id is the hash of the public key, so it is checked after deriving that.
-        if signer.key_id != key_id {
+        if signer.key_id() != key_id {
             return Err(AuditError::KeyIdMismatch);
         }
         Ok(signer)
@@ -196,7 +187,7 @@ impl CheckpointSigner {
             + verifier_key.len()
             + 1
             + SIGNER_KEY_PREFIX.len()
-            + self.name.as_str().len()
+            + self.name().as_str().len()
             + 1
             + 8
             + 1
@@ -207,9 +198,9 @@ impl CheckpointSigner {
         out.push_str(&verifier_key);
         out.push('\n');
         out.push_str(SIGNER_KEY_PREFIX);
-        out.push_str(self.name.as_str());
+        out.push_str(self.name().as_str());
         out.push('+');
-        out.push_str(&format!("{:08x}", self.key_id));
+        out.push_str(&format!("{:08x}", self.key_id()));
         out.push('+');
         // Base64 output is ASCII.
         out.push_str(std::str::from_utf8(&encoded[..written]).unwrap_or_default());
@@ -221,8 +212,8 @@ impl CheckpointSigner {
 impl fmt::Debug for CheckpointSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CheckpointSigner")
-            .field("name", &self.name)
-            .field("key_id", &format_args!("{:08x}", self.key_id))
+            .field("name", self.name())
+            .field("key_id", &format_args!("{:08x}", self.key_id()))
             .finish_non_exhaustive()
     }
 }
@@ -234,11 +225,13 @@ impl fmt::Debug for CheckpointSigner {
 /// Following the signed-note spec, signature lines by other keys (another name or key id:
 /// witnesses' cosignatures, a rotated key) are ignored; every line by this key must verify,
 /// and at least one must be present.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CheckpointVerifier {
     name: KeyName,
     key_id: u32,
     public_key: [u8; KEY_LEN],
+    // Parsed once: verification then costs only the signature check.
+    parsed: ParsedPublicKey,
 }
 
 impl CheckpointVerifier {
@@ -264,10 +257,21 @@ impl CheckpointVerifier {
         let public_key = public_key
             .try_into()
             .map_err(|_| malformed("ed25519 public key must be 32 bytes"))?;
+        Self::from_parts(name, key_id, public_key)
+    }
+
+    fn from_parts(
+        name: KeyName,
+        key_id: u32,
+        public_key: [u8; KEY_LEN],
+    ) -> Result<Self, AuditError> {
+        let parsed = ParsedPublicKey::new(&ED25519, public_key)
+            .map_err(|_| AuditError::MalformedVerifierKey("not a valid ed25519 public key"))?;
         Ok(Self {
             name,
             key_id,
             public_key,
+            parsed,
         })
     }
 
@@ -315,13 +319,16 @@ impl CheckpointVerifier {
 
     fn open<'a>(&self, signed_note: &'a str) -> Result<&'a str, AuditError> {
         let (text, lines) = note::parse(signed_note)?;
-        let key = UnparsedPublicKey::new(&ED25519, &self.public_key);
         let mut verified = false;
         for line in lines {
             if line.name != self.name.as_str() || line.key_id != self.key_id {
                 continue;
             }
-            if key.verify(text.as_bytes(), &line.signature).is_err() {
+            if self
+                .parsed
+                .verify_sig(text.as_bytes(), &line.signature)
+                .is_err()
+            {
                 return Err(AuditError::InvalidSignature {
                     name: self.name.to_string(),
                     key_id: self.key_id,
@@ -338,6 +345,16 @@ impl CheckpointVerifier {
         Ok(text)
     }
 }
+
+impl PartialEq for CheckpointVerifier {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.key_id == other.key_id
+            && self.public_key == other.public_key
+    }
+}
+
+impl Eq for CheckpointVerifier {}
 
 impl fmt::Display for CheckpointVerifier {
     /// The verifier key string.
