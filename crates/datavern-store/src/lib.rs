@@ -1,0 +1,1 @@
+//! datavern store (work in progress)
