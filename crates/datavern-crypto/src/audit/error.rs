@@ -166,8 +166,10 @@ pub enum ChainError {
 }
 
 impl ChainError {
-    /// The sequence number of the first entry that is missing, altered or out of place, where
-    /// the error points at one.
+    /// The sequence number where verification stopped, where the error points at one: the
+    /// expected entry for a sequence error, the entry whose hash did not match, the
+    /// checkpoint's size for a checkpoint mismatch (the alteration is at or before it), and
+    /// the first missing entry for a truncated log.
     pub fn position(&self) -> Option<u64> {
         match *self {
             Self::SequenceGap { expected, .. } | Self::SequenceOutOfOrder { expected, .. } => {
