@@ -119,7 +119,10 @@ mod tests {
             assert_eq!(level.as_str().parse::<Classification>(), Ok(level));
         }
         assert_eq!("apen".parse(), Ok(Classification::Apen));
-        assert_eq!("strengt_hemmelig".parse(), Ok(Classification::StrengtHemmelig));
+        assert_eq!(
+            "strengt_hemmelig".parse(),
+            Ok(Classification::StrengtHemmelig)
+        );
         assert!("SECRET".parse::<Classification>().is_err());
     }
 }
