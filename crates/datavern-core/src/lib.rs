@@ -5,9 +5,11 @@
 //! (CI checks this with `cargo tree`), so every rule here is a pure function that can be
 //! tested exhaustively and embedded anywhere.
 
+pub mod access;
 pub mod catalog;
 pub mod classification;
 pub mod id;
 pub mod pii;
+pub mod record;
 pub mod residency;
 pub mod taxonomy;
