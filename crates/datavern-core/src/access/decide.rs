@@ -23,8 +23,9 @@ use super::request::{AccessRequest, ConsentState, Operation};
 ///    the clearance (`clearance_insufficient`);
 /// 6. the target belongs to the principal's tenant (`tenant_mismatch`);
 /// 7. if the purpose rests on consent, the subject's consent is granted
-///    (`consent_required`); for list and lookup this is left to [`Grant::admits`], record by
-///    record.
+///    (`consent_required`) for create, read and update; for list and lookup this is left to
+///    [`Grant::admits`], record by record; delete needs no consent (withdrawing consent is
+///    when the data must be erased, Art. 17(1)(b)).
 ///
 /// The order is part of the contract: every rule that does not depend on the target record
 /// comes before the tenant check, so a record of another tenant is refused exactly like an
@@ -87,8 +88,10 @@ pub fn decide(
         });
     }
 
+    // Deleting is never refused for want of consent: a withdrawn consent is exactly when the
+    // data must go (GDPR Art. 17(1)(b)).
     let consent = match catalog.purpose(purpose.as_str()) {
-        Some(p) if p.requires_consent() => {
+        Some(p) if p.requires_consent() && request.operation() != Operation::Delete => {
             if !request.operation().is_single_record() {
                 ConsentCheck::PerRecord
             } else if request.consent() == ConsentState::Granted {

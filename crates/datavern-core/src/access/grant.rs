@@ -58,7 +58,8 @@ pub enum WithheldReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentCheck {
-    /// The purpose does not rest on consent.
+    /// The purpose does not rest on consent, or the operation is a delete (which never needs
+    /// consent).
     NotRequired,
     /// The purpose rests on consent, and the subject's consent was given as granted.
     Granted,

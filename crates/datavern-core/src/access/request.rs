@@ -106,9 +106,10 @@ impl<'a> AccessRequest<'a> {
         self
     }
 
-    /// The data subject's consent to the purpose: the record's subject for read, update and
-    /// delete, the subject being written for create. Ignored for list and lookup, whose
-    /// records are admitted one by one ([`Grant::admits`](super::Grant::admits)).
+    /// The data subject's consent to the purpose: the record's subject for read and update,
+    /// the subject being written for create. Ignored for delete (never refused for want of
+    /// consent) and for list and lookup, whose records are admitted one by one
+    /// ([`Grant::admits`](super::Grant::admits)).
     pub fn with_consent(mut self, consent: ConsentState) -> Self {
         self.consent = consent;
         self
