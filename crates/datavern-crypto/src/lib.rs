@@ -39,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+mod api_key;
 pub mod audit;
 mod blind_index;
 mod data_key;
@@ -51,6 +52,7 @@ mod normalize;
 mod private_file;
 mod secret;
 
+pub use self::api_key::{API_KEY_PREFIX, ApiKey, ApiKeyHash, InvalidApiKeyHash};
 pub use self::blind_index::{
     BlindIndex, BlindIndexKey, BlindIndexLength, IndexContext, IndexRootKey,
 };
