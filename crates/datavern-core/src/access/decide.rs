@@ -1,7 +1,7 @@
 //! The decision point: one function from catalog, principal and request to a grant or a
 //! denial.
 
-use crate::catalog::{Catalog, Collection, CollectionName, FieldName, PurposeId};
+use crate::catalog::{Catalog, Collection, CollectionName, FieldName, Purpose, PurposeId};
 
 use super::denial::Denial;
 use super::grant::{ConsentCheck, Grant, Withheld, WithheldReason};
@@ -53,7 +53,8 @@ pub fn decide(
         });
     }
 
-    let purpose = purpose(catalog, principal, collection, request.purpose())?;
+    let declared = purpose(catalog, principal, collection, request.purpose())?;
+    let purpose = declared.id().clone();
     let clearance = principal.clearance();
     if collection.classification() > clearance {
         return Err(Denial::ClearanceInsufficient {
@@ -90,20 +91,17 @@ pub fn decide(
 
     // Deleting is never refused for want of consent: a withdrawn consent is exactly when the
     // data must go (GDPR Art. 17(1)(b)).
-    let consent = match catalog.purpose(purpose.as_str()) {
-        Some(p) if p.requires_consent() && request.operation() != Operation::Delete => {
-            if !request.operation().is_single_record() {
-                ConsentCheck::PerRecord
-            } else if request.consent() == ConsentState::Granted {
-                ConsentCheck::Granted
-            } else {
-                return Err(Denial::ConsentRequired {
-                    purpose,
-                    state: request.consent(),
-                });
-            }
-        }
-        _ => ConsentCheck::NotRequired,
+    let consent = if !declared.requires_consent() || request.operation() == Operation::Delete {
+        ConsentCheck::NotRequired
+    } else if !request.operation().is_single_record() {
+        ConsentCheck::PerRecord
+    } else if request.consent() == ConsentState::Granted {
+        ConsentCheck::Granted
+    } else {
+        return Err(Denial::ConsentRequired {
+            purpose,
+            state: request.consent(),
+        });
     };
 
     let mut readable = Vec::new();
@@ -140,12 +138,12 @@ pub fn decide(
 }
 
 /// Rule 3: the purpose is given, declared, allowed and served.
-fn purpose(
-    catalog: &Catalog,
+fn purpose<'c>(
+    catalog: &'c Catalog,
     principal: &Principal,
     collection: &Collection,
     given: Option<&str>,
-) -> Result<PurposeId, Denial> {
+) -> Result<&'c Purpose, Denial> {
     let Some(given) = given.map(str::trim).filter(|p| !p.is_empty()) else {
         return Err(Denial::PurposeMissing {
             collection: collection.name().clone(),
@@ -162,21 +160,21 @@ fn purpose(
             .and_then(|s| PurposeId::parse(s).ok()),
         });
     };
-    let id = purpose.id().clone();
+    let id = purpose.id();
     if !principal.may_use(id.as_str()) {
         return Err(Denial::PurposeNotAllowed {
-            purpose: id,
+            purpose: id.clone(),
             allowed: principal.purposes().to_vec(),
         });
     }
     if !collection.serves(id.as_str()) {
         return Err(Denial::PurposeNotServed {
-            purpose: id,
+            purpose: id.clone(),
             collection: collection.name().clone(),
             served: collection.purposes().to_vec(),
         });
     }
-    Ok(id)
+    Ok(purpose)
 }
 
 /// Rule 5: the field of a lookup exists, is searchable, readable and within clearance.

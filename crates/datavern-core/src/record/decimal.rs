@@ -99,13 +99,14 @@ pub(crate) fn canonical(text: &str) -> Result<String, DecimalError> {
         if exp_digits.is_empty() {
             return Err(DecimalError::Syntax(SHAPE));
         }
-        let magnitude = exp_digits.trim_start_matches('0').parse::<i64>().unwrap_or(
-            if exp_digits.trim_start_matches('0').is_empty() {
-                0
-            } else {
-                i64::MAX
-            },
-        );
+        // Leading zeros aside, more than 4 digits is beyond MAX_EXPONENT anyway (and beyond
+        // i64 for long enough inputs).
+        let significant = exp_digits.trim_start_matches('0');
+        let magnitude = if significant.len() > 4 {
+            i64::MAX
+        } else {
+            significant.parse::<i64>().unwrap_or(0)
+        };
         if magnitude > MAX_EXPONENT {
             return Err(out_of_range());
         }

@@ -164,7 +164,10 @@ fn integer(n: &Number) -> Result<FieldValue, Invalid> {
     // A float: integral but beyond i64 (serde_json reads 1e19 or 20 digits as a float), or
     // with a fraction or exponent.
     match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() >= 9.0e18 => Err(integer_out_of_range()),
+        // |i64::MIN| = 2^63, exact as a float: integral floats from here on are no i64.
+        Some(f) if f.fract() == 0.0 && f.abs() >= (i64::MIN as f64).abs() => {
+            Err(integer_out_of_range())
+        }
         _ => Err((
             ProblemCode::WrongType,
             "expected an integer, got a number with a fraction or exponent".to_owned(),

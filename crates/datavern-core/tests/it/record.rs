@@ -626,6 +626,139 @@ fn debug_of_a_record_shows_names_and_types_never_values() {
     );
 }
 
+/// The types the example catalog does not use: integer, boolean, timestamp.
+const MEASUREMENTS_YAML: &str = r#"version: 1
+deployment:
+  tenants: [{ kommunenummer: "4601", name: Bergen kommune }]
+  accreditation: ÅPEN
+  storage: [{ name: primary, kind: database, location: "no" }]
+purposes:
+  - { id: drift, description: Drift, lawful_basis: 6(1)(e), legal_reference: kommuneloven § 1-1 }
+collections:
+  - name: maalinger
+    description: Målinger
+    classification: ÅPEN
+    subjects: none
+    purposes: [drift]
+    fields:
+      - { name: antall, type: integer, required: true, category: system.operations }
+      - { name: aktiv, type: boolean, category: system.operations }
+      - { name: malt, type: timestamp, category: system.operations }
+      - { name: notat, type: text, category: system.operations }
+"#;
+
+static MEASUREMENTS: LazyLock<Catalog> =
+    LazyLock::new(|| Catalog::from_yaml(MEASUREMENTS_YAML).unwrap());
+
+#[test]
+fn integers_booleans_and_timestamps() {
+    let maalinger = MEASUREMENTS.collection("maalinger").unwrap();
+    let validate = |body: Value| record::validate(maalinger, &object(body), Mode::Patch);
+    let problem = |body: Value| {
+        let problems = validate(body).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems}");
+        let problem = &problems.as_slice()[0];
+        (problem.code.as_str(), problem.message.clone())
+    };
+
+    for n in [i64::MIN, -1, 0, i64::MAX] {
+        assert_eq!(
+            validate(json!({ "antall": n })).unwrap().get("antall"),
+            Some(&FieldValue::Integer(n))
+        );
+    }
+    let out_of_range = (
+        "out_of_range",
+        "the integer is out of range: integers are 64-bit, from -9223372036854775808 to \
+         9223372036854775807; use a decimal field for larger numbers"
+            .to_owned(),
+    );
+    assert_eq!(problem(json!({ "antall": u64::MAX })), out_of_range);
+    assert_eq!(problem(json!({ "antall": 1e19 })), out_of_range);
+    let fraction = (
+        "wrong_type",
+        "expected an integer, got a number with a fraction or exponent".to_owned(),
+    );
+    assert_eq!(problem(json!({ "antall": 1.5 })), fraction);
+    // Within range, but written as a float.
+    assert_eq!(problem(json!({ "antall": 9.1e18 })), fraction);
+    assert_eq!(
+        problem(json!({ "antall": "42" })),
+        (
+            "wrong_type",
+            "expected an integer, got a string; send the number without quotes".to_owned()
+        )
+    );
+    assert_eq!(
+        problem(json!({ "aktiv": "true" })),
+        (
+            "wrong_type",
+            "expected true or false, got a string; send true or false without quotes".to_owned()
+        )
+    );
+    assert_eq!(
+        validate(json!({ "aktiv": false })).unwrap().get("aktiv"),
+        Some(&FieldValue::Boolean(false))
+    );
+    assert_eq!(
+        problem(json!({ "malt": "2024-08-15T09:30:00" })),
+        (
+            "invalid_timestamp",
+            "the timestamp has no UTC offset: add Z (UTC) or the offset, e.g. +02:00".to_owned()
+        )
+    );
+    assert_eq!(problem(json!({ "malt": 1723714200 })).0, "wrong_type");
+    let record = validate(json!({ "malt": "2024-08-15T11:30:00.250+02:00" })).unwrap();
+    assert_eq!(
+        record
+            .get("malt")
+            .and_then(FieldValue::canonical)
+            .as_deref(),
+        Some("2024-08-15T09:30:00.25Z")
+    );
+    assert_eq!(
+        validate(json!({ "notat": "" })).unwrap().get("notat"),
+        Some(&FieldValue::String(String::new()))
+    );
+    assert_eq!(problem(json!({ "notat": {"a": 1} })).0, "wrong_type");
+
+    // Lookups read text the way bodies read JSON.
+    for (text, expected) in [("42", "42"), ("-7", "-7"), ("007", "7")] {
+        assert_eq!(
+            record::normalize_lookup(maalinger, "antall", text).unwrap(),
+            expected
+        );
+    }
+    for (text, code) in [
+        ("4x", ProblemCode::WrongType),
+        ("+4", ProblemCode::WrongType),
+        ("", ProblemCode::WrongType),
+        ("99999999999999999999", ProblemCode::OutOfRange),
+    ] {
+        assert_eq!(
+            record::normalize_lookup(maalinger, "antall", text)
+                .unwrap_err()
+                .code,
+            code,
+            "{text:?}"
+        );
+    }
+    assert_eq!(
+        record::normalize_lookup(maalinger, "aktiv", "true").unwrap(),
+        "true"
+    );
+    assert_eq!(
+        record::normalize_lookup(maalinger, "aktiv", "ja")
+            .unwrap_err()
+            .code,
+        ProblemCode::WrongType
+    );
+    assert_eq!(
+        record::normalize_lookup(maalinger, "malt", "2024-08-15T11:30:00+02:00").unwrap(),
+        "2024-08-15T09:30:00Z"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Properties
 
