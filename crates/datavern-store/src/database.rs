@@ -1,0 +1,326 @@
+//! One database: a connection pool on one of the three backends.
+
+use std::str::FromStr;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, Executor};
+use tracing::instrument;
+
+use crate::backend::Backend;
+use crate::config::{DatabaseConfig, TlsMode};
+use crate::conn::PooledConn;
+use crate::error::{DatabaseRole, Result, StoreError};
+use crate::migrate;
+
+/// A connection pool to one database (the data database or the key store), on any backend.
+///
+/// Cheap to clone: clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: DbPool,
+    role: DatabaseRole,
+    url: String,
+}
+
+/// The sqlx pool behind a [`Database`], per backend.
+///
+/// SQL stays inside `datavern-store`; this is public only for the crate's tests and the
+/// `test-support` harness.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DbPool {
+    /// A SQLite pool.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL pool.
+    Postgres(PgPool),
+    /// A MariaDB/MySQL pool.
+    MySql(MySqlPool),
+}
+
+/// A snapshot of a pool's connections, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, in use or idle.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
+impl Database {
+    /// Connects a pool with `config`'s settings and checks that one connection works.
+    ///
+    /// SQLite files are created if missing and opened in WAL mode with foreign keys on, a busy
+    /// timeout, `synchronous = NORMAL` and `secure_delete` (deleted content is overwritten,
+    /// so erased data does not linger in free pages).
+    #[instrument(skip_all, fields(role = %role, backend = %config.backend()))]
+    pub async fn connect(config: &DatabaseConfig, role: DatabaseRole) -> Result<Database> {
+        config.check()?;
+        let url = config.redacted_url();
+        let connect_error = |source| StoreError::Connect {
+            role,
+            backend: config.backend(),
+            url: url.clone(),
+            source,
+        };
+        let pool = match config.backend() {
+            Backend::Sqlite => {
+                let options = sqlite_options(config).map_err(connect_error)?;
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(config.max_connections())
+                    .min_connections(config.min_connections())
+                    .acquire_timeout(config.acquire_timeout())
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                DbPool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let options = postgres_options(config).map_err(connect_error)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.max_connections())
+                    .min_connections(config.min_connections())
+                    .acquire_timeout(config.acquire_timeout())
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                DbPool::Postgres(pool)
+            }
+            Backend::MySql => {
+                let options = mysql_options(config).map_err(connect_error)?;
+                let timeout = config.statement_timeout();
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(config.max_connections())
+                    .min_connections(config.min_connections())
+                    .acquire_timeout(config.acquire_timeout())
+                    .after_connect(move |conn, _meta| {
+                        Box::pin(async move {
+                            if let Some(timeout) = timeout {
+                                set_mysql_statement_timeout(conn, timeout).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_error)?;
+                DbPool::MySql(pool)
+            }
+        };
+        tracing::debug!(url = %url, "Connected database pool");
+        Ok(Database { pool, role, url })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            DbPool::Sqlite(_) => Backend::Sqlite,
+            DbPool::Postgres(_) => Backend::Postgres,
+            DbPool::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Which of the store's databases this is.
+    pub fn role(&self) -> DatabaseRole {
+        self.role
+    }
+
+    /// The URL, password redacted.
+    pub fn redacted_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Health check: takes a connection from the pool and pings the server.
+    #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
+    pub async fn ping(&self) -> Result<()> {
+        match &self.pool {
+            DbPool::Sqlite(pool) => pool.acquire().await?.ping().await?,
+            DbPool::Postgres(pool) => pool.acquire().await?.ping().await?,
+            DbPool::MySql(pool) => pool.acquire().await?.ping().await?,
+        }
+        Ok(())
+    }
+
+    /// The pool's connection counts, for metrics.
+    pub fn stats(&self) -> PoolStats {
+        let (size, idle) = match &self.pool {
+            DbPool::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            DbPool::Postgres(pool) => (pool.size(), pool.num_idle()),
+            DbPool::MySql(pool) => (pool.size(), pool.num_idle()),
+        };
+        PoolStats {
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. Later operations
+    /// fail.
+    pub async fn close(&self) {
+        match &self.pool {
+            DbPool::Sqlite(pool) => pool.close().await,
+            DbPool::Postgres(pool) => pool.close().await,
+            DbPool::MySql(pool) => pool.close().await,
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        match &self.pool {
+            DbPool::Sqlite(pool) => pool.is_closed(),
+            DbPool::Postgres(pool) => pool.is_closed(),
+            DbPool::MySql(pool) => pool.is_closed(),
+        }
+    }
+
+    /// Applies this database's internal migrations (data or key store, for its backend) that
+    /// are not applied yet. Idempotent; concurrent callers wait for each other.
+    #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = migrate::migrator(self.backend(), self.role);
+        let result = match &self.pool {
+            DbPool::Sqlite(pool) => migrator.run(pool).await,
+            DbPool::Postgres(pool) => migrator.run(pool).await,
+            DbPool::MySql(pool) => migrator.run(pool).await,
+        };
+        result.map_err(|source| StoreError::Migrate {
+            role: self.role,
+            source,
+        })
+    }
+
+    /// The sqlx pool, for this crate's tests and the `test-support` harness.
+    #[cfg(feature = "test-support")]
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub(crate) fn db_pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// A connection from the pool.
+    pub(crate) async fn acquire(&self) -> Result<PooledConn> {
+        Ok(match &self.pool {
+            DbPool::Sqlite(pool) => PooledConn::Sqlite(pool.acquire().await?),
+            DbPool::Postgres(pool) => PooledConn::Postgres(pool.acquire().await?),
+            DbPool::MySql(pool) => PooledConn::MySql(pool.acquire().await?),
+        })
+    }
+
+    /// A string that is equal for two pools exactly when they reach the same database (the
+    /// same file, or the same database on the same server).
+    pub(crate) async fn identity(&self) -> Result<String> {
+        let identity = match &self.pool {
+            DbPool::Sqlite(pool) => {
+                // `file` is the absolute path of the main database.
+                let row: (i64, String, String) = sqlx::query_as("PRAGMA database_list")
+                    .fetch_one(pool)
+                    .await?;
+                format!("sqlite:{}", row.2)
+            }
+            DbPool::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT 'postgres:' || current_database() || '@' \
+                     || pg_postmaster_start_time()::text || ':' \
+                     || coalesce(inet_server_port()::text, '')",
+                )
+                .fetch_one(pool)
+                .await?
+            }
+            DbPool::MySql(pool) => {
+                sqlx::query_scalar(
+                    "SELECT CONCAT('mysql:', DATABASE(), '@', @@hostname, ':', @@port, ':', \
+                     @@datadir)",
+                )
+                .fetch_one(pool)
+                .await?
+            }
+        };
+        Ok(identity)
+    }
+}
+
+fn sqlite_options(config: &DatabaseConfig) -> Result<SqliteConnectOptions, sqlx::Error> {
+    let options = match (config.sqlite_path(), config.expose_url()) {
+        (Some(path), _) => SqliteConnectOptions::new().filename(path),
+        (None, Some(url)) => SqliteConnectOptions::from_str(url)?,
+        (None, None) => SqliteConnectOptions::new(),
+    };
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(config.busy_timeout())
+        .synchronous(SqliteSynchronous::Normal)
+        .pragma("secure_delete", "ON"))
+}
+
+fn postgres_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx::Error> {
+    let url = config.expose_url().unwrap_or_default();
+    let mut options = PgConnectOptions::from_str(url)?.application_name("datavern");
+    if let Some(mode) = config.tls() {
+        options = options.ssl_mode(match mode {
+            TlsMode::Disable => PgSslMode::Disable,
+            TlsMode::Prefer => PgSslMode::Prefer,
+            TlsMode::Require => PgSslMode::Require,
+            TlsMode::VerifyCa => PgSslMode::VerifyCa,
+            TlsMode::VerifyFull => PgSslMode::VerifyFull,
+        });
+    }
+    if let Some(ca) = config.ca_file() {
+        options = options.ssl_root_cert(ca);
+    }
+    if let Some(timeout) = config.statement_timeout() {
+        let millis = timeout.as_millis().max(1).to_string();
+        options = options.options([("statement_timeout", millis.as_str())]);
+    }
+    Ok(options)
+}
+
+fn mysql_options(config: &DatabaseConfig) -> Result<MySqlConnectOptions, sqlx::Error> {
+    let url = config.expose_url().unwrap_or_default();
+    // The MySQL driver speaks to MariaDB too, but only accepts its own scheme.
+    let url = match url.get(..8) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mariadb:") => format!("mysql:{}", &url[8..]),
+        _ => url.to_owned(),
+    };
+    let mut options = MySqlConnectOptions::from_str(&url)?.charset("utf8mb4");
+    if let Some(mode) = config.tls() {
+        options = options.ssl_mode(match mode {
+            TlsMode::Disable => MySqlSslMode::Disabled,
+            TlsMode::Prefer => MySqlSslMode::Preferred,
+            TlsMode::Require => MySqlSslMode::Required,
+            TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+            TlsMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+        });
+    }
+    if let Some(ca) = config.ca_file() {
+        options = options.ssl_ca(ca);
+    }
+    Ok(options)
+}
+
+/// MariaDB and MySQL name the statement timeout differently (and MySQL's covers `SELECT`
+/// only).
+async fn set_mysql_statement_timeout(
+    conn: &mut sqlx::MySqlConnection,
+    timeout: std::time::Duration,
+) -> Result<(), sqlx::Error> {
+    let version: String = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let statement = if version.contains("MariaDB") {
+        format!(
+            "SET SESSION max_statement_time = {:.3}",
+            timeout.as_secs_f64()
+        )
+    } else {
+        format!("SET SESSION max_execution_time = {}", timeout.as_millis())
+    };
+    conn.execute(statement.as_str()).await?;
+    Ok(())
+}

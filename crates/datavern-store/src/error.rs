@@ -1,0 +1,122 @@
+//! The store's error type.
+
+use std::fmt;
+
+use crate::backend::Backend;
+use crate::schema::IncompatibleCatalog;
+
+/// Which of a store's two databases something concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatabaseRole {
+    /// The data database: collection tables, audit log, outbox, jobs.
+    Data,
+    /// The key store: wrapped subject keys and blind-index root keys.
+    Keys,
+}
+
+impl DatabaseRole {
+    /// The lowercase name, for logs and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseRole::Data => "data",
+            DatabaseRole::Keys => "keys",
+        }
+    }
+}
+
+impl fmt::Display for DatabaseRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatabaseRole::Data => "data",
+            DatabaseRole::Keys => "key store",
+        })
+    }
+}
+
+/// Everything that can go wrong in the store. Messages never contain passwords (URLs are
+/// redacted), key material or personal data.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The configuration cannot work; the message says what to change.
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+
+    /// A database could not be reached (network, authentication, TLS, missing database).
+    #[error("cannot connect to the {role} database ({backend} at {url})")]
+    Connect {
+        /// Which database.
+        role: DatabaseRole,
+        /// Its backend.
+        backend: Backend,
+        /// Its URL, password redacted.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Applying the internal migrations failed.
+    #[error("cannot migrate the {role} database")]
+    Migrate {
+        /// Which database.
+        role: DatabaseRole,
+        /// What sqlx reported.
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// The data and key store configurations reach the same database.
+    #[error(
+        "the key store is the same database as the data ({url}): give the key store its own \
+         database (embedded: keys.db beside data.db) so that a copy of the data never holds \
+         the keys that decrypt it"
+    )]
+    KeyStoreNotSeparate {
+        /// The data database's URL, password redacted.
+        url: String,
+    },
+
+    /// The catalog changes existing collections in ways the store cannot apply yet.
+    #[error(transparent)]
+    IncompatibleCatalog(#[from] IncompatibleCatalog),
+
+    /// A collection table disagrees with the registry (`dv_collections`): it was changed or
+    /// dropped outside datavern.
+    #[error("table {table} of collection \"{collection}\" does not match the registry: {problem}")]
+    SchemaDrift {
+        /// The collection.
+        collection: String,
+        /// Its table.
+        table: String,
+        /// What differs.
+        problem: String,
+    },
+
+    /// The subject's keys were destroyed (crypto-shredded); no new key is made for it.
+    #[error(
+        "the data keys of subject {subject} in tenant {tenant} were destroyed (erasure); \
+         no new key is created for an erased subject"
+    )]
+    SubjectKeyDestroyed {
+        /// The tenant.
+        tenant: String,
+        /// The subject id.
+        subject: String,
+    },
+
+    /// A key handed to the key store is not the kind or version expected.
+    #[error("invalid key for the key store: {0}")]
+    InvalidKey(String),
+
+    /// A stored wrapped key failed to parse, or wrapping a new key failed.
+    #[error(transparent)]
+    Crypto(#[from] datavern_crypto::Error),
+
+    /// A database operation failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The store's result type.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,392 @@
+//! The key store: wrapped subject data keys and per-tenant blind-index root keys, in a
+//! database of their own.
+//!
+//! Only [`WrappedKey::to_bytes`] is stored (keys encrypted by the KEK); the clear columns
+//! repeat its metadata so a key can be found by the key id at the start of a field envelope,
+//! and keys wrapped by an old KEK version can be selected for rewrapping. Creation is
+//! race-safe: the primary key `(tenant, subject_id, key_version)` admits one first key per
+//! subject, and a loser of the race reads the winner's key back. Destroying a subject's keys
+//! (crypto-shredding) removes the wrapped bytes and keeps a tombstone row, so the erasure is
+//! visible and no new key is silently made for the erased subject.
+
+use std::future::Future;
+
+use datavern_core::catalog::Kommunenummer;
+use datavern_crypto::{KeyId, KeyKind, KeyVersion, WrappedKey};
+use sea_query::{Alias, Expr, Order, Query, SelectStatement};
+use time::OffsetDateTime;
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::conn::Conn;
+use crate::database::Database;
+use crate::error::{Result, StoreError};
+use crate::ids::SubjectId;
+
+/// Subjects per query in batch lookups (well below every backend's parameter limit).
+const BATCH: usize = 500;
+
+/// The key store database and its operations.
+#[derive(Debug, Clone)]
+pub struct KeyStore {
+    db: Database,
+}
+
+/// One version of a subject's data key, as stored.
+#[derive(Debug, Clone)]
+pub struct StoredSubjectKey {
+    /// The subject.
+    pub subject: SubjectId,
+    /// The key's id (the one its field envelopes start with).
+    pub key_id: KeyId,
+    /// The key's version (1 for the subject's first key).
+    pub key_version: KeyVersion,
+    /// When it was stored.
+    pub created_at: OffsetDateTime,
+    /// The wrapped key, or when it was destroyed.
+    pub state: KeyState,
+}
+
+/// Whether a stored key still exists.
+#[derive(Debug, Clone)]
+pub enum KeyState {
+    /// The key, wrapped by the KEK.
+    Live(WrappedKey),
+    /// The wrapped bytes were deleted (crypto-shredded) at this time; what the key sealed is
+    /// unreadable.
+    Destroyed {
+        /// When.
+        at: OffsetDateTime,
+    },
+}
+
+/// A row of `dv_subject_keys`: subject, version, key id, wrapped, created, destroyed.
+type SubjectKeyRow = (
+    Uuid,
+    i64,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    OffsetDateTime,
+    Option<OffsetDateTime>,
+);
+
+/// A row of `dv_index_keys`: the wrapped key.
+type IndexKeyRow = (Vec<u8>,);
+
+fn col(name: &'static str) -> Alias {
+    Alias::new(name)
+}
+
+impl KeyStore {
+    /// The key store on `db` (which must be the key store database, migrated).
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The subject's newest data key; if it has none, the key `create` makes, stored first.
+    ///
+    /// `create` is called only when the subject has no key, and must return a data key of
+    /// version 1 wrapped for this tenant and subject. When several callers race for the same
+    /// subject, exactly one key is stored and all of them get it back (the others' keys are
+    /// discarded unused). Fails with [`StoreError::SubjectKeyDestroyed`] if the subject's keys
+    /// were destroyed.
+    #[instrument(skip_all, fields(tenant = %tenant, subject = %subject))]
+    pub async fn get_or_create_subject_key<F, Fut>(
+        &self,
+        tenant: Kommunenummer,
+        subject: SubjectId,
+        create: F,
+    ) -> Result<WrappedKey>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = datavern_crypto::Result<WrappedKey>>,
+    {
+        if let Some(key) = self.newest_subject_key(tenant, subject).await? {
+            return live_or_destroyed(tenant, key);
+        }
+        let wrapped = create().await?;
+        check_new_key(&wrapped, KeyKind::DataKey)?;
+        let now = OffsetDateTime::now_utc();
+        let insert = Query::insert()
+            .into_table(col("dv_subject_keys"))
+            .columns([
+                col("tenant"),
+                col("subject_id"),
+                col("key_version"),
+                col("key_id"),
+                col("kek_id"),
+                col("kek_version"),
+                col("wrapped"),
+                col("created_at"),
+            ])
+            // Eight columns, eight values: cannot panic.
+            .values_panic([
+                tenant.as_str().into(),
+                subject.as_uuid().into(),
+                i64::from(wrapped.key_version().get()).into(),
+                wrapped.key_id().as_bytes().to_vec().into(),
+                wrapped.kek_id().as_str().into(),
+                i64::from(wrapped.kek_version().get()).into(),
+                wrapped.to_bytes().into(),
+                now.into(),
+            ])
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        match conn.conn().execute(&insert).await {
+            Ok(_) => {
+                tracing::debug!(key_id = %wrapped.key_id(), "Stored new subject key");
+                Ok(wrapped)
+            }
+            Err(err) if is_unique_violation(&err) => {
+                // Another caller stored the subject's first key in the meantime: use theirs.
+                drop(conn);
+                match self.newest_subject_key(tenant, subject).await? {
+                    Some(key) => live_or_destroyed(tenant, key),
+                    None => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Every stored key version (live or destroyed) of each of `subjects` in `tenant`, ordered
+    /// by subject and version. Subjects without keys are absent.
+    #[instrument(skip_all, fields(tenant = %tenant, subjects = subjects.len()))]
+    pub async fn subject_keys(
+        &self,
+        tenant: Kommunenummer,
+        subjects: &[SubjectId],
+    ) -> Result<Vec<StoredSubjectKey>> {
+        let mut keys = Vec::new();
+        if subjects.is_empty() {
+            return Ok(keys);
+        }
+        let mut conn = self.db.acquire().await?;
+        for chunk in subjects.chunks(BATCH) {
+            let mut query = subject_key_query(tenant);
+            query.and_where(Expr::col(col("subject_id")).is_in(chunk.iter().map(|s| s.as_uuid())));
+            keys.extend(fetch_subject_keys(&mut conn.conn(), &query).await?);
+        }
+        keys.sort_by_key(|k| (k.subject, k.key_version));
+        Ok(keys)
+    }
+
+    /// Destroys every key version of the subject (crypto-shredding): the wrapped bytes are
+    /// deleted and each row stays as a tombstone with `destroyed_at`. Returns the number of
+    /// versions destroyed now (0 if the subject had none, or they were destroyed before).
+    ///
+    /// Old copies may survive in the database's own files until the space is reused (dead
+    /// row versions on PostgreSQL until VACUUM, InnoDB undo logs until purge, SQLite's WAL
+    /// until a checkpoint) and in backups of the key store until they expire; see
+    /// `docs/storage.md`.
+    #[instrument(skip_all, fields(tenant = %tenant, subject = %subject))]
+    pub async fn destroy_subject_keys(
+        &self,
+        tenant: Kommunenummer,
+        subject: SubjectId,
+    ) -> Result<u64> {
+        let now = OffsetDateTime::now_utc();
+        let update = Query::update()
+            .table(col("dv_subject_keys"))
+            .values([
+                (col("wrapped"), sea_query::Value::Bytes(None).into()),
+                (col("destroyed_at"), now.into()),
+            ])
+            .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+            .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
+            .and_where(Expr::col(col("destroyed_at")).is_null())
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        let destroyed = conn.conn().execute(&update).await?;
+        tracing::info!(versions = destroyed, "Destroyed subject keys");
+        Ok(destroyed)
+    }
+
+    /// The tenant's newest blind-index root key; if it has none, the key `create` makes,
+    /// stored first. `create` must return an index root key of version 1 wrapped for this
+    /// tenant. Race-safe like [`get_or_create_subject_key`](Self::get_or_create_subject_key).
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    pub async fn get_or_create_index_root_key<F, Fut>(
+        &self,
+        tenant: Kommunenummer,
+        create: F,
+    ) -> Result<WrappedKey>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = datavern_crypto::Result<WrappedKey>>,
+    {
+        if let Some(key) = self.index_root_keys(tenant).await?.pop() {
+            return Ok(key);
+        }
+        let wrapped = create().await?;
+        check_new_key(&wrapped, KeyKind::IndexRoot)?;
+        let insert = Query::insert()
+            .into_table(col("dv_index_keys"))
+            .columns([
+                col("tenant"),
+                col("key_version"),
+                col("key_id"),
+                col("kek_id"),
+                col("kek_version"),
+                col("wrapped"),
+                col("created_at"),
+            ])
+            // Seven columns, seven values: cannot panic.
+            .values_panic([
+                tenant.as_str().into(),
+                i64::from(wrapped.key_version().get()).into(),
+                wrapped.key_id().as_bytes().to_vec().into(),
+                wrapped.kek_id().as_str().into(),
+                i64::from(wrapped.kek_version().get()).into(),
+                wrapped.to_bytes().into(),
+                OffsetDateTime::now_utc().into(),
+            ])
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        match conn.conn().execute(&insert).await {
+            Ok(_) => Ok(wrapped),
+            Err(err) if is_unique_violation(&err) => {
+                drop(conn);
+                match self.index_root_keys(tenant).await?.pop() {
+                    Some(key) => Ok(key),
+                    None => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Every blind-index root key version of the tenant, oldest first.
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    pub async fn index_root_keys(&self, tenant: Kommunenummer) -> Result<Vec<WrappedKey>> {
+        let query = Query::select()
+            .column(col("wrapped"))
+            .from(col("dv_index_keys"))
+            .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+            .order_by(col("key_version"), Order::Asc)
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        let rows: Vec<IndexKeyRow> = conn.conn().fetch_all(&query).await?;
+        rows.into_iter()
+            .map(|(bytes,)| {
+                let key = WrappedKey::from_bytes(&bytes)?;
+                if key.kind() != KeyKind::IndexRoot {
+                    return Err(StoreError::InvalidKey(format!(
+                        "dv_index_keys holds a {} for tenant {tenant}",
+                        key.kind()
+                    )));
+                }
+                Ok(key)
+            })
+            .collect()
+    }
+
+    /// The subject's newest key version, if any.
+    async fn newest_subject_key(
+        &self,
+        tenant: Kommunenummer,
+        subject: SubjectId,
+    ) -> Result<Option<StoredSubjectKey>> {
+        let mut query = subject_key_query(tenant);
+        query
+            .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
+            .order_by(col("key_version"), Order::Desc)
+            .limit(1);
+        let mut conn = self.db.acquire().await?;
+        Ok(fetch_subject_keys(&mut conn.conn(), &query).await?.pop())
+    }
+}
+
+/// Selects the columns of [`SubjectKeyRow`] for `tenant`.
+fn subject_key_query(tenant: Kommunenummer) -> SelectStatement {
+    Query::select()
+        .columns([
+            col("subject_id"),
+            col("key_version"),
+            col("key_id"),
+            col("wrapped"),
+            col("created_at"),
+            col("destroyed_at"),
+        ])
+        .from(col("dv_subject_keys"))
+        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .to_owned()
+}
+
+async fn fetch_subject_keys(
+    conn: &mut Conn<'_>,
+    query: &SelectStatement,
+) -> Result<Vec<StoredSubjectKey>> {
+    let rows: Vec<SubjectKeyRow> = conn.fetch_all(query).await?;
+    rows.into_iter().map(stored_subject_key).collect()
+}
+
+fn stored_subject_key(row: SubjectKeyRow) -> Result<StoredSubjectKey> {
+    let (subject, version, key_id, wrapped, created_at, destroyed_at) = row;
+    let bad = |what: &str| StoreError::InvalidKey(format!("dv_subject_keys row {what}"));
+    let key_version = u32::try_from(version)
+        .ok()
+        .and_then(|v| KeyVersion::new(v).ok())
+        .ok_or_else(|| bad("has an invalid key_version"))?;
+    let key_id = <[u8; KeyId::LEN]>::try_from(key_id.as_slice())
+        .map(KeyId::from_bytes)
+        .map_err(|_| bad("has a key_id that is not 16 bytes"))?;
+    let state = match (wrapped, destroyed_at) {
+        (_, Some(at)) => KeyState::Destroyed { at },
+        (Some(bytes), None) => {
+            let key = WrappedKey::from_bytes(&bytes)?;
+            if key.kind() != KeyKind::DataKey
+                || key.key_id() != key_id
+                || key.key_version() != key_version
+            {
+                return Err(bad("disagrees with the wrapped key it holds"));
+            }
+            KeyState::Live(key)
+        }
+        (None, None) => return Err(bad("has neither a wrapped key nor destroyed_at")),
+    };
+    Ok(StoredSubjectKey {
+        subject: SubjectId::from_uuid(subject),
+        key_id,
+        key_version,
+        created_at,
+        state,
+    })
+}
+
+fn live_or_destroyed(tenant: Kommunenummer, key: StoredSubjectKey) -> Result<WrappedKey> {
+    match key.state {
+        KeyState::Live(wrapped) => Ok(wrapped),
+        KeyState::Destroyed { .. } => Err(StoreError::SubjectKeyDestroyed {
+            tenant: tenant.to_string(),
+            subject: key.subject.to_string(),
+        }),
+    }
+}
+
+/// A subject's or tenant's first key must be the right kind and version 1, so that racing
+/// creators collide on the same primary key.
+fn check_new_key(wrapped: &WrappedKey, kind: KeyKind) -> Result<()> {
+    if wrapped.kind() != kind {
+        return Err(StoreError::InvalidKey(format!(
+            "expected a {kind}, got a {}",
+            wrapped.kind()
+        )));
+    }
+    if wrapped.key_version() != KeyVersion::FIRST {
+        return Err(StoreError::InvalidKey(format!(
+            "a first key must have version 1, not {}",
+            wrapped.key_version()
+        )));
+    }
+    Ok(())
+}
+
+fn is_unique_violation(err: &StoreError) -> bool {
+    matches!(err, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+}

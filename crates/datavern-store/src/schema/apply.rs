@@ -1,0 +1,301 @@
+//! `apply_catalog`: create the tables of new collections, refuse changes to existing ones.
+
+use std::collections::BTreeSet;
+
+use datavern_core::catalog::Catalog;
+use sea_query::{Alias, Query};
+use sqlx::Connection;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
+use super::names::{TENANT_POLICY, checked};
+use super::{TableDescription, create_statements, describe};
+use crate::backend::Backend;
+use crate::conn::{Conn, Text};
+use crate::database::{Database, DbPool};
+use crate::error::{Result, StoreError};
+
+/// What [`Store::apply_catalog`](crate::Store::apply_catalog) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Collections whose tables were created (or adopted: present but unregistered).
+    pub created: Vec<String>,
+    /// Collections whose tables were already as the catalog wants.
+    pub unchanged: Vec<String>,
+}
+
+impl ApplyReport {
+    /// Whether nothing was created.
+    pub fn is_unchanged(&self) -> bool {
+        self.created.is_empty()
+    }
+}
+
+/// PostgreSQL advisory lock key serializing catalog applications ("dvcatalg" in ASCII).
+const PG_LOCK_KEY: i64 = 0x6476_6361_7461_6c67;
+/// MariaDB/MySQL named lock serializing catalog applications.
+const MYSQL_LOCK_NAME: &str = "datavern.apply_catalog";
+/// Seconds to wait for another process's catalog application.
+const LOCK_TIMEOUT_SECS: i64 = 60;
+
+/// Applies `catalog` to the data database, all or nothing where the backend allows it
+/// (PostgreSQL and SQLite run it in one transaction; MariaDB/MySQL DDL commits implicitly,
+/// so there every step is idempotent and a rerun completes an interrupted one).
+pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<ApplyReport> {
+    let wanted: Vec<TableDescription> = catalog.collections().iter().map(describe).collect();
+    // Generate every statement first: a bad identifier fails before anything runs.
+    for table in &wanted {
+        create_statements(table, db.backend())?;
+    }
+    match db.db_pool() {
+        DbPool::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            // IMMEDIATE takes the write lock up front, so two appliers queue instead of one
+            // failing to upgrade its read snapshot.
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let report = apply_locked(Conn::Sqlite(&mut tx), &wanted).await?;
+            tx.commit().await?;
+            Ok(report)
+        }
+        DbPool::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+            let report = apply_locked(Conn::Postgres(&mut tx), &wanted).await?;
+            tx.commit().await?;
+            Ok(report)
+        }
+        DbPool::MySql(pool) => {
+            let mut conn = pool.acquire().await?;
+            let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+                .bind(MYSQL_LOCK_NAME)
+                .bind(LOCK_TIMEOUT_SECS)
+                .fetch_one(&mut *conn)
+                .await?;
+            if locked != Some(1) {
+                return Err(StoreError::Config(format!(
+                    "another process has been applying the catalog for over \
+                     {LOCK_TIMEOUT_SECS} s (lock {MYSQL_LOCK_NAME}); try again"
+                )));
+            }
+            let result = apply_locked(Conn::MySql(&mut conn), &wanted).await;
+            let released = sqlx::query("SELECT RELEASE_LOCK(?)")
+                .bind(MYSQL_LOCK_NAME)
+                .execute(&mut *conn)
+                .await;
+            if released.is_err() {
+                // The lock belongs to the session: closing the connection releases it.
+                let _ = conn.detach().close().await;
+            }
+            let report = result?;
+            released?;
+            Ok(report)
+        }
+    }
+}
+
+/// A row of `dv_collections`.
+type RegistryRow = (Text, Text, Json<serde_json::Value>, Text);
+
+async fn apply_locked(mut conn: Conn<'_>, wanted: &[TableDescription]) -> Result<ApplyReport> {
+    let registry: Vec<RegistryRow> = conn
+        .fetch_all(
+            Query::select()
+                .columns([
+                    Alias::new("name"),
+                    Alias::new("table_name"),
+                    Alias::new("description"),
+                    Alias::new("fingerprint"),
+                ])
+                .from(Alias::new("dv_collections")),
+        )
+        .await?;
+
+    let mut report = ApplyReport::default();
+    let mut incompatible = Vec::new();
+    let mut to_verify = Vec::new();
+    let mut to_create = Vec::new();
+    for table in wanted {
+        let Some((_, Text(table_name), Json(stored), Text(fingerprint))) =
+            registry.iter().find(|row| row.0.0 == table.collection)
+        else {
+            to_create.push(table);
+            continue;
+        };
+        let applied: TableDescription =
+            serde_json::from_value(stored.clone()).map_err(|err| StoreError::SchemaDrift {
+                collection: table.collection.clone(),
+                table: table_name.clone(),
+                problem: format!("its description in dv_collections cannot be read: {err}"),
+            })?;
+        if *fingerprint == table.fingerprint() {
+            to_verify.push(applied);
+            continue;
+        }
+        let changes = differences(&applied, table);
+        if changes.is_empty() {
+            to_verify.push(applied);
+        } else {
+            incompatible.push(CollectionChanges {
+                collection: table.collection.clone(),
+                table: applied.table.clone(),
+                changes,
+            });
+        }
+    }
+    for (Text(name), Text(table_name), _, _) in &registry {
+        if !wanted.iter().any(|t| &t.collection == name) {
+            incompatible.push(CollectionChanges {
+                collection: name.clone(),
+                table: table_name.clone(),
+                changes: vec![format!(
+                    "the collection was removed from the catalog, but its table {table_name} \
+                     and records remain"
+                )],
+            });
+        }
+    }
+    if !incompatible.is_empty() {
+        return Err(IncompatibleCatalog {
+            collections: incompatible,
+        }
+        .into());
+    }
+
+    for applied in &to_verify {
+        verify_live(&mut conn, applied).await?;
+        report.unchanged.push(applied.collection.clone());
+    }
+    for table in to_create {
+        create(&mut conn, table).await?;
+        report.created.push(table.collection.clone());
+    }
+    Ok(report)
+}
+
+/// Creates `table` (or adopts an unregistered table with exactly its columns) and registers
+/// it.
+async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
+    let live = live_columns(conn, &table.table).await?;
+    if !live.is_empty() {
+        let problem = column_mismatch(&live, table).map(|mismatch| {
+            format!("the table exists but was not created from this collection: {mismatch}")
+        });
+        if let Some(problem) = problem {
+            return Err(drift(table, problem));
+        }
+    }
+    for statement in create_statements(table, conn.backend())? {
+        conn.execute_raw(&statement).await?;
+    }
+    let now = OffsetDateTime::now_utc();
+    let description = serde_json::to_value(table).map_err(|err| drift(table, err.to_string()))?;
+    conn.execute(
+        Query::insert()
+            .into_table(Alias::new("dv_collections"))
+            .columns([
+                Alias::new("name"),
+                Alias::new("table_name"),
+                Alias::new("description"),
+                Alias::new("fingerprint"),
+                Alias::new("applied_at"),
+                Alias::new("updated_at"),
+            ])
+            // Six columns, six values: cannot panic.
+            .values_panic([
+                table.collection.clone().into(),
+                table.table.clone().into(),
+                description.into(),
+                table.fingerprint().into(),
+                now.into(),
+                now.into(),
+            ]),
+    )
+    .await?;
+    tracing::info!(
+        collection = %table.collection,
+        table = %table.table,
+        backend = %conn.backend(),
+        "Created collection table"
+    );
+    Ok(())
+}
+
+/// Checks that a registered table still exists with its columns (and, on PostgreSQL, its
+/// row-level security).
+async fn verify_live(conn: &mut Conn<'_>, applied: &TableDescription) -> Result<()> {
+    let live = live_columns(conn, &applied.table).await?;
+    if live.is_empty() {
+        return Err(drift(
+            applied,
+            "the table is missing: it was dropped or renamed outside datavern".to_owned(),
+        ));
+    }
+    if let Some(mismatch) = column_mismatch(&live, applied) {
+        return Err(drift(applied, mismatch));
+    }
+    if conn.backend() == Backend::Postgres {
+        let sql = format!(
+            "SELECT (c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (SELECT 1 FROM \
+             pg_policy p WHERE p.polrelid = c.oid AND p.polname = '{TENANT_POLICY}'))::text \
+             FROM pg_class c WHERE c.oid = to_regclass($1)"
+        );
+        let secured = conn.fetch_strings(&sql, checked(&applied.table)?).await?;
+        if secured.first().map(String::as_str) != Some("true") {
+            return Err(drift(
+                applied,
+                format!(
+                    "row-level security is not enabled and forced, or policy {TENANT_POLICY} is \
+                     missing"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The column names `table` has in the database (none if it does not exist).
+async fn live_columns(conn: &mut Conn<'_>, table: &str) -> Result<BTreeSet<String>> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => "SELECT name FROM pragma_table_info(?1)",
+        Backend::Postgres => {
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        }
+        Backend::MySql => {
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+             WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+    };
+    Ok(conn
+        .fetch_strings(sql, checked(table)?)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// How `live` differs from `table`'s columns, if it does.
+fn column_mismatch(live: &BTreeSet<String>, table: &TableDescription) -> Option<String> {
+    let described: BTreeSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let missing: Vec<&str> = described.difference(live).map(String::as_str).collect();
+    let unexpected: Vec<&str> = live.difference(&described).map(String::as_str).collect();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("columns missing: {}", missing.join(", ")));
+    }
+    if !unexpected.is_empty() {
+        problems.push(format!("unexpected columns: {}", unexpected.join(", ")));
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+fn drift(table: &TableDescription, problem: String) -> StoreError {
+    StoreError::SchemaDrift {
+        collection: table.collection.clone(),
+        table: table.table.clone(),
+        problem,
+    }
+}

@@ -1,0 +1,106 @@
+//! The store: the data database and the key store together.
+
+use datavern_core::catalog::Catalog;
+use tracing::instrument;
+
+use crate::config::StoreConfig;
+use crate::database::Database;
+use crate::error::{DatabaseRole, Result, StoreError};
+use crate::keys::KeyStore;
+use crate::schema::{self, ApplyReport};
+
+/// A governed store: the data database and the key store, each with its own pool.
+///
+/// Cheap to clone: clones share the pools.
+#[derive(Debug, Clone)]
+pub struct Store {
+    data: Database,
+    keys: KeyStore,
+}
+
+impl Store {
+    /// Connects both databases, checks that they are two databases, and applies pending
+    /// internal migrations to each.
+    #[instrument(skip_all)]
+    pub async fn open(config: &StoreConfig) -> Result<Store> {
+        let store = Self::connect(config).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects both databases and checks that they are two databases, without migrating.
+    #[instrument(skip_all)]
+    pub async fn connect(config: &StoreConfig) -> Result<Store> {
+        let data = Database::connect(&config.data, DatabaseRole::Data).await?;
+        let keys = match Database::connect(&config.keys, DatabaseRole::Keys).await {
+            Ok(keys) => keys,
+            Err(err) => {
+                data.close().await;
+                return Err(err);
+            }
+        };
+        let store = Store {
+            data,
+            keys: KeyStore::new(keys),
+        };
+        if let Err(err) = store.ensure_separate().await {
+            store.close().await;
+            return Err(err);
+        }
+        Ok(store)
+    }
+
+    /// Applies pending internal migrations to both databases. Idempotent.
+    pub async fn migrate(&self) -> Result<()> {
+        self.data.migrate().await?;
+        self.keys.database().migrate().await
+    }
+
+    /// The data database.
+    pub fn data(&self) -> &Database {
+        &self.data
+    }
+
+    /// The key store.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// Creates the table of every collection in `catalog` that has none yet and records it in
+    /// `dv_collections`. Collections already applied are checked against their tables and
+    /// left alone. Idempotent: applying the same catalog again changes nothing.
+    ///
+    /// A catalog that would change an existing collection's table (a field added, removed,
+    /// retyped, encrypted or decrypted, made searchable, a subject reference changed, a
+    /// collection removed) is refused with [`StoreError::IncompatibleCatalog`] listing every
+    /// difference, and nothing is applied; catalog migrations come later.
+    #[instrument(skip_all, fields(backend = %self.data.backend()))]
+    pub async fn apply_catalog(&self, catalog: &Catalog) -> Result<ApplyReport> {
+        schema::apply_catalog(&self.data, catalog).await
+    }
+
+    /// Health check of both databases.
+    pub async fn ping(&self) -> Result<()> {
+        self.data.ping().await?;
+        self.keys.database().ping().await
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.data.close().await;
+        self.keys.database().close().await;
+    }
+
+    async fn ensure_separate(&self) -> Result<()> {
+        let keys = self.keys.database();
+        if self.data.backend() != keys.backend() {
+            return Ok(());
+        }
+        if self.data.identity().await? == keys.identity().await? {
+            return Err(StoreError::KeyStoreNotSeparate {
+                url: self.data.redacted_url().to_owned(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,57 @@
+//! Health checks, pool statistics, closing, and connection errors.
+
+use datavern_store::testing::{TestDb, admin_url, with_database, with_user};
+use datavern_store::{Backend, Database, DatabaseConfig, DatabaseRole, StoreError};
+
+use crate::support::{backend_tests, report};
+
+backend_tests!(
+    ping_reports_health_and_stats_count_connections,
+    unreachable_database_is_a_clear_error_without_the_password,
+);
+
+async fn ping_reports_health_and_stats_count_connections(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open().await;
+
+    store.ping().await.expect("healthy");
+    let stats = store.data().stats();
+    assert!(stats.size >= 1, "{stats:?}");
+    assert!(stats.idle <= stats.size, "{stats:?}");
+    assert_eq!(store.data().backend(), backend);
+    assert_eq!(store.keys().database().role(), DatabaseRole::Keys);
+
+    store.close().await;
+    assert!(store.data().is_closed());
+    let err = store.ping().await.expect_err("closed pool");
+    assert!(matches!(err, StoreError::Database(_)), "{}", report(&err));
+
+    db.cleanup().await;
+}
+
+async fn unreachable_database_is_a_clear_error_without_the_password(backend: Backend) {
+    let config = match backend {
+        Backend::Sqlite => DatabaseConfig::sqlite_file("/nonexistent-datavern-dir/sub/data.db"),
+        Backend::Postgres | Backend::MySql => {
+            // Port 1 on the test server's host: nothing listens there.
+            let url = with_user(&admin_url(backend), "datavern", "s3cret-pw");
+            let url = with_database(&url, "datavern").replacen(":5432/", ":1/", 1);
+            let url = url.replacen(":3306/", ":1/", 1);
+            DatabaseConfig::new(url).unwrap()
+        }
+    };
+    let config = config.with_acquire_timeout(std::time::Duration::from_secs(5));
+
+    let err = Database::connect(&config, DatabaseRole::Data)
+        .await
+        .expect_err("nothing there");
+    let text = report(&err);
+    assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "cannot connect to the data database ({backend} at "
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret-pw"), "{text}");
+}

@@ -1,0 +1,15 @@
+//! datavern-store's integration tests, in one binary. Tests that touch a database are written
+//! once as `async fn(Backend)` and run on SQLite, PostgreSQL and MariaDB/MySQL (see
+//! `support::backend_tests!`); the servers must be reachable (`DATAVERN_TEST_POSTGRES_URL`,
+//! `DATAVERN_TEST_MYSQL_URL`), or those tests fail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod apply;
+mod ddl;
+mod health;
+mod keys;
+mod migrate;
+mod rls;
+mod support;
+mod tls;
