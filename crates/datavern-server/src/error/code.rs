@@ -1,0 +1,263 @@
+//! The stable error code table: every code the API answers with, its HTTP status, its problem
+//! type URI and its title.
+//!
+//! Codes are part of the API contract: clients branch on them, so a code is never renamed or
+//! given another status. New codes may be added. `docs/api.md` lists the table, and a
+//! snapshot test fails when it changes.
+
+use std::fmt;
+
+use axum::http::StatusCode;
+use datavern_core::access::{Denial, DenialKind};
+
+/// The base of every problem type URI: `https://datavern.no/problems/<code>`.
+pub const PROBLEM_TYPE_BASE: &str = "https://datavern.no/problems/";
+
+/// Every error the API answers with. See [`Code::ALL`] for the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Code {
+    // ---- 400: fix the request ----
+    /// The request is wrong in a way no more specific code describes.
+    BadRequest,
+    /// The body is not well-formed JSON.
+    MalformedJson,
+    /// A query parameter (cursor, limit, lookup) is malformed.
+    InvalidQuery,
+    /// A record id in the path is not a UUID.
+    InvalidRecordId,
+    /// No `Datavern-Purpose` header.
+    PurposeMissing,
+    /// The purpose is not declared in the catalog.
+    PurposeUnknown,
+    /// A lookup on a field the collection does not have.
+    FieldUnknown,
+    /// A lookup on a field without a blind index.
+    FieldNotSearchable,
+    // ---- 401: who are you? ----
+    /// No `Authorization` header.
+    CredentialsMissing,
+    /// The `Authorization` header is malformed, or the key or token is not recognised.
+    CredentialsInvalid,
+    // ---- 403: not allowed ----
+    /// Access refused for a reason no more specific code describes.
+    AccessDenied,
+    /// The principal acts for a tenant the deployment does not serve.
+    TenantUnknown,
+    /// The principal may not invoke the purpose.
+    PurposeNotAllowed,
+    /// The collection is not processed for the purpose.
+    PurposeNotServed,
+    /// The collection or a field is classified above the principal's clearance.
+    ClearanceInsufficient,
+    /// A lookup on a field the purpose may not read.
+    FieldNotReadable,
+    /// A write of fields the purpose or clearance does not allow.
+    FieldNotWritable,
+    /// The purpose rests on consent and no consent is recorded.
+    ConsentRequired,
+    // ---- 404 ----
+    /// No such route.
+    RouteNotFound,
+    /// The catalog has no such collection.
+    CollectionUnknown,
+    /// No record with this id, as far as the caller can see (also another tenant's record).
+    RecordNotFound,
+    // ---- 405, 413, 415, 422 ----
+    /// The route exists, but not with this method.
+    MethodNotAllowed,
+    /// The body is larger than the configured limit.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// Well-formed JSON of the wrong shape (e.g. an array where an object is expected).
+    InvalidBody,
+    /// A record body breaks the collection's rules; `errors` lists every problem.
+    InvalidRecord,
+    // ---- 5xx ----
+    /// Something failed inside the server; the cause is in the server's log.
+    InternalError,
+    /// The request took longer than the configured timeout.
+    RequestTimeout,
+    /// A database is unreachable or the pool is exhausted.
+    DatabaseUnavailable,
+    /// Readiness check: a database does not answer.
+    NotReady,
+}
+
+impl Code {
+    /// Every code, grouped by status.
+    pub const ALL: [Code; 30] = [
+        Code::BadRequest,
+        Code::MalformedJson,
+        Code::InvalidQuery,
+        Code::InvalidRecordId,
+        Code::PurposeMissing,
+        Code::PurposeUnknown,
+        Code::FieldUnknown,
+        Code::FieldNotSearchable,
+        Code::CredentialsMissing,
+        Code::CredentialsInvalid,
+        Code::AccessDenied,
+        Code::TenantUnknown,
+        Code::PurposeNotAllowed,
+        Code::PurposeNotServed,
+        Code::ClearanceInsufficient,
+        Code::FieldNotReadable,
+        Code::FieldNotWritable,
+        Code::ConsentRequired,
+        Code::RouteNotFound,
+        Code::CollectionUnknown,
+        Code::RecordNotFound,
+        Code::MethodNotAllowed,
+        Code::PayloadTooLarge,
+        Code::UnsupportedMediaType,
+        Code::InvalidBody,
+        Code::InvalidRecord,
+        Code::InternalError,
+        Code::RequestTimeout,
+        Code::DatabaseUnavailable,
+        Code::NotReady,
+    ];
+
+    /// The stable machine code, e.g. `purpose_not_allowed`.
+    pub fn as_str(self) -> &'static str {
+        self.row().0
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        self.row().1
+    }
+
+    /// A short, fixed summary of the problem type (RFC 9457 `title`).
+    pub fn title(self) -> &'static str {
+        self.row().2
+    }
+
+    /// The problem type URI (RFC 9457 `type`): `https://datavern.no/problems/<code>`.
+    pub fn type_uri(self) -> String {
+        format!("{PROBLEM_TYPE_BASE}{}", self.as_str())
+    }
+
+    /// The code for an access denial. `tenant_mismatch` becomes [`Code::RecordNotFound`]: a
+    /// record of another tenant is answered exactly like one that does not exist, so that ids
+    /// cannot be probed across tenants.
+    pub fn for_denial(denial: &Denial) -> Code {
+        if matches!(denial, Denial::TenantMismatch { .. }) {
+            return Code::RecordNotFound;
+        }
+        if let Some(code) = Code::ALL.into_iter().find(|c| c.as_str() == denial.code()) {
+            return code;
+        }
+        // A denial the core added after this table: refused with its message and the
+        // generic code of its kind until it gets a code of its own here.
+        match denial.kind() {
+            DenialKind::NotFound => Code::RecordNotFound,
+            DenialKind::InvalidRequest => Code::BadRequest,
+            _ => Code::AccessDenied,
+        }
+    }
+
+    fn row(self) -> (&'static str, StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            Code::BadRequest => ("bad_request", S::BAD_REQUEST, "Bad request"),
+            Code::MalformedJson => ("malformed_json", S::BAD_REQUEST, "Malformed JSON"),
+            Code::InvalidQuery => ("invalid_query", S::BAD_REQUEST, "Invalid query parameter"),
+            Code::InvalidRecordId => ("invalid_record_id", S::BAD_REQUEST, "Invalid record id"),
+            Code::PurposeMissing => ("purpose_missing", S::BAD_REQUEST, "Purpose missing"),
+            Code::PurposeUnknown => ("purpose_unknown", S::BAD_REQUEST, "Unknown purpose"),
+            Code::FieldUnknown => ("field_unknown", S::BAD_REQUEST, "Unknown field"),
+            Code::FieldNotSearchable => (
+                "field_not_searchable",
+                S::BAD_REQUEST,
+                "Field cannot be looked up",
+            ),
+            Code::CredentialsMissing => (
+                "credentials_missing",
+                S::UNAUTHORIZED,
+                "Authentication required",
+            ),
+            Code::CredentialsInvalid => (
+                "credentials_invalid",
+                S::UNAUTHORIZED,
+                "Invalid credentials",
+            ),
+            Code::AccessDenied => ("access_denied", S::FORBIDDEN, "Access denied"),
+            Code::TenantUnknown => ("tenant_unknown", S::FORBIDDEN, "Tenant not served"),
+            Code::PurposeNotAllowed => (
+                "purpose_not_allowed",
+                S::FORBIDDEN,
+                "Purpose not allowed for these credentials",
+            ),
+            Code::PurposeNotServed => (
+                "purpose_not_served",
+                S::FORBIDDEN,
+                "Collection not processed for this purpose",
+            ),
+            Code::ClearanceInsufficient => (
+                "clearance_insufficient",
+                S::FORBIDDEN,
+                "Clearance insufficient",
+            ),
+            Code::FieldNotReadable => (
+                "field_not_readable",
+                S::FORBIDDEN,
+                "Field not readable for this purpose",
+            ),
+            Code::FieldNotWritable => (
+                "field_not_writable",
+                S::FORBIDDEN,
+                "Field not writable for this purpose",
+            ),
+            Code::ConsentRequired => ("consent_required", S::FORBIDDEN, "Consent required"),
+            Code::RouteNotFound => ("route_not_found", S::NOT_FOUND, "No such route"),
+            Code::CollectionUnknown => ("collection_unknown", S::NOT_FOUND, "Unknown collection"),
+            Code::RecordNotFound => ("record_not_found", S::NOT_FOUND, "Record not found"),
+            Code::MethodNotAllowed => (
+                "method_not_allowed",
+                S::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+            ),
+            Code::PayloadTooLarge => (
+                "payload_too_large",
+                S::PAYLOAD_TOO_LARGE,
+                "Request body too large",
+            ),
+            Code::UnsupportedMediaType => (
+                "unsupported_media_type",
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+            ),
+            Code::InvalidBody => (
+                "invalid_body",
+                S::UNPROCESSABLE_ENTITY,
+                "Request body has the wrong shape",
+            ),
+            Code::InvalidRecord => ("invalid_record", S::UNPROCESSABLE_ENTITY, "Invalid record"),
+            Code::InternalError => (
+                "internal_error",
+                S::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+            ),
+            Code::RequestTimeout => (
+                "request_timeout",
+                S::SERVICE_UNAVAILABLE,
+                "Request timed out",
+            ),
+            Code::DatabaseUnavailable => (
+                "database_unavailable",
+                S::SERVICE_UNAVAILABLE,
+                "Database unavailable",
+            ),
+            Code::NotReady => ("not_ready", S::SERVICE_UNAVAILABLE, "Not ready"),
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

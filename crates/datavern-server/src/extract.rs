@@ -1,0 +1,127 @@
+//! Extractors whose rejections are problem JSON: the JSON body and the purpose header.
+//!
+//! axum's own `Json` extractor answers bad bodies in plain text; [`ApiJson`] answers every
+//! failure with the API's problem codes, and its messages never repeat the body's values.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Code};
+
+/// The header carrying the purpose of processing.
+pub const PURPOSE_HEADER: &str = "datavern-purpose";
+
+/// A JSON request body, deserialized into `T`.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+/// The `Datavern-Purpose` header, as sent (`None` when absent). The access decision says
+/// whether it is missing, undeclared, not allowed or not served.
+#[derive(Debug, Clone, Default)]
+pub struct PurposeHeader(pub Option<String>);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::new(
+                Code::UnsupportedMediaType,
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                // axum reports a body over the limit (ours, from the body limit layer) as 413.
+                let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
+                if too_large {
+                    ApiError::new(
+                        Code::PayloadTooLarge,
+                        "the request body is larger than this server accepts (server.body_limit)",
+                    )
+                } else {
+                    ApiError::new(Code::BadRequest, "the request body could not be read")
+                        .with_source(rejection)
+                }
+            })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| {
+            // Syntax errors name a position and what was expected, never the input.
+            ApiError::new(
+                Code::MalformedJson,
+                format!(
+                    "the body is not valid JSON: {} at line {} column {}",
+                    syntax_reason(&err),
+                    err.line(),
+                    err.column()
+                ),
+            )
+        })?;
+        let shape = shape_of(&value);
+        T::deserialize(value).map(ApiJson).map_err(|_| {
+            // serde's data errors can quote the value; say only what shape arrived.
+            ApiError::new(
+                Code::InvalidBody,
+                format!(
+                    "the body is JSON of the wrong shape ({shape}); see the request schema in \
+                     /openapi.json"
+                ),
+            )
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PurposeHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PurposeHeader(parts.headers.get(PURPOSE_HEADER).map(|v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        })))
+    }
+}
+
+impl PurposeHeader {
+    /// The purpose as sent, for the access decision.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// `application/json` or any `application/*+json`, with or without parameters.
+fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(mime) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+fn syntax_reason(err: &serde_json::Error) -> &'static str {
+    match err.classify() {
+        serde_json::error::Category::Eof => "unexpected end of input",
+        _ => "unexpected character or token",
+    }
+}
+
+fn shape_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object with unexpected members",
+    }
+}

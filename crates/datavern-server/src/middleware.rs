@@ -1,0 +1,246 @@
+//! The middleware stack every route runs behind: request ids, tracing, metrics, problem
+//! completion, panic catching, the request timeout and the body limit.
+//!
+//! Outermost first:
+//!
+//! ```text
+//! request id (x-request-id: kept if sane, else a new UUIDv7; echoed in the response)
+//!  └ trace span: method, route template, request id, principal, status, latency
+//!     └ metrics: datavern_http_requests_total, datavern_http_request_duration_seconds
+//!        └ problem completion: `instance` filled in; any bare 4xx/5xx made problem JSON
+//!           └ catch panic → 500 problem
+//!              └ request timeout → 503 problem
+//!                 └ body limit → 413 problem
+//!                    └ route
+//! ```
+//!
+//! Spans and log lines carry the method, the route *template*, the status and the latency;
+//! never the path requested, the query string, a header value or a body.
+
+use std::any::Any;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+use tracing::field::Empty;
+use uuid::Uuid;
+
+use crate::config::ServerConfig;
+use crate::error::{ApiError, Code, PROBLEM_JSON, Problem, problem_response};
+use crate::metrics::{self, UNMATCHED_ROUTE};
+
+/// The request id header.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The longest client-supplied request id kept.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Wraps `router` (routes and fallbacks already added) in the middleware stack.
+pub(crate) fn apply(router: Router, config: &ServerConfig) -> Router {
+    let stack = ServiceBuilder::new()
+        .layer(middleware::map_request(drop_unsafe_request_id))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestV7))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_request(())
+                .on_response(on_response)
+                // 5xx causes are logged where they are known (`ApiError`); once is enough.
+                .on_failure(()),
+        )
+        .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn(complete_problem))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(config.body_limit));
+    router.layer(stack)
+}
+
+/// Fallback for paths no route matches.
+pub(crate) async fn route_not_found() -> ApiError {
+    ApiError::new(
+        Code::RouteNotFound,
+        "there is no such route; GET /openapi.json lists the API",
+    )
+}
+
+/// Fallback for a route asked with a method it does not have.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        Code::MethodNotAllowed,
+        "this route does not support this method; GET /openapi.json lists the methods of each route",
+    )
+}
+
+/// Request ids: UUIDv7, so they sort by time like record ids.
+#[derive(Debug, Clone, Copy)]
+struct MakeRequestV7;
+
+impl MakeRequestId for MakeRequestV7 {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// A client's `x-request-id` is kept for correlation only if it looks like an id (short,
+/// letters, digits, `-`, `_`, `.`), since it ends up in every log line of the request.
+async fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let sane = request.headers().get(REQUEST_ID_HEADER).map(|v| {
+        let bytes = v.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if sane == Some(false) {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
+}
+
+fn make_span(request: &axum::http::Request<axum::body::Body>) -> Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route,
+        request_id = %request_id,
+        principal = Empty,
+        status = Empty,
+    )
+}
+
+fn on_response(response: &Response, latency: Duration, span: &Span) {
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if response.status().is_server_error() {
+        tracing::warn!(status, latency_ms, "Request answered");
+    } else {
+        tracing::info!(status, latency_ms, "Request answered");
+    }
+}
+
+/// Fills in the problem's `instance` (the path, without the query) and turns any bare error
+/// response (from a layer or axum itself) into problem JSON, so that every error a client sees
+/// has the same shape.
+async fn complete_problem(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let problem = match response.extensions().get::<Problem>() {
+        Some(problem) => problem.clone(),
+        None if is_bare_error(&response) => match bare_error_code(response.status()) {
+            Some(code) => ApiError::new(code, bare_error_detail(code)).to_problem(),
+            None => return response,
+        },
+        None => return response,
+    };
+    let (parts, _body) = response.into_parts();
+    let mut completed = problem_response(Problem {
+        instance: Some(path),
+        ..problem
+    });
+    // Keep the headers the inner layers set (request id, Retry-After, …).
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            completed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    completed
+}
+
+fn is_bare_error(response: &Response) -> bool {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    (status.is_client_error() || status.is_server_error()) && !is_problem
+}
+
+fn bare_error_code(status: StatusCode) -> Option<Code> {
+    Some(match status {
+        StatusCode::BAD_REQUEST => Code::BadRequest,
+        StatusCode::UNAUTHORIZED => Code::CredentialsMissing,
+        StatusCode::FORBIDDEN => Code::AccessDenied,
+        StatusCode::NOT_FOUND => Code::RouteNotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => Code::RequestTimeout,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => Code::InvalidBody,
+        StatusCode::INTERNAL_SERVER_ERROR => Code::InternalError,
+        _ => return None,
+    })
+}
+
+fn bare_error_detail(code: Code) -> &'static str {
+    match code {
+        Code::PayloadTooLarge => {
+            "the request body is larger than this server accepts (server.body_limit)"
+        }
+        Code::UnsupportedMediaType => "send the body as JSON with `Content-Type: application/json`",
+        Code::RouteNotFound => "there is no such route; GET /openapi.json lists the API",
+        Code::MethodNotAllowed => "this route does not support this method",
+        Code::RequestTimeout => "the request did not complete in time; try again",
+        Code::InternalError => "an internal error occurred; it has been logged",
+        _ => "the request could not be processed",
+    }
+}
+
+/// A panic in a handler: logged with its message, answered with a generic 500.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    ApiError::internal(Panicked(message)).into_response()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("handler panicked: {0}")]
+struct Panicked(String);
+
+/// Answers `503 request_timeout` when the request takes longer than the timeout. The
+/// handler's future is dropped, which rolls back any open transaction: no partial writes.
+async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            Code::RequestTimeout,
+            format!(
+                "the request did not complete within {} s; try again, or ask for less (a \
+                 smaller page)",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,68 @@
+//! What every handler shares: the catalog, the store, the authenticator and the metrics.
+
+use std::sync::Arc;
+
+use datavern_core::catalog::Catalog;
+use datavern_store::Store;
+
+use crate::auth::Authenticator;
+use crate::metrics::Metrics;
+
+/// The application state handed to every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Arc<Catalog>,
+    store: Store,
+    authenticator: Arc<dyn Authenticator>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// State over a catalog (already applied to the store), a store and an authenticator.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        store: Store,
+        authenticator: Arc<dyn Authenticator>,
+        metrics: Metrics,
+    ) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                catalog,
+                store,
+                authenticator,
+                metrics,
+            }),
+        }
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The authenticator.
+    pub fn authenticator(&self) -> &dyn Authenticator {
+        self.inner.authenticator.as_ref()
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The store's pools are left out: driver options can hold connection passwords.
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,3 @@
+//! The JSON shapes of responses that are not errors. Errors are in [`crate::error`].
+
+pub mod catalog;
