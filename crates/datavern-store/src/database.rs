@@ -53,9 +53,10 @@ pub struct PoolStats {
 impl Database {
     /// Connects a pool with `config`'s settings and checks that one connection works.
     ///
-    /// SQLite files are created if missing and opened in WAL mode with foreign keys on, a busy
-    /// timeout, `synchronous = NORMAL` and `secure_delete` (deleted content is overwritten,
-    /// so erased data does not linger in free pages).
+    /// SQLite files are created if missing (readable by their owner only; SQLite gives the
+    /// `-wal` and `-shm` files the same mode) and opened in WAL mode with foreign keys on, a
+    /// busy timeout, `synchronous = NORMAL` and `secure_delete` (deleted content is
+    /// overwritten, so erased data does not linger in free pages).
     #[instrument(skip_all, fields(role = %role, backend = %config.backend()))]
     pub async fn connect(config: &DatabaseConfig, role: DatabaseRole) -> Result<Database> {
         config.check()?;
@@ -68,6 +69,11 @@ impl Database {
         };
         let pool = match config.backend() {
             Backend::Sqlite => {
+                if let Some(path) = config.sqlite_path() {
+                    create_private_file(path)
+                        .await
+                        .map_err(|err| connect_error(sqlx::Error::Io(err)))?;
+                }
                 let options = sqlite_options(config).map_err(connect_error)?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(config.max_connections())
@@ -80,6 +86,9 @@ impl Database {
             }
             Backend::Postgres => {
                 let options = postgres_options(config).map_err(connect_error)?;
+                probe::<sqlx::PgConnection>(&options, config.acquire_timeout())
+                    .await
+                    .map_err(connect_error)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(config.max_connections())
                     .min_connections(config.min_connections())
@@ -91,6 +100,9 @@ impl Database {
             }
             Backend::MySql => {
                 let options = mysql_options(config).map_err(connect_error)?;
+                probe::<sqlx::MySqlConnection>(&options, config.acquire_timeout())
+                    .await
+                    .map_err(connect_error)?;
                 let timeout = config.statement_timeout();
                 let pool = MySqlPoolOptions::new()
                     .max_connections(config.max_connections())
@@ -241,6 +253,41 @@ impl Database {
             }
         };
         Ok(identity)
+    }
+}
+
+/// Opens and closes one connection, within `timeout`. The pool retries a refused connection
+/// until its acquire timeout and then reports only "pool timed out"; a direct connection
+/// reports the cause (refused, authentication, TLS, unknown database).
+async fn probe<C: Connection>(
+    options: &C::Options,
+    timeout: std::time::Duration,
+) -> Result<(), sqlx::Error> {
+    match tokio::time::timeout(timeout, C::connect_with(options)).await {
+        Ok(Ok(conn)) => {
+            // The probe has done its job; a failure to say goodbye is not the caller's problem.
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no connection within {:.1} s", timeout.as_secs_f64()),
+        ))),
+    }
+}
+
+/// Creates an empty file at `path` with mode 0600 if there is none, so the database (and its
+/// WAL, which SQLite creates with the same mode) is not readable by other users.
+async fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    match options.open(path).await {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
     }
 }
 

@@ -66,6 +66,17 @@ pub struct TestDb {
     cleaned: bool,
 }
 
+/// A PostgreSQL role made by [`TestDb::create_app_role`]: how an application should connect
+/// (not superuser, not owner, not BYPASSRLS), so row-level security applies to it.
+pub struct AppRole {
+    /// The role's name.
+    pub name: String,
+    /// Its password (random, for tests only).
+    pub password: String,
+    /// Connects to the data database as the role.
+    pub config: DatabaseConfig,
+}
+
 /// A server test databases live on.
 #[derive(Clone)]
 struct Server {
@@ -153,15 +164,16 @@ impl TestDb {
         }
     }
 
-    /// PostgreSQL only: creates a login role that is neither superuser nor owner nor
-    /// BYPASSRLS, with `SELECT, INSERT, UPDATE, DELETE` on every table that exists now in the
-    /// data database (so call it after `apply_catalog`), and returns a configuration that
-    /// connects to the data database as that role. The role is dropped by cleanup.
+    /// PostgreSQL only: creates a login role with a random password that is neither
+    /// superuser nor owner nor BYPASSRLS, with `SELECT, INSERT, UPDATE, DELETE` on every table
+    /// that exists now in the data database (so call it after `apply_catalog`), and returns
+    /// it with a configuration that connects to the data database as that role. The role is
+    /// dropped by cleanup.
     ///
     /// # Panics
     ///
     /// On another backend, or if the server refuses.
-    pub async fn create_app_role(&self) -> DatabaseConfig {
+    pub async fn create_app_role(&self) -> AppRole {
         let Some(server) = self
             .server
             .as_ref()
@@ -195,9 +207,14 @@ impl TestDb {
         let _ = conn.close().await;
         self.lock_roles().push(role.clone());
         let url = with_user(&data_url, &role, &password);
-        DatabaseConfig::new(url)
+        let config = DatabaseConfig::new(url)
             .unwrap_or_else(|err| panic!("{err}"))
-            .with_max_connections(2)
+            .with_max_connections(2);
+        AppRole {
+            name: role,
+            password,
+            config,
+        }
     }
 
     /// Drops the databases and roles (SQLite: removes the directory). Close stores first.
@@ -512,6 +529,19 @@ mod tests {
             with_user("postgres://h/db", "app", "pw"),
             "postgres://app:pw@h/db"
         );
+    }
+
+    #[test]
+    fn unreachable_server_message_names_the_variable_and_hides_the_password() {
+        let err = sqlx::Error::PoolTimedOut;
+        let message = unreachable_message(Backend::MySql, "mysql://root:pw@db:3306/test", &err);
+        assert!(message.contains("DATAVERN_TEST_MYSQL_URL"), "{message}");
+        assert!(
+            message.contains("mysql://root:***@db:3306/test"),
+            "{message}"
+        );
+        assert!(message.contains("MariaDB/MySQL"), "{message}");
+        assert!(!message.contains(":pw@"), "{message}");
     }
 
     #[test]

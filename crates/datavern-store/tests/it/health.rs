@@ -54,4 +54,30 @@ async fn unreachable_database_is_a_clear_error_without_the_password(backend: Bac
         "{text}"
     );
     assert!(!text.contains("s3cret-pw"), "{text}");
+    // The cause, not just "pool timed out".
+    let cause = match backend {
+        Backend::Sqlite => "No such file or directory",
+        Backend::Postgres | Backend::MySql => "Connection refused",
+    };
+    assert!(text.contains(cause), "{text}");
+}
+
+/// The embedded database files hold personal data and wrapped keys: owner-only.
+#[cfg(unix)]
+#[tokio::test]
+async fn embedded_database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = datavern_store::Store::open(&datavern_store::StoreConfig::embedded(dir.path()))
+        .await
+        .unwrap();
+    for file in ["data.db", "data.db-wal", "keys.db", "keys.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} has mode {mode:o}");
+    }
+    store.close().await;
 }

@@ -57,10 +57,20 @@ async fn row_level_security_limits_an_application_role_to_its_tenant() {
         "a superuser bypasses row-level security"
     );
 
-    let app = Database::connect(&db.create_app_role().await, DatabaseRole::Data)
+    let role = db.create_app_role().await;
+    let app_database = Database::connect(&role.config, DatabaseRole::Data)
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
-    let app = pg(&app);
+    // The role's URL has a password; neither the configuration nor the pool shows it.
+    for debug in [format!("{:?}", role.config), format!("{app_database:?}")] {
+        assert!(!debug.contains(&role.password), "{debug}");
+    }
+    assert!(
+        role.config
+            .redacted_url()
+            .contains(&format!("{}:***@", role.name))
+    );
+    let app = pg(&app_database);
 
     // No tenant declared: nothing is visible.
     assert_eq!(count(app).await, 0);
