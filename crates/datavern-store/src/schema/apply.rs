@@ -34,8 +34,10 @@ impl ApplyReport {
 
 /// PostgreSQL advisory lock key serializing catalog applications ("dvcatalg" in ASCII).
 const PG_LOCK_KEY: i64 = 0x6476_6361_7461_6c67;
-/// MariaDB/MySQL named lock serializing catalog applications.
-const MYSQL_LOCK_NAME: &str = "datavern.apply_catalog";
+/// The name of the MariaDB/MySQL lock serializing catalog applications, as SQL. Named locks
+/// are server-wide, so the name carries a hash of the database's (names are limited to 64
+/// characters).
+const MYSQL_LOCK_EXPR: &str = "CONCAT('datavern_apply_', SHA1(DATABASE()))";
 /// Seconds to wait for another process's catalog application.
 const LOCK_TIMEOUT_SECS: i64 = 60;
 
@@ -70,20 +72,19 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
         }
         DbPool::MySql(pool) => {
             let mut conn = pool.acquire().await?;
-            let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
-                .bind(MYSQL_LOCK_NAME)
-                .bind(LOCK_TIMEOUT_SECS)
-                .fetch_one(&mut *conn)
-                .await?;
+            let locked: Option<i64> =
+                sqlx::query_scalar(&format!("SELECT GET_LOCK({MYSQL_LOCK_EXPR}, ?)"))
+                    .bind(LOCK_TIMEOUT_SECS)
+                    .fetch_one(&mut *conn)
+                    .await?;
             if locked != Some(1) {
                 return Err(StoreError::Config(format!(
-                    "another process has been applying the catalog for over \
-                     {LOCK_TIMEOUT_SECS} s (lock {MYSQL_LOCK_NAME}); try again"
+                    "another process has been applying the catalog to this database for over \
+                     {LOCK_TIMEOUT_SECS} s; try again"
                 )));
             }
             let result = apply_locked(Conn::MySql(&mut conn), &wanted).await;
-            let released = sqlx::query("SELECT RELEASE_LOCK(?)")
-                .bind(MYSQL_LOCK_NAME)
+            let released = sqlx::query(&format!("SELECT RELEASE_LOCK({MYSQL_LOCK_EXPR})"))
                 .execute(&mut *conn)
                 .await;
             if released.is_err() {
