@@ -125,3 +125,127 @@ fn shape_of(value: &serde_json::Value) -> &'static str {
         serde_json::Value::Object(_) => "an object with unexpected members",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::DefaultBodyLimit;
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    async fn extract(
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut builder = axum::http::Request::builder().method("POST").uri("/");
+        if let Some(content_type) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = builder.body(Body::from(body.to_owned())).unwrap();
+        ApiJson::<Map<String, Value>>::from_request(request, &())
+            .await
+            .map(|ApiJson(map)| map)
+    }
+
+    #[tokio::test]
+    async fn bodies_are_problems_with_codes_that_never_repeat_the_input() {
+        let check = async |content_type, body: &str, code: Code, detail: &str| {
+            let err = extract(content_type, body).await.unwrap_err();
+            assert_eq!(err.code(), code, "{body}");
+            assert_eq!(err.detail(), detail, "{body}");
+            assert!(!err.detail().contains("15108695088"));
+        };
+        check(
+            Some("application/json"),
+            r#"{"fodselsnummer": "15108695088""#,
+            Code::MalformedJson,
+            "the body is not valid JSON: unexpected end of input at line 1 column 31",
+        )
+        .await;
+        check(
+            Some("application/json"),
+            r#"{"fodselsnummer": 15108695088x}"#,
+            Code::MalformedJson,
+            "the body is not valid JSON: unexpected character or token at line 1 column 30",
+        )
+        .await;
+        check(
+            Some("application/json"),
+            r#"["15108695088"]"#,
+            Code::InvalidBody,
+            "the body is JSON of the wrong shape (an array); see the request schema in \
+             /openapi.json",
+        )
+        .await;
+        check(
+            Some("text/plain"),
+            "{}",
+            Code::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        )
+        .await;
+        check(
+            None,
+            "{}",
+            Code::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn json_media_types_with_parameters_and_suffixes_are_accepted() {
+        for content_type in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+        ] {
+            assert!(
+                extract(Some(content_type), "{}").await.is_ok(),
+                "{content_type}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_payload_too_large() {
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::post(|ApiJson(_): ApiJson<Map<String, Value>>| async { "ok" }),
+            )
+            .layer(DefaultBodyLimit::max(8));
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"a": "0123456789"}"#))
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(app, request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+
+    #[tokio::test]
+    async fn purpose_header_is_passed_as_sent() {
+        let request = axum::http::Request::builder()
+            .header(PURPOSE_HEADER, "innbyggerregister")
+            .body(())
+            .unwrap();
+        let (mut parts, ()) = request.into_parts();
+        let purpose = PurposeHeader::from_request_parts(&mut parts, &())
+            .await
+            .unwrap();
+        assert_eq!(purpose.as_deref(), Some("innbyggerregister"));
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        let purpose = PurposeHeader::from_request_parts(&mut parts, &())
+            .await
+            .unwrap();
+        assert_eq!(purpose.as_deref(), None);
+    }
+}

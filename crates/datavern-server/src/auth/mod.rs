@@ -129,7 +129,8 @@ impl FromRequestParts<AppState> for Authenticated {
             })?;
         match state.authenticator().authenticate(BearerToken(token)).await {
             Ok(principal) => {
-                tracing::Span::current().record("principal", principal.id().as_str());
+                tracing::Span::current()
+                    .record("principal", tracing::field::display(principal.id()));
                 Ok(Authenticated(principal))
             }
             Err(AuthError::NotRecognised) => Err(ApiError::new(

@@ -1,0 +1,155 @@
+//! `TestApp`: the server on a free loopback port, over fresh databases.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use datavern_core::access::{Principal, PrincipalId};
+use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
+use datavern_core::classification::Classification;
+use datavern_crypto::ApiKey;
+use datavern_server::auth::StaticKeys;
+use datavern_server::metrics::Metrics;
+use datavern_server::{AppState, Server, ServerConfig};
+use datavern_store::testing::TestDb;
+use datavern_store::{Backend, Store};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The example catalog (Bergen kommune, tenant 4601).
+pub const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
+
+/// A running server and what a test needs to call it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// A key of principal `dev`: tenant 4601, clearance BEGRENSET, every purpose.
+    pub key: ApiKey,
+    /// A key of principal `limited`: tenant 4601, clearance ÅPEN, purpose `kommunikasjon`.
+    pub limited_key: ApiKey,
+    pub store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    db: Option<TestDb>,
+}
+
+impl TestApp {
+    /// The server over SQLite, with the default configuration.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Backend::Sqlite, ServerConfig::default()).await
+    }
+
+    /// The server over `backend`, with `config` (its listen address is replaced by
+    /// `127.0.0.1:0`).
+    pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = db.open().await;
+        let catalog = Catalog::from_yaml(CATALOG).unwrap();
+        store.apply_catalog(&catalog).await.unwrap();
+
+        let tenant = Kommunenummer::parse("4601").unwrap();
+        let key = ApiKey::generate().unwrap();
+        let dev = Principal::new(
+            PrincipalId::parse("dev").unwrap(),
+            tenant,
+            Classification::Begrenset,
+        )
+        .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
+        let limited_key = ApiKey::generate().unwrap();
+        let limited = Principal::new(
+            PrincipalId::parse("limited").unwrap(),
+            tenant,
+            Classification::Apen,
+        )
+        .with_purposes([PurposeId::parse("kommunikasjon").unwrap()]);
+        let keys = StaticKeys::new(vec![(key.hash(), dev), (limited_key.hash(), limited)]);
+
+        let state = AppState::new(
+            Arc::new(catalog),
+            store.clone(),
+            Arc::new(keys),
+            Metrics::global(),
+        );
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
+        };
+        let server = Server::bind(&config, state).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            key,
+            limited_key,
+            store,
+            stop: Some(stop),
+            task: Some(task),
+            db: Some(db),
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `GET path` as principal `dev`.
+    pub async fn get_authed(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.key.expose_secret())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signals shutdown and waits for the server to finish; then drops the databases.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self.store.close().await;
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+/// A problem response's status, content type and JSON body; panics if it is not problem JSON.
+pub async fn problem(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "status {status}, body {body}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], status, "{json}");
+    let code = json["code"].as_str().unwrap();
+    assert_eq!(
+        json["type"],
+        format!("https://datavern.no/problems/{code}"),
+        "{json}"
+    );
+    assert!(
+        json["title"].is_string() && json["detail"].is_string(),
+        "{json}"
+    );
+    (status, json)
+}

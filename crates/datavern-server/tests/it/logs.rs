@@ -1,0 +1,75 @@
+//! Logs never contain an API key, the query string or a header value.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::app::TestApp;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+// One thread: the subscriber set as this thread's default sees the server's tasks too.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_never_contain_the_api_key_or_request_values() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::spawn().await;
+    let key = app.key.expose_secret().to_owned();
+    let fnr = "15108695088";
+    let requests = [
+        app.client
+            .get(app.url(&format!("/v1/catalog?fodselsnummer={fnr}")))
+            .bearer_auth(&key),
+        app.client
+            .get(app.url("/v1/catalog"))
+            .bearer_auth(format!("{key}tail")),
+        app.client
+            .get(app.url(&format!("/v1/collections/innbyggere/records/{fnr}")))
+            .bearer_auth(&key)
+            .header("datavern-purpose", fnr),
+        app.client
+            .post(app.url("/v1/catalog"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(format!("{{\"fodselsnummer\": \"{fnr}\"}}")),
+    ];
+    for request in requests {
+        request.send().await.unwrap();
+    }
+    app.stop().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // The capture works: the request lines are there, with their route templates.
+    assert!(logs.contains("Request answered"), "{logs}");
+    assert!(logs.contains("route=/v1/catalog"), "{logs}");
+    assert!(logs.contains("principal=dev"), "{logs}");
+    assert!(!logs.contains(&key[4..]), "API key in logs:\n{logs}");
+    assert!(!logs.contains(fnr), "request value in logs:\n{logs}");
+}
