@@ -31,8 +31,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! With the `test-support` feature, [`testing`] gives each test a fresh database on any
-//! backend.
+//! With the `test-support` feature, `datavern_store::testing` gives each test a fresh database
+//! on any backend.
 
 mod backend;
 mod config;
