@@ -1,7 +1,7 @@
 //! One value of one field: from JSON (a record body) or from text (a lookup).
 
 use serde_json::{Number, Value};
-use uuid_parse::Uuid;
+use uuid::Uuid;
 
 use crate::catalog::{Field, FieldType, SubjectReference};
 use crate::id::{self, IdError, Identifier, IdentifierKind};

@@ -5,7 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
-use uuid_parse::Uuid;
+use uuid::Uuid;
 
 use crate::catalog::{Field, FieldName, SubjectName};
 use crate::id::IdentifierKind;
