@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 mod catalog_cmd;
 mod detect_cmd;
 mod id_cmd;
+mod init_cmd;
+mod serve_cmd;
+mod settings;
 
 /// datavern: a governed data layer for Norwegian public bodies.
 #[derive(Debug, Parser)]
@@ -30,6 +33,12 @@ enum Command {
     Id(id_cmd::IdCommand),
     /// Find personal data in free text, or classify the columns of a CSV file.
     Detect(detect_cmd::DetectArgs),
+    /// Run the HTTP API (development mode without configuration).
+    Serve(serve_cmd::ServeArgs),
+    /// Write a commented datavern.toml, key files and a first API key.
+    Init(init_cmd::InitArgs),
+    /// Print the OpenAPI document (as committed in openapi.json).
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -38,6 +47,9 @@ fn main() -> ExitCode {
         Command::Catalog(command) => catalog_cmd::run(command),
         Command::Id(command) => id_cmd::run(command),
         Command::Detect(args) => detect_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Init(args) => init_cmd::run(args),
+        Command::Openapi => serve_cmd::print_openapi(),
     };
     match outcome {
         Ok(code) => code,

@@ -7,13 +7,7 @@
 //! [`ApiKeyHash`], written `sha256:<64 hex digits>`; the key itself is shown once when it is
 //! made.
 //!
-//! **Why SHA-256 and not a slow password hash (Argon2, bcrypt, PBKDF2):** slow hashes exist to
-//! make guessing *low-entropy* secrets expensive after a hash leaks. These keys are 256 bits
-//! from the operating system's secure random generator, so there is nothing to guess: a
-//! leaked hash gives an attacker a 2^256 preimage search, with or without a work factor. A
-//! single SHA-256 is also what every request pays to authenticate, where a slow hash would
-//! cost tens of milliseconds of CPU per request and hand attackers a cheap denial of service.
-//! (GitHub's and Stripe's API tokens are stored the same way.)
+//! Why one SHA-256 and not a slow password hash: see [`ApiKeyHash`].
 //!
 //! ```
 //! use datavern_crypto::{ApiKey, ApiKeyHash};
@@ -57,10 +51,17 @@ pub struct ApiKey(SecretString);
 
 /// The SHA-256 hash of an API key, as configuration stores it (`sha256:<64 hex digits>`).
 ///
-/// A hash is not a secret in the way the key is (see the [module](self) documentation for
-/// why), but comparisons with it still run in constant time, and `Debug` shows only its first
-/// bytes. There is deliberately no `PartialEq`: compare with [`verify`](Self::verify) or
-/// [`ct_eq`](Self::ct_eq).
+/// A hash is not a secret in the way the key is, but comparisons with it still run in
+/// constant time, and `Debug` shows only its first bytes. There is deliberately no
+/// `PartialEq`: compare with [`verify`](Self::verify) or [`ct_eq`](Self::ct_eq).
+///
+/// **Why SHA-256 and not a slow password hash (Argon2, bcrypt, PBKDF2):** slow hashes exist
+/// to make guessing *low-entropy* secrets expensive after a hash leaks. API keys are 256 bits
+/// from the operating system's secure random generator, so there is nothing to guess: a
+/// leaked hash leaves an attacker a 2^256 preimage search, with or without a work factor. One
+/// SHA-256 is also what every request pays to authenticate, where a slow hash would cost tens
+/// of milliseconds of CPU per request and hand attackers a cheap denial of service. (GitHub's
+/// and Stripe's API tokens are stored the same way.)
 #[derive(Clone)]
 pub struct ApiKeyHash([u8; HASH_LEN]);
 

@@ -5,3 +5,4 @@
 mod catalog;
 mod detect;
 mod id;
+mod serve;

@@ -1,7 +1,12 @@
 //! datavern-server's integration tests, in one binary: each test spawns the whole server on
 //! `127.0.0.1:0` with its own databases and talks to it over HTTP with reqwest.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod app;
 mod auth;
