@@ -113,6 +113,10 @@ pub enum StoreError {
     #[error(transparent)]
     Crypto(#[from] datavern_crypto::Error),
 
+    /// Writing, sealing, checkpointing, exporting or querying the audit log failed.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditLogError),
+
     /// A database operation failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

@@ -34,6 +34,7 @@
 //! With the `test-support` feature, `datavern_store::testing` gives each test a fresh database
 //! on any backend.
 
+pub mod audit;
 mod backend;
 mod config;
 mod conn;
@@ -47,6 +48,7 @@ mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use self::audit::{AuditEntry, AuditLog};
 pub use self::backend::{Backend, UnknownBackend};
 pub use self::config::{
     DatabaseConfig, EMBEDDED_DATA_FILE, EMBEDDED_KEYS_FILE, StoreConfig, TlsMode, UnknownTlsMode,

@@ -3,6 +3,7 @@
 use datavern_core::catalog::Catalog;
 use tracing::instrument;
 
+use crate::audit::{AuditConfig, AuditLog};
 use crate::config::StoreConfig;
 use crate::database::Database;
 use crate::error::{DatabaseRole, Result, StoreError};
@@ -16,6 +17,7 @@ use crate::schema::{self, ApplyReport};
 pub struct Store {
     data: Database,
     keys: KeyStore,
+    audit: AuditLog,
 }
 
 impl Store {
@@ -25,6 +27,7 @@ impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Store> {
         let store = Self::connect(config).await?;
         store.migrate().await?;
+        store.audit.start();
         Ok(store)
     }
 
@@ -40,6 +43,7 @@ impl Store {
             }
         };
         let store = Store {
+            audit: AuditLog::new(data.clone(), AuditConfig::default()),
             data,
             keys: KeyStore::new(keys),
         };
@@ -66,6 +70,11 @@ impl Store {
         &self.keys
     }
 
+    /// The audit log in the data database (`docs/audit.md`).
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
     /// Creates the table of every collection in `catalog` that has none yet and records it in
     /// `dv_collections`. Collections already applied are checked against their tables and
     /// left alone. Idempotent: applying the same catalog again changes nothing.
@@ -85,8 +94,10 @@ impl Store {
         self.keys.database().ping().await
     }
 
-    /// Closes both pools.
+    /// Closes both pools, after the audit log's pending group commits are written (entries
+    /// are not sealed here: see [`AuditLog::shutdown`]).
     pub async fn close(&self) {
+        self.audit.stop().await;
         self.data.close().await;
         self.keys.database().close().await;
     }

@@ -14,8 +14,9 @@ CREATE TABLE dv_collections (
 
 -- The audit log. Entries are inserted in the transaction of the change they record, with
 -- sequence and entry_hash NULL; a single sealer assigns both, in the order entries became
--- visible (commit order), chaining each hash to the previous one. No personal values: ids,
--- names of fields, codes.
+-- visible (commit order), chaining each hash to the previous one. subjects: the other data
+-- subjects the entry concerns (JSON array of UUID strings). No personal values: ids, names of
+-- fields, codes. See docs/audit.md.
 CREATE TABLE dv_audit (
     id          BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
     sequence    BIGINT       UNIQUE,
@@ -24,16 +25,17 @@ CREATE TABLE dv_audit (
     format      SMALLINT     NOT NULL DEFAULT 1,
     occurred_at DATETIME(6)  NOT NULL,
     tenant      CHAR(4),
-    principal   VARCHAR(255) NOT NULL,
+    principal   VARCHAR(256) NOT NULL,
     purpose     VARCHAR(64),
     action      VARCHAR(32)  NOT NULL,
     collection  VARCHAR(64),
     record_id   BINARY(16),
     subject_id  BINARY(16),
+    subjects    JSON         NOT NULL,
     fields      JSON         NOT NULL,
     outcome     VARCHAR(16)  NOT NULL,
     reason      VARCHAR(64),
-    request_id  VARCHAR(64),
+    request_id  VARCHAR(128),
     CONSTRAINT dv_audit_sealed CHECK ((sequence IS NULL) = (entry_hash IS NULL)),
     CONSTRAINT dv_audit_sequence_positive CHECK (sequence > 0),
     CONSTRAINT dv_audit_hash_length CHECK (LENGTH(entry_hash) = 32),

@@ -12,9 +12,11 @@ CREATE TABLE dv_collections (
     updated_at  TEXT NOT NULL
 );
 
--- The audit log. Entries are inserted in the transaction of the change they record; SQLite
--- has one writer at a time, so they may be sealed in that transaction (see docs/storage.md).
--- No personal values: ids, names of fields, codes.
+-- The audit log. Entries are inserted in the transaction of the change they record, with
+-- sequence and entry_hash NULL; a single sealer (holding SQLite's write lock) assigns both, in
+-- the order entries became visible (commit order), chaining each hash to the previous one.
+-- subjects: the other data subjects the entry concerns (JSON array of UUID strings).
+-- No personal values: ids, names of fields, codes. See docs/audit.md.
 CREATE TABLE dv_audit (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     sequence    INTEGER UNIQUE,
@@ -29,6 +31,7 @@ CREATE TABLE dv_audit (
     collection  TEXT,
     record_id   BLOB,
     subject_id  BLOB,
+    subjects    TEXT    NOT NULL,
     fields      TEXT    NOT NULL,
     outcome     TEXT    NOT NULL,
     reason      TEXT,
