@@ -244,3 +244,76 @@ async fn timeout(State(limit): State<Duration>, request: Request, next: Next) ->
         .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(router: Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, Problem) {
+        let request = axum::http::Request::builder()
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, headers, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn app(config: &ServerConfig) -> Router {
+        let router = Router::new()
+            .route("/pending", get(std::future::pending::<&'static str>))
+            .route(
+                "/panic/{id}",
+                get(|| async { panic!("boom") as &'static str }),
+            )
+            .route("/bare", get(|| async { StatusCode::FORBIDDEN }))
+            .fallback(route_not_found);
+        apply(router, config)
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_timeout_is_a_503_problem() {
+        let config = ServerConfig {
+            request_timeout: Duration::from_millis(20),
+            ..ServerConfig::default()
+        };
+        let (status, headers, problem) = call(app(&config), "/pending?x=1").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert!(headers.contains_key(REQUEST_ID_HEADER));
+        assert_eq!(problem.code, "request_timeout");
+        assert_eq!(problem.instance.as_deref(), Some("/pending"));
+        assert!(
+            problem.detail.contains("within 0.02 s"),
+            "{}",
+            problem.detail
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_generic_500_problem() {
+        let (status, _, problem) = call(app(&ServerConfig::default()), "/panic/7").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(problem.code, "internal_error");
+        assert!(!problem.detail.contains("boom"), "{}", problem.detail);
+        assert_eq!(problem.instance.as_deref(), Some("/panic/7"));
+    }
+
+    #[tokio::test]
+    async fn bare_error_responses_become_problems() {
+        let (status, _, problem) = call(app(&ServerConfig::default()), "/bare").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(problem.code, "access_denied");
+        let (status, _, problem) = call(app(&ServerConfig::default()), "/nowhere").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(problem.code, "route_not_found");
+    }
+}

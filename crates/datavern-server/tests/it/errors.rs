@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use datavern_server::ServerConfig;
 use datavern_store::Backend;
 
@@ -70,19 +68,6 @@ async fn request_id_is_echoed_when_sane_and_replaced_otherwise() {
         .unwrap();
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn request_timeout_config_is_honoured_by_fast_routes() {
-    // A timeout far below any handler's time would be a timed assertion; this checks only
-    // that a configured timeout does not disturb requests that finish within it.
-    let config = ServerConfig {
-        request_timeout: Duration::from_secs(60),
-        ..ServerConfig::default()
-    };
-    let app = TestApp::spawn_with(Backend::Sqlite, config).await;
-    assert_eq!(app.get("/healthz").await.status(), 200);
     app.stop().await;
 }
 
