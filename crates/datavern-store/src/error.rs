@@ -117,6 +117,11 @@ pub enum StoreError {
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditLogError),
 
+    /// A governed record operation could not be done (not found, version conflict, a value
+    /// that cannot be stored, ciphertext that fails to decrypt, …); see its `code()`.
+    #[error(transparent)]
+    Record(#[from] crate::records::RecordError),
+
     /// A database operation failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

@@ -43,6 +43,8 @@ mod error;
 mod ids;
 mod keys;
 mod migrate;
+pub mod outbox;
+pub mod records;
 pub mod schema;
 mod store;
 #[cfg(feature = "test-support")]
@@ -59,5 +61,7 @@ pub use self::error::{DatabaseRole, Result, StoreError};
 pub use self::ids::{InvalidSubjectId, SubjectId};
 pub use self::keys::{KeyState, KeyStore, StoredSubjectKey};
 pub use self::migrate::migrations;
+pub use self::outbox::Outbox;
+pub use self::records::{RecordError, RecordView, Records, RequestMeta};
 pub use self::schema::{ApplyReport, IncompatibleCatalog};
 pub use self::store::Store;

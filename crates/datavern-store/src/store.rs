@@ -75,6 +75,11 @@ impl Store {
         &self.audit
     }
 
+    /// The outbox of record change events in the data database (`crate::outbox`).
+    pub fn outbox(&self) -> crate::outbox::Outbox {
+        crate::outbox::Outbox::new(self.data.clone())
+    }
+
     /// Creates the table of every collection in `catalog` that has none yet and records it in
     /// `dv_collections`. Collections already applied are checked against their tables and
     /// left alone. Idempotent: applying the same catalog again changes nothing.

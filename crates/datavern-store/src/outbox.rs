@@ -1,0 +1,299 @@
+//! The transactional outbox: one CloudEvent per record change, written in the change's own
+//! transaction and published later (by a publisher that comes with the events crate).
+//!
+//! An event says *that* a record changed and which fields, never their values:
+//!
+//! ```json
+//! {
+//!   "specversion": "1.0",
+//!   "id": "0190b5d2-7c1e-7000-8000-000000000001",
+//!   "source": "/datavern/4601/innbyggere",
+//!   "type": "no.datavern.record.updated",
+//!   "subject": "0190b5d2-7c1e-7000-8000-00000000abcd",
+//!   "time": "2025-01-01T12:00:00.000000Z",
+//!   "datacontenttype": "application/json",
+//!   "data": {
+//!     "record_id": "0190b5d2-7c1e-7000-8000-00000000abcd",
+//!     "collection": "innbyggere",
+//!     "tenant": "4601",
+//!     "version": 2,
+//!     "fields": ["adresse", "postnummer"]
+//!   }
+//! }
+//! ```
+//!
+//! Rows live in `dv_outbox` (`docs/storage.md`) and are published in `position` order:
+//! [`Outbox::pending`] gives the oldest unpublished, [`Outbox::mark_published`] marks them.
+
+use std::fmt;
+
+use datavern_core::catalog::Kommunenummer;
+use sea_query::{Alias, Expr, Order, Query, SimpleExpr};
+use serde::Serialize;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::conn::{Conn, Text};
+use crate::database::Database;
+use crate::error::Result;
+
+/// The CloudEvents version of every event.
+pub const SPEC_VERSION: &str = "1.0";
+/// The content type of every event's `data`.
+pub const DATA_CONTENT_TYPE: &str = "application/json";
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordChange {
+    /// `no.datavern.record.created`.
+    Created,
+    /// `no.datavern.record.updated`.
+    Updated,
+    /// `no.datavern.record.deleted`.
+    Deleted,
+}
+
+impl RecordChange {
+    /// The CloudEvent `type`.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            RecordChange::Created => "no.datavern.record.created",
+            RecordChange::Updated => "no.datavern.record.updated",
+            RecordChange::Deleted => "no.datavern.record.deleted",
+        }
+    }
+}
+
+/// The `data` of a record event: ids, names and the version, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RecordEventData {
+    /// The record.
+    pub record_id: Uuid,
+    /// Its collection.
+    pub collection: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// The version after the change (for a delete, the version deleted).
+    pub version: i64,
+    /// The names of the fields the change wrote (for a delete, every field), sorted.
+    pub fields: Vec<String>,
+}
+
+/// An event in the outbox, as stored.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OutboxEvent {
+    /// Publication order.
+    pub position: i64,
+    /// The event id (UUIDv7).
+    pub id: Uuid,
+    /// CloudEvents `specversion`.
+    pub specversion: String,
+    /// CloudEvents `source`: `/datavern/<tenant>/<collection>`.
+    pub source: String,
+    /// CloudEvents `type`.
+    pub event_type: String,
+    /// CloudEvents `subject`: the record id.
+    pub subject: Option<String>,
+    /// CloudEvents `time`.
+    pub time: OffsetDateTime,
+    /// CloudEvents `datacontenttype`.
+    pub datacontenttype: Option<String>,
+    /// CloudEvents `data`.
+    pub data: Option<serde_json::Value>,
+    /// The tenant.
+    pub tenant: Option<String>,
+    /// How often publishing was tried.
+    pub attempts: i32,
+}
+
+impl fmt::Debug for OutboxEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Nothing personal is in an event; the data is left out only for brevity.
+        f.debug_struct("OutboxEvent")
+            .field("position", &self.position)
+            .field("id", &self.id)
+            .field("type", &self.event_type)
+            .field("source", &self.source)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outbox of one data database.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    db: Database,
+}
+
+/// A row of `dv_outbox` as [`Outbox::pending`] reads it.
+type EventRow = (
+    i64,
+    Uuid,
+    Text,
+    Text,
+    Text,
+    Option<Text>,
+    OffsetDateTime,
+    Option<Text>,
+    Option<Json<serde_json::Value>>,
+    Option<Text>,
+    i32,
+);
+
+fn col(name: &'static str) -> Alias {
+    Alias::new(name)
+}
+
+impl Outbox {
+    /// The outbox in `db` (the data database).
+    pub fn new(db: Database) -> Self {
+        Outbox { db }
+    }
+
+    /// The oldest `limit` unpublished events, in publication order.
+    #[instrument(skip_all, fields(limit))]
+    pub async fn pending(&self, limit: u32) -> Result<Vec<OutboxEvent>> {
+        let query = Query::select()
+            .columns([
+                col("position"),
+                col("id"),
+                col("specversion"),
+                col("source"),
+                col("type"),
+                col("subject"),
+                col("time"),
+                col("datacontenttype"),
+                col("data"),
+                col("tenant"),
+                col("attempts"),
+            ])
+            .from(col("dv_outbox"))
+            .and_where(Expr::col(col("published_at")).is_null())
+            .order_by(col("position"), Order::Asc)
+            .limit(u64::from(limit))
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        let rows: Vec<EventRow> = conn.conn().fetch_all(&query).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| OutboxEvent {
+                position: row.0,
+                id: row.1,
+                specversion: row.2.0,
+                source: row.3.0,
+                event_type: row.4.0,
+                subject: row.5.map(|t| t.0),
+                time: row.6,
+                datacontenttype: row.7.map(|t| t.0),
+                data: row.8.map(|j| j.0),
+                tenant: row.9.map(|t| t.0),
+                attempts: row.10,
+            })
+            .collect())
+    }
+
+    /// Marks the events with these ids published now. Returns how many were marked.
+    #[instrument(skip_all, fields(events = ids.len()))]
+    pub async fn mark_published(&self, ids: &[Uuid]) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let backend = self.db.backend();
+        let update = Query::update()
+            .table(col("dv_outbox"))
+            .value(
+                col("published_at"),
+                crate::records::time_expr(backend, OffsetDateTime::now_utc()),
+            )
+            .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
+            .and_where(Expr::col(col("published_at")).is_null())
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        conn.conn().execute(&update).await
+    }
+}
+
+/// A record change's event, to be appended in the change's transaction.
+#[derive(Debug)]
+pub(crate) struct RecordEvent<'a> {
+    pub(crate) change: RecordChange,
+    pub(crate) tenant: Kommunenummer,
+    pub(crate) collection: &'a str,
+    pub(crate) record: Uuid,
+    pub(crate) version: i64,
+    pub(crate) fields: Vec<String>,
+    pub(crate) time: OffsetDateTime,
+}
+
+/// Inserts the event for a record change on `conn`, inside the change's transaction, and
+/// returns its id.
+pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    let mut fields = event.fields;
+    fields.sort_unstable();
+    fields.dedup();
+    let data = RecordEventData {
+        record_id: event.record,
+        collection: event.collection.to_owned(),
+        tenant: event.tenant.as_str().to_owned(),
+        version: event.version,
+        fields,
+    };
+    // Serializing ids, names and a number cannot fail.
+    let data = serde_json::to_value(&data).unwrap_or_default();
+    let backend = conn.backend();
+    let values: Vec<SimpleExpr> = vec![
+        id.into(),
+        SPEC_VERSION.into(),
+        format!("/datavern/{}/{}", event.tenant, event.collection).into(),
+        event.change.event_type().into(),
+        event.record.hyphenated().to_string().into(),
+        crate::records::time_expr(backend, event.time),
+        DATA_CONTENT_TYPE.into(),
+        sea_query::Value::Json(Some(Box::new(data))).into(),
+        event.tenant.as_str().into(),
+    ];
+    let insert = Query::insert()
+        .into_table(col("dv_outbox"))
+        .columns([
+            col("id"),
+            col("specversion"),
+            col("source"),
+            col("type"),
+            col("subject"),
+            col("time"),
+            col("datacontenttype"),
+            col("data"),
+            col("tenant"),
+        ])
+        // Nine columns, nine values: cannot panic.
+        .values_panic(values)
+        .to_owned();
+    conn.execute(&insert).await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_are_cloudevents_reverse_dns() {
+        assert_eq!(
+            RecordChange::Created.event_type(),
+            "no.datavern.record.created"
+        );
+        assert_eq!(
+            RecordChange::Updated.event_type(),
+            "no.datavern.record.updated"
+        );
+        assert_eq!(
+            RecordChange::Deleted.event_type(),
+            "no.datavern.record.deleted"
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! The key cache: unwrapped subject data keys and derived blind-index keys, kept briefly in
+//! memory so that a read does not pay a key store query and a KEK round trip.
+//!
+//! Bounded in size and time (moka, time-to-live from insertion). Keys are zeroized by their
+//! own types when the last clone drops, which is when an entry is evicted and no operation
+//! holds it any more. [`KeyCache::evict`] removes a subject's keys at once; an erasure must
+//! call it after destroying the keys, and because a load that read the key store before the
+//! destruction could otherwise put a destroyed key back, every eviction also bumps an epoch
+//! that in-flight loads check before they insert.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use datavern_core::catalog::Kommunenummer;
+use datavern_crypto::{
+    BlindIndexKey, BlindIndexLength, DataKey, IndexContext, IndexRootKey, KekProvider, KeyId,
+    KeyVersion, UnwrapRequest, WrapRequest,
+};
+use moka::future::Cache;
+use uuid::Uuid;
+
+use crate::error::{Result, StoreError};
+use crate::ids::SubjectId;
+use crate::keys::{KeyState, KeyStore};
+
+/// The length of every blind index datavern computes, in bytes: 24 bits.
+///
+/// With N distinct values in a field, about N / 2²⁴ other values share each index value:
+/// ≈ 0.02 false positives per lookup among Bergen's ~290 000 residents, ≈ 0.3 among all
+/// of Norway's. Lookups stay near-unique (few candidates to decrypt), while across a
+/// national-scale column equal indexes no longer prove equal values. See `docs/crypto.md`,
+/// "Choosing the length". Fixed once indexes exist: changing it means recomputing them.
+pub const BLIND_INDEX_LEN: usize = 3;
+
+/// How long and how many keys the cache keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyCacheConfig {
+    /// How long an unwrapped key is kept after it was loaded (time to live, not idle).
+    pub ttl: Duration,
+    /// The most subjects whose keys are kept.
+    pub max_subjects: u64,
+    /// The most blind-index keys (tenant, collection, field) kept.
+    pub max_index_keys: u64,
+}
+
+impl Default for KeyCacheConfig {
+    /// 60 s, 10 000 subjects, 1 000 blind-index keys.
+    fn default() -> Self {
+        KeyCacheConfig {
+            ttl: Duration::from_secs(60),
+            max_subjects: 10_000,
+            max_index_keys: 1_000,
+        }
+    }
+}
+
+/// A subject's unwrapped data keys (live versions), newest last.
+struct KeyRing {
+    keys: Vec<DataKey>,
+}
+
+type IndexKeyId = (Kommunenummer, String, String);
+
+/// Unwrapped keys, loaded through the key store and the KEK provider.
+pub(crate) struct KeyCache {
+    kek: Arc<dyn KekProvider>,
+    store: KeyStore,
+    subjects: Cache<(Kommunenummer, Uuid), Arc<KeyRing>>,
+    roots: Cache<Kommunenummer, IndexRootKey>,
+    index: Cache<IndexKeyId, BlindIndexKey>,
+    epoch: AtomicU64,
+}
+
+impl KeyCache {
+    pub(crate) fn new(kek: Arc<dyn KekProvider>, store: KeyStore, config: KeyCacheConfig) -> Self {
+        KeyCache {
+            kek,
+            store,
+            subjects: Cache::builder()
+                .max_capacity(config.max_subjects)
+                .time_to_live(config.ttl)
+                .build(),
+            roots: Cache::builder()
+                .max_capacity(config.max_index_keys)
+                .time_to_live(config.ttl)
+                .build(),
+            index: Cache::builder()
+                .max_capacity(config.max_index_keys)
+                .time_to_live(config.ttl)
+                .build(),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Removes the subject's keys from the cache, so that keys destroyed in the key store are
+    /// not served from memory.
+    pub(crate) async fn evict(&self, tenant: Kommunenummer, subject: Uuid) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.subjects.invalidate(&(tenant, subject)).await;
+    }
+
+    /// The key new values of the subject are sealed with (its newest), made and stored
+    /// first if the subject has none.
+    pub(crate) async fn write_key(&self, tenant: Kommunenummer, subject: Uuid) -> Result<DataKey> {
+        if let Some(ring) = self.subjects.get(&(tenant, subject)).await
+            && let Some(key) = ring.keys.last()
+        {
+            return Ok(key.clone());
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let fresh = DataKey::generate(KeyVersion::FIRST)?;
+        let subject_text = subject.hyphenated().to_string();
+        let stored = self
+            .store
+            .get_or_create_subject_key(tenant, SubjectId::from_uuid(subject), || async {
+                let mut wrapped = self
+                    .kek
+                    .wrap(&[WrapRequest::data_key(
+                        &fresh,
+                        tenant.as_str(),
+                        &subject_text,
+                    )])
+                    .await?;
+                wrapped.pop().ok_or(datavern_crypto::Error::Crypto)
+            })
+            .await?;
+        let key = if stored.key_id() == fresh.id() {
+            fresh
+        } else {
+            // An existing key (or another caller's, after a race): unwrap it.
+            let mut keys = self
+                .kek
+                .unwrap(&[UnwrapRequest::data_key(
+                    &stored,
+                    tenant.as_str(),
+                    &subject_text,
+                )])
+                .await?;
+            keys.pop()
+                .ok_or(datavern_crypto::Error::Crypto)??
+                .into_data_key()?
+        };
+        if stored.key_version() != KeyVersion::FIRST {
+            // The subject has several versions: cache them all, so reads of older values
+            // find their key too.
+            self.load_subjects(tenant, &[subject]).await?;
+            return Ok(key);
+        }
+        self.insert(
+            epoch,
+            tenant,
+            subject,
+            KeyRing {
+                keys: vec![key.clone()],
+            },
+        )
+        .await;
+        Ok(key)
+    }
+
+    /// The subject's key with id `key_id` (the one a field envelope names), or `None` if the
+    /// subject has no live key with that id.
+    pub(crate) async fn read_key(
+        &self,
+        tenant: Kommunenummer,
+        subject: Uuid,
+        key_id: KeyId,
+    ) -> Result<Option<DataKey>> {
+        if let Some(key) = self.cached(tenant, subject, key_id).await {
+            return Ok(Some(key));
+        }
+        // Not cached, or cached without this version (a newer key made elsewhere): reload.
+        let destroyed = self.load_subjects(tenant, &[subject]).await?;
+        if destroyed.contains(&(subject, key_id)) {
+            return Err(StoreError::SubjectKeyDestroyed {
+                tenant: tenant.to_string(),
+                subject: subject.hyphenated().to_string(),
+            });
+        }
+        Ok(self.cached(tenant, subject, key_id).await)
+    }
+
+    /// Loads the keys of every subject in `subjects` that is not cached yet, with one key
+    /// store query and one KEK call, so that a page of records from many subjects costs one
+    /// round trip each. Subjects without keys are skipped; destroyed keys are not loaded.
+    pub(crate) async fn preload(&self, tenant: Kommunenummer, subjects: &[Uuid]) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut seen = HashSet::new();
+        for subject in subjects {
+            if seen.insert(*subject) && !self.subjects.contains_key(&(tenant, *subject)) {
+                missing.push(*subject);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.load_subjects(tenant, &missing).await.map(drop)
+    }
+
+    /// The blind-index key of `collection`.`field` in the tenant, deriving it from the
+    /// tenant's root key (made and stored first if the tenant has none).
+    pub(crate) async fn index_key(
+        &self,
+        tenant: Kommunenummer,
+        collection: &str,
+        field: &str,
+    ) -> Result<BlindIndexKey> {
+        let id = (tenant, collection.to_owned(), field.to_owned());
+        if let Some(key) = self.index.get(&id).await {
+            return Ok(key);
+        }
+        let root = self.index_root(tenant).await?;
+        let key = root.derive(
+            &IndexContext {
+                tenant: tenant.as_str(),
+                collection,
+                field,
+            },
+            BlindIndexLength::new(BLIND_INDEX_LEN)?,
+        )?;
+        self.index.insert(id, key.clone()).await;
+        Ok(key)
+    }
+
+    async fn index_root(&self, tenant: Kommunenummer) -> Result<IndexRootKey> {
+        if let Some(root) = self.roots.get(&tenant).await {
+            return Ok(root);
+        }
+        let fresh = IndexRootKey::generate(KeyVersion::FIRST)?;
+        let stored = self
+            .store
+            .get_or_create_index_root_key(tenant, || async {
+                let mut wrapped = self
+                    .kek
+                    .wrap(&[WrapRequest::index_root(&fresh, tenant.as_str())])
+                    .await?;
+                wrapped.pop().ok_or(datavern_crypto::Error::Crypto)
+            })
+            .await?;
+        let root = if stored.key_id() == fresh.id() {
+            fresh
+        } else {
+            let mut keys = self
+                .kek
+                .unwrap(&[UnwrapRequest::index_root(&stored, tenant.as_str())])
+                .await?;
+            keys.pop()
+                .ok_or(datavern_crypto::Error::Crypto)??
+                .into_index_root()?
+        };
+        self.roots.insert(tenant, root.clone()).await;
+        Ok(root)
+    }
+
+    async fn cached(&self, tenant: Kommunenummer, subject: Uuid, key_id: KeyId) -> Option<DataKey> {
+        let ring = self.subjects.get(&(tenant, subject)).await?;
+        ring.keys.iter().find(|k| k.id() == key_id).cloned()
+    }
+
+    /// Reads every key version of `subjects` from the key store, unwraps the live ones in one
+    /// KEK call and caches them. Returns the destroyed versions (subject and key id): what
+    /// they sealed cannot be decrypted any more. A key that fails to unwrap is an error.
+    async fn load_subjects(
+        &self,
+        tenant: Kommunenummer,
+        subjects: &[Uuid],
+    ) -> Result<HashSet<(Uuid, KeyId)>> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let ids: Vec<SubjectId> = subjects.iter().copied().map(SubjectId::from_uuid).collect();
+        let stored = self.store.subject_keys(tenant, &ids).await?;
+        let mut destroyed = HashSet::new();
+        let mut live = Vec::new();
+        for key in stored {
+            match key.state {
+                KeyState::Live(wrapped) => live.push((key.subject.to_string(), wrapped)),
+                KeyState::Destroyed { .. } => {
+                    destroyed.insert((key.subject.as_uuid(), key.key_id));
+                }
+            }
+        }
+        if live.is_empty() {
+            return Ok(destroyed);
+        }
+        let requests: Vec<UnwrapRequest<'_>> = live
+            .iter()
+            .map(|(subject, wrapped)| UnwrapRequest::data_key(wrapped, tenant.as_str(), subject))
+            .collect();
+        let unwrapped = self.kek.unwrap(&requests).await?;
+        let mut rings: HashMap<Uuid, Vec<DataKey>> = HashMap::new();
+        for ((subject, _), key) in live.iter().zip(unwrapped) {
+            let key = key?.into_data_key()?;
+            let subject = SubjectId::parse(subject)
+                .map_err(|err| StoreError::InvalidKey(err.to_string()))?
+                .as_uuid();
+            // subject_keys orders by subject and version: the newest is pushed last.
+            rings.entry(subject).or_default().push(key);
+        }
+        for (subject, keys) in rings {
+            self.insert(epoch, tenant, subject, KeyRing { keys }).await;
+        }
+        Ok(destroyed)
+    }
+
+    /// Caches a ring unless a subject was evicted since `epoch` (the load may predate a
+    /// destruction). An eviction between the check and the insert is caught by checking
+    /// again afterwards.
+    async fn insert(&self, epoch: u64, tenant: Kommunenummer, subject: Uuid, ring: KeyRing) {
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            return;
+        }
+        self.subjects
+            .insert((tenant, subject), Arc::new(ring))
+            .await;
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            self.subjects.invalidate(&(tenant, subject)).await;
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache")
+            .field("kek", &self.kek.description())
+            .field("subjects", &self.subjects.entry_count())
+            .field("index_keys", &self.index.entry_count())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,391 @@
+//! Governed record operations: what the HTTP API calls for every record request.
+//!
+//! The server authenticates the caller, asks `datavern_core::access::decide` for a
+//! [`Grant`], validates the body with `datavern_core::record::validate`, and hands both to
+//! [`Records`]:
+//!
+//! ```text
+//! create/update/delete ── one data-database transaction ─────────────────────────────┐
+//!   grant check → subject key (key cache ← key store ← KEK) → seal fields, blind index │
+//!   BEGIN (PostgreSQL: set_config('datavern.tenant')) → row change → audit entry        │
+//!   → outbox event → COMMIT                                                            ┘
+//! get/list/lookup
+//!   SELECT (tenant-scoped) → decrypt readable fields → AuditLog::record (group commit,
+//!   must succeed) → RecordView
+//! ```
+//!
+//! Every encrypted field is sealed with the record's primary subject's data key, bound to
+//! tenant, collection, field, record id and subject id, so ciphertext moved to another row,
+//! field, subject or tenant fails to decrypt ([`RecordError::Decryption`]). Withheld fields
+//! are never decrypted. Another tenant's id gives the same [`RecordError::NotFound`] as an id
+//! that does not exist. `docs/records.md` walks through each path.
+//!
+//! ```no_run
+//! # async fn demo(
+//! #     store: datavern_store::Store,
+//! #     catalog: std::sync::Arc<datavern_core::catalog::Catalog>,
+//! #     kek: std::sync::Arc<dyn datavern_crypto::KekProvider>,
+//! #     grant: datavern_core::access::Grant,
+//! #     body: serde_json::Map<String, serde_json::Value>,
+//! # ) -> datavern_store::Result<()> {
+//! use datavern_core::record::{self, Mode};
+//! use datavern_store::records::{Records, RequestMeta};
+//!
+//! let records = Records::new(store, catalog.clone(), kek);
+//! let collection = catalog.collection(grant.collection().as_str()).unwrap();
+//! let record = record::validate(collection, &body, Mode::Create).unwrap();
+//! let view = records
+//!     .create(&grant, record, &RequestMeta::new().with_request_id("req-1"))
+//!     .await?;
+//! println!("created {} at version {}", view.id, view.version);
+//! # Ok(()) }
+//! ```
+
+mod codec;
+mod cursor;
+mod error;
+mod keys;
+mod plan;
+mod read;
+mod row;
+mod tx;
+mod write;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use datavern_core::access::{AuditFacts, ConsentState, Grant, Operation, Withheld};
+use datavern_core::catalog::{Catalog, FieldName, Kommunenummer};
+use datavern_core::record::FieldValue;
+use datavern_crypto::KekProvider;
+use time::OffsetDateTime;
+use tracing::instrument;
+use uuid::Uuid;
+
+pub use self::cursor::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, page_limit};
+pub use self::error::RecordError;
+use self::keys::KeyCache;
+pub use self::keys::{BLIND_INDEX_LEN, KeyCacheConfig};
+use self::plan::CollectionPlan;
+use crate::audit::AuditEntry;
+use crate::error::Result;
+use crate::ids::SubjectId;
+use crate::store::Store;
+
+/// The most records one lookup returns; a lookup matching more fails with
+/// [`RecordError::TooManyMatches`].
+pub const MAX_LOOKUP_MATCHES: usize = 1000;
+
+/// The governed record operations of one store and catalog.
+///
+/// Built once at startup and shared (cheap to clone). It holds the key cache, so all
+/// requests should share one `Records`.
+#[derive(Clone)]
+pub struct Records {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    catalog: Arc<Catalog>,
+    plans: HashMap<String, CollectionPlan>,
+    keys: KeyCache,
+}
+
+/// What the server knows about the request, for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestMeta {
+    /// The request id, to correlate audit entries with logs and traces.
+    pub request_id: Option<String>,
+}
+
+/// A record as the caller may see it: its metadata, the fields it may read (with their
+/// values) and the names of those withheld.
+///
+/// `Debug` prints field names and types, never values.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RecordView {
+    /// The record id (UUIDv7).
+    pub id: Uuid,
+    /// The tenant the record belongs to.
+    pub tenant: Kommunenummer,
+    /// The collection.
+    pub collection: String,
+    /// The version, 1 on create and incremented by every update (pass it back as
+    /// `expected_version`).
+    pub version: i64,
+    /// When the record was created (UTC, microseconds).
+    pub created_at: OffsetDateTime,
+    /// When it was last changed.
+    pub updated_at: OffsetDateTime,
+    /// The readable fields in catalog order, each with its value ([`FieldValue::Null`] when
+    /// it has none).
+    pub fields: Vec<(FieldName, FieldValue)>,
+    /// The fields the grant withholds, with why; their values are not in `fields` (and were
+    /// never decrypted).
+    pub withheld: Vec<Withheld>,
+    /// The data subjects the record concerns, as far as the caller may see them.
+    pub subjects: Vec<RecordSubject>,
+}
+
+/// One data subject of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordSubject {
+    /// The subject reference's name (`barn`), or `None` when the record is the person
+    /// (`subjects: self`).
+    pub reference: Option<String>,
+    /// The subject's id: the person's record id.
+    pub id: SubjectId,
+    /// Whether it is the primary subject, whose key encrypts the record.
+    pub primary: bool,
+}
+
+impl RequestMeta {
+    /// No request id.
+    pub fn new() -> Self {
+        RequestMeta::default()
+    }
+
+    /// The same with a request id.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+}
+
+impl RecordView {
+    /// The value of field `name`, if the caller may read it.
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The primary subject's id, if the record concerns a person the caller may see.
+    pub fn primary_subject(&self) -> Option<SubjectId> {
+        self.subjects.iter().find(|s| s.primary).map(|s| s.id)
+    }
+}
+
+impl fmt::Debug for RecordView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.type_name()))
+            .collect();
+        let withheld: Vec<&str> = self.withheld.iter().map(|w| w.field.as_str()).collect();
+        f.debug_struct("RecordView")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant)
+            .field("collection", &self.collection)
+            .field("version", &self.version)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("fields", &fields)
+            .field("withheld", &withheld)
+            .field("subjects", &self.subjects)
+            .finish()
+    }
+}
+
+impl Records {
+    /// The record operations on `store` for `catalog`'s collections, with keys wrapped by
+    /// `kek` and the default key cache. Call it after [`Store::apply_catalog`] has applied
+    /// the same catalog.
+    pub fn new(store: Store, catalog: Arc<Catalog>, kek: Arc<dyn KekProvider>) -> Self {
+        Self::with_key_cache(store, catalog, kek, KeyCacheConfig::default())
+    }
+
+    /// The same with a key cache of the given size and time to live.
+    pub fn with_key_cache(
+        store: Store,
+        catalog: Arc<Catalog>,
+        kek: Arc<dyn KekProvider>,
+        cache: KeyCacheConfig,
+    ) -> Self {
+        let plans = CollectionPlan::for_catalog(&catalog);
+        let keys = KeyCache::new(kek, store.keys().clone(), cache);
+        Records {
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                plans,
+                keys,
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.inner.catalog
+    }
+
+    /// Creates a record from `record` (validated with `Mode::Create`) as `grant` (a create
+    /// grant) allows, and returns it as the caller may see it.
+    ///
+    /// In one transaction: the row with its encrypted fields and blind indexes, the audit
+    /// entry (the fields written) and the outbox event `no.datavern.record.created`. Fails
+    /// with [`RecordError::Denied`] if the record sets a field the grant may not write,
+    /// [`RecordError::ReferenceNotFound`] if a subject reference names no record of the
+    /// tenant, [`RecordError::Unstorable`] if a value does not fit its column.
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant()))]
+    pub async fn create(
+        &self,
+        grant: &Grant,
+        record: datavern_core::record::ValidatedRecord,
+        meta: &RequestMeta,
+    ) -> Result<RecordView> {
+        write::create(self, grant, record, meta).await
+    }
+
+    /// The record `id` as `grant` (a read grant) allows: readable fields decrypted, withheld
+    /// ones named. The read is in the audit log (group commit) before this returns; if the
+    /// entry cannot be written, the read fails.
+    ///
+    /// Another tenant's record is [`RecordError::NotFound`], exactly like a missing one.
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), record = %id))]
+    pub async fn get(&self, grant: &Grant, id: Uuid, meta: &RequestMeta) -> Result<RecordView> {
+        read::get(self, grant, id, meta).await
+    }
+
+    /// Changes the fields `patch` (validated with `Mode::Patch`) gives, leaving the others as
+    /// they are, and returns the record as it now is.
+    ///
+    /// With `expected_version`, the update applies only to that version; otherwise
+    /// [`RecordError::VersionConflict`] names the current one. The version is incremented.
+    /// In one transaction with the audit entry (the fields changed) and the outbox event
+    /// `no.datavern.record.updated`. A patch that changes the primary subject re-encrypts
+    /// the record's other encrypted fields under the new subject's key.
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), record = %id))]
+    pub async fn update(
+        &self,
+        grant: &Grant,
+        id: Uuid,
+        patch: datavern_core::record::ValidatedRecord,
+        expected_version: Option<i64>,
+        meta: &RequestMeta,
+    ) -> Result<RecordView> {
+        write::update(self, grant, id, patch, expected_version, meta).await
+    }
+
+    /// Deletes record `id` (its row and blind indexes), in one transaction with the audit
+    /// entry and the outbox event `no.datavern.record.deleted`. The subject's data key stays:
+    /// erasing a person (crypto-shredding) is a data subject request of its own.
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), record = %id))]
+    pub async fn delete(&self, grant: &Grant, id: Uuid, meta: &RequestMeta) -> Result<()> {
+        write::delete(self, grant, id, meta).await
+    }
+
+    /// One page of the collection's records in the tenant, in id (creation) order, starting
+    /// after `cursor` (the first page without one). `limit` is bounded by [`page_limit`].
+    ///
+    /// Each returned record gets its own audit entry (all written by one group commit
+    /// before this returns), so a data subject's access request finds every read of their
+    /// data. For a consent-based purpose (`ConsentCheck::PerRecord`) only records whose
+    /// subject's consent is granted are returned; see [`Records::consent_state`].
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant()))]
+    pub async fn list(
+        &self,
+        grant: &Grant,
+        cursor: Option<Cursor>,
+        limit: u32,
+        meta: &RequestMeta,
+    ) -> Result<Page<RecordView>> {
+        read::list(self, grant, cursor, limit, meta).await
+    }
+
+    /// The records whose `field` equals `normalized_value` exactly (the value as
+    /// `datavern_core::record::normalize_lookup` returns it), found by blind index: the
+    /// candidates sharing the value's index are decrypted and compared, so the truncated
+    /// index's false positives are dropped (never returned, never audited). At most
+    /// [`MAX_LOOKUP_MATCHES`]; each returned record is audited as in [`list`](Self::list).
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), field = %field))]
+    pub async fn lookup(
+        &self,
+        grant: &Grant,
+        field: &str,
+        normalized_value: &str,
+        meta: &RequestMeta,
+    ) -> Result<Vec<RecordView>> {
+        read::lookup(self, grant, field, normalized_value, meta).await
+    }
+
+    /// Records a denied request in the audit log (group commit). The server calls it for
+    /// every denial, with `AuditFacts::denied(..)`, before it answers.
+    #[instrument(skip_all, fields(operation = %facts.operation))]
+    pub async fn audit_denial(&self, facts: &AuditFacts, meta: &RequestMeta) -> Result<()> {
+        let entry = with_meta(AuditEntry::from_facts(facts), meta);
+        self.inner.store.audit().record(entry).await
+    }
+
+    /// Drops the subject's keys from the key cache. Call it after destroying the subject's
+    /// keys (erasure), so that they are not served from memory until the cache's time to
+    /// live runs out. Other processes' caches keep them at most that long.
+    pub async fn evict(&self, tenant: Kommunenummer, subject: SubjectId) {
+        self.inner.keys.evict(tenant, subject.as_uuid()).await;
+    }
+
+    /// The consent state of `subject` for the grant's purpose, for purposes that rest on
+    /// consent (`ConsentCheck::PerRecord` on list and lookup).
+    ///
+    /// The hook for the consent register, which does not exist yet: every subject is
+    /// [`ConsentState::Unknown`], so records of consent-based purposes are not returned
+    /// (the server refuses create, read and update for them already, as `decide` says).
+    pub fn consent_state(&self, _grant: &Grant, _subject: Option<SubjectId>) -> ConsentState {
+        ConsentState::Unknown
+    }
+
+    fn plan(&self, grant: &Grant) -> Result<&CollectionPlan> {
+        let name = grant.collection().as_str();
+        self.inner
+            .plans
+            .get(name)
+            .ok_or_else(|| RecordError::UnknownCollection(name.to_owned()).into())
+    }
+}
+
+impl fmt::Debug for Records {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records")
+            .field("collections", &self.inner.plans.len())
+            .field("keys", &self.inner.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fails unless `grant` is for `operation`.
+fn check_operation(grant: &Grant, operation: Operation) -> Result<()> {
+    if grant.operation() != operation {
+        return Err(RecordError::WrongOperation {
+            granted: grant.operation(),
+            called: operation,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// A time column's value on `backend` (fixed-width UTC text on SQLite); shared with the
+/// outbox.
+pub(crate) fn time_expr(backend: crate::Backend, at: OffsetDateTime) -> sea_query::SimpleExpr {
+    sea_query::Expr::val(codec::time_value(backend, at)).into()
+}
+
+/// The entry with the request's id, if it has one.
+fn with_meta(entry: AuditEntry, meta: &RequestMeta) -> AuditEntry {
+    match &meta.request_id {
+        Some(id) => entry.with_request_id(id.as_str()),
+        None => entry,
+    }
+}

@@ -1,0 +1,527 @@
+//! The read path: select tenant-scoped rows, decrypt what the grant may read, audit every
+//! record returned, then return it.
+
+use datavern_core::access::{ConsentCheck, Grant, Operation};
+use datavern_core::catalog::Kommunenummer;
+use datavern_core::record::FieldValue;
+use datavern_crypto::{FieldContext, decrypt_field, envelope_key_id};
+use futures_util::future::try_join_all;
+use sea_query::{Alias, Expr, Order, Query, SelectStatement};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::codec;
+use super::cursor::{Cursor, Page, page_limit};
+use super::error::RecordError;
+use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
+use super::row::{self, Cell, ColumnKind};
+use super::tx::{Tx, TxMode};
+use super::{
+    MAX_LOOKUP_MATCHES, RecordSubject, RecordView, Records, RequestMeta, check_operation, with_meta,
+};
+use crate::audit::AuditEntry;
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::ids::SubjectId;
+
+/// A collection row as stored: metadata, subject ids and each field's stored form.
+pub(super) struct StoredRow {
+    pub(super) id: Uuid,
+    pub(super) version: i64,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) updated_at: OffsetDateTime,
+    /// Per reference of the plan (primary first).
+    pub(super) references: Vec<Option<Uuid>>,
+    /// Per field of the plan (catalog order).
+    pub(super) values: Vec<Stored>,
+}
+
+/// A field's stored form.
+pub(super) enum Stored {
+    Null,
+    Plain(FieldValue),
+    Sealed(Vec<u8>),
+}
+
+/// `SELECT id, version, created_at, updated_at, <subject columns>, <fields> FROM <table>`,
+/// with the kind of each column, to be narrowed by the caller's `WHERE`.
+pub(super) fn row_select(
+    plan: &CollectionPlan,
+    backend: Backend,
+) -> (SelectStatement, Vec<ColumnKind>) {
+    let mut select = Query::select();
+    select.from(Alias::new(plan.table.as_str()));
+    let mut kinds = Vec::new();
+    let mut add = |select: &mut SelectStatement, column: &str, kind: ColumnKind| {
+        row::select_column(select, backend, column, kind);
+        kinds.push(kind);
+    };
+    add(&mut select, "id", ColumnKind::Uuid);
+    add(&mut select, "version", ColumnKind::Integer);
+    add(&mut select, "created_at", ColumnKind::Time);
+    add(&mut select, "updated_at", ColumnKind::Time);
+    for reference in &plan.references {
+        add(&mut select, &reference.column, ColumnKind::Uuid);
+    }
+    for field in &plan.fields {
+        add(&mut select, &field.name, field_kind(field));
+    }
+    (select, kinds)
+}
+
+fn field_kind(field: &FieldPlan) -> ColumnKind {
+    use datavern_core::catalog::FieldType;
+    if field.encrypted {
+        return ColumnKind::Bytes;
+    }
+    match field.field_type {
+        FieldType::String | FieldType::Text => ColumnKind::Text,
+        FieldType::Integer => ColumnKind::Integer,
+        FieldType::Decimal => ColumnKind::Decimal,
+        FieldType::Boolean => ColumnKind::Boolean,
+        FieldType::Date => ColumnKind::Date,
+        FieldType::Timestamp => ColumnKind::Timestamp,
+        FieldType::Json => ColumnKind::Json,
+    }
+}
+
+/// Decodes the cells of [`row_select`]'s columns.
+pub(super) fn to_row(plan: &CollectionPlan, cells: Vec<Cell>) -> Result<StoredRow> {
+    let mut cells = cells.into_iter();
+    let mut next = || cells.next().unwrap_or(Cell::Null);
+    let id = match next() {
+        Cell::Uuid(id) => id,
+        _ => return Err(corrupt(plan, "id", Uuid::nil(), "record id")),
+    };
+    let version = match next() {
+        Cell::Integer(v) => v,
+        _ => return Err(corrupt(plan, "version", id, "integer")),
+    };
+    let mut time = |column: &str| match next() {
+        Cell::Time(t) => Ok(t),
+        _ => Err(corrupt(plan, column, id, "timestamp")),
+    };
+    let created_at = time("created_at")?;
+    let updated_at = time("updated_at")?;
+    let mut references = Vec::with_capacity(plan.references.len());
+    for reference in &plan.references {
+        references.push(match next() {
+            Cell::Null => None,
+            Cell::Uuid(subject) => Some(subject),
+            _ => return Err(corrupt(plan, &reference.column, id, "record id")),
+        });
+    }
+    let mut values = Vec::with_capacity(plan.fields.len());
+    for field in &plan.fields {
+        let bad = || corrupt(plan, &field.name, id, field.field_type.as_str());
+        let stored = match next() {
+            Cell::Null => Stored::Null,
+            Cell::Bytes(bytes) if field.encrypted => Stored::Sealed(bytes),
+            Cell::Text(text) => Stored::Plain(match field.field_type {
+                datavern_core::catalog::FieldType::Decimal => FieldValue::Decimal(text),
+                _ => FieldValue::String(text),
+            }),
+            Cell::Integer(i) => Stored::Plain(FieldValue::Integer(i)),
+            Cell::Boolean(b) => Stored::Plain(FieldValue::Boolean(b)),
+            Cell::Date(d) => Stored::Plain(FieldValue::Date(d)),
+            Cell::Timestamp(t) => Stored::Plain(FieldValue::Timestamp(t)),
+            Cell::Json(j) => Stored::Plain(FieldValue::Json(j)),
+            Cell::Uuid(_) | Cell::Bytes(_) | Cell::Time(_) | Cell::Invalid => return Err(bad()),
+        };
+        values.push(stored);
+    }
+    Ok(StoredRow {
+        id,
+        version,
+        created_at,
+        updated_at,
+        references,
+        values,
+    })
+}
+
+fn corrupt(
+    plan: &CollectionPlan,
+    field: &str,
+    record: Uuid,
+    field_type: &'static str,
+) -> crate::StoreError {
+    RecordError::CorruptValue {
+        collection: plan.name.clone(),
+        field: field.to_owned(),
+        record,
+        field_type,
+    }
+    .into()
+}
+
+impl StoredRow {
+    /// The subject whose data key seals the record's encrypted fields.
+    pub(super) fn key_owner(&self, plan: &CollectionPlan) -> Result<Uuid> {
+        match plan.key_owner {
+            KeyOwner::Record | KeyOwner::OwnKey => Ok(self.id),
+            KeyOwner::PrimaryReference => {
+                self.references.first().copied().flatten().ok_or_else(|| {
+                    RecordError::MissingSubject {
+                        collection: plan.name.clone(),
+                        record: self.id,
+                    }
+                    .into()
+                })
+            }
+        }
+    }
+
+    /// The primary data subject (for audit entries), if the record concerns a person.
+    pub(super) fn primary_subject(&self, plan: &CollectionPlan) -> Option<Uuid> {
+        match plan.key_owner {
+            KeyOwner::Record => Some(self.id),
+            KeyOwner::PrimaryReference => self.references.first().copied().flatten(),
+            KeyOwner::OwnKey => None,
+        }
+    }
+
+    /// The secondary data subjects (for audit entries).
+    pub(super) fn secondary_subjects(&self, plan: &CollectionPlan) -> Vec<Uuid> {
+        plan.references
+            .iter()
+            .zip(&self.references)
+            .filter(|(reference, _)| !reference.primary)
+            .filter_map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// Whether a field the grant may read is encrypted and set (so the subject's key is
+    /// needed to show the record).
+    fn needs_key(&self, plan: &CollectionPlan, grant: &Grant) -> bool {
+        plan.fields.iter().zip(&self.values).any(|(field, stored)| {
+            matches!(stored, Stored::Sealed(_)) && grant.may_read(&field.name)
+        })
+    }
+}
+
+impl Records {
+    /// Decrypts one stored field envelope of record `record`, sealed for subject `owner`.
+    pub(super) async fn open(
+        &self,
+        tenant: Kommunenummer,
+        plan: &CollectionPlan,
+        field: &FieldPlan,
+        record: Uuid,
+        owner: Uuid,
+        envelope: &[u8],
+    ) -> Result<FieldValue> {
+        let failed = || RecordError::Decryption {
+            collection: plan.name.clone(),
+            field: field.name.clone(),
+            record,
+        };
+        let key_id = envelope_key_id(envelope).map_err(|_| failed())?;
+        let key = self
+            .inner
+            .keys
+            .read_key(tenant, owner, key_id)
+            .await?
+            .ok_or_else(failed)?;
+        let record_text = record.hyphenated().to_string();
+        let owner_text = owner.hyphenated().to_string();
+        let context = FieldContext {
+            tenant: tenant.as_str(),
+            collection: &plan.name,
+            field: &field.name,
+            record_id: &record_text,
+            subject_id: &owner_text,
+        };
+        let plaintext = decrypt_field(&key, &context, envelope).map_err(|_| failed())?;
+        let bad = || RecordError::CorruptValue {
+            collection: plan.name.clone(),
+            field: field.name.clone(),
+            record,
+            field_type: field.field_type.as_str(),
+        };
+        let text = std::str::from_utf8(&plaintext).map_err(|_| bad())?;
+        Ok(codec::from_canonical(field.field_type, text).map_err(|_| bad())?)
+    }
+
+    /// The row as `grant` may see it: readable fields decrypted, withheld ones only named.
+    pub(super) async fn view(
+        &self,
+        plan: &CollectionPlan,
+        grant: &Grant,
+        row: &StoredRow,
+    ) -> Result<RecordView> {
+        let tenant = grant.tenant();
+        let owner = if row.needs_key(plan, grant) {
+            Some(row.key_owner(plan)?)
+        } else {
+            None
+        };
+        let mut fields = Vec::new();
+        for (field, stored) in plan.fields.iter().zip(&row.values) {
+            if !grant.may_read(&field.name) {
+                continue;
+            }
+            let value = match (stored, owner) {
+                (Stored::Null, _) => FieldValue::Null,
+                (Stored::Plain(value), _) => value.clone(),
+                (Stored::Sealed(envelope), Some(owner)) => {
+                    self.open(tenant, plan, field, row.id, owner, envelope)
+                        .await?
+                }
+                (Stored::Sealed(_), None) => FieldValue::Null,
+            };
+            fields.push((field.field_name.clone(), value));
+        }
+        Ok(RecordView {
+            id: row.id,
+            tenant,
+            collection: plan.name.clone(),
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            fields,
+            withheld: grant.withheld().to_vec(),
+            subjects: visible_subjects(plan, grant, row.id, &row.references),
+        })
+    }
+
+    /// The audit entry of a read of `row` under `grant`.
+    fn read_entry(
+        &self,
+        plan: &CollectionPlan,
+        grant: &Grant,
+        row: &StoredRow,
+        meta: &RequestMeta,
+    ) -> AuditEntry {
+        let mut entry = AuditEntry::from_facts(&grant.audit()).with_record(row.id);
+        if let Some(subject) = row.primary_subject(plan) {
+            entry = entry.with_subject(subject);
+        }
+        with_meta(entry.with_subjects(row.secondary_subjects(plan)), meta)
+    }
+
+    /// Writes every entry through the group commit, concurrently (so one batch usually
+    /// carries them all), and fails if any fails: the records must not be returned then.
+    async fn audit_reads(&self, entries: Vec<AuditEntry>) -> Result<()> {
+        let log = self.inner.store.audit();
+        try_join_all(entries.into_iter().map(|entry| log.record(entry))).await?;
+        Ok(())
+    }
+
+    /// Shows the rows, drops those the consent rule does not admit, audits the rest and
+    /// returns them.
+    async fn show(
+        &self,
+        plan: &CollectionPlan,
+        grant: &Grant,
+        rows: &[StoredRow],
+        meta: &RequestMeta,
+    ) -> Result<Vec<RecordView>> {
+        let tenant = grant.tenant();
+        let admitted: Vec<&StoredRow> = rows
+            .iter()
+            .filter(|row| match grant.consent() {
+                ConsentCheck::PerRecord => {
+                    let subject = row.primary_subject(plan).map(SubjectId::from_uuid);
+                    grant.admits(self.consent_state(grant, subject))
+                }
+                ConsentCheck::NotRequired | ConsentCheck::Granted => true,
+            })
+            .collect();
+        let owners: Vec<Uuid> = admitted
+            .iter()
+            .filter(|row| row.needs_key(plan, grant))
+            .filter_map(|row| row.key_owner(plan).ok())
+            .collect();
+        self.inner.keys.preload(tenant, &owners).await?;
+        let mut views = Vec::with_capacity(admitted.len());
+        let mut entries = Vec::with_capacity(admitted.len());
+        for row in admitted {
+            views.push(self.view(plan, grant, row).await?);
+            entries.push(self.read_entry(plan, grant, row, meta));
+        }
+        self.audit_reads(entries).await?;
+        Ok(views)
+    }
+}
+
+/// The subjects of a record the caller may see: the record itself for `subjects: self`;
+/// for references, those whose reference field the grant may read (a withheld reference
+/// field's id is not revealed through the subject list either).
+pub(super) fn visible_subjects(
+    plan: &CollectionPlan,
+    grant: &Grant,
+    id: Uuid,
+    references: &[Option<Uuid>],
+) -> Vec<RecordSubject> {
+    match plan.key_owner {
+        KeyOwner::Record => vec![RecordSubject {
+            reference: None,
+            id: SubjectId::from_uuid(id),
+            primary: true,
+        }],
+        KeyOwner::OwnKey => Vec::new(),
+        KeyOwner::PrimaryReference => plan
+            .references
+            .iter()
+            .zip(references)
+            .filter(|(reference, _)| grant.may_read(&reference.field))
+            .filter_map(|(reference, subject)| {
+                subject.map(|subject| RecordSubject {
+                    reference: Some(reference.name.clone()),
+                    id: SubjectId::from_uuid(subject),
+                    primary: reference.primary,
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Reads `select` (built by [`row_select`]) in a read transaction of the tenant.
+pub(super) async fn fetch_rows(
+    records: &Records,
+    plan: &CollectionPlan,
+    tenant: Kommunenummer,
+    select: &SelectStatement,
+    kinds: &[ColumnKind],
+) -> Result<Vec<StoredRow>> {
+    let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Read).await?;
+    let rows = row::fetch(&mut tx.conn(), select, kinds).await?;
+    tx.commit().await?;
+    rows.into_iter().map(|cells| to_row(plan, cells)).collect()
+}
+
+pub(super) async fn get(
+    records: &Records,
+    grant: &Grant,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<RecordView> {
+    check_operation(grant, Operation::Read)?;
+    let plan = records.plan(grant)?;
+    let tenant = grant.tenant();
+    let (mut select, kinds) = row_select(plan, records.inner.store.data().backend());
+    select
+        .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(Alias::new("id")).eq(id));
+    let rows = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    let Some(row) = rows.first() else {
+        return Err(RecordError::NotFound {
+            collection: plan.name.clone(),
+        }
+        .into());
+    };
+    let view = records.view(plan, grant, row).await?;
+    records
+        .audit_reads(vec![records.read_entry(plan, grant, row, meta)])
+        .await?;
+    Ok(view)
+}
+
+pub(super) async fn list(
+    records: &Records,
+    grant: &Grant,
+    cursor: Option<Cursor>,
+    limit: u32,
+    meta: &RequestMeta,
+) -> Result<Page<RecordView>> {
+    check_operation(grant, Operation::List)?;
+    let plan = records.plan(grant)?;
+    let tenant = grant.tenant();
+    let limit = page_limit(limit) as usize;
+    let (mut select, kinds) = row_select(plan, records.inner.store.data().backend());
+    select.and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()));
+    if let Some(cursor) = cursor {
+        select.and_where(Expr::col(Alias::new("id")).gt(cursor.after_id()));
+    }
+    select
+        .order_by(Alias::new("id"), Order::Asc)
+        // One more than the page, to know whether there is a next page.
+        .limit(limit as u64 + 1);
+    let mut rows = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|row| Cursor::after(row.id))
+    } else {
+        None
+    };
+    let items = records.show(plan, grant, &rows, meta).await?;
+    Ok(Page { items, next })
+}
+
+pub(super) async fn lookup(
+    records: &Records,
+    grant: &Grant,
+    field: &str,
+    normalized_value: &str,
+    meta: &RequestMeta,
+) -> Result<Vec<RecordView>> {
+    check_operation(grant, Operation::Lookup)?;
+    let plan = records.plan(grant)?;
+    let not_searchable = || RecordError::NotSearchable {
+        field: field.to_owned(),
+    };
+    if grant.lookup_field().map(|f| f.as_str()) != Some(field) {
+        return Err(not_searchable().into());
+    }
+    let (index, (position, field_plan)) = match plan
+        .fields
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.name == field)
+    {
+        Some((position, f)) => match &f.blind_index {
+            Some(column) => (column, (position, f)),
+            None => return Err(not_searchable().into()),
+        },
+        None => return Err(not_searchable().into()),
+    };
+    let catalog_field =
+        catalog_field(&records.inner.catalog, &plan.name, field).ok_or_else(not_searchable)?;
+    let tenant = grant.tenant();
+    let key = records
+        .inner
+        .keys
+        .index_key(tenant, &plan.name, field)
+        .await?;
+    let blind_index = key.compute(normalized_value.as_bytes());
+
+    let (mut select, kinds) = row_select(plan, records.inner.store.data().backend());
+    select
+        .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(Alias::new(index.as_str())).eq(blind_index.as_bytes().to_vec()))
+        .order_by(Alias::new("id"), Order::Asc)
+        .limit(MAX_LOOKUP_MATCHES as u64 + 1);
+    let candidates = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    if candidates.len() > MAX_LOOKUP_MATCHES {
+        return Err(RecordError::TooManyMatches {
+            limit: MAX_LOOKUP_MATCHES,
+        }
+        .into());
+    }
+
+    // A truncated index also matches other values: decrypt each candidate's field and keep
+    // only exact matches of the normalised form.
+    let owners: Vec<Uuid> = candidates
+        .iter()
+        .filter_map(|row| row.key_owner(plan).ok())
+        .collect();
+    records.inner.keys.preload(tenant, &owners).await?;
+    let mut matches = Vec::new();
+    for row in candidates {
+        let value = match &row.values[position] {
+            Stored::Null => continue,
+            Stored::Plain(value) => value.clone(),
+            Stored::Sealed(envelope) => {
+                let owner = row.key_owner(plan)?;
+                records
+                    .open(tenant, plan, field_plan, row.id, owner, envelope)
+                    .await?
+            }
+        };
+        if value.index_form(catalog_field).as_deref() == Some(normalized_value) {
+            matches.push(row);
+        }
+    }
+    records.show(plan, grant, &matches, meta).await
+}

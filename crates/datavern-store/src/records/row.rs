@@ -1,0 +1,218 @@
+//! Rows of collection tables, read column by column on any backend.
+//!
+//! A collection table's columns depend on the catalog, so its rows cannot be a static
+//! `FromRow` type: each column is selected with a [`ColumnKind`] and decoded into a
+//! backend-independent [`Cell`].
+
+use sea_query::{
+    Alias, Expr, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder,
+};
+use sea_query_binder::SqlxBinder;
+use sqlx::Row;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::codec;
+use crate::backend::Backend;
+use crate::conn::{Conn, Text};
+use crate::error::Result;
+
+/// How a column is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ColumnKind {
+    /// A UUID (record and subject ids).
+    Uuid,
+    /// Text.
+    Text,
+    /// Bytes (field envelopes).
+    Bytes,
+    /// A 64-bit integer.
+    Integer,
+    /// A boolean.
+    Boolean,
+    /// A `decimal` field: read as text and made canonical.
+    Decimal,
+    /// A `date` field.
+    Date,
+    /// A `timestamp` field.
+    Timestamp,
+    /// A `json` field.
+    Json,
+    /// datavern's own time columns (`created_at`, `updated_at`).
+    Time,
+}
+
+/// One decoded column value.
+#[derive(Debug, Clone)]
+pub(super) enum Cell {
+    /// SQL `NULL`.
+    Null,
+    /// A UUID.
+    Uuid(Uuid),
+    /// Text (also decimals, in canonical form).
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+    /// An integer.
+    Integer(i64),
+    /// A boolean.
+    Boolean(bool),
+    /// A date.
+    Date(jiff::civil::Date),
+    /// An instant.
+    Timestamp(jiff::Timestamp),
+    /// A JSON value.
+    Json(serde_json::Value),
+    /// datavern's own time column.
+    Time(OffsetDateTime),
+    /// A value that does not parse as its column's kind.
+    Invalid,
+}
+
+/// Adds `column` to `select`, cast where the driver cannot decode the column's type directly
+/// (decimals are read as text: sqlx's decimal types are not enabled).
+pub(super) fn select_column(
+    select: &mut SelectStatement,
+    backend: Backend,
+    column: &str,
+    kind: ColumnKind,
+) {
+    let col = Expr::col(Alias::new(column));
+    match (kind, backend) {
+        (ColumnKind::Decimal, Backend::Postgres) => {
+            select.expr(col.cast_as(Alias::new("text")));
+        }
+        (ColumnKind::Decimal, Backend::MySql) => {
+            select.expr(col.cast_as(Alias::new("char")));
+        }
+        _ => {
+            select.column(Alias::new(column));
+        }
+    }
+}
+
+/// Runs `select` and decodes every row's columns as `kinds` says (one kind per selected
+/// column, in order).
+pub(super) async fn fetch(
+    conn: &mut Conn<'_>,
+    select: &SelectStatement,
+    kinds: &[ColumnKind],
+) -> Result<Vec<Vec<Cell>>> {
+    let rows = match conn {
+        Conn::Sqlite(c) => {
+            let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            decode_all(&rows, kinds)?
+        }
+        Conn::Postgres(c) => {
+            let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            decode_all(&rows, kinds)?
+        }
+        Conn::MySql(c) => {
+            let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            decode_all(&rows, kinds)?
+        }
+    };
+    Ok(rows)
+}
+
+fn decode_all<R: CellRow>(rows: &[R], kinds: &[ColumnKind]) -> Result<Vec<Vec<Cell>>> {
+    rows.iter()
+        .map(|row| {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| row.cell(i, *kind).map_err(Into::into))
+                .collect()
+        })
+        .collect()
+}
+
+/// Decoding one column of a backend's row.
+trait CellRow {
+    fn cell(&self, index: usize, kind: ColumnKind) -> Result<Cell, sqlx::Error>;
+}
+
+fn or_null<T>(value: Option<T>, cell: impl FnOnce(T) -> Cell) -> Cell {
+    value.map_or(Cell::Null, cell)
+}
+
+/// The kinds every backend decodes the same way; `$date` and `$timestamp` decode the rest.
+macro_rules! cell_row {
+    ($row:ty, $date:expr, $timestamp:expr) => {
+        impl CellRow for $row {
+            fn cell(&self, i: usize, kind: ColumnKind) -> Result<Cell, sqlx::Error> {
+                Ok(match kind {
+                    ColumnKind::Uuid => or_null(self.try_get::<Option<Uuid>, _>(i)?, Cell::Uuid),
+                    ColumnKind::Text => {
+                        or_null(self.try_get::<Option<Text>, _>(i)?, |t| Cell::Text(t.0))
+                    }
+                    ColumnKind::Bytes => {
+                        or_null(self.try_get::<Option<Vec<u8>>, _>(i)?, Cell::Bytes)
+                    }
+                    ColumnKind::Integer => {
+                        or_null(self.try_get::<Option<i64>, _>(i)?, Cell::Integer)
+                    }
+                    ColumnKind::Boolean => {
+                        or_null(self.try_get::<Option<bool>, _>(i)?, Cell::Boolean)
+                    }
+                    ColumnKind::Decimal => or_null(self.try_get::<Option<Text>, _>(i)?, |t| {
+                        codec::canonical_decimal(&t.0).map_or(Cell::Invalid, Cell::Text)
+                    }),
+                    ColumnKind::Json => or_null(
+                        self.try_get::<Option<Json<serde_json::Value>>, _>(i)?,
+                        |j| Cell::Json(j.0),
+                    ),
+                    ColumnKind::Time => {
+                        or_null(self.try_get::<Option<OffsetDateTime>, _>(i)?, Cell::Time)
+                    }
+                    ColumnKind::Date => $date(self, i)?,
+                    ColumnKind::Timestamp => $timestamp(self, i)?,
+                })
+            }
+        }
+    };
+}
+
+/// PostgreSQL and MariaDB/MySQL: native `date` and time types.
+fn native_date<R>(row: &R, i: usize) -> Result<Cell, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<time::Date>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(or_null(row.try_get::<Option<time::Date>, _>(i)?, |d| {
+        codec::from_time_date(d).map_or(Cell::Invalid, Cell::Date)
+    }))
+}
+
+fn native_timestamp<R>(row: &R, i: usize) -> Result<Cell, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<OffsetDateTime>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(or_null(row.try_get::<Option<OffsetDateTime>, _>(i)?, |t| {
+        codec::from_offset_date_time(t).map_or(Cell::Invalid, Cell::Timestamp)
+    }))
+}
+
+/// SQLite: dates and timestamps are text (`YYYY-MM-DD`, RFC 3339 UTC).
+fn text_date(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Cell, sqlx::Error> {
+    Ok(or_null(row.try_get::<Option<String>, _>(i)?, |t| {
+        t.parse().map_or(Cell::Invalid, Cell::Date)
+    }))
+}
+
+fn text_timestamp(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Cell, sqlx::Error> {
+    Ok(or_null(row.try_get::<Option<String>, _>(i)?, |t| {
+        t.parse().map_or(Cell::Invalid, Cell::Timestamp)
+    }))
+}
+
+cell_row!(sqlx::sqlite::SqliteRow, text_date, text_timestamp);
+cell_row!(sqlx::postgres::PgRow, native_date, native_timestamp);
+cell_row!(sqlx::mysql::MySqlRow, native_date, native_timestamp);

@@ -1,0 +1,68 @@
+//! Transactions on the data database, scoped to one tenant.
+
+use datavern_core::catalog::Kommunenummer;
+use sqlx::{MySql, Postgres, Sqlite, Transaction};
+
+use crate::conn::Conn;
+use crate::database::{Database, DbPool};
+use crate::error::Result;
+
+/// Whether a transaction will write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxMode {
+    /// Reads only.
+    Read,
+    /// Writes: on SQLite the write lock is taken at `BEGIN` (`BEGIN IMMEDIATE`), so two
+    /// writers queue on the busy timeout instead of one failing to upgrade its read lock.
+    Write,
+}
+
+/// A transaction on the data database in which row-level security sees one tenant.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+    MySql(Transaction<'static, MySql>),
+}
+
+impl Tx {
+    /// Begins a transaction on `db`. On PostgreSQL it first declares the tenant with
+    /// `set_config('datavern.tenant', $1, true)` (local to the transaction), so row-level
+    /// security shows and accepts only that tenant's rows (`docs/storage.md`); the queries
+    /// carry their own `tenant = ?` predicate on every backend as well.
+    pub(crate) async fn begin(db: &Database, tenant: Kommunenummer, mode: TxMode) -> Result<Tx> {
+        Ok(match db.db_pool() {
+            DbPool::Sqlite(pool) => Tx::Sqlite(match mode {
+                TxMode::Read => pool.begin().await?,
+                TxMode::Write => pool.begin_with("BEGIN IMMEDIATE").await?,
+            }),
+            DbPool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT set_config('datavern.tenant', $1, true)")
+                    .bind(tenant.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
+            DbPool::MySql(pool) => Tx::MySql(pool.begin().await?),
+        })
+    }
+
+    /// The transaction's connection, for running statements.
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            Tx::Postgres(tx) => Conn::Postgres(tx),
+            Tx::MySql(tx) => Conn::MySql(tx),
+        }
+    }
+
+    /// Commits. (Dropping a `Tx` without committing rolls it back.)
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+            Tx::MySql(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}

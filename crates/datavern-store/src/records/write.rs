@@ -1,0 +1,582 @@
+//! The write path: every create, update and delete is one data-database transaction holding
+//! the row change, its audit entry and its outbox event.
+
+use datavern_core::access::{Denial, Grant, Operation};
+use datavern_core::catalog::{FieldName, Kommunenummer};
+use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
+use datavern_crypto::{DataKey, FieldContext, encrypt_field};
+use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
+use uuid::Uuid;
+
+use super::codec;
+use super::error::RecordError;
+use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
+use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
+use super::row::{self, ColumnKind};
+use super::tx::{Tx, TxMode};
+use super::{RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
+use crate::audit::{self, AuditEntry};
+use crate::backend::Backend;
+use crate::conn::Conn;
+use crate::error::Result;
+use crate::outbox::{self, RecordChange, RecordEvent};
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn denied(denial: Denial) -> crate::StoreError {
+    RecordError::Denied(Box::new(denial)).into()
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Create => "create",
+        Mode::Patch => "patch",
+    }
+}
+
+/// The record's values paired with their fields' plans, each checked against its column.
+fn resolve<'p, 'r>(
+    plan: &'p CollectionPlan,
+    record: &'r ValidatedRecord,
+) -> Result<Vec<(&'p FieldPlan, &'r FieldValue)>> {
+    record
+        .iter()
+        .map(|(name, value)| {
+            let field = plan
+                .field(name.as_str())
+                .ok_or_else(|| RecordError::Unstorable {
+                    field: name.to_string(),
+                    reason: format!(
+                        "collection `{}` has no such field (the record was validated for another \
+                     collection)",
+                        plan.name
+                    ),
+                })?;
+            codec::check_storable(field, value)?;
+            Ok((field, value))
+        })
+        .collect()
+}
+
+/// What sealing needs to know about the record.
+struct SealContext<'a> {
+    tenant: Kommunenummer,
+    plan: &'a CollectionPlan,
+    record: Uuid,
+    owner: Uuid,
+}
+
+impl Records {
+    /// The column values of `values`: encrypted fields sealed with the owner's data key
+    /// (made on first use) and bound to tenant, collection, field, record and owner; blind
+    /// indexes of searchable fields; plain fields as their SQL type.
+    async fn seal_values(
+        &self,
+        cx: &SealContext<'_>,
+        values: &[(&FieldPlan, &FieldValue)],
+    ) -> Result<Vec<(String, SimpleExpr)>> {
+        let backend = self.inner.store.data().backend();
+        let needs_key = values
+            .iter()
+            .any(|(field, value)| field.encrypted && !value.is_null());
+        let key: Option<DataKey> = if needs_key {
+            Some(self.inner.keys.write_key(cx.tenant, cx.owner).await?)
+        } else {
+            None
+        };
+        let record_text = cx.record.hyphenated().to_string();
+        let owner_text = cx.owner.hyphenated().to_string();
+        let mut columns = Vec::with_capacity(values.len() * 2);
+        for (field, value) in values {
+            if !field.encrypted {
+                columns.push((field.name.clone(), codec::plain_expr(backend, value)));
+                continue;
+            }
+            let sealed = match (value.canonical(), &key) {
+                (Some(text), Some(key)) => {
+                    let context = FieldContext {
+                        tenant: cx.tenant.as_str(),
+                        collection: &cx.plan.name,
+                        field: &field.name,
+                        record_id: &record_text,
+                        subject_id: &owner_text,
+                    };
+                    Some(encrypt_field(key, &context, text.as_bytes())?)
+                }
+                _ => None,
+            };
+            columns.push((field.name.clone(), codec::bytes_expr(sealed)));
+            if let Some(index_column) = &field.blind_index {
+                let index = match catalog_field(&self.inner.catalog, &cx.plan.name, &field.name)
+                    .and_then(|f| value.index_form(f))
+                {
+                    Some(form) => {
+                        let key = self
+                            .inner
+                            .keys
+                            .index_key(cx.tenant, &cx.plan.name, &field.name)
+                            .await?;
+                        Some(key.compute(form.as_bytes()).as_bytes().to_vec())
+                    }
+                    None => None,
+                };
+                columns.push((index_column.clone(), codec::bytes_expr(index)));
+            }
+        }
+        Ok(columns)
+    }
+}
+
+/// Checks, inside the write's transaction, that every referenced person exists in the
+/// tenant.
+async fn check_references(
+    conn: &mut Conn<'_>,
+    plan: &CollectionPlan,
+    tenant: Kommunenummer,
+    references: &[(usize, Uuid)],
+) -> Result<()> {
+    for (position, id) in references {
+        let reference = &plan.references[*position];
+        let select = Query::select()
+            .column(col("id"))
+            .from(col(&reference.target_table))
+            .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+            .and_where(Expr::col(col("id")).eq(*id))
+            .to_owned();
+        if row::fetch(conn, &select, &[ColumnKind::Uuid])
+            .await?
+            .is_empty()
+        {
+            return Err(RecordError::ReferenceNotFound {
+                field: reference.field.clone(),
+                collection: reference.target_collection.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The audit entry of a write of record `id` about `subjects` (primary first).
+fn write_entry(
+    grant: &Grant,
+    fields: Option<Vec<&FieldName>>,
+    id: Uuid,
+    primary: Option<Uuid>,
+    secondary: Vec<Uuid>,
+    meta: &RequestMeta,
+) -> AuditEntry {
+    let facts = match fields {
+        Some(fields) => grant.audit().with_fields(fields),
+        None => grant.audit(),
+    };
+    let mut entry = AuditEntry::from_facts(&facts).with_record(id);
+    if let Some(primary) = primary {
+        entry = entry.with_subject(primary);
+    }
+    with_meta(entry.with_subjects(secondary), meta)
+}
+
+/// Reads the row for a change, locked (`FOR UPDATE` on PostgreSQL and MariaDB/MySQL; the
+/// SQLite write transaction already holds the database's write lock).
+async fn locked_row(
+    conn: &mut Conn<'_>,
+    plan: &CollectionPlan,
+    backend: Backend,
+    tenant: Kommunenummer,
+    id: Uuid,
+) -> Result<StoredRow> {
+    let (mut select, kinds) = row_select(plan, backend);
+    select
+        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(col("id")).eq(id))
+        .lock(LockType::Update);
+    let row = row::fetch(conn, &select, &kinds).await?.into_iter().next();
+    match row {
+        Some(cells) => to_row(plan, cells),
+        None => Err(RecordError::NotFound {
+            collection: plan.name.clone(),
+        }
+        .into()),
+    }
+}
+
+pub(super) async fn create(
+    records: &Records,
+    grant: &Grant,
+    record: ValidatedRecord,
+    meta: &RequestMeta,
+) -> Result<RecordView> {
+    check_operation(grant, Operation::Create)?;
+    if record.mode() != Mode::Create {
+        return Err(RecordError::WrongMode {
+            validated: mode_name(record.mode()),
+            expected: "create",
+        }
+        .into());
+    }
+    grant
+        .check_write(record.field_names().map(FieldName::as_str))
+        .map_err(denied)?;
+    let plan = records.plan(grant)?;
+    let tenant = grant.tenant();
+    let backend = records.inner.store.data().backend();
+    let values = resolve(plan, &record)?;
+
+    let id = Uuid::now_v7();
+    let references: Vec<Option<Uuid>> = plan
+        .references
+        .iter()
+        .map(|r| {
+            record
+                .subjects()
+                .iter()
+                .find(|s| s.subject.as_str() == r.name)
+                .map(|s| s.record_id)
+        })
+        .collect();
+    let owner =
+        match plan.key_owner {
+            KeyOwner::Record | KeyOwner::OwnKey => id,
+            KeyOwner::PrimaryReference => {
+                references.first().copied().flatten().ok_or_else(|| {
+                    RecordError::MissingSubject {
+                        collection: plan.name.clone(),
+                        record: id,
+                    }
+                })?
+            }
+        };
+    let cx = SealContext {
+        tenant,
+        plan,
+        record: id,
+        owner,
+    };
+    let now = codec::now_micros();
+    let mut columns: Vec<(String, SimpleExpr)> = vec![
+        ("id".to_owned(), Expr::val(id).into()),
+        ("tenant".to_owned(), Expr::val(tenant.as_str()).into()),
+    ];
+    for (reference, subject) in plan.references.iter().zip(&references) {
+        let value = match subject {
+            Some(subject) => Expr::val(*subject).into(),
+            None => SimpleExpr::Keyword(sea_query::Keyword::Null),
+        };
+        columns.push((reference.column.clone(), value));
+    }
+    columns.extend(records.seal_values(&cx, &values).await?);
+    columns.push(("created_at".to_owned(), time_expr(backend, now)));
+    columns.push(("updated_at".to_owned(), time_expr(backend, now)));
+    columns.push(("version".to_owned(), Expr::val(1i64).into()));
+    let (names, exprs): (Vec<String>, Vec<SimpleExpr>) = columns.into_iter().unzip();
+    let insert = Query::insert()
+        .into_table(col(&plan.table))
+        .columns(names.iter().map(|n| col(n)))
+        // As many values as columns: cannot panic.
+        .values_panic(exprs)
+        .to_owned();
+
+    let primary = match plan.key_owner {
+        KeyOwner::Record => Some(id),
+        KeyOwner::PrimaryReference => Some(owner),
+        KeyOwner::OwnKey => None,
+    };
+    let secondary: Vec<Uuid> = plan
+        .references
+        .iter()
+        .zip(&references)
+        .filter(|(r, _)| !r.primary)
+        .filter_map(|(_, s)| *s)
+        .collect();
+    let entry = write_entry(
+        grant,
+        Some(record.field_names().collect()),
+        id,
+        primary,
+        secondary,
+        meta,
+    );
+    let referenced: Vec<(usize, Uuid)> = references
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .collect();
+
+    let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
+    check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
+    tx.conn().execute(&insert).await?;
+    audit::append(&mut tx.conn(), &entry).await?;
+    outbox::append(
+        &mut tx.conn(),
+        RecordEvent {
+            change: RecordChange::Created,
+            tenant,
+            collection: &plan.name,
+            record: id,
+            version: 1,
+            fields: record.field_names().map(|f| f.to_string()).collect(),
+            time: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::debug!(record = %id, "Created record");
+
+    let fields = plan
+        .fields
+        .iter()
+        .filter(|f| grant.may_read(&f.name))
+        .map(|f| {
+            let value = record.get(&f.name).cloned().unwrap_or(FieldValue::Null);
+            (f.field_name.clone(), value)
+        })
+        .collect();
+    Ok(RecordView {
+        id,
+        tenant,
+        collection: plan.name.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        fields,
+        withheld: grant.withheld().to_vec(),
+        subjects: visible_subjects(plan, grant, id, &references),
+    })
+}
+
+pub(super) async fn update(
+    records: &Records,
+    grant: &Grant,
+    id: Uuid,
+    patch: ValidatedRecord,
+    expected_version: Option<i64>,
+    meta: &RequestMeta,
+) -> Result<RecordView> {
+    check_operation(grant, Operation::Update)?;
+    if patch.mode() != Mode::Patch {
+        return Err(RecordError::WrongMode {
+            validated: mode_name(patch.mode()),
+            expected: "patch",
+        }
+        .into());
+    }
+    if patch.is_empty() {
+        return Err(RecordError::EmptyUpdate.into());
+    }
+    grant
+        .check_write(patch.field_names().map(FieldName::as_str))
+        .map_err(denied)?;
+    let plan = records.plan(grant)?;
+    let tenant = grant.tenant();
+    let backend = records.inner.store.data().backend();
+    let patch_values = resolve(plan, &patch)?;
+
+    let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
+    let mut row = locked_row(&mut tx.conn(), plan, backend, tenant, id).await?;
+    if let Some(expected) = expected_version
+        && expected != row.version
+    {
+        return Err(RecordError::VersionConflict {
+            expected,
+            current: row.version,
+        }
+        .into());
+    }
+
+    // Subject references the patch changes.
+    let mut references = row.references.clone();
+    let mut changed = Vec::new();
+    for (position, reference) in plan.references.iter().enumerate() {
+        let Some(value) = patch.get(&reference.field) else {
+            continue;
+        };
+        let new = match value {
+            FieldValue::Null => None,
+            _ => patch
+                .subjects()
+                .iter()
+                .find(|s| s.subject.as_str() == reference.name)
+                .map(|s| s.record_id),
+        };
+        if new != references[position] {
+            references[position] = new;
+            changed.push(position);
+        }
+    }
+    let new_owner =
+        match plan.key_owner {
+            KeyOwner::Record | KeyOwner::OwnKey => id,
+            KeyOwner::PrimaryReference => {
+                references.first().copied().flatten().ok_or_else(|| {
+                    RecordError::MissingSubject {
+                        collection: plan.name.clone(),
+                        record: id,
+                    }
+                })?
+            }
+        };
+    let owner_changed = plan.key_owner == KeyOwner::PrimaryReference && changed.contains(&0);
+
+    // The record as it will be: the patch's values, and the others as stored. Encrypted
+    // values the caller will see are decrypted now, before anything is written, so a
+    // tampered field fails the update instead of its answer; when the primary subject
+    // changes, every encrypted value is decrypted to be sealed again under the new key.
+    let mut merged: Vec<Stored> = Vec::with_capacity(plan.fields.len());
+    let mut resealed: Vec<(&FieldPlan, FieldValue)> = Vec::new();
+    let old_owner = row.key_owner(plan);
+    let stored_values = std::mem::take(&mut row.values);
+    for (field, stored) in plan.fields.iter().zip(stored_values) {
+        if let Some(value) = patch.get(&field.name) {
+            merged.push(Stored::Plain(value.clone()));
+            continue;
+        }
+        let decrypt = owner_changed || grant.may_read(&field.name);
+        merged.push(match stored {
+            Stored::Sealed(envelope) if decrypt => {
+                let old_owner = match &old_owner {
+                    Ok(owner) => *owner,
+                    Err(_) => {
+                        return Err(RecordError::MissingSubject {
+                            collection: plan.name.clone(),
+                            record: id,
+                        }
+                        .into());
+                    }
+                };
+                let value = records
+                    .open(tenant, plan, field, id, old_owner, &envelope)
+                    .await?;
+                if owner_changed {
+                    resealed.push((field, value.clone()));
+                }
+                Stored::Plain(value)
+            }
+            other => other,
+        });
+    }
+    let mut to_write: Vec<(&FieldPlan, &FieldValue)> = patch_values;
+    to_write.extend(resealed.iter().map(|(f, v)| (*f, v)));
+    let cx = SealContext {
+        tenant,
+        plan,
+        record: id,
+        owner: new_owner,
+    };
+    let mut columns = records.seal_values(&cx, &to_write).await?;
+    for position in &changed {
+        let value = match references[*position] {
+            Some(subject) => Expr::val(subject).into(),
+            None => SimpleExpr::Keyword(sea_query::Keyword::Null),
+        };
+        columns.push((plan.references[*position].column.clone(), value));
+    }
+    let now = codec::now_micros();
+    columns.push(("updated_at".to_owned(), time_expr(backend, now)));
+    columns.push(("version".to_owned(), Expr::col(col("version")).add(1i64)));
+    let update = Query::update()
+        .table(col(&plan.table))
+        .values(columns.into_iter().map(|(name, expr)| (col(&name), expr)))
+        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(col("id")).eq(id))
+        .and_where(Expr::col(col("version")).eq(row.version))
+        .to_owned();
+    let referenced: Vec<(usize, Uuid)> = changed
+        .iter()
+        .filter_map(|&i| references[i].map(|s| (i, s)))
+        .collect();
+    check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
+    if tx.conn().execute(&update).await? != 1 {
+        // The row is locked, so only a writer that ignores the lock could get here.
+        return Err(RecordError::VersionConflict {
+            expected: row.version,
+            current: row.version + 1,
+        }
+        .into());
+    }
+    let version = row.version + 1;
+    let updated = StoredRow {
+        id,
+        version,
+        created_at: row.created_at,
+        updated_at: now,
+        references,
+        values: merged,
+    };
+    let entry = write_entry(
+        grant,
+        Some(patch.field_names().collect()),
+        id,
+        updated.primary_subject(plan),
+        updated.secondary_subjects(plan),
+        meta,
+    );
+    audit::append(&mut tx.conn(), &entry).await?;
+    outbox::append(
+        &mut tx.conn(),
+        RecordEvent {
+            change: RecordChange::Updated,
+            tenant,
+            collection: &plan.name,
+            record: id,
+            version,
+            fields: patch.field_names().map(|f| f.to_string()).collect(),
+            time: now,
+        },
+    )
+    .await?;
+    // Every value the view shows is plain by now, so showing it needs no key.
+    let view = records.view(plan, grant, &updated).await?;
+    tx.commit().await?;
+    tracing::debug!(record = %id, version, "Updated record");
+    Ok(view)
+}
+
+pub(super) async fn delete(
+    records: &Records,
+    grant: &Grant,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<()> {
+    check_operation(grant, Operation::Delete)?;
+    let plan = records.plan(grant)?;
+    let tenant = grant.tenant();
+    let backend = records.inner.store.data().backend();
+
+    let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
+    let row = locked_row(&mut tx.conn(), plan, backend, tenant, id).await?;
+    let delete = Query::delete()
+        .from_table(col(&plan.table))
+        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(col("id")).eq(id))
+        .to_owned();
+    tx.conn().execute(&delete).await?;
+    // Every field goes with the row (the grant's audit facts list them all for a delete).
+    let entry = write_entry(
+        grant,
+        None,
+        id,
+        row.primary_subject(plan),
+        row.secondary_subjects(plan),
+        meta,
+    );
+    audit::append(&mut tx.conn(), &entry).await?;
+    outbox::append(
+        &mut tx.conn(),
+        RecordEvent {
+            change: RecordChange::Deleted,
+            tenant,
+            collection: &plan.name,
+            record: id,
+            version: row.version,
+            fields: plan.fields.iter().map(|f| f.name.clone()).collect(),
+            time: codec::now_micros(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::debug!(record = %id, "Deleted record");
+    Ok(())
+}
