@@ -6,10 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod apply;
+mod audit;
 mod ddl;
 mod health;
 mod keys;
 mod migrate;
+mod records;
 mod rls;
 mod support;
 mod tls;
