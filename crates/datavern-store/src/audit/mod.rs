@@ -29,8 +29,11 @@
 mod checkpoint;
 mod entry;
 mod error;
+mod export;
+mod query;
 mod sealer;
 mod stored;
+mod verify;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +51,11 @@ use crate::error::Result;
 pub use self::checkpoint::StoredCheckpoint;
 pub use self::entry::{AuditEntry, MAX_REQUEST_ID};
 pub use self::error::AuditLogError;
+pub use self::export::{
+    EXPORT_FORMAT, EXPORT_VERSION, ExportSummary, verify_export, verify_export_file,
+};
+pub use self::query::{AuditFilter, AuditRecord, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
+pub use self::verify::{Problem, VerifyFailure, VerifyReport};
 // The records module appends each change's entry inside the change's transaction.
 #[allow(unused_imports)]
 pub(crate) use self::writer::append;

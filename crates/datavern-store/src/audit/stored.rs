@@ -20,8 +20,9 @@ pub(crate) const HEAD: &str = "dv_audit_head";
 /// Signed checkpoints.
 pub(crate) const CHECKPOINTS: &str = "dv_audit_checkpoints";
 
-/// The content columns of `dv_audit`, in insert order.
-pub(crate) const CONTENT_COLUMNS: [&str; 15] = [
+/// The content columns of `dv_audit`, in insert order (sequence, hash and sealing time stay
+/// NULL until sealed).
+pub(crate) const CONTENT_COLUMNS: [&str; 14] = [
     "format",
     "occurred_at",
     "tenant",
@@ -36,7 +37,6 @@ pub(crate) const CONTENT_COLUMNS: [&str; 15] = [
     "outcome",
     "reason",
     "request_id",
-    "sealed_at",
 ];
 
 /// Every column of `dv_audit`, in [`AuditRow`] order.
@@ -111,7 +111,6 @@ pub(crate) fn insert(
             entry.outcome.clone().into(),
             entry.reason.clone().into(),
             entry.request_id.clone().into(),
-            Value::String(None).into(),
         ];
         insert
             .values(values)
@@ -126,7 +125,6 @@ pub(crate) struct AuditRow {
     pub(crate) id: i64,
     pub(crate) sequence: Option<i64>,
     pub(crate) entry_hash: Option<Vec<u8>>,
-    #[allow(dead_code, reason = "read by queries and export")]
     pub(crate) sealed_at: Option<OffsetDateTime>,
     pub(crate) format: i16,
     pub(crate) occurred_at: OffsetDateTime,
