@@ -80,9 +80,7 @@ pub(super) fn plain_expr(backend: Backend, value: &FieldValue) -> SimpleExpr {
         FieldValue::Decimal(text) => match backend {
             // sqlx has no decimal type enabled: bind the exact text and let PostgreSQL convert
             // it (MariaDB/MySQL convert text to DECIMAL on assignment; SQLite stores text).
-            Backend::Postgres => Expr::val(text.as_str())
-                .cast_as(Alias::new("numeric"))
-                .into(),
+            Backend::Postgres => Expr::val(text.as_str()).cast_as(Alias::new("numeric")),
             Backend::MySql | Backend::Sqlite => Expr::val(text.as_str()).into(),
         },
         FieldValue::Boolean(b) => Expr::val(*b).into(),
