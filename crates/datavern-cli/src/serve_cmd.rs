@@ -23,11 +23,11 @@ use datavern_crypto::audit::CheckpointSigner;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, Server, shutdown_signal};
-use datavern_store::Store;
+use datavern_store::{Records, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::init_cmd::{create_principals, create_private_dir, create_signing_key, write_new};
-use crate::settings::{DEV_API_KEY_FILE, Mode, Overrides, Settings, SettingsArgs};
+use crate::settings::{AUDIT_ORIGIN, DEV_API_KEY_FILE, Mode, Overrides, Settings, SettingsArgs};
 
 /// Arguments of `datavern serve`.
 #[derive(Debug, clap::Args)]
@@ -89,12 +89,10 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     }
     create_private_dir(&data_dir)?;
 
-    // Opened (or, in development, created) now so that a missing or unreadable key fails at
-    // startup rather than on the first write.
-    // FIXME(store): hand the KEK and the signer to the store's record and audit API once it
-    // takes them.
-    let _kek = kek(&settings, mode).await?;
-    let _signer = signer(&settings, mode).await?;
+    // Opened (or, in development, created) before anything else, so that a missing or
+    // unreadable key fails at startup rather than on the first write.
+    let kek = kek(&settings, mode).await?;
+    let signer = signer(&settings, mode).await?;
     let authenticator = principals(&settings, &catalog, mode).await?;
     for warning in authenticator.check_against(&catalog) {
         tracing::warn!(warning = %warning, "Principal does not fit the catalog");
@@ -119,12 +117,14 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         "Catalog applied"
     );
 
-    let state = AppState::new(
-        Arc::new(catalog),
-        store.clone(),
-        Arc::new(authenticator),
-        Metrics::global(),
+    store.audit().set_checkpointing(
+        Arc::new(signer),
+        AUDIT_ORIGIN,
+        settings.audit.checkpoint_interval,
     );
+    store.audit().start();
+    let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+    let state = AppState::new(records, Arc::new(authenticator), Metrics::global());
     let config = settings.server_config();
     let server = Server::bind(&config, state)
         .await
@@ -137,6 +137,13 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     }
     tracing::info!(url = %format!("http://{addr}"), "Listening");
     server.run(shutdown_signal()).await?;
+    // Everything recorded is sealed into the chain and a final checkpoint signed.
+    match store.audit().shutdown().await {
+        Ok(head) => tracing::info!(size = head.size, "Audit log sealed"),
+        Err(err) => {
+            tracing::error!(error = %format!("{:#}", anyhow::Error::new(err)), "Cannot seal the audit log")
+        }
+    }
     store.close().await;
     tracing::info!("Stopped");
     Ok(ExitCode::SUCCESS)

@@ -40,6 +40,9 @@ pub(crate) const KEK_FILE: &str = "kek.key";
 pub(crate) const SIGNING_KEY_FILE: &str = "audit-signing.key";
 pub(crate) const PRINCIPALS_FILE: &str = "principals.toml";
 pub(crate) const DEV_API_KEY_FILE: &str = "dev-api-key";
+/// The origin line of the audit log's signed checkpoints: `serve` signs with it, and
+/// `audit verify` must check for it.
+pub(crate) const AUDIT_ORIGIN: &str = "datavern/audit";
 
 /// The top-level keys; environment variables under other names (e.g. the test suites'
 /// `DATAVERN_TEST_POSTGRES_URL`) are not configuration.
@@ -76,10 +79,6 @@ pub(crate) struct Settings {
     #[serde(default)]
     pub(crate) auth: AuthSettings,
     #[serde(default)]
-    #[expect(
-        dead_code,
-        reason = "read by the audit checkpointer once the store has one (issue 3)"
-    )]
     pub(crate) audit: AuditSettings,
     /// The configuration file read, if any.
     #[serde(skip)]

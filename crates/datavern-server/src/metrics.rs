@@ -26,8 +26,9 @@ pub const HTTP_REQUEST_DURATION_SECONDS: &str = "datavern_http_request_duration_
 /// Gauge of database pool connections, by `db` (`data`, `keys`) and `state` (`idle`,
 /// `in_use`).
 pub const DB_POOL_CONNECTIONS: &str = "datavern_db_pool_connections";
-/// Gauge of how far audit sealing lags behind the newest entry, in seconds (set by the audit
-/// writer once the store has one).
+/// Gauge of the age of the oldest audit entry not yet sealed into the hash chain, in seconds
+/// (read at each scrape). An unsealed entry can still be altered unnoticed: alert when it
+/// stays above a few seconds.
 pub const AUDIT_LAG_SECONDS: &str = "datavern_audit_lag_seconds";
 
 /// The `route` label of a request that matched no route.
@@ -74,8 +75,14 @@ impl Metrics {
             .clone()
     }
 
-    /// The Prometheus text exposition, with pool gauges read now.
-    pub fn render(&self, state: &AppState) -> String {
+    /// The Prometheus text exposition, with pool gauges and the audit lag read now.
+    pub async fn render(&self, state: &AppState) -> String {
+        match state.store().audit().lag().await {
+            Ok(lag) => gauge!(AUDIT_LAG_SECONDS).set(lag.as_secs_f64()),
+            Err(err) => {
+                tracing::warn!(error = %crate::error::report(&err), "Cannot read the audit lag")
+            }
+        }
         for db in [state.store().data(), state.store().keys().database()] {
             let stats = db.stats();
             let role = db.role().as_str();

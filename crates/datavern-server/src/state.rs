@@ -1,9 +1,10 @@
-//! What every handler shares: the catalog, the store, the authenticator and the metrics.
+//! What every handler shares: the governed record operations (with the store and the
+//! catalog they were built for), the authenticator and the metrics.
 
 use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
-use datavern_store::Store;
+use datavern_store::{Records, Store};
 
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
@@ -15,24 +16,18 @@ pub struct AppState {
 }
 
 struct Inner {
-    catalog: Arc<Catalog>,
-    store: Store,
+    records: Records,
     authenticator: Arc<dyn Authenticator>,
     metrics: Metrics,
 }
 
 impl AppState {
-    /// State over a catalog (already applied to the store), a store and an authenticator.
-    pub fn new(
-        catalog: Arc<Catalog>,
-        store: Store,
-        authenticator: Arc<dyn Authenticator>,
-        metrics: Metrics,
-    ) -> Self {
+    /// State over the record operations (built on a store the catalog was applied to) and an
+    /// authenticator.
+    pub fn new(records: Records, authenticator: Arc<dyn Authenticator>, metrics: Metrics) -> Self {
         AppState {
             inner: Arc::new(Inner {
-                catalog,
-                store,
+                records,
                 authenticator,
                 metrics,
             }),
@@ -41,12 +36,17 @@ impl AppState {
 
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
+        self.inner.records.catalog()
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.records.store()
+    }
+
+    /// The governed record operations.
+    pub fn records(&self) -> &Records {
+        &self.inner.records
     }
 
     /// The authenticator.

@@ -140,7 +140,13 @@ async fn serve_in_a_fresh_directory_runs_development_mode_and_stops_on_sigterm()
             .all(|l| !(l.contains(&key[4..]) && l.contains("INFO"))),
         "{stderr}"
     );
+    assert!(stderr.contains("Audit log sealed"), "{stderr}");
     assert!(stderr.contains("Stopped"), "{stderr}");
+    // No personal value in the logs.
+    assert!(
+        !stderr.contains("15108695088") && !stderr.contains("Nordmann"),
+        "{stderr}"
+    );
 
     // A second start reuses the keys and the principal, and prints no key.
     let server = serve(

@@ -63,9 +63,11 @@ pub enum Code {
     CollectionUnknown,
     /// No record with this id, as far as the caller can see (also another tenant's record).
     RecordNotFound,
-    // ---- 405, 413, 415, 422 ----
+    // ---- 405, 412, 413, 415, 422 ----
     /// The route exists, but not with this method.
     MethodNotAllowed,
+    /// `If-Match` names a version that is no longer current: someone changed the record.
+    VersionConflict,
     /// The body is larger than the configured limit.
     PayloadTooLarge,
     /// The body is not `application/json`.
@@ -74,6 +76,12 @@ pub enum Code {
     InvalidBody,
     /// A record body breaks the collection's rules; `errors` lists every problem.
     InvalidRecord,
+    /// An update that changes no field.
+    EmptyUpdate,
+    /// A subject reference names no record of the tenant in the referenced collection.
+    ReferenceNotFound,
+    /// A value passed validation but does not fit its column.
+    ValueNotStorable,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -87,7 +95,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 34] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -110,10 +118,14 @@ impl Code {
         Code::CollectionUnknown,
         Code::RecordNotFound,
         Code::MethodNotAllowed,
+        Code::VersionConflict,
         Code::PayloadTooLarge,
         Code::UnsupportedMediaType,
         Code::InvalidBody,
         Code::InvalidRecord,
+        Code::EmptyUpdate,
+        Code::ReferenceNotFound,
+        Code::ValueNotStorable,
         Code::InternalError,
         Code::RequestTimeout,
         Code::DatabaseUnavailable,
@@ -220,6 +232,11 @@ impl Code {
                 S::METHOD_NOT_ALLOWED,
                 "Method not allowed",
             ),
+            Code::VersionConflict => (
+                "version_conflict",
+                S::PRECONDITION_FAILED,
+                "Version conflict",
+            ),
             Code::PayloadTooLarge => (
                 "payload_too_large",
                 S::PAYLOAD_TOO_LARGE,
@@ -236,6 +253,21 @@ impl Code {
                 "Request body has the wrong shape",
             ),
             Code::InvalidRecord => ("invalid_record", S::UNPROCESSABLE_ENTITY, "Invalid record"),
+            Code::EmptyUpdate => (
+                "empty_update",
+                S::UNPROCESSABLE_ENTITY,
+                "Update changes nothing",
+            ),
+            Code::ReferenceNotFound => (
+                "reference_not_found",
+                S::UNPROCESSABLE_ENTITY,
+                "Referenced record not found",
+            ),
+            Code::ValueNotStorable => (
+                "value_not_storable",
+                S::UNPROCESSABLE_ENTITY,
+                "Value cannot be stored",
+            ),
             Code::InternalError => (
                 "internal_error",
                 S::INTERNAL_SERVER_ERROR,

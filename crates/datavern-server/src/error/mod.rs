@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use datavern_core::access::Denial;
 use datavern_core::record::RecordProblems;
-use datavern_store::StoreError;
+use datavern_store::{RecordError, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -241,19 +241,61 @@ impl From<RecordProblems> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        // FIXME(store): pool timeouts and lost connections arrive as `StoreError::Database`
-        // and become 500s; a `StoreError::is_unavailable()` in the store would let them be
-        // 503s without this crate learning sqlx's error type.
-        if matches!(err, StoreError::Connect { .. }) {
-            ApiError::new(
+        match err {
+            StoreError::Record(record) => record.into(),
+            // FIXME(store): pool timeouts and lost connections arrive as
+            // `StoreError::Database` and become 500s; a `StoreError::is_unavailable()` in the
+            // store would let them be 503s without this crate learning sqlx's error type.
+            err @ StoreError::Connect { .. } => ApiError::new(
                 Code::DatabaseUnavailable,
                 "the database is unavailable; try again shortly",
             )
-            .with_source(err)
-        } else {
-            ApiError::internal(err)
+            .with_source(err),
+            err => ApiError::internal(err),
         }
     }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        // The store's messages name collections, fields, ids and versions, never values.
+        let detail = err.to_string();
+        match err {
+            RecordError::NotFound { .. } => ApiError::new(Code::RecordNotFound, detail),
+            RecordError::VersionConflict { .. } => ApiError::new(Code::VersionConflict, detail),
+            RecordError::UnknownCollection(_) => ApiError::new(Code::CollectionUnknown, detail),
+            RecordError::Denied(denial) => ApiError::from(*denial),
+            RecordError::EmptyUpdate => ApiError::new(Code::EmptyUpdate, detail),
+            RecordError::Unstorable { ref field, .. } => {
+                let pointer = pointer(field);
+                ApiError::new(Code::ValueNotStorable, detail.clone()).with_errors([FieldError {
+                    pointer,
+                    code: Code::ValueNotStorable.as_str().to_owned(),
+                    detail,
+                }])
+            }
+            RecordError::ReferenceNotFound { ref field, .. } => {
+                let pointer = pointer(field);
+                ApiError::new(Code::ReferenceNotFound, detail.clone()).with_errors([FieldError {
+                    pointer,
+                    code: Code::ReferenceNotFound.as_str().to_owned(),
+                    detail,
+                }])
+            }
+            RecordError::TooManyMatches { .. } | RecordError::InvalidCursor => {
+                ApiError::new(Code::InvalidQuery, detail)
+            }
+            // A wrong grant or mode is this crate's bug; a decryption failure, a corrupt value
+            // or a record without subject is stored data gone wrong: logged in full, never
+            // sent.
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The JSON pointer of a top-level member (RFC 6901).
+fn pointer(member: &str) -> String {
+    format!("/{}", member.replace('~', "~0").replace('/', "~1"))
 }
 
 /// An error and its causes on one line, `: `-separated.

@@ -101,7 +101,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>
         body = String, content_type = "text/plain")),
 )]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.metrics().render(&state);
+    let text = state.metrics().render(&state).await;
     ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response()
 }
 

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod health;
+mod records;
 
 use axum::Router;
 use axum::routing::get;
@@ -38,6 +39,8 @@ use crate::state::AppState;
     tags(
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "catalog", description = "What the deployment governs"),
+        (name = "records", description = "Governed records: every operation names its \
+            purpose, is checked against clearance, purpose and consent, and is audited"),
     ),
 )]
 struct ApiDoc;
@@ -66,6 +69,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
         .routes(routes!(catalog::catalog))
+        .routes(routes!(records::create, records::list))
+        .routes(routes!(records::get, records::update, records::delete))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.

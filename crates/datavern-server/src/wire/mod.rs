@@ -1,3 +1,4 @@
 //! The JSON shapes of responses that are not errors. Errors are in [`crate::error`].
 
 pub mod catalog;
+pub mod record;

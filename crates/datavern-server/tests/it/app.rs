@@ -6,17 +6,31 @@ use std::sync::Arc;
 use datavern_core::access::{Principal, PrincipalId};
 use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
-use datavern_crypto::ApiKey;
+use datavern_crypto::{ApiKey, LocalKeyFile};
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, Server, ServerConfig};
 use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Store};
+use datavern_store::{Backend, Records, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The example catalog (Bergen kommune, tenant 4601).
 pub const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
+
+/// The example catalog with a second tenant (Oslo, 0301) and collection `saker` classified
+/// BEGRENSET, so that tenant isolation and clearance can be tested.
+pub fn test_catalog() -> Catalog {
+    let with_oslo = CATALOG.replacen(
+        "      name: Bergen kommune\n",
+        "      name: Bergen kommune\n    - kommunenummer: \"0301\"\n      name: Oslo kommune\n",
+        1,
+    );
+    let saker = with_oslo.find("  - name: saker").unwrap();
+    let (head, tail) = with_oslo.split_at(saker);
+    let tail = tail.replacen("classification: ÅPEN", "classification: BEGRENSET", 1);
+    Catalog::from_yaml(&format!("{head}{tail}")).unwrap()
+}
 
 /// A running server and what a test needs to call it.
 pub struct TestApp {
@@ -24,9 +38,13 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// A key of principal `dev`: tenant 4601, clearance BEGRENSET, every purpose.
     pub key: ApiKey,
-    /// A key of principal `limited`: tenant 4601, clearance ÅPEN, purpose `kommunikasjon`.
+    /// A key of principal `limited`: tenant 4601, clearance ÅPEN, purposes `kommunikasjon`
+    /// and `helse_omsorg`.
     pub limited_key: ApiKey,
+    /// A key of principal `oslo`: tenant 0301, clearance BEGRENSET, every purpose.
+    pub oslo_key: ApiKey,
     pub store: Store,
+    _keys_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     db: Option<TestDb>,
@@ -43,7 +61,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = db.open().await;
-        let catalog = Catalog::from_yaml(CATALOG).unwrap();
+        let catalog = test_catalog();
         store.apply_catalog(&catalog).await.unwrap();
 
         let tenant = Kommunenummer::parse("4601").unwrap();
@@ -60,15 +78,30 @@ impl TestApp {
             tenant,
             Classification::Apen,
         )
-        .with_purposes([PurposeId::parse("kommunikasjon").unwrap()]);
-        let keys = StaticKeys::new(vec![(key.hash(), dev), (limited_key.hash(), limited)]);
+        .with_purposes([
+            PurposeId::parse("kommunikasjon").unwrap(),
+            PurposeId::parse("helse_omsorg").unwrap(),
+        ]);
+        let oslo_key = ApiKey::generate().unwrap();
+        let oslo = Principal::new(
+            PrincipalId::parse("oslo").unwrap(),
+            Kommunenummer::parse("0301").unwrap(),
+            Classification::Begrenset,
+        )
+        .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
+        let keys = StaticKeys::new(vec![
+            (key.hash(), dev),
+            (limited_key.hash(), limited),
+            (oslo_key.hash(), oslo),
+        ]);
 
-        let state = AppState::new(
-            Arc::new(catalog),
-            store.clone(),
-            Arc::new(keys),
-            Metrics::global(),
-        );
+        let keys_dir = tempfile::tempdir().unwrap();
+        let kek = LocalKeyFile::create(keys_dir.path().join("kek.key"))
+            .await
+            .unwrap();
+        store.audit().start();
+        let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+        let state = AppState::new(records, Arc::new(keys), Metrics::global());
         let config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..config
@@ -84,7 +117,9 @@ impl TestApp {
             client: reqwest::Client::new(),
             key,
             limited_key,
+            oslo_key,
             store,
+            _keys_dir: keys_dir,
             stop: Some(stop),
             task: Some(task),
             db: Some(db),
@@ -99,6 +134,30 @@ impl TestApp {
     /// `GET path` without credentials.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A request as principal `dev` for `purpose`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        purpose: &str,
+    ) -> reqwest::RequestBuilder {
+        self.as_principal(&self.key, method, path, purpose)
+    }
+
+    /// A request with `key` for `purpose`.
+    pub fn as_principal(
+        &self,
+        key: &ApiKey,
+        method: reqwest::Method,
+        path: &str,
+        purpose: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(key.expose_secret())
+            .header("datavern-purpose", purpose)
     }
 
     /// `GET path` as principal `dev`.
@@ -118,6 +177,10 @@ impl TestApp {
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
+        }
+        // A test that closed the pools on purpose has nothing left to seal.
+        if !self.store.data().is_closed() {
+            self.store.audit().shutdown().await.unwrap();
         }
         self.store.close().await;
         if let Some(db) = self.db.take() {

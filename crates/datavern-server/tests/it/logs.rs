@@ -59,10 +59,39 @@ async fn logs_never_contain_the_api_key_or_request_values() {
             .bearer_auth(&key)
             .header("content-type", "application/json")
             .body(format!("{{\"fodselsnummer\": \"{fnr}\"}}")),
+        // The governed path: create, lookup, a refused write with an invalid number.
+        app.request(
+            reqwest::Method::POST,
+            "/v1/collections/innbyggere/records",
+            "innbyggerregister",
+        )
+        .json(&serde_json::json!({
+            "fodselsnummer": fnr,
+            "fornavn": "Gudbrand",
+            "etternavn": "Dalsrud",
+            "telefon": "+4791234567",
+        })),
+        app.request(
+            reqwest::Method::GET,
+            &format!("/v1/collections/innbyggere/records?fodselsnummer={fnr}"),
+            "innbyggerregister",
+        ),
+        app.request(
+            reqwest::Method::POST,
+            "/v1/collections/innbyggere/records",
+            "innbyggerregister",
+        )
+        .json(&serde_json::json!({
+            "fodselsnummer": "15108695077",
+            "fornavn": "Gudbrand",
+            "etternavn": "Dalsrud",
+        })),
     ];
+    let mut statuses = Vec::new();
     for request in requests {
-        request.send().await.unwrap();
+        statuses.push(request.send().await.unwrap().status().as_u16());
     }
+    assert_eq!(statuses, [200, 401, 400, 405, 201, 200, 422]);
     app.stop().await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -71,5 +100,10 @@ async fn logs_never_contain_the_api_key_or_request_values() {
     assert!(logs.contains("route=/v1/catalog"), "{logs}");
     assert!(logs.contains("principal=dev"), "{logs}");
     assert!(!logs.contains(&key[4..]), "API key in logs:\n{logs}");
-    assert!(!logs.contains(fnr), "request value in logs:\n{logs}");
+    for value in [fnr, "15108695077", "Gudbrand", "Dalsrud", "91234567"] {
+        assert!(
+            !logs.contains(value),
+            "personal data in logs: {value}\n{logs}"
+        );
+    }
 }

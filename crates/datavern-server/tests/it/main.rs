@@ -15,3 +15,4 @@ mod health;
 mod logs;
 mod metrics;
 mod openapi;
+mod records;

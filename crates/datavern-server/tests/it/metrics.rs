@@ -6,12 +6,17 @@ async fn metrics_label_requests_by_route_template_never_by_path() {
     assert_eq!(app.get_authed("/v1/catalog").await.status(), 200);
     assert_eq!(app.get("/v1/catalog").await.status(), 401);
     let id = "0190b5d2-7c1e-7000-8000-00000000beef";
-    assert_eq!(
-        app.get(&format!("/v1/collections/innbyggere/records/{id}"))
-            .await
-            .status(),
-        404
-    );
+    let response = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/v1/collections/innbyggere/records/{id}"),
+            "innbyggerregister",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(app.get("/v1/nowhere").await.status(), 404);
 
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
@@ -39,7 +44,14 @@ async fn metrics_label_requests_by_route_template_never_by_path() {
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(
+        text.contains(
+            r#"method="GET",route="/v1/collections/{collection}/records/{id}",status="404""#
+        ),
+        "{text}"
+    );
     assert!(!text.contains(id), "raw path in metrics: {text}");
+    assert!(text.contains("datavern_audit_lag_seconds"), "{text}");
     assert!(
         text.contains(r#"datavern_db_pool_connections{db="data",state="idle"}"#),
         "{text}"

@@ -1,0 +1,428 @@
+//! `/v1/collections/{collection}/records`: governed create, read, update, delete, list and
+//! lookup.
+//!
+//! Each handler: authenticate ([`Authenticated`]), decide with the core's access rules (a
+//! denial is audited before it is answered), validate the body with the core's record rules,
+//! then call the store's [`Records`](datavern_store::Records), which encrypts, audits and
+//! writes the outbox event in one transaction. The principal's own tenant is the target
+//! tenant: the store scopes every query to it, so another tenant's record is answered
+//! exactly like a missing one (`404 record_not_found`).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use datavern_core::access::{self, AccessRequest, AuditFacts, Grant, Outcome, Principal};
+use datavern_core::catalog::Collection;
+use datavern_core::record::{self, Mode, normalize_lookup};
+use datavern_store::records::{Cursor, DEFAULT_PAGE_LIMIT, page_limit};
+use datavern_store::{RecordError, RecordView, RequestMeta, StoreError};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, Code, Problem};
+use crate::extract::{ApiJson, PurposeHeader};
+use crate::middleware::REQUEST_ID_HEADER;
+use crate::state::AppState;
+use crate::wire::record::{RecordJson, RecordPage};
+
+/// The query parameters of a list that are not lookups.
+const CURSOR_PARAM: &str = "cursor";
+const LIMIT_PARAM: &str = "limit";
+
+/// The request id, for the audit entries of the request.
+pub(crate) struct Meta(RequestMeta);
+
+impl<S: Send + Sync> FromRequestParts<S> for Meta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let meta = match parts
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(id) => RequestMeta::new().with_request_id(id),
+            None => RequestMeta::new(),
+        };
+        Ok(Meta(meta))
+    }
+}
+
+/// Creates a record. The body is an object of field names and values; `GET /v1/catalog`
+/// lists each collection's fields, their types and which purposes may write them.
+#[utoipa::path(
+    post,
+    path = "/v1/collections/{collection}/records",
+    tag = "records",
+    security(("api_key" = [])),
+    params(
+        ("collection" = String, Path, description = "The collection, e.g. `innbyggere`"),
+        ("Datavern-Purpose" = String, Header, description = "The purpose of processing"),
+    ),
+    request_body(
+        content = Object,
+        content_type = "application/json",
+        description = "Field names and values, e.g. `{\"fodselsnummer\": \"15108695088\", \"fornavn\": \"Kari\"}`"
+    ),
+    responses(
+        (status = 201, description = "Created; `Location` names it, `ETag` is its version",
+            body = RecordJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    purpose: PurposeHeader,
+    Meta(meta): Meta,
+    Path(collection): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let request =
+        AccessRequest::create(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
+    let record = record::validate(collection, &body, Mode::Create)?;
+    check_write(&state, &principal, &request, &grant, &record, &meta).await?;
+    let view = state.records().create(&grant, record, &meta).await?;
+    let location = format!("/v1/collections/{}/records/{}", view.collection, view.id);
+    let mut response = record_response(StatusCode::CREATED, view);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Reads a record: the fields the purpose may read, and the names of those withheld.
+#[utoipa::path(
+    get,
+    path = "/v1/collections/{collection}/records/{id}",
+    tag = "records",
+    security(("api_key" = [])),
+    params(
+        ("collection" = String, Path, description = "The collection"),
+        ("id" = Uuid, Path, description = "The record id"),
+        ("Datavern-Purpose" = String, Header, description = "The purpose of processing"),
+    ),
+    responses(
+        (status = 200, description = "The record; `ETag` is its version", body = RecordJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    purpose: PurposeHeader,
+    Meta(meta): Meta,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = record_id(&id)?;
+    let request =
+        AccessRequest::read(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let (grant, _) = decide(&state, &principal, &request, &meta).await?;
+    let view = state.records().get(&grant, id, &meta).await;
+    let view = audit_not_found(&state, &grant, &meta, view).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+/// Changes the fields the body gives (`null` clears one) and leaves the others. With
+/// `If-Match: "<version>"` the change applies only to that version.
+#[utoipa::path(
+    patch,
+    path = "/v1/collections/{collection}/records/{id}",
+    tag = "records",
+    security(("api_key" = [])),
+    params(
+        ("collection" = String, Path, description = "The collection"),
+        ("id" = Uuid, Path, description = "The record id"),
+        ("Datavern-Purpose" = String, Header, description = "The purpose of processing"),
+        ("If-Match" = Option<String>, Header,
+            description = "The version the change is for, as the `ETag` gave it (`\"3\"`)"),
+    ),
+    request_body(
+        content = Object,
+        content_type = "application/json",
+        description = "The fields to change"
+    ),
+    responses(
+        (status = 200, description = "The record as it now is", body = RecordJson),
+        (status = 412, description = "`version_conflict`: the record changed since that version",
+            body = Problem, content_type = "application/problem+json"),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    purpose: PurposeHeader,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    Path((collection, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let id = record_id(&id)?;
+    let expected_version = if_match(&headers)?;
+    let request =
+        AccessRequest::update(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
+    let patch = record::validate(collection, &body, Mode::Patch)?;
+    check_write(&state, &principal, &request, &grant, &patch, &meta).await?;
+    let view = state
+        .records()
+        .update(&grant, id, patch, expected_version, &meta)
+        .await;
+    let view = audit_not_found(&state, &grant, &meta, view).await?;
+    Ok(record_response(StatusCode::OK, view))
+}
+
+/// Deletes a record (its row and blind indexes). Erasing a person's data everywhere
+/// (crypto-shredding) is a data subject request of its own.
+#[utoipa::path(
+    delete,
+    path = "/v1/collections/{collection}/records/{id}",
+    tag = "records",
+    security(("api_key" = [])),
+    params(
+        ("collection" = String, Path, description = "The collection"),
+        ("id" = Uuid, Path, description = "The record id"),
+        ("Datavern-Purpose" = String, Header, description = "The purpose of processing"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    purpose: PurposeHeader,
+    Meta(meta): Meta,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = record_id(&id)?;
+    let request =
+        AccessRequest::delete(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let (grant, _) = decide(&state, &principal, &request, &meta).await?;
+    let deleted = state.records().delete(&grant, id, &meta).await;
+    audit_not_found(&state, &grant, &meta, deleted).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lists records a page at a time (`cursor`, `limit`), or, with one `FIELD=VALUE` parameter
+/// naming a searchable field, returns every record whose field has exactly that value (found
+/// by blind index; e.g. `?fodselsnummer=15108695088`).
+#[utoipa::path(
+    get,
+    path = "/v1/collections/{collection}/records",
+    tag = "records",
+    security(("api_key" = [])),
+    params(
+        ("collection" = String, Path, description = "The collection"),
+        ("Datavern-Purpose" = String, Header, description = "The purpose of processing"),
+        ("cursor" = Option<String>, Query,
+            description = "The `next_cursor` of the previous page"),
+        ("limit" = Option<u32>, Query,
+            description = "Records per page: default 50, at most 500"),
+    ),
+    responses(
+        (status = 200, description = "A page of records, or every match of a lookup",
+            body = RecordPage),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    purpose: PurposeHeader,
+    Meta(meta): Meta,
+    Path(collection): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<RecordPage>, ApiError> {
+    let Query(params) = query.map_err(|_| {
+        ApiError::new(
+            Code::InvalidQuery,
+            "the query string is malformed: use `cursor=…&limit=…` or one `FIELD=VALUE`",
+        )
+    })?;
+    let mut cursor = None;
+    let mut limit = None;
+    let mut lookups = Vec::new();
+    for (name, value) in params {
+        match name.as_str() {
+            CURSOR_PARAM => cursor = Some(value),
+            LIMIT_PARAM => limit = Some(value),
+            _ => lookups.push((name, value)),
+        }
+    }
+    match lookups.as_slice() {
+        [] => {
+            let cursor = cursor.as_deref().map(Cursor::parse).transpose()?;
+            let limit = match limit.as_deref() {
+                None => DEFAULT_PAGE_LIMIT,
+                Some(text) => match text.parse::<u32>() {
+                    Ok(n) if n > 0 => page_limit(n),
+                    _ => {
+                        return Err(ApiError::new(
+                            Code::InvalidQuery,
+                            "limit must be a whole number from 1 (at most 500 are returned)",
+                        ));
+                    }
+                },
+            };
+            let request = AccessRequest::list(&collection, principal.tenant())
+                .with_purpose(purpose.as_deref());
+            let (grant, _) = decide(&state, &principal, &request, &meta).await?;
+            let page = state.records().list(&grant, cursor, limit, &meta).await?;
+            Ok(Json(RecordPage {
+                items: page.items.into_iter().map(RecordJson::from).collect(),
+                next_cursor: page.next.map(|c| c.to_string()),
+            }))
+        }
+        [(field, value)] => {
+            if cursor.is_some() || limit.is_some() {
+                return Err(ApiError::new(
+                    Code::InvalidQuery,
+                    "a lookup returns every match at once: drop `cursor` and `limit`",
+                ));
+            }
+            let request = AccessRequest::lookup(&collection, principal.tenant(), field)
+                .with_purpose(purpose.as_deref());
+            let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
+            let normalized = normalize_lookup(collection, field, value).map_err(|problem| {
+                ApiError::new(
+                    Code::InvalidQuery,
+                    format!("the value looked up by `{field}` is not valid; see `errors`"),
+                )
+                .with_errors([crate::error::FieldError {
+                    pointer: problem.path,
+                    code: problem.code.as_str().to_owned(),
+                    detail: problem.message,
+                }])
+            })?;
+            let views = state
+                .records()
+                .lookup(&grant, field, &normalized, &meta)
+                .await?;
+            Ok(Json(RecordPage {
+                items: views.into_iter().map(RecordJson::from).collect(),
+                next_cursor: None,
+            }))
+        }
+        _ => Err(ApiError::new(
+            Code::InvalidQuery,
+            "look up by one field at a time (one `FIELD=VALUE` parameter)",
+        )),
+    }
+}
+
+/// The access decision; a denial is recorded in the audit log before it is answered (and if
+/// that fails, the request fails: the audit log is never silently incomplete).
+async fn decide<'s>(
+    state: &'s AppState,
+    principal: &Principal,
+    request: &AccessRequest<'_>,
+    meta: &RequestMeta,
+) -> Result<(Grant, &'s Collection), ApiError> {
+    match access::decide(state.catalog(), principal, request) {
+        Ok(grant) => {
+            let collection = state
+                .catalog()
+                .collection(grant.collection().as_str())
+                .ok_or_else(|| {
+                    ApiError::internal(std::io::Error::other(
+                        "granted a collection the catalog does not have",
+                    ))
+                })?;
+            Ok((grant, collection))
+        }
+        Err(denial) => {
+            let facts = AuditFacts::denied(principal, request, &denial);
+            state.records().audit_denial(&facts, meta).await?;
+            Err(denial.into())
+        }
+    }
+}
+
+/// An id the caller cannot see (missing, or another tenant's) is recorded in the audit log as
+/// a denied attempt, like any other denial: probing for ids shows up in the log.
+async fn audit_not_found<T>(
+    state: &AppState,
+    grant: &Grant,
+    meta: &RequestMeta,
+    result: datavern_store::Result<T>,
+) -> Result<T, ApiError> {
+    match result {
+        Err(StoreError::Record(RecordError::NotFound { collection })) => {
+            // Nothing was touched: no fields, no withheld ones.
+            let mut facts = grant.audit().with_fields([]);
+            facts.withheld.clear();
+            facts.outcome = Outcome::Denied(Code::RecordNotFound.as_str());
+            state.records().audit_denial(&facts, meta).await?;
+            Err(RecordError::NotFound { collection }.into())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Refuses (and audits) a write of fields the grant may not write.
+async fn check_write(
+    state: &AppState,
+    principal: &Principal,
+    request: &AccessRequest<'_>,
+    grant: &Grant,
+    record: &record::ValidatedRecord,
+    meta: &RequestMeta,
+) -> Result<(), ApiError> {
+    let Err(denial) = grant.check_write(record.field_names().map(|f| f.as_str())) else {
+        return Ok(());
+    };
+    let facts = AuditFacts::denied(principal, request, &denial);
+    state.records().audit_denial(&facts, meta).await?;
+    Err(denial.into())
+}
+
+/// A record id from the path.
+fn record_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| {
+        ApiError::new(
+            Code::InvalidRecordId,
+            "record ids are UUIDs, e.g. 0190b5d2-7c1e-7000-8000-000000000001",
+        )
+    })
+}
+
+/// The version `If-Match` names: `"3"` (or `3`, `W/"3"`); `*` or no header means any.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    tag.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::new(
+            Code::BadRequest,
+            "If-Match must be the record's ETag, its version in quotes (e.g. \"3\")",
+        )
+    })
+}
+
+/// The record as JSON with its version as the `ETag`.
+fn record_response(status: StatusCode, view: RecordView) -> Response {
+    let etag = format!("\"{}\"", view.version);
+    let mut response = (status, Json(RecordJson::from(view))).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
