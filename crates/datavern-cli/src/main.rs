@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit_cmd;
 mod catalog_cmd;
 mod detect_cmd;
 mod id_cmd;
@@ -25,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Verify or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Work with catalogs: the YAML files that declare what is governed.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
@@ -44,6 +48,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Audit(command) => audit_cmd::run(command),
         Command::Catalog(command) => catalog_cmd::run(command),
         Command::Id(command) => id_cmd::run(command),
         Command::Detect(args) => detect_cmd::run(args),
