@@ -11,6 +11,7 @@ use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::Catalog;
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
 use datavern_crypto::{ApiKey, LocalKeyFile};
+use datavern_server::AUDITOR_ROLE;
 use datavern_server::auth::{PrincipalEntry, PrincipalsFile};
 
 use crate::settings::{CONFIG_FILE, EXAMPLE_CATALOG, KEK_FILE, PRINCIPALS_FILE, SIGNING_KEY_FILE};
@@ -61,7 +62,7 @@ pub(crate) fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot create {}", kek.display()))?;
         create_signing_key(&signing_key).await
     })?;
-    let key = create_principals(&principals, &catalog, "admin", "admin")?;
+    let key = create_principals(&principals, &catalog, "admin", &["admin", AUDITOR_ROLE])?;
     write_new(&config, &config_text(), 0o644)?;
 
     #[allow(clippy::print_stdout)]
@@ -72,7 +73,10 @@ pub(crate) fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
             "Wrote {} (audit checkpoint signing key)",
             signing_key.display()
         );
-        println!("Wrote {} (principal `admin`)", principals.display());
+        println!(
+            "Wrote {} (principal `admin`, roles admin and auditor)",
+            principals.display()
+        );
         println!();
         println!("API key of principal `admin` (shown once; only its hash is stored):");
         println!();
@@ -92,7 +96,7 @@ pub(crate) fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn all_purposes_principal(
     catalog: &Catalog,
     id: &str,
-    role: &str,
+    roles: &[&str],
 ) -> anyhow::Result<Principal> {
     let tenant = catalog
         .deployment()
@@ -105,7 +109,12 @@ pub(crate) fn all_purposes_principal(
         tenant,
         catalog.deployment().accreditation(),
     )
-    .with_roles([Role::parse(role)?])
+    .with_roles(
+        roles
+            .iter()
+            .map(|r| Role::parse(r))
+            .collect::<Result<Vec<_>, _>>()?,
+    )
     .with_purposes(catalog.purposes().iter().map(|p| p.id().clone())))
 }
 
@@ -114,9 +123,9 @@ pub(crate) fn create_principals(
     path: &Path,
     catalog: &Catalog,
     id: &str,
-    role: &str,
+    roles: &[&str],
 ) -> anyhow::Result<ApiKey> {
-    let principal = all_purposes_principal(catalog, id, role)?;
+    let principal = all_purposes_principal(catalog, id, roles)?;
     let key = ApiKey::generate().context("cannot generate an API key")?;
     let file = PrincipalsFile {
         principals: vec![PrincipalEntry::new(&principal, &key.hash())],

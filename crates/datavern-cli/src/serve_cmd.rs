@@ -22,7 +22,7 @@ use datavern_crypto::LocalKeyFile;
 use datavern_crypto::audit::CheckpointSigner;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, Server, shutdown_signal};
+use datavern_server::{AUDITOR_ROLE, AppState, Server, shutdown_signal};
 use datavern_store::{Records, Store};
 use tracing_subscriber::EnvFilter;
 
@@ -213,7 +213,7 @@ fn create_dev_principal(settings: &Settings, catalog: &Catalog, path: &Path) -> 
             path.display()
         );
     }
-    let key = create_principals(path, catalog, "dev", "developer")?;
+    let key = create_principals(path, catalog, "dev", &["developer", AUDITOR_ROLE])?;
     write_new(&key_file, &format!("{}\n", key.expose_secret()), 0o600)?;
     let tenant = catalog
         .deployment()
@@ -227,7 +227,7 @@ fn create_dev_principal(settings: &Settings, catalog: &Catalog, path: &Path) -> 
         eprintln!();
         eprintln!(
             "Development API key of principal `dev` (tenant {tenant}, every purpose of the \
-             catalog), shown once:"
+             catalog, role auditor), shown once:"
         );
         eprintln!();
         eprintln!("    {}", key.expose_secret());

@@ -17,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use datavern_core::access::Denial;
 use datavern_core::record::RecordProblems;
+use datavern_store::audit::AuditLogError;
 use datavern_store::{RecordError, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -243,6 +244,9 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Record(record) => record.into(),
+            StoreError::Audit(AuditLogError::InvalidQuery(detail)) => {
+                ApiError::new(Code::InvalidQuery, detail)
+            }
             // FIXME(store): pool timeouts and lost connections arrive as
             // `StoreError::Database` and become 500s; a `StoreError::is_unavailable()` in the
             // store would let them be 503s without this crate learning sqlx's error type.

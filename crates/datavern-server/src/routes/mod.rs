@@ -3,6 +3,7 @@
 //! Every route is declared once, with `#[utoipa::path]`, and registered through
 //! `utoipa_axum`'s router, so the served `/openapi.json` cannot disagree with the routes.
 
+mod audit;
 mod catalog;
 mod health;
 mod records;
@@ -15,6 +16,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use self::audit::AUDITOR_ROLE;
 pub use self::health::Health;
 
 use crate::config::ServerConfig;
@@ -41,6 +43,7 @@ use crate::state::AppState;
         (name = "catalog", description = "What the deployment governs"),
         (name = "records", description = "Governed records: every operation names its \
             purpose, is checked against clearance, purpose and consent, and is audited"),
+        (name = "audit", description = "The tamper-evident audit log"),
     ),
 )]
 struct ApiDoc;
@@ -71,6 +74,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::catalog))
         .routes(routes!(records::create, records::list))
         .routes(routes!(records::get, records::update, records::delete))
+        .routes(routes!(audit::audit))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.

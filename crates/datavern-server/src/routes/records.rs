@@ -34,7 +34,7 @@ const CURSOR_PARAM: &str = "cursor";
 const LIMIT_PARAM: &str = "limit";
 
 /// The request id, for the audit entries of the request.
-pub(crate) struct Meta(RequestMeta);
+pub(crate) struct Meta(pub(crate) RequestMeta);
 
 impl<S: Send + Sync> FromRequestParts<S> for Meta {
     type Rejection = std::convert::Infallible;

@@ -1,4 +1,5 @@
 //! The JSON shapes of responses that are not errors. Errors are in [`crate::error`].
 
+pub mod audit;
 pub mod catalog;
 pub mod record;

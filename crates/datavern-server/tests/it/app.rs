@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use datavern_core::access::{Principal, PrincipalId};
+use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
 use datavern_crypto::{ApiKey, LocalKeyFile};
@@ -14,6 +14,28 @@ use datavern_store::testing::TestDb;
 use datavern_store::{Backend, Records, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Runs `async fn $name(Backend)` as one test per backend.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(datavern_store::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(datavern_store::Backend::Postgres).await;
+            }
+
+            #[tokio::test]
+            async fn mariadb() {
+                super::$name(datavern_store::Backend::MySql).await;
+            }
+        }
+    )*};
+}
 
 /// The example catalog (Bergen kommune, tenant 4601).
 pub const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
@@ -36,7 +58,8 @@ pub fn test_catalog() -> Catalog {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    /// A key of principal `dev`: tenant 4601, clearance BEGRENSET, every purpose.
+    /// A key of principal `dev`: tenant 4601, clearance BEGRENSET, every purpose, role
+    /// `auditor`.
     pub key: ApiKey,
     /// A key of principal `limited`: tenant 4601, clearance ÅPEN, purposes `kommunikasjon`
     /// and `helse_omsorg`.
@@ -71,6 +94,7 @@ impl TestApp {
             tenant,
             Classification::Begrenset,
         )
+        .with_roles([Role::parse("auditor").unwrap()])
         .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
         let limited_key = ApiKey::generate().unwrap();
         let limited = Principal::new(

@@ -8,7 +8,9 @@
     unreachable_pub
 )]
 
+#[macro_use]
 mod app;
+mod audit;
 mod auth;
 mod errors;
 mod health;

@@ -8,28 +8,6 @@ use datavern_store::Backend;
 
 use crate::app::{TestApp, problem};
 
-/// Runs `async fn $name(Backend)` as one test per backend.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(datavern_store::Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(datavern_store::Backend::Postgres).await;
-            }
-
-            #[tokio::test]
-            async fn mariadb() {
-                super::$name(datavern_store::Backend::MySql).await;
-            }
-        }
-    )*};
-}
-
 on_every_backend!(
     records_round_trip_with_lookup_withheld_fields_and_versions,
     bad_input_is_refused_without_partial_writes,
