@@ -1,6 +1,7 @@
 //! Transactions on the data database, scoped to one tenant.
 
 use datavern_core::catalog::Kommunenummer;
+use sqlx::pool::PoolConnection;
 use sqlx::{MySql, Postgres, Sqlite, Transaction};
 
 use crate::conn::Conn;
@@ -17,11 +18,15 @@ pub(crate) enum TxMode {
     Write,
 }
 
-/// A transaction on the data database in which row-level security sees one tenant.
+/// A transaction on the data database in which row-level security sees one tenant; for
+/// reads on SQLite and MariaDB/MySQL, which have no row-level security, a plain connection
+/// (each read is one statement, so it needs no transaction of its own).
 pub(crate) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
     MySql(Transaction<'static, MySql>),
+    SqliteRead(PoolConnection<Sqlite>),
+    MySqlRead(PoolConnection<MySql>),
 }
 
 impl Tx {
@@ -31,10 +36,10 @@ impl Tx {
     /// carry their own `tenant = ?` predicate on every backend as well.
     pub(crate) async fn begin(db: &Database, tenant: Kommunenummer, mode: TxMode) -> Result<Tx> {
         Ok(match db.db_pool() {
-            DbPool::Sqlite(pool) => Tx::Sqlite(match mode {
-                TxMode::Read => pool.begin().await?,
-                TxMode::Write => pool.begin_with("BEGIN IMMEDIATE").await?,
-            }),
+            DbPool::Sqlite(pool) => match mode {
+                TxMode::Read => Tx::SqliteRead(pool.acquire().await?),
+                TxMode::Write => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            },
             DbPool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("SELECT set_config('datavern.tenant', $1, true)")
@@ -43,7 +48,10 @@ impl Tx {
                     .await?;
                 Tx::Postgres(tx)
             }
-            DbPool::MySql(pool) => Tx::MySql(pool.begin().await?),
+            DbPool::MySql(pool) => match mode {
+                TxMode::Read => Tx::MySqlRead(pool.acquire().await?),
+                TxMode::Write => Tx::MySql(pool.begin().await?),
+            },
         })
     }
 
@@ -53,6 +61,8 @@ impl Tx {
             Tx::Sqlite(tx) => Conn::Sqlite(tx),
             Tx::Postgres(tx) => Conn::Postgres(tx),
             Tx::MySql(tx) => Conn::MySql(tx),
+            Tx::SqliteRead(conn) => Conn::Sqlite(conn),
+            Tx::MySqlRead(conn) => Conn::MySql(conn),
         }
     }
 
@@ -62,6 +72,7 @@ impl Tx {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
             Tx::MySql(tx) => tx.commit().await?,
+            Tx::SqliteRead(_) | Tx::MySqlRead(_) => {}
         }
         Ok(())
     }

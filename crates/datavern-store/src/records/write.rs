@@ -249,6 +249,18 @@ pub(super) async fn create(
                 })?
             }
         };
+    let referenced: Vec<(usize, Uuid)> = references
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .collect();
+    if !referenced.is_empty() {
+        // Before a key is made for the referenced subject: a reference to nobody must not
+        // leave a key behind. Checked again in the write's transaction.
+        let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Read).await?;
+        check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
+        tx.commit().await?;
+    }
     let cx = SealContext {
         tenant,
         plan,
@@ -299,11 +311,6 @@ pub(super) async fn create(
         secondary,
         meta,
     );
-    let referenced: Vec<(usize, Uuid)> = references
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.map(|s| (i, s)))
-        .collect();
 
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
@@ -459,6 +466,11 @@ pub(super) async fn update(
     }
     let mut to_write: Vec<(&FieldPlan, &FieldValue)> = patch_values;
     to_write.extend(resealed.iter().map(|(f, v)| (*f, v)));
+    let referenced: Vec<(usize, Uuid)> = changed
+        .iter()
+        .filter_map(|&i| references[i].map(|s| (i, s)))
+        .collect();
+    check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
     let cx = SealContext {
         tenant,
         plan,
@@ -483,11 +495,6 @@ pub(super) async fn update(
         .and_where(Expr::col(col("id")).eq(id))
         .and_where(Expr::col(col("version")).eq(row.version))
         .to_owned();
-    let referenced: Vec<(usize, Uuid)> = changed
-        .iter()
-        .filter_map(|&i| references[i].map(|s| (i, s)))
-        .collect();
-    check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
     if tx.conn().execute(&update).await? != 1 {
         // The row is locked, so only a writer that ignores the lock could get here.
         return Err(RecordError::VersionConflict {

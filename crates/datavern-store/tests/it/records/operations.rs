@@ -580,9 +580,10 @@ async fn references_must_exist_and_a_new_primary_subject_reencrypts(backend: Bac
         "barnehageopptak",
         "4601",
     );
+    let nobody = Uuid::now_v7();
     let body = env.body(
         "barnehagesoknader",
-        soknad(Uuid::now_v7(), guardian.id),
+        soknad(nobody, guardian.id),
         Mode::Create,
     );
     let err = record_error(env.records.create(&grant, body, &meta()).await);
@@ -590,6 +591,16 @@ async fn references_must_exist_and_a_new_primary_subject_reencrypts(backend: Bac
         matches!(&err, RecordError::ReferenceNotFound { collection, .. } if collection == "innbyggere")
     );
     assert_eq!(env.count("c_barnehagesoknader").await, 0);
+    let keys = env
+        .store
+        .keys()
+        .subject_keys(tenant("4601"), &[SubjectId::from_uuid(nobody)])
+        .await
+        .unwrap();
+    assert!(
+        keys.is_empty(),
+        "no key is made for a subject that does not exist"
+    );
 
     let created = env
         .create(
