@@ -4,7 +4,7 @@
 use datavern_core::access::{Denial, Grant, Operation};
 use datavern_core::catalog::{FieldName, Kommunenummer};
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
-use datavern_crypto::{DataKey, FieldContext, encrypt_field};
+use datavern_crypto::{DataKey, FieldContext, Zeroizing, encrypt_field};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
@@ -96,6 +96,7 @@ impl Records {
             }
             let sealed = match (value.canonical(), &key) {
                 (Some(text), Some(key)) => {
+                    let text = Zeroizing::new(text);
                     let context = FieldContext {
                         tenant: cx.tenant.as_str(),
                         collection: &cx.plan.name,

@@ -6,6 +6,7 @@ backend_tests!(
     reads_are_audited_per_record_and_sealed,
     denials_are_audited,
     outbox_rows_hold_no_personal_values,
+    reads_fail_closed_when_the_audit_log_cannot_record,
 );
 
 async fn each_write_leaves_one_audit_entry_and_one_outbox_row(backend: Backend) {
@@ -290,5 +291,31 @@ async fn outbox_rows_hold_no_personal_values(backend: Backend) {
             ["collection", "fields", "record_id", "tenant", "version"]
         );
     }
+    env.finish().await;
+}
+
+async fn reads_fail_closed_when_the_audit_log_cannot_record(backend: Backend) {
+    let env = Env::kommune(backend).await;
+    let created = env
+        .create("innbyggere", "innbyggerregister", "4601", resident(1))
+        .await;
+    env.store.audit().stop().await;
+    let read = env
+        .get("innbyggere", "innbyggerregister", "4601", created.id)
+        .await;
+    assert!(matches!(read, Err(StoreError::Audit(_))), "{read:?}");
+    let grant = env.grant(Operation::List, "innbyggere", "innbyggerregister", "4601");
+    let list = env.records.list(&grant, None, 10, &meta()).await;
+    assert!(matches!(list, Err(StoreError::Audit(_))), "{list:?}");
+    // Writes carry their entry in their own transaction, so they go on.
+    env.update(
+        "innbyggere",
+        "innbyggerregister",
+        created.id,
+        json!({ "adresse": "Ny vei 3" }),
+        Some(1),
+    )
+    .await
+    .unwrap();
     env.finish().await;
 }
