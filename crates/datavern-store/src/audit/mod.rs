@@ -396,6 +396,60 @@ impl AuditLog {
     }
 }
 
+/// A transaction that appended an entry and is still open (feature `test-support`).
+#[cfg(feature = "test-support")]
+pub struct OpenTransaction {
+    tx: OpenTx,
+}
+
+#[cfg(feature = "test-support")]
+enum OpenTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+}
+
+#[cfg(feature = "test-support")]
+impl AuditLog {
+    /// Test support: begins a transaction, appends `entry` in it as a change does, and
+    /// leaves it open, so a test can commit it after other entries were sealed.
+    pub async fn begin_with(&self, entry: &AuditEntry) -> Result<OpenTransaction> {
+        use crate::conn::Conn;
+        use crate::database::DbPool;
+        let tx = match self.inner.db.db_pool() {
+            DbPool::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                append(&mut Conn::Sqlite(&mut tx), entry).await?;
+                OpenTx::Sqlite(tx)
+            }
+            DbPool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                append(&mut Conn::Postgres(&mut tx), entry).await?;
+                OpenTx::Postgres(tx)
+            }
+            DbPool::MySql(pool) => {
+                let mut tx = pool.begin().await?;
+                append(&mut Conn::MySql(&mut tx), entry).await?;
+                OpenTx::MySql(tx)
+            }
+        };
+        Ok(OpenTransaction { tx })
+    }
+}
+
+#[cfg(feature = "test-support")]
+impl OpenTransaction {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<()> {
+        match self.tx {
+            OpenTx::Sqlite(tx) => tx.commit().await?,
+            OpenTx::Postgres(tx) => tx.commit().await?,
+            OpenTx::MySql(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuditLog")

@@ -28,6 +28,7 @@ backend_tests!(
     failed_group_commit_fails_every_waiter,
     sealing_is_idempotent_and_continues_the_chain,
     concurrent_sealers_keep_one_chain,
+    chain_order_is_commit_order_not_id_order,
     edited_column_is_found_at_its_entry,
     deleted_entry_is_found_at_its_position,
     forged_entry_with_a_correct_hash_is_found_past_the_head,
@@ -295,6 +296,40 @@ async fn concurrent_sealers_keep_one_chain(backend: Backend) {
     assert_eq!(report.unsealed, 0);
     other.stop().await;
     other.database().close().await;
+    s.finish().await;
+}
+
+async fn chain_order_is_commit_order_not_id_order(backend: Backend) {
+    let s = Setup::new(backend).await;
+    // `early` takes the lower id but does not commit yet.
+    let early = s.log.begin_with(&entry(1)).await.unwrap();
+    let log = s.log.clone();
+    let late = tokio::spawn(async move { log.record(entry(2)).await });
+    let order = if backend == Backend::Sqlite {
+        // One writer at a time: `late` waits for `early`'s write lock, so `early` commits
+        // first and is sealed first.
+        early.commit().await.unwrap();
+        late.await.unwrap().unwrap();
+        assert_eq!(s.log.seal().await.unwrap().size, 2);
+        ["saksbehandler-1", "saksbehandler-2"]
+    } else {
+        // `late` commits while `early` is still open: it is sealed alone, and `early`, with
+        // the lower id, gets the next sequence number once it commits.
+        late.await.unwrap().unwrap();
+        assert_eq!(s.log.seal().await.unwrap().size, 1);
+        early.commit().await.unwrap();
+        assert_eq!(s.log.seal().await.unwrap().size, 2);
+        ["saksbehandler-2", "saksbehandler-1"]
+    };
+    let page = s.log.query(AuditFilter::new(tenant("0301"))).await.unwrap();
+    let mut sealed: Vec<_> = page
+        .items
+        .iter()
+        .map(|r| (r.sequence.unwrap(), r.entry.principal.as_str()))
+        .collect();
+    sealed.sort_unstable();
+    assert_eq!(sealed, [(1, order[0]), (2, order[1])]);
+    assert!(s.log.verify(None).await.unwrap().is_intact());
     s.finish().await;
 }
 
