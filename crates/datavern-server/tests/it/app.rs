@@ -194,6 +194,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Signals shutdown without waiting: the server stops accepting connections and finishes
+    /// the requests in flight.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Signals shutdown and waits for the server to finish; then drops the databases.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -93,10 +93,48 @@ async fn catalog_is_served_to_authenticated_callers() {
 
 #[tokio::test]
 async fn shutdown_lets_a_request_in_flight_finish() {
-    let app = TestApp::spawn().await;
-    // Open a connection and keep it alive across the shutdown signal.
-    let response = app.get("/healthz").await;
-    assert_eq!(response.status(), 200);
-    // Stopping returns only once the server has drained; a hung drain would hang the test.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut app = TestApp::spawn().await;
+    let body = serde_json::json!({
+        "fodselsnummer": "15108695088",
+        "fornavn": "Kari",
+        "etternavn": "Nordmann",
+    })
+    .to_string();
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/collections/innbyggere/records HTTP/1.1\r\nHost: test\r\n\
+         Authorization: Bearer {}\r\nDatavern-Purpose: innbyggerregister\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\
+         Expect: 100-continue\r\n\r\n",
+        app.key.expose_secret(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // `100 Continue` comes when the handler starts reading the body: the request is in
+    // flight.
+    let interim = read_head(&mut stream).await;
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+
+    app.signal_shutdown();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let response = read_head(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    // The server finishes once the request is answered.
     app.stop().await;
+
+    async fn read_head(stream: &mut tokio::net::TcpStream) -> String {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(
+                stream.read(&mut byte).await.unwrap(),
+                1,
+                "connection closed"
+            );
+            head.push(byte[0]);
+        }
+        String::from_utf8(head).unwrap()
+    }
 }
