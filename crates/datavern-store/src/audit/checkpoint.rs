@@ -16,8 +16,9 @@ use super::entry::now_micros;
 use super::error::AuditLogError;
 use super::sealer::{lock_head, to_i64};
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, CheckpointRow, col, time_value};
+use super::tx::in_head_lock;
 use crate::conn::Conn;
-use crate::database::DbPool;
+
 use crate::error::{Result, StoreError};
 
 /// Entries replayed per query when checking the chain before signing.
@@ -49,32 +50,10 @@ impl AuditLog {
     ) -> Result<StoredCheckpoint> {
         // Validate the origin before taking any lock.
         Checkpoint::new(origin, ChainHead::EMPTY).map_err(AuditLogError::Checkpoint)?;
-        match self.database().db_pool() {
-            DbPool::Sqlite(pool) => {
-                let mut conn = pool.acquire().await?;
-                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-                let stored = checkpoint_locked(&mut Conn::Sqlite(&mut tx), signer, origin).await?;
-                tx.commit().await?;
-                Ok(stored)
-            }
-            DbPool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let stored =
-                    checkpoint_locked(&mut Conn::Postgres(&mut tx), signer, origin).await?;
-                tx.commit().await?;
-                Ok(stored)
-            }
-            DbPool::MySql(pool) => {
-                let mut conn = pool.acquire().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .execute(&mut *conn)
-                    .await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                let stored = checkpoint_locked(&mut Conn::MySql(&mut tx), signer, origin).await?;
-                tx.commit().await?;
-                Ok(stored)
-            }
-        }
+        in_head_lock(self.database(), async |conn| {
+            checkpoint_locked(conn, signer, origin).await
+        })
+        .await
     }
 
     /// Every stored checkpoint, by size.

@@ -30,9 +30,10 @@ use super::entry::{CanonicalFields, FORMAT_V1, encode_v1, micros, now_micros};
 use super::error::AuditLogError;
 use super::sealer::head_from_row;
 use super::stored::{AuditRow, CHECKPOINTS, HEAD, HeadRow, col};
+use super::tx::in_snapshot;
 use super::verify::{RawCheckpoint, Replay, VerifyReport, sealed_page};
 use crate::conn::{Conn, Text};
-use crate::database::DbPool;
+
 use crate::error::Result;
 
 /// The `format` of an export file's header.
@@ -184,33 +185,10 @@ impl AuditLog {
         out: &mut W,
         verifier_key: Option<&str>,
     ) -> Result<ExportSummary> {
-        match self.database().db_pool() {
-            DbPool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let summary = export_in(&mut Conn::Sqlite(&mut tx), out, verifier_key).await;
-                tx.rollback().await?;
-                summary
-            }
-            DbPool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-                let summary = export_in(&mut Conn::Postgres(&mut tx), out, verifier_key).await;
-                tx.rollback().await?;
-                summary
-            }
-            DbPool::MySql(pool) => {
-                let mut conn = pool.acquire().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .execute(&mut *conn)
-                    .await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                let summary = export_in(&mut Conn::MySql(&mut tx), out, verifier_key).await;
-                tx.rollback().await?;
-                summary
-            }
-        }
+        in_snapshot(self.database(), async |conn| {
+            export_in(conn, out, verifier_key).await
+        })
+        .await
     }
 
     /// [`export`](Self::export) to a new file at `path` (mode 0600; refused if it exists),

@@ -33,6 +33,7 @@ mod export;
 mod query;
 mod sealer;
 mod stored;
+mod tx;
 mod verify;
 mod writer;
 

@@ -39,8 +39,9 @@ use time::OffsetDateTime;
 use super::entry::now_micros;
 use super::error::AuditLogError;
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, HEAD, HeadRow, col, time_value};
+use super::tx::in_head_lock;
 use crate::conn::Conn;
-use crate::database::{Database, DbPool};
+use crate::database::Database;
 use crate::error::Result;
 
 /// Seals every unsealed entry visible now, in rounds of at most `round` entries, and returns
@@ -58,32 +59,7 @@ pub(crate) async fn seal(db: &Database, round: usize) -> Result<(ChainHead, u64)
 
 /// One sealing transaction: returns the head and the number of entries sealed.
 async fn seal_round(db: &Database, round: usize) -> Result<(ChainHead, usize)> {
-    match db.db_pool() {
-        DbPool::Sqlite(pool) => {
-            let mut conn = pool.acquire().await?;
-            let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-            let result = seal_locked(&mut Conn::Sqlite(&mut tx), round).await?;
-            tx.commit().await?;
-            Ok(result)
-        }
-        DbPool::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let result = seal_locked(&mut Conn::Postgres(&mut tx), round).await?;
-            tx.commit().await?;
-            Ok(result)
-        }
-        DbPool::MySql(pool) => {
-            let mut conn = pool.acquire().await?;
-            // Applies to the next transaction only, so the pooled connection keeps its default.
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                .execute(&mut *conn)
-                .await?;
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            let result = seal_locked(&mut Conn::MySql(&mut tx), round).await?;
-            tx.commit().await?;
-            Ok(result)
-        }
-    }
+    in_head_lock(db, async |conn| seal_locked(conn, round).await).await
 }
 
 async fn seal_locked(conn: &mut Conn<'_>, round: usize) -> Result<(ChainHead, usize)> {

@@ -15,8 +15,9 @@ use super::AuditLog;
 use super::error::AuditLogError;
 use super::sealer::head_from_row;
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, HEAD, HeadRow, col};
+use super::tx::in_snapshot;
 use crate::conn::{Conn, Text};
-use crate::database::DbPool;
+
 use crate::error::{Result, StoreError};
 
 /// Sealed entries read per query.
@@ -377,33 +378,10 @@ impl AuditLog {
         verifier: Option<&CheckpointVerifier>,
         known: &[RawCheckpoint],
     ) -> Result<VerifyReport> {
-        match self.database().db_pool() {
-            DbPool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let report = verify_in(&mut Conn::Sqlite(&mut tx), verifier, known).await;
-                tx.rollback().await?;
-                report
-            }
-            DbPool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                    .execute(&mut *tx)
-                    .await?;
-                let report = verify_in(&mut Conn::Postgres(&mut tx), verifier, known).await;
-                tx.rollback().await?;
-                report
-            }
-            DbPool::MySql(pool) => {
-                let mut conn = pool.acquire().await?;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .execute(&mut *conn)
-                    .await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                let report = verify_in(&mut Conn::MySql(&mut tx), verifier, known).await;
-                tx.rollback().await?;
-                report
-            }
-        }
+        in_snapshot(self.database(), async |conn| {
+            verify_in(conn, verifier, known).await
+        })
+        .await
     }
 }
 
