@@ -15,9 +15,10 @@ use super::AuditLog;
 use super::entry::now_micros;
 use super::error::AuditLogError;
 use super::sealer::{lock_head, to_i64};
-use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, CheckpointRow, col, time_value};
+use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, CheckpointRow, col};
 use super::tx::in_head_lock;
 use crate::conn::Conn;
+use crate::conn::time_value;
 
 use crate::error::{Result, StoreError};
 

@@ -13,8 +13,9 @@ use uuid::Uuid;
 use super::AuditLog;
 use super::entry::AuditEntry;
 use super::error::AuditLogError;
-use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, col, time_value};
+use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, col};
 use crate::backend::Backend;
+use crate::conn::time_value;
 use crate::error::Result;
 
 /// Entries per page when the filter does not say.

@@ -38,9 +38,10 @@ use time::OffsetDateTime;
 
 use super::entry::now_micros;
 use super::error::AuditLogError;
-use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, HEAD, HeadRow, col, time_value};
+use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, HEAD, HeadRow, col};
 use super::tx::in_head_lock;
 use crate::conn::Conn;
+use crate::conn::time_value;
 use crate::database::Database;
 use crate::error::Result;
 

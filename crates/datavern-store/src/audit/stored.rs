@@ -1,17 +1,15 @@
 //! The `dv_audit` row as stored: column names, the insert statement, the row type every
 //! backend decodes, and the canonical bytes recomputed from the columns.
 
-use sea_query::{Alias, InsertStatement, Query, SimpleExpr, Value};
+use sea_query::{Alias, InsertStatement, Query, SimpleExpr};
 use sqlx::types::Json;
 use time::OffsetDateTime;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 use uuid::Uuid;
 
 use super::entry::{AuditEntry, CanonicalFields, FORMAT_V1, encode_v1, micros};
 use super::error::AuditLogError;
 use crate::backend::Backend;
-use crate::conn::Text;
+use crate::conn::{Text, time_value};
 
 /// The audit table.
 pub(crate) const AUDIT: &str = "dv_audit";
@@ -63,25 +61,6 @@ pub(crate) const ALL_COLUMNS: [&str; 18] = [
 
 pub(crate) fn col(name: &'static str) -> Alias {
     Alias::new(name)
-}
-
-/// SQLite keeps times as text; a fixed width (always six fractional digits, `Z`) makes text
-/// order time order, which range queries rely on.
-const SQLITE_TIME: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// A time as a value for `backend`: native elsewhere, fixed-width RFC 3339 text on SQLite.
-pub(crate) fn time_value(backend: Backend, at: OffsetDateTime) -> Value {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    match backend {
-        Backend::Sqlite => match at.format(SQLITE_TIME) {
-            Ok(text) => text.into(),
-            // Years beyond 9999 do not format; sqlx's own encoding still sorts correctly
-            // against them.
-            Err(_) => at.into(),
-        },
-        Backend::Postgres | Backend::MySql => at.into(),
-    }
 }
 
 /// `INSERT INTO dv_audit (...) VALUES (...), (...)` for `entries`, unsealed.

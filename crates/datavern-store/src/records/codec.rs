@@ -19,12 +19,11 @@ use datavern_core::catalog::FieldType;
 use datavern_core::record::FieldValue;
 use sea_query::{Alias, Expr, Keyword, SimpleExpr, Value};
 use time::OffsetDateTime;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 
 use super::error::RecordError;
 use super::plan::FieldPlan;
 use crate::backend::Backend;
+use crate::conn::time_value;
 use crate::schema::{DECIMAL_PRECISION, STRING_MAX_CHARS};
 
 /// Why a canonical text could not be parsed back into a value.
@@ -93,24 +92,6 @@ pub(super) fn plain_expr(backend: Backend, value: &FieldValue) -> SimpleExpr {
             None => Expr::val(ts.to_string()).into(),
         },
         FieldValue::Json(json) => Expr::val(Value::Json(Some(Box::new(json.clone())))).into(),
-    }
-}
-
-/// SQLite keeps times as text; a fixed width (six fraction digits, `Z`) makes text order
-/// time order, as in the audit log.
-const SQLITE_TIME: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// A time as a value for `backend`: native on PostgreSQL and MariaDB/MySQL, fixed-width
-/// RFC 3339 text in UTC on SQLite.
-pub(super) fn time_value(backend: Backend, at: OffsetDateTime) -> Value {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    match backend {
-        Backend::Sqlite => match at.format(SQLITE_TIME) {
-            Ok(text) => text.into(),
-            Err(_) => at.into(),
-        },
-        Backend::Postgres | Backend::MySql => at.into(),
     }
 }
 

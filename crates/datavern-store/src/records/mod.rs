@@ -379,7 +379,7 @@ fn check_operation(grant: &Grant, operation: Operation) -> Result<()> {
 /// A time column's value on `backend` (fixed-width UTC text on SQLite); shared with the
 /// outbox.
 pub(crate) fn time_expr(backend: crate::Backend, at: OffsetDateTime) -> sea_query::SimpleExpr {
-    sea_query::Expr::val(codec::time_value(backend, at)).into()
+    sea_query::Expr::val(crate::conn::time_value(backend, at)).into()
 }
 
 /// The entry with the request's id, if it has one.
