@@ -144,6 +144,20 @@ type EventRow = (
     i32,
 );
 
+/// The columns an event is written with, in insert order; a read adds `position` before them
+/// and `attempts` after them.
+const EVENT_COLUMNS: [&str; 9] = [
+    "id",
+    "specversion",
+    "source",
+    "type",
+    "subject",
+    "time",
+    "datacontenttype",
+    "data",
+    "tenant",
+];
+
 fn col(name: &'static str) -> Alias {
     Alias::new(name)
 }
@@ -158,19 +172,9 @@ impl Outbox {
     #[instrument(skip_all, fields(limit))]
     pub async fn pending(&self, limit: u32) -> Result<Vec<OutboxEvent>> {
         let query = Query::select()
-            .columns([
-                col("position"),
-                col("id"),
-                col("specversion"),
-                col("source"),
-                col("type"),
-                col("subject"),
-                col("time"),
-                col("datacontenttype"),
-                col("data"),
-                col("tenant"),
-                col("attempts"),
-            ])
+            .column(col("position"))
+            .columns(EVENT_COLUMNS.map(col))
+            .column(col("attempts"))
             .from(col("dv_outbox"))
             .and_where(Expr::col(col("published_at")).is_null())
             .order_by(col("position"), Order::Asc)
@@ -259,17 +263,7 @@ pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Resul
     ];
     let insert = Query::insert()
         .into_table(col("dv_outbox"))
-        .columns([
-            col("id"),
-            col("specversion"),
-            col("source"),
-            col("type"),
-            col("subject"),
-            col("time"),
-            col("datacontenttype"),
-            col("data"),
-            col("tenant"),
-        ])
+        .columns(EVENT_COLUMNS.map(col))
         // Nine columns, nine values: cannot panic.
         .values_panic(values)
         .to_owned();
