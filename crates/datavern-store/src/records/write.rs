@@ -230,26 +230,9 @@ pub(super) async fn create(
     let references: Vec<Option<Uuid>> = plan
         .references
         .iter()
-        .map(|r| {
-            record
-                .subjects()
-                .iter()
-                .find(|s| s.subject.as_str() == r.name)
-                .map(|s| s.record_id)
-        })
+        .map(|r| referenced_record(&record, &r.name))
         .collect();
-    let owner =
-        match plan.key_owner {
-            KeyOwner::Record | KeyOwner::OwnKey => id,
-            KeyOwner::PrimaryReference => {
-                references.first().copied().flatten().ok_or_else(|| {
-                    RecordError::MissingSubject {
-                        collection: plan.name.clone(),
-                        record: id,
-                    }
-                })?
-            }
-        };
+    let owner = key_owner(plan, id, &references)?;
     let referenced: Vec<(usize, Uuid)> = references
         .iter()
         .enumerate()
@@ -403,29 +386,14 @@ pub(super) async fn update(
         };
         let new = match value {
             FieldValue::Null => None,
-            _ => patch
-                .subjects()
-                .iter()
-                .find(|s| s.subject.as_str() == reference.name)
-                .map(|s| s.record_id),
+            _ => referenced_record(&patch, &reference.name),
         };
         if new != references[position] {
             references[position] = new;
             changed.push(position);
         }
     }
-    let new_owner =
-        match plan.key_owner {
-            KeyOwner::Record | KeyOwner::OwnKey => id,
-            KeyOwner::PrimaryReference => {
-                references.first().copied().flatten().ok_or_else(|| {
-                    RecordError::MissingSubject {
-                        collection: plan.name.clone(),
-                        record: id,
-                    }
-                })?
-            }
-        };
+    let new_owner = key_owner(plan, id, &references)?;
     let owner_changed = plan.key_owner == KeyOwner::PrimaryReference && changed.contains(&0);
 
     // The record as it will be: the patch's values, and the others as stored. Encrypted
@@ -587,4 +555,28 @@ pub(super) async fn delete(
     tx.commit().await?;
     tracing::debug!(record = %id, "Deleted record");
     Ok(())
+}
+
+/// The record id the validated record (or patch) gives for the subject reference `subject`.
+fn referenced_record(record: &ValidatedRecord, subject: &str) -> Option<Uuid> {
+    record
+        .subjects()
+        .iter()
+        .find(|s| s.subject.as_str() == subject)
+        .map(|s| s.record_id)
+}
+
+/// Whose key seals record `id`'s fields: its own, or (for a collection keyed by its primary
+/// subject) the record its first reference names, which must be set.
+fn key_owner(plan: &CollectionPlan, id: Uuid, references: &[Option<Uuid>]) -> Result<Uuid> {
+    match plan.key_owner {
+        KeyOwner::Record | KeyOwner::OwnKey => Ok(id),
+        KeyOwner::PrimaryReference => references.first().copied().flatten().ok_or_else(|| {
+            RecordError::MissingSubject {
+                collection: plan.name.clone(),
+                record: id,
+            }
+            .into()
+        }),
+    }
 }
