@@ -37,27 +37,25 @@ pub(crate) const CONTENT_COLUMNS: [&str; 14] = [
     "request_id",
 ];
 
-/// Every column of `dv_audit`, in [`AuditRow`] order.
-pub(crate) const ALL_COLUMNS: [&str; 18] = [
-    "id",
-    "sequence",
-    "entry_hash",
-    "sealed_at",
-    "format",
-    "occurred_at",
-    "tenant",
-    "principal",
-    "purpose",
-    "action",
-    "collection",
-    "record_id",
-    "subject_id",
-    "subjects",
-    "fields",
-    "outcome",
-    "reason",
-    "request_id",
-];
+/// The row id and the columns sealing fills, which [`AuditRow`] reads before the content
+/// columns.
+const SEAL_COLUMNS: [&str; 4] = ["id", "sequence", "entry_hash", "sealed_at"];
+
+/// Every column of `dv_audit`, in [`AuditRow`] order: the seal columns, then the content
+/// columns.
+pub(crate) const ALL_COLUMNS: [&str; 18] = {
+    let mut all = [""; SEAL_COLUMNS.len() + CONTENT_COLUMNS.len()];
+    let mut i = 0;
+    while i < SEAL_COLUMNS.len() {
+        all[i] = SEAL_COLUMNS[i];
+        i += 1;
+    }
+    while i < all.len() {
+        all[i] = CONTENT_COLUMNS[i - SEAL_COLUMNS.len()];
+        i += 1;
+    }
+    all
+};
 
 pub(crate) fn col(name: &'static str) -> Alias {
     Alias::new(name)
