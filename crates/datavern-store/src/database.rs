@@ -2,11 +2,10 @@
 
 use std::str::FromStr;
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlSslMode};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgSslMode};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Connection, Executor};
 use tracing::instrument;
 
@@ -75,10 +74,7 @@ impl Database {
                         .map_err(|err| connect_error(sqlx::Error::Io(err)))?;
                 }
                 let options = sqlite_options(config).map_err(connect_error)?;
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(config.max_connections())
-                    .min_connections(config.min_connections())
-                    .acquire_timeout(config.acquire_timeout())
+                let pool = pool_options(config)
                     .connect_with(options)
                     .await
                     .map_err(connect_error)?;
@@ -89,10 +85,7 @@ impl Database {
                 probe::<sqlx::PgConnection>(&options, config.acquire_timeout())
                     .await
                     .map_err(connect_error)?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(config.max_connections())
-                    .min_connections(config.min_connections())
-                    .acquire_timeout(config.acquire_timeout())
+                let pool = pool_options(config)
                     .connect_with(options)
                     .await
                     .map_err(connect_error)?;
@@ -104,10 +97,7 @@ impl Database {
                     .await
                     .map_err(connect_error)?;
                 let timeout = config.statement_timeout();
-                let pool = MySqlPoolOptions::new()
-                    .max_connections(config.max_connections())
-                    .min_connections(config.min_connections())
-                    .acquire_timeout(config.acquire_timeout())
+                let pool = pool_options(config)
                     .after_connect(move |conn, _meta| {
                         Box::pin(async move {
                             if let Some(timeout) = timeout {
@@ -254,6 +244,14 @@ impl Database {
         };
         Ok(identity)
     }
+}
+
+/// The pool sizes and acquire timeout `config` asks for, on any backend.
+fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(config.max_connections())
+        .min_connections(config.min_connections())
+        .acquire_timeout(config.acquire_timeout())
 }
 
 /// Opens and closes one connection, within `timeout`. The pool retries a refused connection
