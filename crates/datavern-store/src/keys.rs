@@ -13,7 +13,7 @@ use std::future::Future;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::{KeyId, KeyKind, KeyVersion, WrappedKey};
-use sea_query::{Alias, Expr, Order, Query, SelectStatement};
+use sea_query::{Alias, Expr, InsertStatement, Order, Query, SelectStatement, SimpleExpr};
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
@@ -73,6 +73,44 @@ type SubjectKeyRow = (
 /// A row of `dv_index_keys`: the wrapped key.
 type IndexKeyRow = (Vec<u8>,);
 
+/// `INSERT INTO table` of a new wrapped key: the `owner` columns that say whose key it is,
+/// then the key's version, id, KEK, wrapped bytes and creation time.
+fn insert_key<const N: usize>(
+    table: &'static str,
+    owner: [(&'static str, SimpleExpr); N],
+    wrapped: &WrappedKey,
+) -> InsertStatement {
+    let (mut columns, mut values): (Vec<Alias>, Vec<SimpleExpr>) = owner
+        .into_iter()
+        .map(|(name, value)| (col(name), value))
+        .unzip();
+    columns.extend(
+        [
+            "key_version",
+            "key_id",
+            "kek_id",
+            "kek_version",
+            "wrapped",
+            "created_at",
+        ]
+        .map(col),
+    );
+    values.extend([
+        i64::from(wrapped.key_version().get()).into(),
+        wrapped.key_id().as_bytes().to_vec().into(),
+        wrapped.kek_id().as_str().into(),
+        i64::from(wrapped.kek_version().get()).into(),
+        wrapped.to_bytes().into(),
+        OffsetDateTime::now_utc().into(),
+    ]);
+    Query::insert()
+        .into_table(col(table))
+        .columns(columns)
+        // As many values as columns: cannot panic.
+        .values_panic(values)
+        .to_owned()
+}
+
 fn col(name: &'static str) -> Alias {
     Alias::new(name)
 }
@@ -111,31 +149,14 @@ impl KeyStore {
         }
         let wrapped = create().await?;
         check_new_key(&wrapped, KeyKind::DataKey)?;
-        let now = OffsetDateTime::now_utc();
-        let insert = Query::insert()
-            .into_table(col("dv_subject_keys"))
-            .columns([
-                col("tenant"),
-                col("subject_id"),
-                col("key_version"),
-                col("key_id"),
-                col("kek_id"),
-                col("kek_version"),
-                col("wrapped"),
-                col("created_at"),
-            ])
-            // Eight columns, eight values: cannot panic.
-            .values_panic([
-                tenant.as_str().into(),
-                subject.as_uuid().into(),
-                i64::from(wrapped.key_version().get()).into(),
-                wrapped.key_id().as_bytes().to_vec().into(),
-                wrapped.kek_id().as_str().into(),
-                i64::from(wrapped.kek_version().get()).into(),
-                wrapped.to_bytes().into(),
-                now.into(),
-            ])
-            .to_owned();
+        let insert = insert_key(
+            "dv_subject_keys",
+            [
+                ("tenant", tenant.as_str().into()),
+                ("subject_id", subject.as_uuid().into()),
+            ],
+            &wrapped,
+        );
         let mut conn = self.db.acquire().await?;
         match conn.conn().execute(&insert).await {
             Ok(_) => {
@@ -225,28 +246,11 @@ impl KeyStore {
         }
         let wrapped = create().await?;
         check_new_key(&wrapped, KeyKind::IndexRoot)?;
-        let insert = Query::insert()
-            .into_table(col("dv_index_keys"))
-            .columns([
-                col("tenant"),
-                col("key_version"),
-                col("key_id"),
-                col("kek_id"),
-                col("kek_version"),
-                col("wrapped"),
-                col("created_at"),
-            ])
-            // Seven columns, seven values: cannot panic.
-            .values_panic([
-                tenant.as_str().into(),
-                i64::from(wrapped.key_version().get()).into(),
-                wrapped.key_id().as_bytes().to_vec().into(),
-                wrapped.kek_id().as_str().into(),
-                i64::from(wrapped.kek_version().get()).into(),
-                wrapped.to_bytes().into(),
-                OffsetDateTime::now_utc().into(),
-            ])
-            .to_owned();
+        let insert = insert_key(
+            "dv_index_keys",
+            [("tenant", tenant.as_str().into())],
+            &wrapped,
+        );
         let mut conn = self.db.acquire().await?;
         match conn.conn().execute(&insert).await {
             Ok(_) => Ok(wrapped),
