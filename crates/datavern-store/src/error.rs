@@ -129,3 +129,82 @@ pub enum StoreError {
 
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether the database could not be reached or stopped answering (could not connect,
+    /// the pool timed out or is closed, the connection was refused or lost): the request
+    /// may succeed when retried later, and nothing is wrong with it or with the data.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Database(err) => is_unavailable(err),
+            _ => false,
+        }
+    }
+}
+
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    use std::io::ErrorKind;
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected
+                | ErrorKind::BrokenPipe
+                | ErrorKind::TimedOut
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error as IoError, ErrorKind};
+
+    use super::StoreError;
+
+    fn check(err: sqlx::Error, expected: bool) {
+        let label = err.to_string();
+        assert_eq!(
+            StoreError::Database(err).is_unavailable(),
+            expected,
+            "{label}"
+        );
+    }
+
+    #[test]
+    fn lost_or_unreachable_database_is_unavailable() {
+        check(sqlx::Error::PoolTimedOut, true);
+        check(sqlx::Error::PoolClosed, true);
+        check(
+            sqlx::Error::Io(IoError::from(ErrorKind::ConnectionRefused)),
+            true,
+        );
+        check(
+            sqlx::Error::Io(IoError::from(ErrorKind::ConnectionReset)),
+            true,
+        );
+        check(
+            sqlx::Error::Io(IoError::from(ErrorKind::UnexpectedEof)),
+            true,
+        );
+    }
+
+    #[test]
+    fn failed_statement_or_bad_config_is_not_unavailable() {
+        check(sqlx::Error::RowNotFound, false);
+        check(
+            sqlx::Error::Protocol("unexpected message".to_owned()),
+            false,
+        );
+        check(
+            sqlx::Error::Io(IoError::from(ErrorKind::PermissionDenied)),
+            false,
+        );
+        assert!(!StoreError::Config("no url".to_owned()).is_unavailable());
+    }
+}

@@ -247,10 +247,9 @@ impl From<StoreError> for ApiError {
             StoreError::Audit(AuditLogError::InvalidQuery(detail)) => {
                 ApiError::new(Code::InvalidQuery, detail)
             }
-            // FIXME(store): pool timeouts and lost connections arrive as
-            // `StoreError::Database` and become 500s; a `StoreError::is_unavailable()` in the
-            // store would let them be 503s without this crate learning sqlx's error type.
-            err @ StoreError::Connect { .. } => ApiError::new(
+            // Could not connect, pool timed out or closed, connection refused or lost: a
+            // retry may succeed, so 503 rather than 500.
+            err if err.is_unavailable() => ApiError::new(
                 Code::DatabaseUnavailable,
                 "the database is unavailable; try again shortly",
             )
@@ -315,4 +314,29 @@ pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use datavern_store::StoreError;
+
+    use super::{ApiError, Code};
+
+    #[test]
+    fn unreachable_database_is_503_database_unavailable() {
+        for err in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+        ] {
+            let api = ApiError::from(StoreError::Database(err));
+            assert_eq!(api.code(), Code::DatabaseUnavailable);
+        }
+    }
+
+    #[test]
+    fn other_database_error_is_500_internal() {
+        let api = ApiError::from(StoreError::Database(sqlx::Error::RowNotFound));
+        assert_eq!(api.code(), Code::InternalError);
+    }
 }
