@@ -14,7 +14,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use datavern_core::access::{self, AccessRequest, AuditFacts, Grant, Outcome, Principal};
+use datavern_core::access::{self, AccessRequest, AuditFacts, Denial, Grant, Outcome, Principal};
 use datavern_core::catalog::Collection;
 use datavern_core::record::{self, Mode, normalize_lookup};
 use datavern_store::records::{Cursor, DEFAULT_PAGE_LIMIT, page_limit};
@@ -343,11 +343,7 @@ async fn decide<'s>(
                 })?;
             Ok((grant, collection))
         }
-        Err(denial) => {
-            let facts = AuditFacts::denied(principal, request, &denial);
-            state.records().audit_denial(&facts, meta).await?;
-            Err(denial.into())
-        }
+        Err(denial) => Err(refuse(state, principal, request, denial, meta).await),
     }
 }
 
@@ -381,12 +377,26 @@ async fn check_write(
     record: &record::ValidatedRecord,
     meta: &RequestMeta,
 ) -> Result<(), ApiError> {
-    let Err(denial) = grant.check_write(record.field_names().map(|f| f.as_str())) else {
-        return Ok(());
-    };
+    match grant.check_write(record.field_names().map(|f| f.as_str())) {
+        Ok(()) => Ok(()),
+        Err(denial) => Err(refuse(state, principal, request, denial, meta).await),
+    }
+}
+
+/// Records `denial` in the audit log and returns the error that answers it; if recording
+/// fails, that failure is the answer (the audit log is never silently incomplete).
+async fn refuse(
+    state: &AppState,
+    principal: &Principal,
+    request: &AccessRequest<'_>,
+    denial: Denial,
+    meta: &RequestMeta,
+) -> ApiError {
     let facts = AuditFacts::denied(principal, request, &denial);
-    state.records().audit_denial(&facts, meta).await?;
-    Err(denial.into())
+    match state.records().audit_denial(&facts, meta).await {
+        Ok(()) => denial.into(),
+        Err(err) => err.into(),
+    }
 }
 
 /// A record id from the path.
