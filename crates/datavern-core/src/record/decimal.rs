@@ -46,30 +46,12 @@ pub(crate) fn canonical(text: &str) -> Result<String, DecimalError> {
                          exponent, e.g. \"1234.50\" or \"-0.25\"";
     let bytes = text.as_bytes();
     let mut i = 0;
-    let negative = match bytes.first() {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let int_start = i;
-    while i < bytes.len() && bytes[i].is_ascii_digit() {
-        i += 1;
-    }
-    let int_digits = &text[int_start..i];
+    let negative = take_sign(bytes, &mut i);
+    let int_digits = take_digits(text, &mut i);
     let mut frac_digits = "";
     if i < bytes.len() && bytes[i] == b'.' {
         i += 1;
-        let frac_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        frac_digits = &text[frac_start..i];
+        frac_digits = take_digits(text, &mut i);
         if frac_digits.is_empty() {
             return Err(DecimalError::Syntax(SHAPE));
         }
@@ -80,22 +62,8 @@ pub(crate) fn canonical(text: &str) -> Result<String, DecimalError> {
     let mut exponent: i64 = 0;
     if i < bytes.len() && matches!(bytes[i], b'e' | b'E') {
         i += 1;
-        let exp_negative = match bytes.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let exp_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let exp_digits = &text[exp_start..i];
+        let exp_negative = take_sign(bytes, &mut i);
+        let exp_digits = take_digits(text, &mut i);
         if exp_digits.is_empty() {
             return Err(DecimalError::Syntax(SHAPE));
         }
@@ -163,6 +131,31 @@ pub(crate) fn canonical(text: &str) -> Result<String, DecimalError> {
         }
     }
     Ok(out)
+}
+
+/// Consumes an optional `-` or `+` at `bytes[*i]`; true for `-`.
+fn take_sign(bytes: &[u8], i: &mut usize) -> bool {
+    match bytes.get(*i) {
+        Some(b'-') => {
+            *i += 1;
+            true
+        }
+        Some(b'+') => {
+            *i += 1;
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Consumes the ASCII digits from `text[*i..]` and returns them (possibly none).
+fn take_digits<'t>(text: &'t str, i: &mut usize) -> &'t str {
+    let start = *i;
+    let bytes = text.as_bytes();
+    while *i < bytes.len() && bytes[*i].is_ascii_digit() {
+        *i += 1;
+    }
+    &text[start..*i]
 }
 
 fn out_of_range() -> DecimalError {
