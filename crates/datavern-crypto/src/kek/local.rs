@@ -148,27 +148,7 @@ impl LocalKeyFile {
     async fn rotate_into(&self, file: &mut tokio::fs::File, temp: &Path) -> Result<KekVersion> {
         // Start from the file on disk, not from memory, so a version another process added is
         // never dropped.
-        let on_disk = read_key_file(&self.path).await?;
-        if on_disk.id != self.id {
-            return Err(Error::MalformedKeyFile {
-                path: self.path.clone(),
-                line: None,
-                reason: "the file's kek id changed since it was loaded",
-            });
-        }
-        let mut set = KeySet::from_contents(on_disk)?;
-        if self
-            .snapshot()
-            .keys
-            .keys()
-            .any(|v| !set.keys.contains_key(v))
-        {
-            return Err(Error::MalformedKeyFile {
-                path: self.path.clone(),
-                line: None,
-                reason: "the file lost a kek version since it was loaded",
-            });
-        }
+        let mut set = self.read_again().await?;
         let newest = set.keys.keys().next_back().copied().unwrap_or(set.current);
         let version = newest.next()?;
         set.keys.insert(version, Kek::new(KeyBytes::random()?)?);
@@ -188,6 +168,14 @@ impl LocalKeyFile {
     /// Re-reads the file, picking up versions another process (e.g. `datavern keys rotate`)
     /// added. Refuses a file with a different id or fewer versions than are loaded.
     pub async fn reload(&self) -> Result<()> {
+        let set = self.read_again().await?;
+        self.replace(set);
+        Ok(())
+    }
+
+    /// The key file as it is now, refused if its id changed or it lost a version that is
+    /// loaded: a file that shrank or was swapped is never taken over the keys in memory.
+    async fn read_again(&self) -> Result<KeySet> {
         let contents = read_key_file(&self.path).await?;
         if contents.id != self.id {
             return Err(Error::MalformedKeyFile {
@@ -209,8 +197,7 @@ impl LocalKeyFile {
                 reason: "the file lost a kek version since it was loaded",
             });
         }
-        self.replace(set);
-        Ok(())
+        Ok(set)
     }
 
     /// The key file's path.
