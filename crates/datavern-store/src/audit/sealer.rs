@@ -209,8 +209,18 @@ async fn check_head(conn: &mut Conn<'_>, head: ChainHead) -> Result<()> {
 /// an entry could still be altered without breaking the chain.
 pub(crate) async fn lag(db: &Database) -> Result<Duration> {
     let mut pooled = db.acquire().await?;
-    let oldest: Vec<(OffsetDateTime,)> = pooled
-        .conn()
+    Ok(match oldest_unsealed(&mut pooled.conn()).await? {
+        Some(at) => {
+            let age = OffsetDateTime::now_utc() - at;
+            Duration::try_from(age).unwrap_or(Duration::ZERO)
+        }
+        None => Duration::ZERO,
+    })
+}
+
+/// When the oldest unsealed entry occurred, if there is one.
+pub(crate) async fn oldest_unsealed(conn: &mut Conn<'_>) -> Result<Option<OffsetDateTime>> {
+    let oldest: Vec<(OffsetDateTime,)> = conn
         .fetch_all(
             Query::select()
                 .column(col("occurred_at"))
@@ -220,13 +230,7 @@ pub(crate) async fn lag(db: &Database) -> Result<Duration> {
                 .limit(1),
         )
         .await?;
-    Ok(match oldest.into_iter().next() {
-        Some((at,)) => {
-            let age = OffsetDateTime::now_utc() - at;
-            Duration::try_from(age).unwrap_or(Duration::ZERO)
-        }
-        None => Duration::ZERO,
-    })
+    Ok(oldest.into_iter().next().map(|(at,)| at))
 }
 
 pub(crate) fn to_i64(n: u64) -> Result<i64, AuditLogError> {

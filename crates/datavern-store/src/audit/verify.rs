@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::AuditLog;
 use super::error::AuditLogError;
-use super::sealer::head_from_row;
+use super::sealer::{head_from_row, oldest_unsealed};
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, HEAD, HeadRow, col};
 use super::tx::in_snapshot;
 use crate::conn::{Conn, Text};
@@ -491,18 +491,8 @@ async fn verify_in(
         .first()
         .map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0));
     let oldest = if count > 0 {
-        let rows: Vec<(OffsetDateTime,)> = conn
-            .fetch_all(
-                Query::select()
-                    .column(col("occurred_at"))
-                    .from(col(AUDIT))
-                    .and_where(Expr::col(col("sequence")).is_null())
-                    .order_by(col("id"), Order::Asc)
-                    .limit(1),
-            )
-            .await
-            .unwrap_or_default();
-        rows.into_iter().next().map(|(at,)| at)
+        // A failure to read it leaves the age unknown; it does not fail the verification.
+        oldest_unsealed(conn).await.ok().flatten()
     } else {
         None
     };
