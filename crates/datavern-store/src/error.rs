@@ -161,6 +161,18 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// An error with its causes, on one line, `: `-separated, for logs.
+pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::{Error as IoError, ErrorKind};

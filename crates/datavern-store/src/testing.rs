@@ -444,14 +444,7 @@ fn unreachable_message(backend: Backend, url: &str, err: &sqlx::Error) -> String
 
 /// An error and its causes on one line, `: `-separated.
 pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::error::report(err)
 }
 
 /// `dvt_<unix seconds>_<8 random hex digits>`.

@@ -484,7 +484,7 @@ async fn background_task(
             }
             Err(err) => {
                 if !failing {
-                    tracing::error!(error = %report(&err), "Audit sealing failed; retrying");
+                    tracing::error!(error = %crate::error::report(&err), "Audit sealing failed; retrying");
                     failing = true;
                 }
             }
@@ -516,7 +516,7 @@ async fn checkpoint_if_due(
             *last = Some(tokio::time::Instant::now());
             tracing::debug!(size = checkpoint.size, head = %head.hash, "Signed audit checkpoint");
         }
-        Err(err) => tracing::error!(error = %report(&err), "Audit checkpoint failed"),
+        Err(err) => tracing::error!(error = %crate::error::report(&err), "Audit checkpoint failed"),
     }
 }
 
@@ -525,16 +525,4 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// An error with its causes, on one line, for logs.
-pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

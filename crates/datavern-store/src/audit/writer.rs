@@ -67,7 +67,7 @@ pub(crate) async fn run(
             Err(err) => {
                 shared.failed_batches.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(
-                    error = %super::report(err),
+                    error = %crate::error::report(err),
                     entries = entries.len(),
                     "Audit batch could not be written; its reads fail"
                 );
