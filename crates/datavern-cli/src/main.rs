@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod audit_cmd;
 mod catalog_cmd;
+mod demo_cmd;
 mod detect_cmd;
 mod id_cmd;
 mod init_cmd;
@@ -32,6 +33,9 @@ enum Command {
     /// Work with catalogs: the YAML files that declare what is governed.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
+    /// Fill the example catalog with synthetic municipal data.
+    #[command(subcommand)]
+    Demo(demo_cmd::DemoCommand),
     /// Validate Norwegian identifiers.
     #[command(subcommand)]
     Id(id_cmd::IdCommand),
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Audit(command) => audit_cmd::run(command),
         Command::Catalog(command) => catalog_cmd::run(command),
+        Command::Demo(command) => demo_cmd::run(command),
         Command::Id(command) => id_cmd::run(command),
         Command::Detect(args) => detect_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),

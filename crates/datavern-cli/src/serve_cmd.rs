@@ -44,7 +44,7 @@ pub(crate) struct ServeArgs {
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
+pub(crate) enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -149,7 +149,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn kek(settings: &Settings, mode: Mode) -> anyhow::Result<LocalKeyFile> {
+pub(crate) async fn kek(settings: &Settings, mode: Mode) -> anyhow::Result<LocalKeyFile> {
     let path = settings.kek_file();
     if path.exists() {
         return LocalKeyFile::open(&path)
@@ -164,7 +164,7 @@ async fn kek(settings: &Settings, mode: Mode) -> anyhow::Result<LocalKeyFile> {
     Ok(kek)
 }
 
-async fn signer(settings: &Settings, mode: Mode) -> anyhow::Result<CheckpointSigner> {
+pub(crate) async fn signer(settings: &Settings, mode: Mode) -> anyhow::Result<CheckpointSigner> {
     let path = settings.signing_key_file();
     if path.exists() {
         return CheckpointSigner::open(&path)
@@ -253,7 +253,7 @@ fn missing_unless_development(mode: Mode, path: &Path, what: &str) -> anyhow::Re
     }
 }
 
-fn init_logging(format: LogFormat) {
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
