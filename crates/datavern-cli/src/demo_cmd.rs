@@ -4,9 +4,9 @@
 //!
 //! The data comes from [`datavern_core::demo`] (a pure function of seed and index); each
 //! record goes through `access::decide` (once per collection: the grant is the same for every
-//! record of it), `record::validate`, `Grant::check_write` and `Records::create`, with a
-//! bounded number of creates in flight. Residents are written first, since applications and
-//! cases refer to them. The database is found as `serve` finds it (`--data-dir`, `--config`,
+//! record of it), `record::validate`, `Grant::check_write` and `Records::create_many`, in
+//! chunks of 500 records (one transaction each) with a bounded number of chunks in flight.
+//! Residents are all written first, since applications and cases refer to them. The database is found as `serve` finds it (`--data-dir`, `--config`,
 //! `DATAVERN_` environment); in development mode the data directory, key file and signing
 //! key are created as `serve` creates them.
 
@@ -56,8 +56,8 @@ pub(crate) struct SeedArgs {
     /// The seed: the same seed gives the same data (record ids differ).
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Creates in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 16,
+    /// Chunks of 500 records (one transaction each) in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
 }
@@ -154,7 +154,7 @@ async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode> {
 }
 
 impl Seeder {
-    /// Writes residents `0..count`; returns their record ids by index.
+    /// Writes residents `0..count` in chunks; returns their record ids by index.
     async fn persons(
         &self,
         grant: &Granted<'_>,
@@ -162,19 +162,28 @@ impl Seeder {
         concurrency: usize,
     ) -> anyhow::Result<Vec<String>> {
         let mut ids = vec![String::new(); usize::try_from(count)?];
-        let mut created = stream::iter(0..count)
-            .map(|index| async move {
-                let body = demo::person(self.seed, index).body();
-                self.create(grant, &body).await.map(|id| (index, id))
+        let chunks = chunks(count);
+        let mut created = stream::iter(chunks)
+            .map(|range| async move {
+                let bodies = range
+                    .clone()
+                    .map(|index| demo::person(self.seed, index).body())
+                    .collect();
+                self.create_many(grant, bodies)
+                    .await
+                    .map(|created| (range.start, created))
             })
             .buffer_unordered(concurrency);
-        while let Some((index, id)) = created.try_next().await? {
-            ids[usize::try_from(index)?] = id;
+        while let Some((start, created)) = created.try_next().await? {
+            for (offset, id) in created.into_iter().enumerate() {
+                ids[usize::try_from(start)? + offset] = id;
+            }
         }
         Ok(ids)
     }
 
-    /// Writes the applications and cases, which refer to the residents in `ids`.
+    /// Writes the applications and cases, which refer to the residents in `ids` (all
+    /// committed before).
     async fn dependents(
         &self,
         applications: &Granted<'_>,
@@ -190,54 +199,80 @@ impl Seeder {
                 .map(String::as_str)
                 .ok_or_else(|| anyhow!("the plan refers to resident {index}, which was not made"))
         };
-        let application_bodies = (0..plan.applications).map(|index| {
+        let application = |index: u64| -> anyhow::Result<Map<String, Value>> {
             let application = demo::application(self.seed, index);
             let guardian = |index: u64| -> anyhow::Result<(&str, demo::Person)> {
                 Ok((id(index)?, demo::person(self.seed, index)))
             };
-            let body = (|| -> anyhow::Result<Map<String, Value>> {
-                let first = guardian(application.foresatt1)?;
-                let second = application.foresatt2.map(guardian).transpose()?;
-                Ok(application.body(
-                    id(application.barn)?,
-                    (first.0, &first.1),
-                    second.as_ref().map(|(id, person)| (*id, person)),
-                ))
-            })();
-            (applications, body)
-        });
-        let case_bodies = (0..plan.cases).map(|index| {
+            let first = guardian(application.foresatt1)?;
+            let second = application.foresatt2.map(guardian).transpose()?;
+            Ok(application.body(
+                id(application.barn)?,
+                (first.0, &first.1),
+                second.as_ref().map(|(id, person)| (*id, person)),
+            ))
+        };
+        let case = |index: u64| -> anyhow::Result<Map<String, Value>> {
             let case = demo::case(self.seed, index);
-            (cases, id(case.bruker).map(|id| case.body(id)))
-        });
-        stream::iter(application_bodies.chain(case_bodies))
-            .map(|(grant, body)| async move { self.create(grant, &body?).await })
+            Ok(case.body(id(case.bruker)?))
+        };
+        let application_chunks = chunks(plan.applications).map(|range| (applications, range, true));
+        let case_chunks = chunks(plan.cases).map(|range| (cases, range, false));
+        stream::iter(application_chunks.chain(case_chunks))
+            .map(|(grant, range, is_application)| {
+                let bodies = range
+                    .map(|index| {
+                        if is_application {
+                            application(index)
+                        } else {
+                            case(index)
+                        }
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>();
+                async move { self.create_many(grant, bodies?).await }
+            })
             .buffer_unordered(concurrency)
             .try_for_each(|_| async { Ok(()) })
             .await
     }
 
-    /// One record through the governed path; returns its id.
-    async fn create(
+    /// One chunk of records of one collection through the governed path, in one
+    /// transaction; returns their ids in order.
+    async fn create_many(
         &self,
         granted: &Granted<'_>,
-        body: &Map<String, Value>,
-    ) -> anyhow::Result<String> {
-        let record =
-            record::validate(granted.collection, body, Mode::Create).with_context(|| {
-                format!("generated {} record is invalid", granted.collection.name())
-            })?;
-        granted
-            .grant
-            .check_write(record.field_names().map(|f| f.as_str()))?;
-        let view = self
+        bodies: Vec<Map<String, Value>>,
+    ) -> anyhow::Result<Vec<String>> {
+        let records = bodies
+            .iter()
+            .map(|body| {
+                let record = record::validate(granted.collection, body, Mode::Create)
+                    .with_context(|| {
+                        format!("generated {} record is invalid", granted.collection.name())
+                    })?;
+                granted
+                    .grant
+                    .check_write(record.field_names().map(|f| f.as_str()))?;
+                Ok(record)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let count = records.len();
+        let views = self
             .records
-            .create(&granted.grant, record, &self.meta)
+            .create_many(&granted.grant, records, &self.meta)
             .await
-            .with_context(|| format!("cannot create a {} record", granted.collection.name()))?;
-        self.progress.inc(1);
-        Ok(view.id.to_string())
+            .with_context(|| format!("cannot create {} records", granted.collection.name()))?;
+        self.progress.inc(u64::try_from(count)?);
+        Ok(views.into_iter().map(|view| view.id.to_string()).collect())
     }
+}
+
+/// Records per `create_many` (one transaction each).
+const CHUNK: u64 = 500;
+
+/// `0..count` in ranges of at most [`CHUNK`].
+fn chunks(count: u64) -> impl Iterator<Item = std::ops::Range<u64>> {
+    (0..count.div_ceil(CHUNK)).map(move |i| i * CHUNK..((i + 1) * CHUNK).min(count))
 }
 
 /// A collection with the grant to create its records.

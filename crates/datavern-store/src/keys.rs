@@ -175,6 +175,48 @@ impl KeyStore {
         }
     }
 
+    /// Stores the first keys of several subjects in one key store transaction: all of them,
+    /// or (when any subject got a key in the meantime) none. Returns `false` in that case,
+    /// after rolling back; the caller then falls back to
+    /// [`get_or_create_subject_key`](Self::get_or_create_subject_key) per subject, which reads
+    /// the winner's key back. Each key must be a data key of version 1 wrapped for this
+    /// tenant and its subject, and each subject appear once.
+    #[instrument(skip_all, fields(tenant = %tenant, subjects = keys.len()))]
+    pub async fn create_subject_keys(
+        &self,
+        tenant: Kommunenummer,
+        keys: &[(SubjectId, &WrappedKey)],
+    ) -> Result<bool> {
+        if keys.is_empty() {
+            return Ok(true);
+        }
+        for (_, wrapped) in keys {
+            check_new_key(wrapped, KeyKind::DataKey)?;
+        }
+        let mut tx =
+            crate::records::tx::Tx::begin(&self.db, tenant, crate::records::tx::TxMode::Write)
+                .await?;
+        for (subject, wrapped) in keys {
+            let insert = insert_key(
+                "dv_subject_keys",
+                [
+                    ("tenant", tenant.as_str().into()),
+                    ("subject_id", subject.as_uuid().into()),
+                ],
+                wrapped,
+            );
+            match tx.conn().execute(&insert).await {
+                Ok(_) => {}
+                // Dropping the transaction rolls it back.
+                Err(err) if is_unique_violation(&err) => return Ok(false),
+                Err(err) => return Err(err),
+            }
+        }
+        tx.commit().await?;
+        tracing::debug!(keys = keys.len(), "Stored new subject keys");
+        Ok(true)
+    }
+
     /// Every stored key version (live or destroyed) of each of `subjects` in `tenant`, ordered
     /// by subject and version. Subjects without keys are absent.
     #[instrument(skip_all, fields(tenant = %tenant, subjects = subjects.len()))]

@@ -141,6 +141,17 @@ pub enum RecordError {
         field: String,
     },
 
+    /// A batch create of more records than one transaction may hold.
+    #[error(
+        "the batch holds {given} records, more than the {max} one create_many may write; split it"
+    )]
+    BatchTooLarge {
+        /// How many records were given.
+        given: usize,
+        /// The most one batch may hold.
+        max: usize,
+    },
+
     /// A list cursor that this service did not make.
     #[error("invalid cursor: pass the `next` cursor of the previous page unchanged")]
     InvalidCursor,
@@ -165,6 +176,7 @@ impl RecordError {
             RecordError::TooManyMatches { .. } => "too_many_matches",
             RecordError::NotSearchable { .. } => "field_not_searchable",
             RecordError::InvalidCursor => "invalid_cursor",
+            RecordError::BatchTooLarge { .. } => "batch_too_large",
         }
     }
 }

@@ -160,6 +160,99 @@ impl KeyCache {
         Ok(key)
     }
 
+    /// The write keys of several subjects at once (see [`write_key`](Self::write_key)): the
+    /// cached ones, the stored ones loaded with one key store query and one KEK call, and
+    /// the missing ones made, wrapped in one KEK call and stored in one key store
+    /// transaction. If another writer stored a key for one of them meanwhile, that
+    /// transaction is rolled back and each new subject goes through `write_key`, which is
+    /// race-safe on its own.
+    pub(crate) async fn write_keys(
+        &self,
+        tenant: Kommunenummer,
+        subjects: &[Uuid],
+    ) -> Result<HashMap<Uuid, DataKey>> {
+        let mut keys = HashMap::with_capacity(subjects.len());
+        let mut missing = Vec::new();
+        for subject in subjects {
+            if keys.contains_key(subject) || missing.contains(subject) {
+                continue;
+            }
+            match self.newest_cached(tenant, *subject).await {
+                Some(key) => {
+                    keys.insert(*subject, key);
+                }
+                None => missing.push(*subject),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(keys);
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let destroyed = self.load_subjects(tenant, &missing).await?;
+        let mut new = Vec::new();
+        for subject in missing {
+            if destroyed.iter().any(|(s, _)| *s == subject) {
+                return Err(StoreError::SubjectKeyDestroyed {
+                    tenant: tenant.to_string(),
+                    subject: subject.hyphenated().to_string(),
+                });
+            }
+            match self.newest_cached(tenant, subject).await {
+                Some(key) => {
+                    keys.insert(subject, key);
+                }
+                None => new.push(subject),
+            }
+        }
+        if new.is_empty() {
+            return Ok(keys);
+        }
+        let fresh = new
+            .iter()
+            .map(|_| DataKey::generate(KeyVersion::FIRST))
+            .collect::<datavern_crypto::Result<Vec<_>>>()?;
+        let texts: Vec<String> = new.iter().map(|s| s.hyphenated().to_string()).collect();
+        let requests: Vec<WrapRequest<'_>> = fresh
+            .iter()
+            .zip(&texts)
+            .map(|(key, subject)| WrapRequest::data_key(key, tenant.as_str(), subject))
+            .collect();
+        let wrapped = self.kek.wrap(&requests).await?;
+        if wrapped.len() != new.len() {
+            return Err(datavern_crypto::Error::Crypto.into());
+        }
+        let rows: Vec<(SubjectId, &_)> = new
+            .iter()
+            .map(|s| SubjectId::from_uuid(*s))
+            .zip(&wrapped)
+            .collect();
+        if self.store.create_subject_keys(tenant, &rows).await? {
+            for (subject, key) in new.into_iter().zip(fresh) {
+                self.insert(
+                    epoch,
+                    tenant,
+                    subject,
+                    KeyRing {
+                        keys: vec![key.clone()],
+                    },
+                )
+                .await;
+                keys.insert(subject, key);
+            }
+        } else {
+            // Lost a race for at least one subject: settle each one on its own.
+            for subject in new {
+                keys.insert(subject, self.write_key(tenant, subject).await?);
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn newest_cached(&self, tenant: Kommunenummer, subject: Uuid) -> Option<DataKey> {
+        let ring = self.subjects.get(&(tenant, subject)).await?;
+        ring.keys.last().cloned()
+    }
+
     /// The subject's key with id `key_id` (the one a field envelope names), or `None` if the
     /// subject has no live key with that id.
     pub(crate) async fn read_key(

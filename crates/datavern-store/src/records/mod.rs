@@ -48,7 +48,7 @@ mod keys;
 mod plan;
 mod read;
 mod row;
-mod tx;
+pub(crate) mod tx;
 mod write;
 
 use std::collections::HashMap;
@@ -76,6 +76,10 @@ use crate::store::Store;
 /// The most records one lookup returns; a lookup matching more fails with
 /// [`RecordError::TooManyMatches`].
 pub const MAX_LOOKUP_MATCHES: usize = 1000;
+
+/// The most records one [`Records::create_many`] writes; a larger batch fails with
+/// [`RecordError::BatchTooLarge`].
+pub const MAX_BATCH: usize = 1000;
 
 /// The governed record operations of one store and catalog.
 ///
@@ -247,6 +251,28 @@ impl Records {
         meta: &RequestMeta,
     ) -> Result<RecordView> {
         write::create(self, grant, record, meta).await
+    }
+
+    /// Creates every record of `records` (each validated with `Mode::Create`) as `grant`
+    /// allows, and returns them, in order, as the caller may see them.
+    ///
+    /// Exactly what [`create`](Self::create) does for each record (same checks, encryption
+    /// under each primary subject's key, blind indexes, one audit entry and one outbox event
+    /// per record), with the new subjects' keys made in one KEK call and stored in one key
+    /// store transaction, and all rows, audit entries and outbox events written in **one**
+    /// data-database transaction: all or nothing. If any record fails (a denied field, a
+    /// reference to nobody, an unstorable value, a database error), none is written; subject
+    /// keys made for the batch may remain in the key store, like those of a failed
+    /// `create`. References are to records committed before the batch. At most
+    /// [`MAX_BATCH`] records, else [`RecordError::BatchTooLarge`].
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), records = records.len()))]
+    pub async fn create_many(
+        &self,
+        grant: &Grant,
+        records: Vec<datavern_core::record::ValidatedRecord>,
+        meta: &RequestMeta,
+    ) -> Result<Vec<RecordView>> {
+        write::create_many(self, grant, records, meta).await
     }
 
     /// The record `id` as `grant` (a read grant) allows: readable fields decrypted, withheld

@@ -1,6 +1,8 @@
 //! The write path: every create, update and delete is one data-database transaction holding
 //! the row change, its audit entry and its outbox event.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
 use datavern_core::access::{Denial, Grant, Operation};
 use datavern_core::catalog::{FieldName, Kommunenummer};
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
@@ -12,14 +14,18 @@ use super::codec;
 use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
 use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
-use super::row::{self, ColumnKind};
+use super::row::{self, Cell, ColumnKind};
 use super::tx::{Tx, TxMode};
-use super::{RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
+use super::{MAX_BATCH, RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
 use crate::audit::{self, AuditEntry};
 use crate::backend::Backend;
 use crate::conn::Conn;
 use crate::error::Result;
 use crate::outbox::{self, RecordChange, RecordEvent};
+
+/// Referenced ids per query when checking references (well below every backend's
+/// parameter limit).
+const REFERENCE_CHUNK: usize = 500;
 
 fn col(name: &str) -> Alias {
     Alias::new(name)
@@ -69,23 +75,16 @@ struct SealContext<'a> {
 }
 
 impl Records {
-    /// The column values of `values`: encrypted fields sealed with the owner's data key
-    /// (made on first use) and bound to tenant, collection, field, record and owner; blind
-    /// indexes of searchable fields; plain fields as their SQL type.
+    /// The column values of `values`: encrypted fields sealed with `key`, the owner's data
+    /// key (needed when [`needs_key`] says so), and bound to tenant, collection, field,
+    /// record and owner; blind indexes of searchable fields; plain fields as their SQL type.
     async fn seal_values(
         &self,
         cx: &SealContext<'_>,
         values: &[(&FieldPlan, &FieldValue)],
+        key: Option<&DataKey>,
     ) -> Result<Vec<(String, SimpleExpr)>> {
         let backend = self.inner.store.data().backend();
-        let needs_key = values
-            .iter()
-            .any(|(field, value)| field.encrypted && !value.is_null());
-        let key: Option<DataKey> = if needs_key {
-            Some(self.inner.keys.write_key(cx.tenant, cx.owner).await?)
-        } else {
-            None
-        };
         let record_text = cx.record.hyphenated().to_string();
         let owner_text = cx.owner.hyphenated().to_string();
         let mut columns = Vec::with_capacity(values.len() * 2);
@@ -94,7 +93,7 @@ impl Records {
                 columns.push((field.name.clone(), codec::plain_expr(backend, value)));
                 continue;
             }
-            let sealed = match (value.canonical(), &key) {
+            let sealed = match (value.canonical(), key) {
                 (Some(text), Some(key)) => {
                     let text = Zeroizing::new(text);
                     let context = FieldContext {
@@ -130,34 +129,56 @@ impl Records {
     }
 }
 
+/// Whether sealing `values` needs the owner's data key: some encrypted field has a value.
+fn needs_key(values: &[(&FieldPlan, &FieldValue)]) -> bool {
+    values
+        .iter()
+        .any(|(field, value)| field.encrypted && !value.is_null())
+}
+
 /// Checks, inside the write's transaction, that every referenced person exists in the
-/// tenant.
+/// tenant: one query per reference and [`REFERENCE_CHUNK`] ids, so a batch costs a few round
+/// trips. Rows inserted earlier in the same transaction are seen. The first missing
+/// reference (in the order given) is the error.
 async fn check_references(
     conn: &mut Conn<'_>,
     plan: &CollectionPlan,
     tenant: Kommunenummer,
     references: &[(usize, Uuid)],
 ) -> Result<()> {
+    let mut wanted: BTreeMap<usize, BTreeSet<Uuid>> = BTreeMap::new();
     for (position, id) in references {
-        let reference = &plan.references[*position];
-        let select = Query::select()
-            .column(col("id"))
-            .from(col(&reference.target_table))
-            .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
-            .and_where(Expr::col(col("id")).eq(*id))
-            .to_owned();
-        if row::fetch(conn, &select, &[ColumnKind::Uuid])
-            .await?
-            .is_empty()
-        {
-            return Err(RecordError::ReferenceNotFound {
+        wanted.entry(*position).or_default().insert(*id);
+    }
+    let mut found: HashSet<(usize, Uuid)> = HashSet::new();
+    for (position, ids) in wanted {
+        let reference = &plan.references[position];
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        for chunk in ids.chunks(REFERENCE_CHUNK) {
+            let select = Query::select()
+                .column(col("id"))
+                .from(col(&reference.target_table))
+                .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+                .and_where(Expr::col(col("id")).is_in(chunk.iter().copied()))
+                .to_owned();
+            for cells in row::fetch(conn, &select, &[ColumnKind::Uuid]).await? {
+                if let Some(Cell::Uuid(id)) = cells.into_iter().next() {
+                    found.insert((position, id));
+                }
+            }
+        }
+    }
+    match references.iter().find(|r| !found.contains(r)) {
+        None => Ok(()),
+        Some((position, _)) => {
+            let reference = &plan.references[*position];
+            Err(RecordError::ReferenceNotFound {
                 field: reference.field.clone(),
                 collection: reference.target_collection.clone(),
             }
-            .into());
+            .into())
         }
     }
-    Ok(())
 }
 
 /// The audit entry of a write of record `id` about `subjects` (primary first).
@@ -210,7 +231,33 @@ pub(super) async fn create(
     record: ValidatedRecord,
     meta: &RequestMeta,
 ) -> Result<RecordView> {
-    check_operation(grant, Operation::Create)?;
+    let mut views = create_many(records, grant, vec![record], meta).await?;
+    // One record in, one view out.
+    views.pop().ok_or_else(|| {
+        RecordError::NotFound {
+            collection: grant.collection().to_string(),
+        }
+        .into()
+    })
+}
+
+/// A record to create, checked and with its id, references and key owner settled.
+struct NewRecord<'p, 'r> {
+    record: &'r ValidatedRecord,
+    values: Vec<(&'p FieldPlan, &'r FieldValue)>,
+    id: Uuid,
+    references: Vec<Option<Uuid>>,
+    referenced: Vec<(usize, Uuid)>,
+    owner: Uuid,
+}
+
+/// Checks one record of a create (mode, writable fields, storable values) and settles its
+/// id, references and key owner.
+fn prepare<'p, 'r>(
+    plan: &'p CollectionPlan,
+    grant: &Grant,
+    record: &'r ValidatedRecord,
+) -> Result<NewRecord<'p, 'r>> {
     if record.mode() != Mode::Create {
         return Err(RecordError::WrongMode {
             validated: mode_name(record.mode()),
@@ -221,121 +268,182 @@ pub(super) async fn create(
     grant
         .check_write(record.field_names().map(FieldName::as_str))
         .map_err(denied)?;
-    let plan = records.plan(grant)?;
-    let tenant = grant.tenant();
-    let backend = records.inner.store.data().backend();
-    let values = resolve(plan, &record)?;
-
+    let values = resolve(plan, record)?;
     let id = Uuid::now_v7();
     let references: Vec<Option<Uuid>> = plan
         .references
         .iter()
-        .map(|r| referenced_record(&record, &r.name))
+        .map(|r| referenced_record(record, &r.name))
         .collect();
     let owner = key_owner(plan, id, &references)?;
-    let referenced: Vec<(usize, Uuid)> = references
+    let referenced = references
         .iter()
         .enumerate()
         .filter_map(|(i, s)| s.map(|s| (i, s)))
         .collect();
+    Ok(NewRecord {
+        record,
+        values,
+        id,
+        references,
+        referenced,
+        owner,
+    })
+}
+
+pub(super) async fn create_many(
+    records: &Records,
+    grant: &Grant,
+    batch: Vec<ValidatedRecord>,
+    meta: &RequestMeta,
+) -> Result<Vec<RecordView>> {
+    check_operation(grant, Operation::Create)?;
+    if batch.len() > MAX_BATCH {
+        return Err(RecordError::BatchTooLarge {
+            given: batch.len(),
+            max: MAX_BATCH,
+        }
+        .into());
+    }
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let plan = records.plan(grant)?;
+    let tenant = grant.tenant();
+    let backend = records.inner.store.data().backend();
+    let prepared = batch
+        .iter()
+        .map(|record| prepare(plan, grant, record))
+        .collect::<Result<Vec<_>>>()?;
+
+    let referenced: Vec<(usize, Uuid)> = prepared
+        .iter()
+        .flat_map(|r| r.referenced.iter().copied())
+        .collect();
     if !referenced.is_empty() {
-        // Before a key is made for the referenced subject: a reference to nobody must not
+        // Before a key is made for a referenced subject: a reference to nobody must not
         // leave a key behind. Checked again in the write's transaction.
         let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Read).await?;
         check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
         tx.commit().await?;
     }
-    let cx = SealContext {
-        tenant,
-        plan,
-        record: id,
-        owner,
-    };
-    let now = codec::now_micros();
-    let mut columns: Vec<(String, SimpleExpr)> = vec![
-        ("id".to_owned(), Expr::val(id).into()),
-        ("tenant".to_owned(), Expr::val(tenant.as_str()).into()),
-    ];
-    for (reference, subject) in plan.references.iter().zip(&references) {
-        let value = match subject {
-            Some(subject) => Expr::val(*subject).into(),
-            None => SimpleExpr::Keyword(sea_query::Keyword::Null),
-        };
-        columns.push((reference.column.clone(), value));
-    }
-    columns.extend(records.seal_values(&cx, &values).await?);
-    columns.push(("created_at".to_owned(), time_expr(backend, now)));
-    columns.push(("updated_at".to_owned(), time_expr(backend, now)));
-    columns.push(("version".to_owned(), Expr::val(1i64).into()));
-    let (names, exprs): (Vec<String>, Vec<SimpleExpr>) = columns.into_iter().unzip();
-    let insert = Query::insert()
-        .into_table(col(&plan.table))
-        .columns(names.iter().map(|n| col(n)))
-        // As many values as columns: cannot panic.
-        .values_panic(exprs)
-        .to_owned();
-
-    let primary = match plan.key_owner {
-        KeyOwner::Record => Some(id),
-        KeyOwner::PrimaryReference => Some(owner),
-        KeyOwner::OwnKey => None,
-    };
-    let secondary: Vec<Uuid> = plan
-        .references
+    // Every owner's key at once: one key store query, one KEK call and one key store
+    // transaction for those that have none yet.
+    let owners: Vec<Uuid> = prepared
         .iter()
-        .zip(&references)
-        .filter(|(r, _)| !r.primary)
-        .filter_map(|(_, s)| *s)
+        .filter(|r| needs_key(&r.values))
+        .map(|r| r.owner)
         .collect();
-    let entry = write_entry(
-        grant,
-        Some(record.field_names().collect()),
-        id,
-        primary,
-        secondary,
-        meta,
-    );
+    let keys = records.inner.keys.write_keys(tenant, &owners).await?;
 
+    let now = codec::now_micros();
+    let mut writes = Vec::with_capacity(prepared.len());
+    for new in &prepared {
+        let cx = SealContext {
+            tenant,
+            plan,
+            record: new.id,
+            owner: new.owner,
+        };
+        let mut columns: Vec<(String, SimpleExpr)> = vec![
+            ("id".to_owned(), Expr::val(new.id).into()),
+            ("tenant".to_owned(), Expr::val(tenant.as_str()).into()),
+        ];
+        for (reference, subject) in plan.references.iter().zip(&new.references) {
+            let value = match subject {
+                Some(subject) => Expr::val(*subject).into(),
+                None => SimpleExpr::Keyword(sea_query::Keyword::Null),
+            };
+            columns.push((reference.column.clone(), value));
+        }
+        let key = if needs_key(&new.values) {
+            keys.get(&new.owner)
+        } else {
+            None
+        };
+        columns.extend(records.seal_values(&cx, &new.values, key).await?);
+        columns.push(("created_at".to_owned(), time_expr(backend, now)));
+        columns.push(("updated_at".to_owned(), time_expr(backend, now)));
+        columns.push(("version".to_owned(), Expr::val(1i64).into()));
+        let (names, exprs): (Vec<String>, Vec<SimpleExpr>) = columns.into_iter().unzip();
+        let insert = Query::insert()
+            .into_table(col(&plan.table))
+            .columns(names.iter().map(|n| col(n)))
+            // As many values as columns: cannot panic.
+            .values_panic(exprs)
+            .to_owned();
+
+        let primary = match plan.key_owner {
+            KeyOwner::Record => Some(new.id),
+            KeyOwner::PrimaryReference => Some(new.owner),
+            KeyOwner::OwnKey => None,
+        };
+        let secondary: Vec<Uuid> = plan
+            .references
+            .iter()
+            .zip(&new.references)
+            .filter(|(r, _)| !r.primary)
+            .filter_map(|(_, s)| *s)
+            .collect();
+        let entry = write_entry(
+            grant,
+            Some(new.record.field_names().collect()),
+            new.id,
+            primary,
+            secondary,
+            meta,
+        );
+        writes.push((insert, entry));
+    }
+
+    // All rows, audit entries and outbox events in one transaction: all or nothing.
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
-    tx.conn().execute(&insert).await?;
-    audit::append(&mut tx.conn(), &entry).await?;
-    outbox::append(
-        &mut tx.conn(),
-        RecordEvent {
-            change: RecordChange::Created,
-            tenant,
-            collection: &plan.name,
-            record: id,
-            version: 1,
-            fields: record.field_names().map(|f| f.to_string()).collect(),
-            time: now,
-        },
-    )
-    .await?;
+    for (new, (insert, entry)) in prepared.iter().zip(&writes) {
+        tx.conn().execute(insert).await?;
+        audit::append(&mut tx.conn(), entry).await?;
+        outbox::append(
+            &mut tx.conn(),
+            RecordEvent {
+                change: RecordChange::Created,
+                tenant,
+                collection: &plan.name,
+                record: new.id,
+                version: 1,
+                fields: new.record.field_names().map(|f| f.to_string()).collect(),
+                time: now,
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
-    tracing::debug!(record = %id, "Created record");
+    tracing::debug!(records = prepared.len(), "Created records");
 
-    let fields = plan
-        .fields
+    Ok(prepared
         .iter()
-        .filter(|f| grant.may_read(&f.name))
-        .map(|f| {
-            let value = record.get(&f.name).cloned().unwrap_or(FieldValue::Null);
-            (f.field_name.clone(), value)
+        .map(|new| {
+            let fields = plan
+                .fields
+                .iter()
+                .filter(|f| grant.may_read(&f.name))
+                .map(|f| {
+                    let value = new.record.get(&f.name).cloned().unwrap_or(FieldValue::Null);
+                    (f.field_name.clone(), value)
+                })
+                .collect();
+            RecordView {
+                id: new.id,
+                tenant,
+                collection: plan.name.clone(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                fields,
+                withheld: grant.withheld().to_vec(),
+                subjects: visible_subjects(plan, grant, new.id, &new.references),
+            }
         })
-        .collect();
-    Ok(RecordView {
-        id,
-        tenant,
-        collection: plan.name.clone(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        fields,
-        withheld: grant.withheld().to_vec(),
-        subjects: visible_subjects(plan, grant, id, &references),
-    })
+        .collect())
 }
 
 pub(super) async fn update(
@@ -446,7 +554,12 @@ pub(super) async fn update(
         record: id,
         owner: new_owner,
     };
-    let mut columns = records.seal_values(&cx, &to_write).await?;
+    let key = if needs_key(&to_write) {
+        Some(records.inner.keys.write_key(tenant, new_owner).await?)
+    } else {
+        None
+    };
+    let mut columns = records.seal_values(&cx, &to_write, key.as_ref()).await?;
     for position in &changed {
         let value = match references[*position] {
             Some(subject) => Expr::val(subject).into(),

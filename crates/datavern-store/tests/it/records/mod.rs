@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::support::{KOMMUNE, backend_tests, catalog, execute, report, scalar, strings, tenant};
 
+mod batch;
 mod events;
 mod operations;
 mod security;
