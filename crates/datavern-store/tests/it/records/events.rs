@@ -13,9 +13,7 @@ async fn each_write_leaves_one_audit_entry_and_one_outbox_row(backend: Backend) 
     let env = Env::kommune(backend).await;
     let (audit0, outbox0) = (env.count("dv_audit").await, env.count("dv_outbox").await);
 
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(23))
-        .await;
+    let created = env.create_resident(23).await;
     assert_eq!(env.count("dv_audit").await, audit0 + 1);
     assert_eq!(env.count("dv_outbox").await, outbox0 + 1);
     env.update(
@@ -117,9 +115,7 @@ async fn each_write_leaves_one_audit_entry_and_one_outbox_row(backend: Backend) 
 
 async fn a_write_that_fails_midway_leaves_no_trace(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(24))
-        .await;
+    let created = env.create_resident(24).await;
     // One event per record at most: a second write of the record fails at its outbox
     // insert, after its row change and audit entry, inside the same transaction.
     execute(
@@ -169,11 +165,7 @@ async fn reads_are_audited_per_record_and_sealed(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
     for n in 1..=3 {
-        ids.push(
-            env.create("innbyggere", "innbyggerregister", "4601", resident(n))
-                .await
-                .id,
-        );
+        ids.push(env.create_resident(n).await.id);
     }
     env.get("innbyggere", "kommunikasjon", "4601", ids[0])
         .await
@@ -243,11 +235,7 @@ async fn outbox_rows_hold_no_personal_values(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
     for n in 26..=27 {
-        ids.push(
-            env.create("innbyggere", "innbyggerregister", "4601", resident(n))
-                .await
-                .id,
-        );
+        ids.push(env.create_resident(n).await.id);
     }
     env.update(
         "innbyggere",
@@ -296,9 +284,7 @@ async fn outbox_rows_hold_no_personal_values(backend: Backend) {
 
 async fn reads_fail_closed_when_the_audit_log_cannot_record(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(1))
-        .await;
+    let created = env.create_resident(1).await;
     env.store.audit().stop().await;
     let read = env
         .get("innbyggere", "innbyggerregister", "4601", created.id)

@@ -192,6 +192,12 @@ impl Env {
             .unwrap_or_else(|err| panic!("create: {}", report(&err)))
     }
 
+    /// Creates resident `n` (see [`resident`]) in tenant 4601 under `innbyggerregister`.
+    async fn create_resident(&self, n: u32) -> RecordView {
+        self.create("innbyggere", "innbyggerregister", "4601", resident(n))
+            .await
+    }
+
     async fn get(
         &self,
         collection: &str,

@@ -117,9 +117,7 @@ async fn values_a_column_would_change_are_refused(backend: Backend) {
 
 async fn partial_update_keeps_other_fields_and_bumps_version(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(1))
-        .await;
+    let created = env.create_resident(1).await;
     let updated = env
         .update(
             "innbyggere",
@@ -193,9 +191,7 @@ async fn partial_update_keeps_other_fields_and_bumps_version(backend: Backend) {
 
 async fn stale_version_is_a_conflict(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(2))
-        .await;
+    let created = env.create_resident(2).await;
     env.update(
         "innbyggere",
         "innbyggerregister",
@@ -237,12 +233,8 @@ async fn stale_version_is_a_conflict(backend: Backend) {
 
 async fn delete_removes_the_record_and_its_blind_indexes(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let kept = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(3))
-        .await;
-    let gone = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(4))
-        .await;
+    let kept = env.create_resident(3).await;
+    let gone = env.create_resident(4).await;
     let grant = env.grant(Operation::Delete, "innbyggere", "innbyggerregister", "4601");
     env.records.delete(&grant, gone.id, &meta()).await.unwrap();
 
@@ -280,11 +272,7 @@ async fn list_pages_in_id_order_without_duplicates(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
     for n in 1..=7 {
-        ids.push(
-            env.create("innbyggere", "innbyggerregister", "4601", resident(n))
-                .await
-                .id,
-        );
+        ids.push(env.create_resident(n).await.id);
     }
     // Another tenant's records never appear.
     env.create("innbyggere", "innbyggerregister", "0301", resident(20))
@@ -336,8 +324,7 @@ async fn lookup_by_fodselsnummer_finds_formatted_and_unformatted_input(backend: 
             }),
         )
         .await;
-    env.create("innbyggere", "innbyggerregister", "4601", resident(5))
-        .await;
+    env.create_resident(5).await;
 
     for input in ["15108695088", "151086 95088", " 151086 95088 "] {
         let found = env
@@ -395,12 +382,8 @@ async fn lookup_by_fodselsnummer_finds_formatted_and_unformatted_input(backend: 
 
 async fn lookup_drops_blind_index_false_positives(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let a = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(6))
-        .await;
-    let b = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(7))
-        .await;
+    let a = env.create_resident(6).await;
+    let b = env.create_resident(7).await;
     // Give b the index value of a's number: a collision, as a truncated index has now and
     // then. b is a candidate, but its number differs.
     let index = read_bytes(env.data(), "c_innbyggere", "dv_bidx_fodselsnummer", a.id).await;
@@ -427,9 +410,7 @@ async fn lookup_drops_blind_index_false_positives(backend: Backend) {
 
 async fn withheld_fields_follow_the_purpose(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(8))
-        .await;
+    let created = env.create_resident(8).await;
     let letters = env
         .get("innbyggere", "kommunikasjon", "4601", created.id)
         .await
@@ -488,9 +469,7 @@ async fn withheld_fields_follow_the_purpose(backend: Backend) {
 
 async fn another_tenants_record_is_not_found(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let bergen = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(9))
-        .await;
+    let bergen = env.create_resident(9).await;
     let missing = Uuid::now_v7();
     for id in [bergen.id, missing] {
         let err = record_error(env.get("innbyggere", "innbyggerregister", "0301", id).await);
@@ -540,9 +519,7 @@ async fn another_tenants_record_is_not_found(backend: Backend) {
     let oslo_child = env
         .create("innbyggere", "innbyggerregister", "0301", resident(10))
         .await;
-    let guardian = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(11))
-        .await;
+    let guardian = env.create_resident(11).await;
     let grant = env.grant(
         Operation::Create,
         "barnehagesoknader",
@@ -564,15 +541,9 @@ async fn another_tenants_record_is_not_found(backend: Backend) {
 
 async fn references_must_exist_and_a_new_primary_subject_reencrypts(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let child = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(12))
-        .await;
-    let sibling = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(13))
-        .await;
-    let guardian = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(14))
-        .await;
+    let child = env.create_resident(12).await;
+    let sibling = env.create_resident(13).await;
+    let guardian = env.create_resident(14).await;
 
     let grant = env.grant(
         Operation::Create,
@@ -676,9 +647,7 @@ async fn references_must_exist_and_a_new_primary_subject_reencrypts(backend: Bac
 
 async fn concurrent_updates_of_one_version_let_exactly_one_win(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let created = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(1))
-        .await;
+    let created = env.create_resident(1).await;
     let attempt = |n: u32| {
         env.update(
             "innbyggere",

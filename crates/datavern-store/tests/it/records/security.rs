@@ -13,11 +13,7 @@ async fn database_never_holds_stored_plaintext(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
     for n in 15..=17 {
-        ids.push(
-            env.create("innbyggere", "innbyggerregister", "4601", resident(n))
-                .await
-                .id,
-        );
+        ids.push(env.create_resident(n).await.id);
     }
     env.update(
         "innbyggere",
@@ -126,12 +122,8 @@ async fn dump_databases(env: &Env) -> Vec<(String, Vec<u8>)> {
 
 async fn moved_ciphertext_fails_to_decrypt(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let a = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(18))
-        .await;
-    let b = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(19))
-        .await;
+    let a = env.create_resident(18).await;
+    let b = env.create_resident(19).await;
     let expect_failure = |result: Result<RecordView, StoreError>, field: &str, record: Uuid| {
         let err = record_error(result);
         match &err {
@@ -171,9 +163,7 @@ async fn moved_ciphertext_fails_to_decrypt(backend: Backend) {
     );
     // A withheld field is never decrypted: damage only it, and a purpose that may not read
     // it still reads the record, while one that may fails.
-    let c = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(20))
-        .await;
+    let c = env.create_resident(20).await;
     let other_number = read_bytes(env.data(), "c_innbyggere", "fodselsnummer", b.id).await;
     write_bytes(
         env.data(),
@@ -197,12 +187,8 @@ async fn moved_ciphertext_fails_to_decrypt(backend: Backend) {
 
     // To another record of the same subject (same key, other record id): two applications
     // for one child.
-    let child = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(21))
-        .await;
-    let guardian = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(22))
-        .await;
+    let child = env.create_resident(21).await;
+    let guardian = env.create_resident(22).await;
     let first = env
         .create(
             "barnehagesoknader",
@@ -262,9 +248,7 @@ async fn moved_ciphertext_fails_to_decrypt(backend: Backend) {
 
 async fn evicted_destroyed_keys_are_not_served(backend: Backend) {
     let env = Env::kommune(backend).await;
-    let person = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(28))
-        .await;
+    let person = env.create_resident(28).await;
     let subject = SubjectId::from_uuid(person.id);
     env.store
         .keys()
@@ -299,9 +283,7 @@ async fn evicted_destroyed_keys_are_not_served(backend: Backend) {
 #[tokio::test]
 async fn records_work_for_an_application_role_under_row_level_security() {
     let env = Env::kommune(Backend::Postgres).await;
-    let bergen = env
-        .create("innbyggere", "innbyggerregister", "4601", resident(1))
-        .await;
+    let bergen = env.create_resident(1).await;
     let role = env.db.create_app_role().await;
     execute(
         env.data(),
