@@ -41,6 +41,11 @@ async fn logs_never_contain_the_api_key_or_request_values() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = TestApp::spawn().await;
+    // Other tests of this binary run in parallel threads without a subscriber. A callsite they
+    // register while this test's scoped subscriber is being added can keep a cached "never"
+    // interest (a known race of scoped dispatchers), and the capture would miss its lines.
+    // Rebuilding the interest cache now, before any request is sent, closes that window.
+    tracing::callsite::rebuild_interest_cache();
     let key = app.key.expose_secret().to_owned();
     let fnr = "15108695088";
     let requests = [
