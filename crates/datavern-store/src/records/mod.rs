@@ -372,6 +372,48 @@ impl Records {
         ConsentState::Unknown
     }
 
+    /// SQLite's query plan (`EXPLAIN QUERY PLAN`, one line per step) for a lookup by
+    /// `field` in `collection`, so tests can check that lookups seek the blind index.
+    /// `None` on other backends or for a field without a blind index.
+    #[cfg(feature = "test-support")]
+    pub async fn sqlite_lookup_plan(
+        &self,
+        tenant: Kommunenummer,
+        collection: &str,
+        field: &str,
+    ) -> Result<Option<Vec<String>>> {
+        use sea_query::SqliteQueryBuilder;
+        use sea_query_binder::SqlxBinder as _;
+        use sqlx::Row as _;
+
+        let crate::database::DbPool::Sqlite(pool) = self.inner.store.data().pool() else {
+            return Ok(None);
+        };
+        let Some(plan) = self.inner.plans.get(collection) else {
+            return Ok(None);
+        };
+        let Some(index) = plan
+            .fields
+            .iter()
+            .find(|f| f.name == field)
+            .and_then(|f| f.blind_index.as_deref())
+        else {
+            return Ok(None);
+        };
+        let (select, _) = read::lookup_select(plan, crate::Backend::Sqlite, tenant, index, &[0; 3]);
+        let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
+        let rows = sqlx::query_with(&format!("EXPLAIN QUERY PLAN {sql}"), values)
+            .fetch_all(pool)
+            .await
+            .map_err(crate::error::StoreError::from)?;
+        Ok(Some(
+            rows.iter()
+                .map(|row| row.try_get::<String, _>("detail"))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(crate::error::StoreError::from)?,
+        ))
+    }
+
     fn plan(&self, grant: &Grant) -> Result<&CollectionPlan> {
         let name = grant.collection().as_str();
         self.inner

@@ -449,6 +449,26 @@ pub(super) async fn list(
     Ok(Page { items, next })
 }
 
+/// The candidates of a lookup: the tenant's rows whose blind-index column `index` holds
+/// `blind_index`, at most one more than [`MAX_LOOKUP_MATCHES`].
+pub(super) fn lookup_select(
+    plan: &CollectionPlan,
+    backend: Backend,
+    tenant: Kommunenummer,
+    index: &str,
+    blind_index: &[u8],
+) -> (SelectStatement, Vec<ColumnKind>) {
+    let (mut select, kinds) = row_select(plan, backend);
+    select
+        .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(Alias::new(index)).eq(blind_index.to_vec()))
+        // No `ORDER BY id` here: with it SQLite walks the (tenant, id) index through the
+        // whole tenant instead of seeking the blind index (150 ms instead of 0.1 ms on 35,000
+        // rows). The caller puts the few candidates in id order.
+        .limit(MAX_LOOKUP_MATCHES as u64 + 1);
+    (select, kinds)
+}
+
 pub(super) async fn lookup(
     records: &Records,
     grant: &Grant,
@@ -486,13 +506,15 @@ pub(super) async fn lookup(
         .await?;
     let blind_index = key.compute(normalized_value.as_bytes());
 
-    let (mut select, kinds) = row_select(plan, records.inner.store.data().backend());
-    select
-        .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
-        .and_where(Expr::col(Alias::new(index.as_str())).eq(blind_index.as_bytes().to_vec()))
-        .order_by(Alias::new("id"), Order::Asc)
-        .limit(MAX_LOOKUP_MATCHES as u64 + 1);
-    let candidates = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    let (select, kinds) = lookup_select(
+        plan,
+        records.inner.store.data().backend(),
+        tenant,
+        index,
+        blind_index.as_bytes(),
+    );
+    let mut candidates = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    candidates.sort_unstable_by_key(|row| row.id);
     if candidates.len() > MAX_LOOKUP_MATCHES {
         return Err(RecordError::TooManyMatches {
             limit: MAX_LOOKUP_MATCHES,

@@ -702,3 +702,27 @@ async fn concurrent_updates_of_one_version_let_exactly_one_win(backend: Backend)
     );
     env.finish().await;
 }
+
+/// SQLite's planner prefers an index that also yields `ORDER BY id` over the blind index, and
+/// then walks every row of the tenant: the lookup must seek the blind index instead.
+#[tokio::test]
+async fn sqlite_lookup_seeks_the_blind_index() {
+    let env = Env::kommune(Backend::Sqlite).await;
+    env.create_resident(3).await;
+    let tenant = "4601".parse().unwrap();
+    let plan = env
+        .records
+        .sqlite_lookup_plan(tenant, "innbyggere", "fodselsnummer")
+        .await
+        .unwrap()
+        .expect("a SQLite plan for a searchable field");
+    assert_eq!(
+        plan,
+        vec![
+            "SEARCH c_innbyggere USING INDEX ix_c_innbyggere_dv_bidx_fodselsnummer \
+             (tenant=? AND dv_bidx_fodselsnummer=?)"
+                .to_owned()
+        ],
+    );
+    env.finish().await;
+}
