@@ -463,6 +463,10 @@ impl std::fmt::Debug for AuditLog {
 
 /// Seals after every group commit and every `interval`; signs checkpoints when due. Ends when
 /// told to stop or when the log is gone.
+/// How long the background sealer waits after being woken by a group commit, so that one
+/// round seals what the next commits add too (sealing lag stays far below the interval).
+const SEAL_COALESCE: Duration = Duration::from_millis(20);
+
 async fn background_task(
     log: std::sync::Weak<Inner>,
     interval: Duration,
@@ -490,10 +494,19 @@ async fn background_task(
             }
         }
         drop(audit);
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shared.wake.notified() => {}
+        let woken = tokio::select! {
+            _ = tokio::time::sleep(interval) => false,
+            _ = shared.wake.notified() => true,
             _ = stop.changed() => return,
+        };
+        if woken {
+            // Under load a group commit lands every millisecond or two; sealing after each
+            // one rewrote the same index pages for a handful of entries every time. Waiting a
+            // little lets one round seal everything written meanwhile.
+            tokio::select! {
+                _ = tokio::time::sleep(SEAL_COALESCE) => {}
+                _ = stop.changed() => return,
+            }
         }
         if *stop.borrow() {
             return;
