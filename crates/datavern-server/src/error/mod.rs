@@ -288,6 +288,8 @@ impl From<RecordError> for ApiError {
             RecordError::TooManyMatches { .. } | RecordError::InvalidCursor => {
                 ApiError::new(Code::InvalidQuery, detail)
             }
+            // No route sends a batch yet; one that does must split it, as the message says.
+            RecordError::BatchTooLarge { .. } => ApiError::new(Code::PayloadTooLarge, detail),
             // A wrong grant or mode is this crate's bug; a decryption failure, a corrupt value
             // or a record without subject is stored data gone wrong: logged in full, never
             // sent.
@@ -332,6 +334,17 @@ mod tests {
             let api = ApiError::from(StoreError::Database(err));
             assert_eq!(api.code(), Code::DatabaseUnavailable);
         }
+    }
+
+    #[test]
+    fn oversized_batch_is_413_payload_too_large() {
+        let err = datavern_store::records::RecordError::BatchTooLarge {
+            given: 1001,
+            max: 1000,
+        };
+        let api = ApiError::from(err);
+        assert_eq!(api.code(), Code::PayloadTooLarge);
+        assert!(api.detail().contains("1000"), "{}", api.detail());
     }
 
     #[test]
