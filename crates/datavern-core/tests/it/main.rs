@@ -4,6 +4,7 @@
 
 mod access;
 mod catalog;
+mod consent;
 mod id;
 mod pii;
 mod record;
