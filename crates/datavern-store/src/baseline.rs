@@ -12,7 +12,11 @@
 
 use std::fmt;
 
-use sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_query::{
+    Alias, Expr, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, Query, SelectStatement,
+    SimpleExpr, SqliteQueryBuilder,
+};
+use sea_query_binder::SqlxBinder as _;
 use sqlx::{Connection as _, Executor as _, MySqlConnection, PgConnection};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -130,7 +134,14 @@ impl RawBaseline {
 
     /// Inserts one row.
     pub async fn insert(&self, person: &RawPerson) -> Result<()> {
-        self.insert_many(std::slice::from_ref(person)).await?;
+        let backend = self.db.backend();
+        let mut insert = Query::insert();
+        insert
+            .into_table(Alias::new(RAW_TABLE))
+            .columns(COLUMNS.map(Alias::new))
+            // As many values as columns: cannot panic.
+            .values_panic(values(backend, person, OffsetDateTime::now_utc()));
+        self.execute(&insert).await?;
         Ok(())
     }
 
@@ -189,8 +200,7 @@ impl RawBaseline {
             .from(Alias::new(RAW_TABLE))
             .and_where(Expr::col(Alias::new("tenant")).eq(tenant))
             .and_where(Expr::col(Alias::new("id")).eq(id));
-        let mut pooled = self.db.acquire().await?;
-        let rows: Vec<Row> = pooled.conn().fetch_all(&select).await?;
+        let rows = self.fetch(&select).await?;
         Ok(rows.into_iter().next().map(RawPerson::from))
     }
 
@@ -203,9 +213,62 @@ impl RawBaseline {
             .and_where(Expr::col(Alias::new("tenant")).eq(tenant))
             .and_where(Expr::col(Alias::new("fodselsnummer")).eq(fodselsnummer))
             .order_by(Alias::new("id"), sea_query::Order::Asc);
-        let mut pooled = self.db.acquire().await?;
-        let rows: Vec<Row> = pooled.conn().fetch_all(&select).await?;
+        let rows = self.fetch(&select).await?;
         Ok(rows.into_iter().map(RawPerson::from).collect())
+    }
+
+    /// Runs `statement` on the pool itself (not on a borrowed connection, so the future is
+    /// `Send` for any caller). Returns the rows affected.
+    async fn execute(&self, statement: &InsertStatement) -> Result<u64> {
+        let affected = match self.db.db_pool() {
+            DbPool::Sqlite(pool) => {
+                let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_with(&sql, values)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+            DbPool::Postgres(pool) => {
+                let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_with(&sql, values)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+            DbPool::MySql(pool) => {
+                let (sql, values) = statement.build_sqlx(MysqlQueryBuilder);
+                sqlx::query_with(&sql, values)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(affected)
+    }
+
+    /// Runs `select` on the pool itself and decodes its rows.
+    async fn fetch(&self, select: &SelectStatement) -> Result<Vec<Row>> {
+        let rows = match self.db.db_pool() {
+            DbPool::Sqlite(pool) => {
+                let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_as_with::<_, Row, _>(&sql, values)
+                    .fetch_all(pool)
+                    .await?
+            }
+            DbPool::Postgres(pool) => {
+                let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_as_with::<_, Row, _>(&sql, values)
+                    .fetch_all(pool)
+                    .await?
+            }
+            DbPool::MySql(pool) => {
+                let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
+                sqlx::query_as_with::<_, Row, _>(&sql, values)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows)
     }
 
     /// The number of rows in the table.
