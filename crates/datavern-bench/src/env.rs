@@ -77,12 +77,19 @@ impl Env {
                 (store_config, None)
             }
             Some(admin) => {
-                let data = recreate_database(admin, DATA_DATABASE).await?;
-                let keys = recreate_database(admin, KEYS_DATABASE).await?;
-                (
-                    StoreConfig::new(pool(data)?, pool(keys)?),
-                    Some(admin.to_owned()),
-                )
+                let urls = async {
+                    let data = recreate_database(admin, DATA_DATABASE).await?;
+                    let keys = recreate_database(admin, KEYS_DATABASE).await?;
+                    Ok::<_, BenchError>(StoreConfig::new(pool(data)?, pool(keys)?))
+                }
+                .await;
+                match urls {
+                    Ok(store_config) => (store_config, Some(admin.to_owned())),
+                    Err(err) => {
+                        drop_scratch(admin).await;
+                        return Err(err);
+                    }
+                }
             }
         };
         let mut env = match Self::open(&store_config, dir).await {
@@ -245,6 +252,15 @@ impl Env {
         observer.seeding_finished(target.name(), Side::Raw, started.elapsed());
         self.seed_seconds = (governed_seconds, raw_seconds);
         Ok(())
+    }
+
+    /// Seals every audit entry recorded so far, so that the next run does not share the
+    /// database with the sealer working off an earlier run's backlog. Returns how long it
+    /// took.
+    pub(crate) async fn settle(&self) -> Result<Duration, BenchError> {
+        let started = Instant::now();
+        self.store.audit().seal().await?;
+        Ok(started.elapsed())
     }
 
     /// Stops the server, seals the audit log, closes the pools and drops the databases.

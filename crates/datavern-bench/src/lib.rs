@@ -216,17 +216,21 @@ async fn measure(
                 duration: config.duration,
                 max_ops: config.max_ops,
             };
+            env.settle().await?;
             let governed = Arc::new(Governed {
                 shared: shared.clone(),
                 scenario,
             });
             let governed = drive(governed, spec).await;
+            // What the governed run left for the sealer is sealed outside both windows.
+            let backlog = env.settle().await?;
             let raw = Arc::new(Raw {
                 shared: shared.clone(),
                 scenario,
             });
             let raw = drive(raw, spec).await;
-            let comparison = Comparison::new(scenario, clients, governed, raw);
+            let mut comparison = Comparison::new(scenario, clients, governed, raw);
+            comparison.audit_backlog_seconds = backlog.as_secs_f64();
             observer.scenario_finished(target.name(), &comparison);
             results.push(comparison);
         }

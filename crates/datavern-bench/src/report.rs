@@ -86,6 +86,9 @@ pub struct Comparison {
     pub throughput_ratio: Option<f64>,
     /// Governed p99 / raw p99 (lower is better).
     pub p99_ratio: Option<f64>,
+    /// Seconds it took after the governed run to seal the audit entries it left unsealed
+    /// (outside both measured windows): a sealer that does not keep up shows here.
+    pub audit_backlog_seconds: f64,
 }
 
 impl Comparison {
@@ -100,6 +103,7 @@ impl Comparison {
             raw,
             throughput_ratio,
             p99_ratio,
+            audit_backlog_seconds: 0.0,
         }
     }
 }

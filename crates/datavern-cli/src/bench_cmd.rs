@@ -79,9 +79,16 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let progress = Progress::new();
     let started = Instant::now();
-    let report = runtime
-        .block_on(datavern_bench::run(&config, &progress))
-        .context("the benchmark could not run")?;
+    let report = runtime.block_on(async {
+        tokio::select! {
+            report = datavern_bench::run(&config, &progress) => {
+                report.context("the benchmark could not run")
+            }
+            _ = tokio::signal::ctrl_c() => bail!(
+                "interrupted; the next run drops the bench databases left behind"
+            ),
+        }
+    })?;
     progress.finish();
 
     let mut stdout = std::io::stdout().lock();
@@ -279,13 +286,14 @@ impl Observer for Progress {
     fn scenario_finished(&self, backend: &str, c: &Comparison) {
         self.line(&format!(
             "{backend}: {} with {} clients: governed {:.0} ops/s (p99 {:.2} ms), raw {:.0} ops/s \
-             (p99 {:.2} ms){}",
+             (p99 {:.2} ms), audit backlog sealed in {:.2} s{}",
             c.scenario,
             c.clients,
             c.governed.throughput,
             c.governed.p99_ms,
             c.raw.throughput,
             c.raw.p99_ms,
+            c.audit_backlog_seconds,
             match c.governed.errors + c.raw.errors {
                 0 => String::new(),
                 errors => format!(", {errors} errors"),
