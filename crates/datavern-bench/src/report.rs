@@ -229,7 +229,12 @@ fn rate(ops_per_second: f64) -> String {
 }
 
 fn times(ratio: Option<f64>) -> String {
-    ratio.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"))
+    match ratio {
+        None => "–".to_owned(),
+        // Small ratios get more decimals instead of rounding to 0.00.
+        Some(r) if r < 0.1 => format!("{r:.4}×"),
+        Some(r) => format!("{r:.2}×"),
+    }
 }
 
 fn percentiles(summary: &Summary) -> String {
@@ -362,5 +367,7 @@ mod tests {
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(rate(12.34), "12.3");
         assert_eq!(times(None), "–");
+        assert_eq!(times(Some(0.5)), "0.50×");
+        assert_eq!(times(Some(0.00083)), "0.0008×");
     }
 }
