@@ -268,10 +268,10 @@ impl Env {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(server) = self.server.take() {
-            if let Ok(Err(err)) = server.await {
-                tracing::warn!(error = %err, "The bench server stopped with an error");
-            }
+        if let Some(server) = self.server.take()
+            && let Ok(Err(err)) = server.await
+        {
+            tracing::warn!(error = %err, "The bench server stopped with an error");
         }
         let _ = self.baseline.drop_table().await;
         if let Err(err) = self.store.audit().shutdown().await {

@@ -135,7 +135,7 @@ mod tests {
 
         async fn run(&self, n: u64) -> Result<(), String> {
             tokio::task::yield_now().await;
-            if self.fail_every > 0 && n % self.fail_every == 0 {
+            if self.fail_every > 0 && n.is_multiple_of(self.fail_every) {
                 Err(format!("operation {n} failed"))
             } else {
                 Ok(())

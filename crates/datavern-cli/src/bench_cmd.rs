@@ -197,7 +197,7 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
         "m" | "min" => value * 60.0,
         _ => bail!("unknown unit \"{unit}\" in \"{text}\": use ms, s or m"),
     };
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 24.0 * 3600.0 {
+    if !seconds.is_finite() || !(0.0..=24.0 * 3600.0).contains(&seconds) {
         bail!("\"{text}\" is not a duration from 0 to 24 hours");
     }
     Ok(Duration::from_secs_f64(seconds))

@@ -23,8 +23,8 @@ fn person(index: usize, fodselsnummer: &str) -> RawPerson {
         fodselsnummer: fodselsnummer.into(),
         fornavn: format!("Kari{index}"),
         etternavn: "Nordmann".into(),
-        fodselsdato: (index % 2 == 0).then_some(date!(1986 - 10 - 15)),
-        postnummer: (index % 3 != 0).then(|| "5003".to_owned()),
+        fodselsdato: index.is_multiple_of(2).then_some(date!(1986 - 10 - 15)),
+        postnummer: (!index.is_multiple_of(3)).then(|| "5003".to_owned()),
     }
 }
 
