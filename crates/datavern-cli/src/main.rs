@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit_cmd;
+mod bench_cmd;
 mod catalog_cmd;
 mod demo_cmd;
 mod detect_cmd;
@@ -30,6 +31,9 @@ enum Command {
     /// Verify or export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Measure the governed path against a raw SQL baseline on SQLite, PostgreSQL and
+    /// MariaDB.
+    Bench(bench_cmd::BenchArgs),
     /// Work with catalogs: the YAML files that declare what is governed.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Audit(command) => audit_cmd::run(command),
+        Command::Bench(args) => bench_cmd::run(args),
         Command::Catalog(command) => catalog_cmd::run(command),
         Command::Demo(command) => demo_cmd::run(command),
         Command::Id(command) => id_cmd::run(command),

@@ -387,6 +387,23 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// `url` with its database (path) replaced by `database`, query kept.
+pub(crate) fn url_with_database(url: &str, database: &str) -> String {
+    let (before_query, query) = match url.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = before_query.find("://").map_or(0, |i| i + 3);
+    let base = match before_query[authority_start..].find('/') {
+        Some(slash) => &before_query[..authority_start + slash],
+        None => before_query,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

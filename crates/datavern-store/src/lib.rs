@@ -31,11 +31,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`baseline`] is the raw-SQL baseline `datavern bench` compares the governed path with.
+//!
 //! With the `test-support` feature, `datavern_store::testing` gives each test a fresh database
 //! on any backend.
 
 pub mod audit;
 mod backend;
+pub mod baseline;
 mod config;
 mod conn;
 mod database;

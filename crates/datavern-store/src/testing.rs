@@ -471,19 +471,7 @@ fn is_stale(name: &str) -> bool {
 
 /// `url` with its database (path) replaced by `database`, query kept.
 pub fn with_database(url: &str, database: &str) -> String {
-    let (before_query, query) = match url.split_once('?') {
-        Some((before, query)) => (before, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = before_query.find("://").map_or(0, |i| i + 3);
-    let base = match before_query[authority_start..].find('/') {
-        Some(slash) => &before_query[..authority_start + slash],
-        None => before_query,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
+    crate::config::url_with_database(url, database)
 }
 
 /// `url` with its user info replaced by `user:password`.

@@ -7,6 +7,7 @@
 
 mod apply;
 mod audit;
+mod baseline;
 mod ddl;
 mod health;
 mod keys;
