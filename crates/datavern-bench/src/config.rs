@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use datavern_store::redact_url;
 
-use crate::BenchError;
+use crate::{BenchError, Scenario};
 
 /// The name of the data database the benchmark creates (and drops) on a server.
 pub const DATA_DATABASE: &str = "datavern_bench";
@@ -52,6 +52,8 @@ pub struct BenchConfig {
     pub duration: Duration,
     /// The numbers of concurrent clients each scenario runs with.
     pub clients: Vec<usize>,
+    /// The scenarios to run, in this order.
+    pub scenarios: Vec<Scenario>,
     /// The seed of the synthetic data and of the choice of records to read.
     pub seed: u64,
     /// The most operations one scenario run starts, warm-up included, across its clients: a
@@ -72,6 +74,7 @@ impl BenchConfig {
             warmup: Duration::from_secs(2),
             duration: Duration::from_secs(5),
             clients: vec![1, 16],
+            scenarios: Scenario::ALL.to_vec(),
             seed: 1,
             max_ops: 10_000_000,
             max_connections: datavern_store::DatabaseConfig::DEFAULT_MAX_CONNECTIONS,
@@ -103,6 +106,9 @@ impl BenchConfig {
         }
         if self.clients.is_empty() || self.clients.contains(&0) {
             return invalid("--clients must list numbers of at least 1");
+        }
+        if self.scenarios.is_empty() {
+            return invalid("--scenarios must name at least one scenario");
         }
         if self.duration.is_zero() {
             return invalid("--duration must be longer than zero");

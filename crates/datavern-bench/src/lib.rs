@@ -113,6 +113,10 @@ pub trait Observer: Send + Sync {
     fn seeding_finished(&self, _backend: &str, _side: Side, _elapsed: Duration) {}
     /// A scenario is about to run on both sides.
     fn scenario_started(&self, _backend: &str, _scenario: Scenario, _clients: usize) {}
+    /// One side of a scenario starts its warm-up (a profiler can start sampling here).
+    fn side_started(&self, _backend: &str, _scenario: Scenario, _clients: usize, _side: Side) {}
+    /// One side of a scenario has finished its measured window.
+    fn side_finished(&self, _backend: &str, _scenario: Scenario, _clients: usize, _side: Side) {}
     /// A scenario ran on both sides.
     fn scenario_finished(&self, _backend: &str, _comparison: &Comparison) {}
 }
@@ -207,7 +211,7 @@ async fn measure(
 ) -> Result<BackendReport, BenchError> {
     let shared = Shared::new(env, config.seed, config.records)?;
     let mut results = Vec::new();
-    for scenario in Scenario::ALL {
+    for &scenario in &config.scenarios {
         for &clients in &config.clients {
             observer.scenario_started(target.name(), scenario, clients);
             let spec = LoadSpec {
@@ -221,14 +225,18 @@ async fn measure(
                 shared: shared.clone(),
                 scenario,
             });
+            observer.side_started(target.name(), scenario, clients, Side::Governed);
             let governed = drive(governed, spec).await;
+            observer.side_finished(target.name(), scenario, clients, Side::Governed);
             // What the governed run left for the sealer is sealed outside both windows.
             let backlog = env.settle().await?;
             let raw = Arc::new(Raw {
                 shared: shared.clone(),
                 scenario,
             });
+            observer.side_started(target.name(), scenario, clients, Side::Raw);
             let raw = drive(raw, spec).await;
+            observer.side_finished(target.name(), scenario, clients, Side::Raw);
             let mut comparison = Comparison::new(scenario, clients, governed, raw);
             comparison.audit_backlog_seconds = backlog.as_secs_f64();
             observer.scenario_finished(target.name(), &comparison);

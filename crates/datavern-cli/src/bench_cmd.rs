@@ -39,6 +39,12 @@ pub(crate) struct BenchArgs {
     /// Numbers of concurrent clients, comma-separated [default: 1,16].
     #[arg(long, value_name = "N,..", value_delimiter = ',')]
     clients: Option<Vec<usize>>,
+    /// Scenarios to run, comma-separated [default: insert,read,lookup].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME,..")]
+    scenarios: Option<Vec<ScenarioArg>>,
+    /// Print a line when each side of a scenario starts and finishes (for profilers).
+    #[arg(long)]
+    trace_sides: bool,
     /// Seed of the synthetic data and of the records chosen [default: 1].
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
@@ -55,6 +61,27 @@ pub(crate) struct BenchArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// A scenario name on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ScenarioArg {
+    /// Insert one record.
+    Insert,
+    /// Read one record by id.
+    Read,
+    /// Look records up by fødselsnummer.
+    Lookup,
+}
+
+impl From<ScenarioArg> for Scenario {
+    fn from(arg: ScenarioArg) -> Self {
+        match arg {
+            ScenarioArg::Insert => Scenario::Insert,
+            ScenarioArg::Read => Scenario::Read,
+            ScenarioArg::Lookup => Scenario::Lookup,
+        }
+    }
 }
 
 /// A backend name on the command line.
@@ -77,7 +104,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let progress = Progress::new();
+    let progress = Progress::new(args.trace_sides);
     let started = Instant::now();
     let report = runtime.block_on(async {
         tokio::select! {
@@ -123,6 +150,7 @@ struct Flags {
     duration: Option<Duration>,
     warmup: Option<Duration>,
     clients: Option<Vec<usize>>,
+    scenarios: Option<Vec<ScenarioArg>>,
     seed: Option<u64>,
     max_connections: Option<u32>,
     max_ops: Option<u64>,
@@ -139,6 +167,7 @@ impl BenchArgs {
             duration: self.duration,
             warmup: self.warmup,
             clients: self.clients.clone(),
+            scenarios: self.scenarios.clone(),
             seed: self.seed,
             max_connections: self.max_connections,
             max_ops: self.max_ops,
@@ -171,6 +200,10 @@ fn config(flags: Flags) -> anyhow::Result<BenchConfig> {
         duration: flags.duration.unwrap_or(defaults.duration),
         warmup: flags.warmup.unwrap_or(defaults.warmup),
         clients: flags.clients.unwrap_or_else(|| defaults.clients.clone()),
+        scenarios: match flags.scenarios {
+            Some(names) => names.into_iter().map(Scenario::from).collect(),
+            None => defaults.scenarios.clone(),
+        },
         seed: flags.seed.unwrap_or(defaults.seed),
         max_connections: flags.max_connections.unwrap_or(defaults.max_connections),
         max_ops: flags.max_ops.unwrap_or(defaults.max_ops),
@@ -218,11 +251,14 @@ fn init_logging() {
 /// line per scenario.
 struct Progress {
     bar: Mutex<Option<ProgressBar>>,
+    /// Print a line at each side's start and end (`--trace-sides`).
+    trace_sides: bool,
 }
 
 impl Progress {
-    fn new() -> Self {
+    fn new(trace_sides: bool) -> Self {
         Progress {
+            trace_sides,
             bar: Mutex::new(None),
         }
     }
@@ -283,6 +319,22 @@ impl Observer for Progress {
 
     fn scenario_started(&self, _backend: &str, _scenario: Scenario, _clients: usize) {}
 
+    fn side_started(&self, backend: &str, scenario: Scenario, clients: usize, side: Side) {
+        if self.trace_sides {
+            self.line(&format!(
+                "side started: {backend} {scenario} {clients} {side}"
+            ));
+        }
+    }
+
+    fn side_finished(&self, backend: &str, scenario: Scenario, clients: usize, side: Side) {
+        if self.trace_sides {
+            self.line(&format!(
+                "side finished: {backend} {scenario} {clients} {side}"
+            ));
+        }
+    }
+
     fn scenario_finished(&self, backend: &str, c: &Comparison) {
         self.line(&format!(
             "{backend}: {} with {} clients: governed {:.0} ops/s (p99 {:.2} ms), raw {:.0} ops/s \
@@ -315,6 +367,7 @@ mod tests {
             duration: None,
             warmup: None,
             clients: None,
+            scenarios: None,
             seed: None,
             max_connections: None,
             max_ops: None,
@@ -347,6 +400,15 @@ mod tests {
         let full = super::config(flags(false)).unwrap();
         assert_eq!(full.records, 1_000_000);
         assert_eq!(full.targets.len(), 2);
+        assert_eq!(full.scenarios, Scenario::ALL.to_vec());
+    }
+
+    #[test]
+    fn scenarios_run_as_named_and_in_that_order() {
+        let mut given = flags(false);
+        given.scenarios = Some(vec![ScenarioArg::Lookup, ScenarioArg::Read]);
+        let config = config(given).unwrap();
+        assert_eq!(config.scenarios, vec![Scenario::Lookup, Scenario::Read]);
     }
 
     #[test]
