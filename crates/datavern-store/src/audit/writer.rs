@@ -97,6 +97,7 @@ async fn write_batch(db: &Database, entries: &[&AuditEntry]) -> Result<(), Store
     }
     match db.db_pool() {
         DbPool::Sqlite(pool) => {
+            let _turn = db.write_turn().await;
             let mut conn = pool.acquire().await?;
             // IMMEDIATE: take the write lock up front rather than fail to upgrade later.
             let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
