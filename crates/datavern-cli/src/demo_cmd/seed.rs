@@ -85,6 +85,13 @@ pub(super) async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<E
     let started = Instant::now();
     let outcome = async {
         let person_ids = seeder.persons(&persons, plan.persons, concurrency).await?;
+        // The dependents look up the residents' keys and check references to them by id:
+        // let the planner know how large the tables have become.
+        governed
+            .store
+            .analyze()
+            .await
+            .context("cannot refresh the planner's statistics")?;
         seeder
             .dependents(&applications, &cases, &person_ids, plan, concurrency)
             .await

@@ -35,7 +35,6 @@ fn datavern(dir: &Path, args: &[&str]) -> Output {
 /// (SQLite), or a configuration written by `datavern init` with fresh test databases given
 /// through the environment (PostgreSQL, MariaDB).
 struct Site {
-    backend: Backend,
     dir: TempDir,
     db: Option<TestDb>,
 }
@@ -50,7 +49,7 @@ impl Site {
                 Some(TestDb::new(backend).await)
             }
         };
-        Site { backend, dir, db }
+        Site { dir, db }
     }
 
     /// Runs `datavern ARGS` with this site's settings appended.

@@ -403,13 +403,17 @@ pub(super) async fn create_many(
         tx.commit().await?;
     }
     // Every owner's key at once: one key store query, one KEK call and one key store
-    // transaction for those that have none yet.
-    let owners: Vec<Uuid> = prepared
+    // transaction for those that have none yet. A record that is its own key's owner
+    // (`subjects: self`, or a key of its own) has an id made just now, so no key yet: its
+    // key is made without asking the key store first.
+    let (fresh, owners): (Vec<&NewRecord<'_, '_>>, Vec<&NewRecord<'_, '_>>) = prepared
         .iter()
         .filter(|r| needs_key(&r.values))
-        .map(|r| r.owner)
-        .collect();
-    let keys = records.inner.keys.write_keys(tenant, &owners).await?;
+        .partition(|r| r.owner == r.id);
+    let owners: Vec<Uuid> = owners.iter().map(|r| r.owner).collect();
+    let mut keys = records.inner.keys.write_keys(tenant, &owners).await?;
+    let fresh: Vec<Uuid> = fresh.iter().map(|r| r.owner).collect();
+    keys.extend(records.inner.keys.new_subject_keys(tenant, fresh).await?);
 
     let indexed = indexed_fields(prepared.iter().flat_map(|r| r.values.iter().copied()));
     let index = records.index_keys(tenant, plan, indexed).await?;
