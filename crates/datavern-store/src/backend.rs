@@ -36,6 +36,23 @@ impl Backend {
         }
     }
 
+    /// The most bind parameters one statement may carry: SQLite's
+    /// `SQLITE_MAX_VARIABLE_NUMBER` (32 766 since 3.32), and the 16-bit parameter count of
+    /// the PostgreSQL and MySQL wire protocols (65 535).
+    pub fn max_bind_params(self) -> usize {
+        match self {
+            Backend::Sqlite => 32_766,
+            Backend::Postgres | Backend::MySql => 65_535,
+        }
+    }
+
+    /// How many rows of `columns` values each one multi-row `INSERT` may carry, so that a
+    /// statement stays within [`max_bind_params`](Self::max_bind_params) even if every value
+    /// is a parameter (at least one row).
+    pub fn rows_per_insert(self, columns: usize) -> usize {
+        (self.max_bind_params() / columns.max(1)).max(1)
+    }
+
     /// The backend a connection URL names by its scheme (`sqlite:`, `postgres:` or
     /// `postgresql:`, `mysql:` or `mariadb:`).
     pub fn from_url(url: &str) -> Option<Backend> {
@@ -89,5 +106,23 @@ mod tests {
         assert_eq!(Backend::from_url("no scheme"), None);
         assert_eq!("MariaDB".parse::<Backend>(), Ok(Backend::MySql));
         assert!("oracle".parse::<Backend>().is_err());
+    }
+
+    #[test]
+    fn a_multi_row_insert_stays_within_the_parameter_limit() {
+        for backend in Backend::ALL {
+            for columns in [1, 9, 14, 23, 40_000, 70_000] {
+                let rows = backend.rows_per_insert(columns);
+                assert!(rows >= 1);
+                assert!(
+                    rows == 1 || rows * columns <= backend.max_bind_params(),
+                    "{backend}: {rows} rows of {columns}"
+                );
+                assert!((rows + 1) * columns > backend.max_bind_params() || rows == 1);
+            }
+        }
+        assert_eq!(Backend::Sqlite.rows_per_insert(14), 2340);
+        assert_eq!(Backend::Postgres.rows_per_insert(9), 7281);
+        assert_eq!(Backend::MySql.rows_per_insert(0), 65_535);
     }
 }

@@ -1,12 +1,14 @@
 //! One database: a connection pool on one of the three backends.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlSslMode};
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Connection, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::instrument;
 
 use crate::backend::Backend;
@@ -23,6 +25,14 @@ pub struct Database {
     pool: DbPool,
     role: DatabaseRole,
     url: String,
+    /// Turns to write, in arrival order (SQLite; see [`Database::write_turn`]).
+    writers: Arc<Mutex<()>>,
+}
+
+/// This process's turn to write to a SQLite database: held from before `BEGIN IMMEDIATE`
+/// until the transaction ends.
+pub(crate) struct WriteTurn {
+    _guard: OwnedMutexGuard<()>,
 }
 
 /// The sqlx pool behind a [`Database`], per backend.
@@ -113,7 +123,12 @@ impl Database {
             }
         };
         tracing::debug!(url = %url, "Connected database pool");
-        Ok(Database { pool, role, url })
+        Ok(Database {
+            pool,
+            role,
+            url,
+            writers: Arc::new(Mutex::new(())),
+        })
     }
 
     /// The backend.
@@ -122,6 +137,21 @@ impl Database {
             DbPool::Sqlite(_) => Backend::Sqlite,
             DbPool::Postgres(_) => Backend::Postgres,
             DbPool::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Waits for this process's turn to write, first come first served.
+    ///
+    /// SQLite has one writer at a time, and a writer that finds the lock taken polls for it
+    /// (`busy_timeout`) with sleeps of up to 100 ms, with no order among the waiters: under
+    /// steady concurrent writes (a seed, a busy server) one waiter can lose every race until
+    /// its timeout fails it, and the lock sits idle between a release and the next poll.
+    /// Every SQLite write transaction of the store takes a turn first, so writers of one
+    /// process queue fairly and hand the lock over at once; `busy_timeout` still arbitrates
+    /// between processes. The other backends lock rows, not the database, and need no turn.
+    pub(crate) async fn write_turn(&self) -> WriteTurn {
+        WriteTurn {
+            _guard: Arc::clone(&self.writers).lock_owned().await,
         }
     }
 

@@ -73,6 +73,16 @@ type SubjectKeyRow = (
 /// A row of `dv_index_keys`: the wrapped key.
 type IndexKeyRow = (Vec<u8>,);
 
+/// The columns of a stored key after the ones that say whose it is.
+const KEY_COLUMNS: [&str; 6] = [
+    "key_version",
+    "key_id",
+    "kek_id",
+    "kek_version",
+    "wrapped",
+    "created_at",
+];
+
 /// `INSERT INTO table` of a new wrapped key: the `owner` columns that say whose key it is,
 /// then the key's version, id, KEK, wrapped bytes and creation time.
 fn insert_key<const N: usize>(
@@ -80,35 +90,35 @@ fn insert_key<const N: usize>(
     owner: [(&'static str, SimpleExpr); N],
     wrapped: &WrappedKey,
 ) -> InsertStatement {
-    let (mut columns, mut values): (Vec<Alias>, Vec<SimpleExpr>) = owner
-        .into_iter()
-        .map(|(name, value)| (col(name), value))
-        .unzip();
-    columns.extend(
-        [
-            "key_version",
-            "key_id",
-            "kek_id",
-            "kek_version",
-            "wrapped",
-            "created_at",
-        ]
-        .map(col),
-    );
-    values.extend([
-        i64::from(wrapped.key_version().get()).into(),
-        wrapped.key_id().as_bytes().to_vec().into(),
-        wrapped.kek_id().as_str().into(),
-        i64::from(wrapped.kek_version().get()).into(),
-        wrapped.to_bytes().into(),
-        OffsetDateTime::now_utc().into(),
-    ]);
-    Query::insert()
+    let names = owner.each_ref().map(|(name, _)| *name);
+    insert_keys(table, names, [(owner.map(|(_, value)| value), wrapped)])
+}
+
+/// `INSERT INTO table` of several new wrapped keys in one statement: per row, the values of
+/// the `owner` columns, then the key's (as [`insert_key`]).
+fn insert_keys<'k, const N: usize>(
+    table: &'static str,
+    owner: [&'static str; N],
+    rows: impl IntoIterator<Item = ([SimpleExpr; N], &'k WrappedKey)>,
+) -> InsertStatement {
+    let mut insert = Query::insert();
+    insert
         .into_table(col(table))
-        .columns(columns)
+        .columns(owner.into_iter().chain(KEY_COLUMNS).map(col));
+    let now = OffsetDateTime::now_utc();
+    for (owner, wrapped) in rows {
+        let key: [SimpleExpr; KEY_COLUMNS.len()] = [
+            i64::from(wrapped.key_version().get()).into(),
+            wrapped.key_id().as_bytes().to_vec().into(),
+            wrapped.kek_id().as_str().into(),
+            i64::from(wrapped.kek_version().get()).into(),
+            wrapped.to_bytes().into(),
+            now.into(),
+        ];
         // As many values as columns: cannot panic.
-        .values_panic(values)
-        .to_owned()
+        insert.values_panic(owner.into_iter().chain(key));
+    }
+    insert
 }
 
 fn col(name: &'static str) -> Alias {
@@ -196,14 +206,16 @@ impl KeyStore {
         let mut tx =
             crate::records::tx::Tx::begin(&self.db, tenant, crate::records::tx::TxMode::Write)
                 .await?;
-        for (subject, wrapped) in keys {
-            let insert = insert_key(
+        // One statement per chunk: a subject that got a key meanwhile fails the statement,
+        // and with it the transaction.
+        let rows_per_insert = self.db.backend().rows_per_insert(2 + KEY_COLUMNS.len());
+        for chunk in keys.chunks(rows_per_insert) {
+            let insert = insert_keys(
                 "dv_subject_keys",
-                [
-                    ("tenant", tenant.as_str().into()),
-                    ("subject_id", subject.as_uuid().into()),
-                ],
-                wrapped,
+                ["tenant", "subject_id"],
+                chunk.iter().map(|(subject, wrapped)| {
+                    ([tenant.as_str().into(), subject.as_uuid().into()], *wrapped)
+                }),
             );
             match tx.conn().execute(&insert).await {
                 Ok(_) => {}

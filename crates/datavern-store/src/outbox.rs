@@ -236,7 +236,44 @@ pub(crate) struct RecordEvent<'a> {
 /// Inserts the event for a record change on `conn`, inside the change's transaction, and
 /// returns its id.
 pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+    let mut ids = append_all(conn, vec![event]).await?;
+    // One event in, one id out.
+    Ok(ids.pop().unwrap_or_default())
+}
+
+/// Inserts the events of several record changes on `conn`, in order, inside the changes'
+/// transaction, with as few multi-row statements as the backend's parameter limit allows;
+/// returns their ids in the same order.
+pub(crate) async fn append_all(
+    conn: &mut Conn<'_>,
+    events: Vec<RecordEvent<'_>>,
+) -> Result<Vec<Uuid>> {
+    let backend = conn.backend();
+    let mut ids = Vec::with_capacity(events.len());
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        rows.push(event_values(backend, id, event));
+    }
+    let per_statement = backend.rows_per_insert(EVENT_COLUMNS.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut insert = Query::insert();
+        insert
+            .into_table(col("dv_outbox"))
+            .columns(EVENT_COLUMNS.map(col));
+        for values in rows.by_ref().take(per_statement) {
+            // Nine columns, nine values: cannot panic.
+            insert.values_panic(values);
+        }
+        conn.execute(&insert).await?;
+    }
+    Ok(ids)
+}
+
+/// The [`EVENT_COLUMNS`] values of event `id`.
+fn event_values(backend: crate::Backend, id: Uuid, event: RecordEvent<'_>) -> [SimpleExpr; 9] {
     let mut fields = event.fields;
     fields.sort_unstable();
     fields.dedup();
@@ -249,8 +286,7 @@ pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Resul
     };
     // Serializing ids, names and a number cannot fail.
     let data = serde_json::to_value(&data).unwrap_or_default();
-    let backend = conn.backend();
-    let values: Vec<SimpleExpr> = vec![
+    [
         id.into(),
         SPEC_VERSION.into(),
         format!("/datavern/{}/{}", event.tenant, event.collection).into(),
@@ -260,15 +296,7 @@ pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Resul
         DATA_CONTENT_TYPE.into(),
         sea_query::Value::Json(Some(Box::new(data))).into(),
         event.tenant.as_str().into(),
-    ];
-    let insert = Query::insert()
-        .into_table(col("dv_outbox"))
-        .columns(EVENT_COLUMNS.map(col))
-        // Nine columns, nine values: cannot panic.
-        .values_panic(values)
-        .to_owned();
-    conn.execute(&insert).await?;
-    Ok(id)
+    ]
 }
 
 #[cfg(test)]

@@ -148,6 +148,23 @@ impl TestDb {
         &self.config
     }
 
+    /// The connection URLs of the data database and the key store, with the test server's
+    /// credentials (for configuring another process, such as the `datavern` binary, through
+    /// `DATAVERN_DATABASE__URL` and `DATAVERN_DATABASE__KEYS_URL`).
+    pub fn urls(&self) -> (String, String) {
+        match &self.server {
+            Some(server) => (
+                with_database(&server.admin_url, &server.databases[0]),
+                with_database(&server.admin_url, &server.databases[1]),
+            ),
+            // File URLs hold no credentials.
+            None => (
+                self.config.data.redacted_url(),
+                self.config.keys.redacted_url(),
+            ),
+        }
+    }
+
     /// Opens (and migrates) a store on the two databases.
     ///
     /// # Panics

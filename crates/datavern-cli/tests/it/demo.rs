@@ -1,5 +1,7 @@
-//! `datavern demo seed` on an embedded data directory (development mode, SQLite), read back
-//! through the governed store as the API would read it.
+//! `datavern demo seed` and `datavern demo digest` as a user runs them: on an embedded data
+//! directory (development mode, SQLite), read back through the governed store as the API
+//! would read it, and on fresh PostgreSQL and MariaDB databases configured as `datavern
+//! init` and `DATAVERN_DATABASE__*` configure them.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -13,8 +15,10 @@ use datavern_core::demo::{self, POSTAL_PLACES, Plan};
 use datavern_core::id::{ChecksumRule, FnrVariant, Fodselsnummer};
 use datavern_crypto::LocalKeyFile;
 use datavern_store::records::Cursor;
-use datavern_store::{RecordView, Records, RequestMeta, Store, StoreConfig};
+use datavern_store::testing::TestDb;
+use datavern_store::{Backend, RecordView, Records, RequestMeta, Store, StoreConfig};
 use sqlx::Connection;
+use tempfile::TempDir;
 
 const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
 
@@ -25,6 +29,101 @@ fn datavern(dir: &Path, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .unwrap()
+}
+
+/// Where `datavern` finds its databases for one test: a data directory in development mode
+/// (SQLite), or a configuration written by `datavern init` with fresh test databases given
+/// through the environment (PostgreSQL, MariaDB).
+struct Site {
+    dir: TempDir,
+    db: Option<TestDb>,
+}
+
+impl Site {
+    async fn new(backend: Backend) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let db = match backend {
+            Backend::Sqlite => None,
+            _ => {
+                exits(&datavern(dir.path(), &["init", "--dir", "site"]), 0);
+                Some(TestDb::new(backend).await)
+            }
+        };
+        Site { dir, db }
+    }
+
+    /// Runs `datavern ARGS` with this site's settings appended.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_datavern"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG");
+        match &self.db {
+            None => {
+                command.args(["--data-dir", "data"]);
+            }
+            Some(db) => {
+                let (data, keys) = db.urls();
+                command
+                    .args(["--config", "site/datavern.toml"])
+                    .env("DATAVERN_DATABASE__URL", data)
+                    .env("DATAVERN_DATABASE__KEYS_URL", keys);
+            }
+        }
+        command.output().unwrap()
+    }
+
+    /// `demo digest` of what the site holds, as `(exit code, stdout, stderr)`.
+    fn digest(&self, seed: u64, records: u64) -> (i32, String, String) {
+        let output = self.run(&[
+            "demo",
+            "digest",
+            "--seed",
+            &seed.to_string(),
+            "--records",
+            &records.to_string(),
+        ]);
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    async fn finish(self) {
+        if let Some(db) = self.db {
+            db.cleanup().await;
+        }
+    }
+}
+
+/// `demo seed --records N --seed S` on `site`, which must succeed.
+#[track_caller]
+fn seed(site: &Site, records: u64, seed: u64) -> String {
+    exits(
+        &site.run(&[
+            "demo",
+            "seed",
+            "--records",
+            &records.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ]),
+        0,
+    )
+}
+
+/// The `sha256:…` digest a successful `demo digest` printed.
+#[track_caller]
+fn printed_digest(backend: Backend, (code, stdout, stderr): (i32, String, String)) -> String {
+    assert_eq!(code, 0, "{backend}: stdout:\n{stdout}\nstderr:\n{stderr}");
+    let digest = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap_or_else(|| panic!("{backend}: no digest in {stdout}"));
+    assert_eq!(digest.len(), "sha256:".len() + 64, "{digest}");
+    digest.to_owned()
 }
 
 #[track_caller]
@@ -236,6 +335,151 @@ async fn same_seed_gives_the_same_decrypted_data() {
         let barn = &application.iter().find(|(f, _)| f == "barn_id").unwrap().1;
         assert!(children.contains(barn), "barn_id is not a seeded child");
     }
+}
+
+#[tokio::test]
+async fn seed_writes_the_planned_records_on_every_backend() {
+    for backend in Backend::ALL {
+        let site = Site::new(backend).await;
+        let out = seed(&site, 200, 7);
+        assert!(
+            out.contains("seeded 200 records for tenant 4601"),
+            "{backend}: {out}"
+        );
+
+        // One audit entry per record, sealed and checkpointed when the command ended.
+        let out = exits(&site.run(&["audit", "verify"]), 0);
+        assert!(
+            out.contains("audit log intact: 200 entries checked"),
+            "{backend}: {out}"
+        );
+
+        // One created event per record, of each collection as planned.
+        let (data, keys) = match &site.db {
+            Some(db) => (db.config().data.clone(), db.config().keys.clone()),
+            None => {
+                let embedded = StoreConfig::embedded(site.dir.path().join("data"));
+                (embedded.data, embedded.keys)
+            }
+        };
+        let store = Store::open(&StoreConfig::new(data, keys)).await.unwrap();
+        let events = store.outbox().pending(1000).await.unwrap();
+        store.close().await;
+        assert_eq!(events.len(), 200, "{backend}");
+        let of = |collection: &str| {
+            let source = format!("/datavern/4601/{collection}");
+            events.iter().filter(|e| e.source == source).count()
+        };
+        assert_eq!(
+            (of("innbyggere"), of("barnehagesoknader"), of("saker")),
+            (140, 40, 20),
+            "{backend}"
+        );
+        site.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn same_seed_gives_the_same_digest_on_every_backend() {
+    for backend in Backend::ALL {
+        let (a, b, other) = (
+            Site::new(backend).await,
+            Site::new(backend).await,
+            Site::new(backend).await,
+        );
+        seed(&a, 300, 42);
+        seed(&b, 300, 42);
+        seed(&other, 300, 43);
+
+        let digest = printed_digest(backend, a.digest(42, 300));
+        assert_eq!(printed_digest(backend, b.digest(42, 300)), digest);
+        let (_, stdout, _) = a.digest(42, 300);
+        assert!(
+            stdout.contains("over 100 sampled residents (seed 42, 300 records)"),
+            "{backend}: {stdout}"
+        );
+        // Digests do not change what they read: a second digest is the same.
+        assert_eq!(printed_digest(backend, a.digest(42, 300)), digest);
+
+        // Another seed's data has another digest, and none of the residents of this one.
+        assert_ne!(printed_digest(backend, other.digest(43, 300)), digest);
+        let (code, stdout, stderr) = other.digest(42, 300);
+        assert_eq!(code, 1, "{backend}: {stdout}{stderr}");
+        assert!(stdout.is_empty(), "{backend}: {stdout}");
+        assert!(
+            stderr.contains("100 of 100 sampled residents are missing"),
+            "{backend}: {stderr}"
+        );
+        // No personal value reaches the output.
+        let person = demo::person(42, 0);
+        assert!(!stderr.contains(&person.fodselsnummer) && !stderr.contains(&person.fornavn));
+
+        for site in [a, b, other] {
+            site.finish().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn digest_changes_when_a_sampled_resident_changes() {
+    let site = Site::new(Backend::Sqlite).await;
+    seed(&site, 70, 5);
+    let before = printed_digest(Backend::Sqlite, site.digest(5, 70));
+
+    // Change resident 0 (always sampled) through the governed path.
+    let data_dir = site.dir.path().join("data");
+    let catalog = Arc::new(Catalog::from_yaml(CATALOG).unwrap());
+    let store = Store::open(&StoreConfig::embedded(&data_dir))
+        .await
+        .unwrap();
+    store.apply_catalog(&catalog).await.unwrap();
+    let kek = LocalKeyFile::open(data_dir.join("kek.key")).await.unwrap();
+    let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
+    let tenant = Kommunenummer::parse("4601").unwrap();
+    let principal = Principal::new(
+        PrincipalId::parse("demo-test").unwrap(),
+        tenant,
+        Classification::Begrenset,
+    )
+    .with_purposes([PurposeId::parse("innbyggerregister").unwrap()]);
+    let decide = |request: AccessRequest<'_>| {
+        access::decide(
+            &catalog,
+            &principal,
+            &request.with_purpose(Some("innbyggerregister")),
+        )
+        .unwrap()
+    };
+    let lookup = decide(AccessRequest::lookup("innbyggere", tenant, "fodselsnummer"));
+    let update = decide(AccessRequest::update("innbyggere", tenant));
+    let found = records
+        .lookup(
+            &lookup,
+            "fodselsnummer",
+            &demo::person(5, 0).fodselsnummer,
+            &RequestMeta::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let mut body = serde_json::Map::new();
+    body.insert("fornavn".to_owned(), "Endret".into());
+    let patch = datavern_core::record::validate(
+        catalog.collection("innbyggere").unwrap(),
+        &body,
+        datavern_core::record::Mode::Patch,
+    )
+    .unwrap();
+    records
+        .update(&update, found[0].id, patch, None, &RequestMeta::new())
+        .await
+        .unwrap();
+    store.audit().shutdown().await.unwrap();
+    store.close().await;
+
+    let after = printed_digest(Backend::Sqlite, site.digest(5, 70));
+    assert_ne!(after, before);
+    site.finish().await;
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub use self::query::{AuditFilter, AuditRecord, Cursor, DEFAULT_PAGE_SIZE, MAX_P
 pub use self::verify::{Problem, VerifyFailure, VerifyReport};
 // The records module appends each change's entry inside the change's transaction.
 #[allow(unused_imports)]
-pub(crate) use self::writer::append;
+pub(crate) use self::writer::{append, append_all};
 
 /// How the audit log batches, seals and checkpoints.
 #[derive(Debug, Clone)]

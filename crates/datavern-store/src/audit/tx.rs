@@ -43,14 +43,16 @@ pub(super) async fn in_snapshot<T>(
 
 /// Runs `work` in a write transaction that sees rows committed while it waits for the head's
 /// lock, and commits it if `work` succeeds. SQLite: `BEGIN IMMEDIATE` (the write lock up
-/// front); PostgreSQL: the default `READ COMMITTED`; MariaDB/MySQL: `READ COMMITTED` set
-/// explicitly for the next transaction only, so the pooled connection keeps its default.
+/// front) in this process's turn to write; PostgreSQL: the default `READ COMMITTED`;
+/// MariaDB/MySQL: `READ COMMITTED` set explicitly for the next transaction only, so the
+/// pooled connection keeps its default.
 pub(super) async fn in_head_lock<T>(
     db: &Database,
     work: impl AsyncFnOnce(&mut Conn<'_>) -> Result<T>,
 ) -> Result<T> {
     match db.db_pool() {
         DbPool::Sqlite(pool) => {
+            let _turn = db.write_turn().await;
             let mut conn = pool.acquire().await?;
             let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
             let result = work(&mut Conn::Sqlite(&mut tx)).await?;

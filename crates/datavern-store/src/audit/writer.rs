@@ -28,13 +28,17 @@ pub(crate) async fn append(conn: &mut Conn<'_>, entry: &AuditEntry) -> Result<()
     append_all(conn, &[entry]).await
 }
 
-/// Inserts `entries`, unsealed, with one statement.
+/// Inserts `entries`, unsealed and in order, with as few multi-row statements as the
+/// backend's parameter limit allows (one for up to 2 340 entries on SQLite, 4 681 on
+/// PostgreSQL and MariaDB/MySQL).
 pub(crate) async fn append_all(conn: &mut Conn<'_>, entries: &[&AuditEntry]) -> Result<()> {
-    if entries.is_empty() {
-        return Ok(());
+    let rows = conn
+        .backend()
+        .rows_per_insert(stored::CONTENT_COLUMNS.len());
+    for chunk in entries.chunks(rows) {
+        let insert = stored::insert(conn.backend(), chunk)?;
+        conn.execute(&insert).await?;
     }
-    let insert = stored::insert(conn.backend(), entries)?;
-    conn.execute(&insert).await?;
     Ok(())
 }
 
@@ -93,6 +97,7 @@ async fn write_batch(db: &Database, entries: &[&AuditEntry]) -> Result<(), Store
     }
     match db.db_pool() {
         DbPool::Sqlite(pool) => {
+            let _turn = db.write_turn().await;
             let mut conn = pool.acquire().await?;
             // IMMEDIATE: take the write lock up front rather than fail to upgrade later.
             let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;

@@ -204,8 +204,36 @@ impl KeyCache {
                 None => new.push(subject),
             }
         }
+        self.create_keys(tenant, epoch, new, &mut keys).await?;
+        Ok(keys)
+    }
+
+    /// The first keys of subjects whose ids were made by the caller just now (the records a
+    /// batch creates, each its own subject), so they cannot have keys yet: made, wrapped in
+    /// one KEK call and stored in one key store transaction without reading the key store
+    /// first. Should one of them have a key after all, the store refuses the batch and each
+    /// subject goes through the race-safe [`write_key`](Self::write_key).
+    pub(crate) async fn new_subject_keys(
+        &self,
+        tenant: Kommunenummer,
+        subjects: Vec<Uuid>,
+    ) -> Result<HashMap<Uuid, DataKey>> {
+        let mut keys = HashMap::with_capacity(subjects.len());
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        self.create_keys(tenant, epoch, subjects, &mut keys).await?;
+        Ok(keys)
+    }
+
+    /// Makes, wraps and stores first keys for `new` (no duplicates) and puts them in `keys`.
+    async fn create_keys(
+        &self,
+        tenant: Kommunenummer,
+        epoch: u64,
+        new: Vec<Uuid>,
+        keys: &mut HashMap<Uuid, DataKey>,
+    ) -> Result<()> {
         if new.is_empty() {
-            return Ok(keys);
+            return Ok(());
         }
         let fresh = new
             .iter()
@@ -245,7 +273,7 @@ impl KeyCache {
                 keys.insert(subject, self.write_key(tenant, subject).await?);
             }
         }
-        Ok(keys)
+        Ok(())
     }
 
     async fn newest_cached(&self, tenant: Kommunenummer, subject: Uuid) -> Option<DataKey> {

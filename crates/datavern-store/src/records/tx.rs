@@ -5,7 +5,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{MySql, Postgres, Sqlite, Transaction};
 
 use crate::conn::Conn;
-use crate::database::{Database, DbPool};
+use crate::database::{Database, DbPool, WriteTurn};
 use crate::error::Result;
 
 /// Whether a transaction will write.
@@ -22,7 +22,8 @@ pub(crate) enum TxMode {
 /// reads on SQLite and MariaDB/MySQL, which have no row-level security, a plain connection
 /// (each read is one statement, so it needs no transaction of its own).
 pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// A SQLite write transaction, begun and ended in this process's turn to write.
+    Sqlite(Transaction<'static, Sqlite>, WriteTurn),
     Postgres(Transaction<'static, Postgres>),
     MySql(Transaction<'static, MySql>),
     SqliteRead(PoolConnection<Sqlite>),
@@ -38,7 +39,10 @@ impl Tx {
         Ok(match db.db_pool() {
             DbPool::Sqlite(pool) => match mode {
                 TxMode::Read => Tx::SqliteRead(pool.acquire().await?),
-                TxMode::Write => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+                TxMode::Write => {
+                    let turn = db.write_turn().await;
+                    Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+                }
             },
             DbPool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -58,7 +62,7 @@ impl Tx {
     /// The transaction's connection, for running statements.
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            Tx::Sqlite(tx, _) => Conn::Sqlite(tx),
             Tx::Postgres(tx) => Conn::Postgres(tx),
             Tx::MySql(tx) => Conn::MySql(tx),
             Tx::SqliteRead(conn) => Conn::Sqlite(conn),
@@ -69,7 +73,7 @@ impl Tx {
     /// Commits. (Dropping a `Tx` without committing rolls it back.)
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _turn) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
             Tx::MySql(tx) => tx.commit().await?,
             Tx::SqliteRead(_) | Tx::MySqlRead(_) => {}

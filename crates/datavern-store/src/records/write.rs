@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use datavern_core::access::{Denial, Grant, Operation};
 use datavern_core::catalog::{FieldName, Kommunenummer};
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
-use datavern_crypto::{DataKey, FieldContext, Zeroizing, encrypt_field};
+use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
@@ -74,23 +74,53 @@ struct SealContext<'a> {
     owner: Uuid,
 }
 
+/// The blind-index keys of the searchable fields a write sets, fetched once per write (or
+/// batch) rather than once per value.
+struct IndexKeys<'p> {
+    keys: Vec<(&'p str, BlindIndexKey)>,
+}
+
+/// A column and its value, named as in the plan.
+type Column<'p> = (&'p str, SimpleExpr);
+
 impl Records {
+    /// The blind-index keys of `fields` (see [`indexed_fields`]).
+    async fn index_keys<'p>(
+        &self,
+        tenant: Kommunenummer,
+        plan: &'p CollectionPlan,
+        fields: Vec<&'p FieldPlan>,
+    ) -> Result<IndexKeys<'p>> {
+        let mut keys = Vec::with_capacity(fields.len());
+        for field in fields {
+            let key = self
+                .inner
+                .keys
+                .index_key(tenant, &plan.name, &field.name)
+                .await?;
+            keys.push((field.name.as_str(), key));
+        }
+        Ok(IndexKeys { keys })
+    }
+
     /// The column values of `values`: encrypted fields sealed with `key`, the owner's data
     /// key (needed when [`needs_key`] says so), and bound to tenant, collection, field,
-    /// record and owner; blind indexes of searchable fields; plain fields as their SQL type.
-    async fn seal_values(
+    /// record and owner; blind indexes of searchable fields (with `index`, which must hold
+    /// the key of every searchable field with a value); plain fields as their SQL type.
+    fn seal_values<'p>(
         &self,
-        cx: &SealContext<'_>,
-        values: &[(&FieldPlan, &FieldValue)],
+        cx: &SealContext<'p>,
+        values: &[(&'p FieldPlan, &FieldValue)],
         key: Option<&DataKey>,
-    ) -> Result<Vec<(String, SimpleExpr)>> {
+        index: &IndexKeys<'p>,
+        columns: &mut Vec<Column<'p>>,
+    ) -> Result<()> {
         let backend = self.inner.store.data().backend();
         let record_text = cx.record.hyphenated().to_string();
         let owner_text = cx.owner.hyphenated().to_string();
-        let mut columns = Vec::with_capacity(values.len() * 2);
         for (field, value) in values {
             if !field.encrypted {
-                columns.push((field.name.clone(), codec::plain_expr(backend, value)));
+                columns.push((field.name.as_str(), codec::plain_expr(backend, value)));
                 continue;
             }
             let sealed = match (value.canonical(), key) {
@@ -107,26 +137,47 @@ impl Records {
                 }
                 _ => None,
             };
-            columns.push((field.name.clone(), codec::bytes_expr(sealed)));
+            columns.push((field.name.as_str(), codec::bytes_expr(sealed)));
             if let Some(index_column) = &field.blind_index {
-                let index = match catalog_field(&self.inner.catalog, &cx.plan.name, &field.name)
-                    .and_then(|f| value.index_form(f))
-                {
+                let form = catalog_field(&self.inner.catalog, &cx.plan.name, &field.name)
+                    .and_then(|f| value.index_form(f));
+                let index = match form {
                     Some(form) => {
-                        let key = self
-                            .inner
+                        let key = index
                             .keys
-                            .index_key(cx.tenant, &cx.plan.name, &field.name)
-                            .await?;
+                            .iter()
+                            .find(|(name, _)| *name == field.name)
+                            .map(|(_, key)| key)
+                            .ok_or_else(|| RecordError::Unstorable {
+                                field: field.name.clone(),
+                                reason: "no blind-index key was fetched for it".to_owned(),
+                            })?;
                         Some(key.compute(form.as_bytes()).as_bytes().to_vec())
                     }
                     None => None,
                 };
-                columns.push((index_column.clone(), codec::bytes_expr(index)));
+                columns.push((index_column.as_str(), codec::bytes_expr(index)));
             }
         }
-        Ok(columns)
+        Ok(())
     }
+}
+
+/// The searchable fields that have a value in `values`, each once: those whose blind-index
+/// keys a write needs.
+fn indexed_fields<'p, 'v>(
+    values: impl IntoIterator<Item = (&'p FieldPlan, &'v FieldValue)>,
+) -> Vec<&'p FieldPlan> {
+    let mut fields: Vec<&'p FieldPlan> = Vec::new();
+    for (field, value) in values {
+        if field.blind_index.is_some()
+            && !value.is_null()
+            && !fields.iter().any(|f| f.name == field.name)
+        {
+            fields.push(field);
+        }
+    }
+    fields
 }
 
 /// Whether sealing `values` needs the owner's data key: some encrypted field has a value.
@@ -179,6 +230,30 @@ async fn check_references(
             .into())
         }
     }
+}
+
+/// Inserts `rows` (each with a value for every column of `names`, in that order) into
+/// `table` with multi-row `INSERT`s of as many rows as the backend's parameter limit allows.
+async fn insert_rows(
+    conn: &mut Conn<'_>,
+    table: &str,
+    names: &[&str],
+    rows: Vec<Vec<SimpleExpr>>,
+) -> Result<()> {
+    let per_statement = conn.backend().rows_per_insert(names.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut insert = Query::insert();
+        insert
+            .into_table(col(table))
+            .columns(names.iter().map(|name| col(name)));
+        for values in rows.by_ref().take(per_statement) {
+            // As many values as columns: cannot panic.
+            insert.values_panic(values);
+        }
+        conn.execute(&insert).await?;
+    }
+    Ok(())
 }
 
 /// The audit entry of a write of record `id` about `subjects` (primary first).
@@ -328,16 +403,30 @@ pub(super) async fn create_many(
         tx.commit().await?;
     }
     // Every owner's key at once: one key store query, one KEK call and one key store
-    // transaction for those that have none yet.
-    let owners: Vec<Uuid> = prepared
+    // transaction for those that have none yet. A record that is its own key's owner
+    // (`subjects: self`, or a key of its own) has an id made just now, so no key yet: its
+    // key is made without asking the key store first.
+    let (fresh, owners): (Vec<&NewRecord<'_, '_>>, Vec<&NewRecord<'_, '_>>) = prepared
         .iter()
         .filter(|r| needs_key(&r.values))
-        .map(|r| r.owner)
-        .collect();
-    let keys = records.inner.keys.write_keys(tenant, &owners).await?;
+        .partition(|r| r.owner == r.id);
+    let owners: Vec<Uuid> = owners.iter().map(|r| r.owner).collect();
+    let mut keys = records.inner.keys.write_keys(tenant, &owners).await?;
+    let fresh: Vec<Uuid> = fresh.iter().map(|r| r.owner).collect();
+    keys.extend(records.inner.keys.new_subject_keys(tenant, fresh).await?);
+
+    let indexed = indexed_fields(prepared.iter().flat_map(|r| r.values.iter().copied()));
+    let index = records.index_keys(tenant, plan, indexed).await?;
 
     let now = codec::now_micros();
-    let mut writes = Vec::with_capacity(prepared.len());
+    let time = time_expr(backend, now);
+    let tenant_expr: SimpleExpr = Expr::val(tenant.as_str()).into();
+    // Rows grouped by their columns (a record that leaves out an optional field has fewer),
+    // in the order each set of columns first appears; each group is written with multi-row
+    // INSERTs.
+    let mut groups: Vec<(Vec<&str>, Vec<Vec<SimpleExpr>>)> = Vec::new();
+    let mut entries = Vec::with_capacity(prepared.len());
+    let mut columns: Vec<Column<'_>> = Vec::new();
     for new in &prepared {
         let cx = SealContext {
             tenant,
@@ -345,33 +434,30 @@ pub(super) async fn create_many(
             record: new.id,
             owner: new.owner,
         };
-        let mut columns: Vec<(String, SimpleExpr)> = vec![
-            ("id".to_owned(), Expr::val(new.id).into()),
-            ("tenant".to_owned(), Expr::val(tenant.as_str()).into()),
-        ];
+        columns.clear();
+        columns.push(("id", Expr::val(new.id).into()));
+        columns.push(("tenant", tenant_expr.clone()));
         for (reference, subject) in plan.references.iter().zip(&new.references) {
             let value = match subject {
                 Some(subject) => Expr::val(*subject).into(),
                 None => SimpleExpr::Keyword(sea_query::Keyword::Null),
             };
-            columns.push((reference.column.clone(), value));
+            columns.push((reference.column.as_str(), value));
         }
         let key = if needs_key(&new.values) {
             keys.get(&new.owner)
         } else {
             None
         };
-        columns.extend(records.seal_values(&cx, &new.values, key).await?);
-        columns.push(("created_at".to_owned(), time_expr(backend, now)));
-        columns.push(("updated_at".to_owned(), time_expr(backend, now)));
-        columns.push(("version".to_owned(), Expr::val(1i64).into()));
-        let (names, exprs): (Vec<String>, Vec<SimpleExpr>) = columns.into_iter().unzip();
-        let insert = Query::insert()
-            .into_table(col(&plan.table))
-            .columns(names.iter().map(|n| col(n)))
-            // As many values as columns: cannot panic.
-            .values_panic(exprs)
-            .to_owned();
+        records.seal_values(&cx, &new.values, key, &index, &mut columns)?;
+        columns.push(("created_at", time.clone()));
+        columns.push(("updated_at", time.clone()));
+        columns.push(("version", Expr::val(1i64).into()));
+        let (names, values): (Vec<&str>, Vec<SimpleExpr>) = columns.drain(..).unzip();
+        match groups.iter_mut().find(|(group, _)| *group == names) {
+            Some((_, rows)) => rows.push(values),
+            None => groups.push((names, vec![values])),
+        }
 
         let primary = match plan.key_owner {
             KeyOwner::Record => Some(new.id),
@@ -385,26 +471,28 @@ pub(super) async fn create_many(
             .filter(|(r, _)| !r.primary)
             .filter_map(|(_, s)| *s)
             .collect();
-        let entry = write_entry(
+        entries.push(write_entry(
             grant,
             Some(new.record.field_names().collect()),
             new.id,
             primary,
             secondary,
             meta,
-        );
-        writes.push((insert, entry));
+        ));
     }
 
     // All rows, audit entries and outbox events in one transaction: all or nothing.
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
-    for (new, (insert, entry)) in prepared.iter().zip(&writes) {
-        tx.conn().execute(insert).await?;
-        audit::append(&mut tx.conn(), entry).await?;
-        outbox::append(
-            &mut tx.conn(),
-            RecordEvent {
+    for (names, rows) in groups {
+        insert_rows(&mut tx.conn(), &plan.table, &names, rows).await?;
+    }
+    audit::append_all(&mut tx.conn(), &entries.iter().collect::<Vec<_>>()).await?;
+    outbox::append_all(
+        &mut tx.conn(),
+        prepared
+            .iter()
+            .map(|new| RecordEvent {
                 change: RecordChange::Created,
                 tenant,
                 collection: &plan.name,
@@ -412,10 +500,10 @@ pub(super) async fn create_many(
                 version: 1,
                 fields: new.record.field_names().map(|f| f.to_string()).collect(),
                 time: now,
-            },
-        )
-        .await?;
-    }
+            })
+            .collect(),
+    )
+    .await?;
     tx.commit().await?;
     tracing::debug!(records = prepared.len(), "Created records");
 
@@ -559,20 +647,24 @@ pub(super) async fn update(
     } else {
         None
     };
-    let mut columns = records.seal_values(&cx, &to_write, key.as_ref()).await?;
+    let index = records
+        .index_keys(tenant, plan, indexed_fields(to_write.iter().copied()))
+        .await?;
+    let mut columns = Vec::with_capacity(to_write.len() * 2 + changed.len() + 2);
+    records.seal_values(&cx, &to_write, key.as_ref(), &index, &mut columns)?;
     for position in &changed {
         let value = match references[*position] {
             Some(subject) => Expr::val(subject).into(),
             None => SimpleExpr::Keyword(sea_query::Keyword::Null),
         };
-        columns.push((plan.references[*position].column.clone(), value));
+        columns.push((plan.references[*position].column.as_str(), value));
     }
     let now = codec::now_micros();
-    columns.push(("updated_at".to_owned(), time_expr(backend, now)));
-    columns.push(("version".to_owned(), Expr::col(col("version")).add(1i64)));
+    columns.push(("updated_at", time_expr(backend, now)));
+    columns.push(("version", Expr::col(col("version")).add(1i64)));
     let update = Query::update()
         .table(col(&plan.table))
-        .values(columns.into_iter().map(|(name, expr)| (col(&name), expr)))
+        .values(columns.into_iter().map(|(name, expr)| (col(name), expr)))
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(col("id")).eq(id))
         .and_where(Expr::col(col("version")).eq(row.version))

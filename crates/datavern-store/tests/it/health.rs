@@ -3,10 +3,11 @@
 use datavern_store::testing::{TestDb, admin_url, with_database, with_user};
 use datavern_store::{Backend, Database, DatabaseConfig, DatabaseRole, StoreError};
 
-use crate::support::{backend_tests, report};
+use crate::support::{backend_tests, report, scalar};
 
 backend_tests!(
     ping_reports_health_and_stats_count_connections,
+    analyze_gives_postgresql_statistics_for_both_databases,
     unreachable_database_is_a_clear_error_without_the_password,
 );
 
@@ -26,6 +27,28 @@ async fn ping_reports_health_and_stats_count_connections(backend: Backend) {
     let err = store.ping().await.expect_err("closed pool");
     assert!(matches!(err, StoreError::Database(_)), "{}", report(&err));
 
+    db.cleanup().await;
+}
+
+async fn analyze_gives_postgresql_statistics_for_both_databases(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open().await;
+    store
+        .analyze()
+        .await
+        .unwrap_or_else(|err| panic!("analyze: {}", report(&err)));
+    if backend == Backend::Postgres {
+        let analyzed = "SELECT COUNT(*) FROM pg_stat_user_tables \
+                        WHERE relname IN ('dv_audit', 'dv_subject_keys') AND last_analyze IS NOT NULL";
+        let data = scalar(store.data(), analyzed).await;
+        let keys = scalar(store.keys().database(), analyzed).await;
+        assert_eq!(
+            (data, keys),
+            (1, 1),
+            "dv_audit and dv_subject_keys analyzed"
+        );
+    }
+    store.close().await;
     db.cleanup().await;
 }
 

@@ -1,5 +1,7 @@
 //! `Records::create_many`: the same governed writes as `create`, in one transaction.
 
+use std::collections::HashSet;
+
 use datavern_store::records::MAX_BATCH;
 
 use super::*;
@@ -10,6 +12,8 @@ backend_tests!(
     a_batch_with_one_bad_reference_writes_nothing,
     a_batch_failing_midway_writes_nothing,
     a_batch_over_the_cap_is_refused,
+    a_full_batch_is_audited_in_a_chain_that_verifies,
+    a_full_batch_of_dependents_keys_each_by_its_child,
 );
 
 const N: u32 = 30;
@@ -157,8 +161,8 @@ async fn a_batch_with_one_bad_reference_writes_nothing(backend: Backend) {
 
 async fn a_batch_failing_midway_writes_nothing(backend: Backend) {
     let env = Env::kommune(backend).await;
-    // One created event at most: the batch's second record fails at its outbox insert, after
-    // the first record's row, audit entry and event were written in the same transaction.
+    // One created event at most: the batch's events fail to insert, after its rows and audit
+    // entries were written in the same transaction.
     execute(
         env.data(),
         "CREATE UNIQUE INDEX test_one_created_event ON dv_outbox (type)",
@@ -186,5 +190,124 @@ async fn a_batch_over_the_cap_is_refused(backend: Backend) {
         (env.count("c_innbyggere").await, env.count("dv_audit").await),
         before
     );
+    env.finish().await;
+}
+
+async fn a_full_batch_is_audited_in_a_chain_that_verifies(backend: Backend) {
+    let env = Env::kommune(backend).await;
+    let created = create_many(
+        &env,
+        "innbyggere",
+        "innbyggerregister",
+        residents(&env, u32::try_from(MAX_BATCH).unwrap()),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("create_many: {}", report(&err)));
+    assert_eq!(created.len(), MAX_BATCH);
+    let ids: HashSet<Uuid> = created.iter().map(|v| v.id).collect();
+    assert_eq!(ids.len(), MAX_BATCH, "every record has its own id");
+    assert_eq!(env.count("c_innbyggere").await, MAX_BATCH as i64);
+    assert_eq!(
+        scalar(
+            env.store.keys().database(),
+            "SELECT COUNT(*) FROM dv_subject_keys"
+        )
+        .await,
+        MAX_BATCH as i64,
+        "one key per resident"
+    );
+
+    // One audit entry per record, in the batch's order, and a chain that verifies.
+    let audit = audit_rows(&env).await;
+    let expected: Vec<String> = created.iter().map(|v| v.id.simple().to_string()).collect();
+    let recorded: Vec<String> = audit.iter().map(|(_, _, r, _)| r.clone()).collect();
+    assert_eq!(recorded, expected);
+    let head = env.store.audit().seal().await.unwrap();
+    assert_eq!(head.size, MAX_BATCH as u64);
+    let verified = env.store.audit().verify(None).await.unwrap();
+    assert!(verified.is_intact(), "{:?}", verified.failure);
+    assert_eq!(verified.entries, MAX_BATCH as u64);
+
+    // One outbox event per record, in the batch's order, naming the fields written.
+    let events = env
+        .store
+        .outbox()
+        .pending(2 * MAX_BATCH as u32)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), MAX_BATCH);
+    for (event, view) in events.iter().zip(&created) {
+        assert_eq!(event.event_type, "no.datavern.record.created");
+        assert_eq!(event.subject.as_deref(), Some(view.id.to_string().as_str()));
+        let data = event.data.as_ref().unwrap();
+        assert_eq!(data["record_id"], view.id.to_string());
+        assert_eq!(data["version"], 1);
+        assert!(
+            data["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "fodselsnummer")
+        );
+    }
+
+    // Every record reads back equal, through the lookup its blind index serves.
+    for (i, view) in created.iter().enumerate().step_by(97) {
+        let fnr = string(view, "fodselsnummer");
+        let found = env
+            .lookup("innbyggere", "innbyggerregister", "fodselsnummer", &fnr)
+            .await;
+        assert!(found.iter().any(|f| f == view), "record {i}");
+    }
+    env.finish().await;
+}
+
+async fn a_full_batch_of_dependents_keys_each_by_its_child(backend: Backend) {
+    let env = Env::kommune(backend).await;
+    let people = create_many(&env, "innbyggere", "innbyggerregister", residents(&env, 40))
+        .await
+        .unwrap();
+    // Records with and without the optional second guardian, so the batch mixes rows with
+    // different sets of columns.
+    let batch: Vec<ValidatedRecord> = (0..MAX_BATCH)
+        .map(|i| {
+            let child = people[i % people.len()].id;
+            let guardian = people[(i + 1) % people.len()].id;
+            let mut body = soknad(child, guardian);
+            if i % 3 == 0 {
+                body["foresatt2_id"] = json!(people[(i + 2) % people.len()].id.to_string());
+                body["foresatt2_telefon"] = json!("98765432");
+            }
+            env.body("barnehagesoknader", body, Mode::Create)
+        })
+        .collect();
+    let created = create_many(&env, "barnehagesoknader", "barnehageopptak", batch)
+        .await
+        .unwrap_or_else(|err| panic!("create_many: {}", report(&err)));
+    assert_eq!(created.len(), MAX_BATCH);
+    assert_eq!(env.count("c_barnehagesoknader").await, MAX_BATCH as i64);
+    for (i, view) in created.iter().enumerate().step_by(41) {
+        let read = env
+            .get("barnehagesoknader", "barnehageopptak", "4601", view.id)
+            .await
+            .unwrap();
+        assert_eq!(&read, view, "record {i}");
+        assert_eq!(
+            read.primary_subject(),
+            Some(SubjectId::from_uuid(people[i % people.len()].id))
+        );
+        let second = read.get("foresatt2_telefon");
+        if i % 3 == 0 {
+            assert!(matches!(second, Some(FieldValue::String(_))), "record {i}");
+        } else {
+            assert_eq!(second, Some(&FieldValue::Null), "record {i}");
+        }
+    }
+    env.store.audit().seal().await.unwrap();
+    let verified = env.store.audit().verify(None).await.unwrap();
+    assert!(verified.is_intact(), "{:?}", verified.failure);
+    // The residents, the batch, and the reads above.
+    let reads = created.iter().step_by(41).count() as u64;
+    assert_eq!(verified.entries, 40 + MAX_BATCH as u64 + reads);
     env.finish().await;
 }
