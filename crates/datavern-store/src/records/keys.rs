@@ -61,6 +61,18 @@ struct KeyRing {
     keys: Vec<DataKey>,
 }
 
+/// What [`KeyCache::load_subjects`] read from the key store: the live keys it unwrapped, per
+/// subject, and the destroyed versions.
+///
+/// Callers take the keys from here, not from the cache: the cache may not keep what it was
+/// just given (moka admits by frequency and evicts by size), and a read that relied on it
+/// failed with a decryption error when reads spread over more subjects than it holds.
+#[derive(Default)]
+struct Loaded {
+    rings: HashMap<Uuid, Arc<KeyRing>>,
+    destroyed: HashSet<(Uuid, KeyId)>,
+}
+
 type IndexKeyId = (Kommunenummer, String, String);
 
 /// Unwrapped keys, loaded through the key store and the KEK provider.
@@ -152,9 +164,9 @@ impl KeyCache {
             epoch,
             tenant,
             subject,
-            KeyRing {
+            Arc::new(KeyRing {
                 keys: vec![key.clone()],
-            },
+            }),
         )
         .await;
         Ok(key)
@@ -188,16 +200,20 @@ impl KeyCache {
             return Ok(keys);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let destroyed = self.load_subjects(tenant, &missing).await?;
+        let loaded = self.load_subjects(tenant, &missing).await?;
         let mut new = Vec::new();
         for subject in missing {
-            if destroyed.iter().any(|(s, _)| *s == subject) {
+            if loaded.destroyed.iter().any(|(s, _)| *s == subject) {
                 return Err(StoreError::SubjectKeyDestroyed {
                     tenant: tenant.to_string(),
                     subject: subject.hyphenated().to_string(),
                 });
             }
-            match self.newest_cached(tenant, subject).await {
+            match loaded
+                .rings
+                .get(&subject)
+                .and_then(|ring| ring.keys.last().cloned())
+            {
                 Some(key) => {
                     keys.insert(subject, key);
                 }
@@ -260,9 +276,9 @@ impl KeyCache {
                     epoch,
                     tenant,
                     subject,
-                    KeyRing {
+                    Arc::new(KeyRing {
                         keys: vec![key.clone()],
-                    },
+                    }),
                 )
                 .await;
                 keys.insert(subject, key);
@@ -293,14 +309,17 @@ impl KeyCache {
             return Ok(Some(key));
         }
         // Not cached, or cached without this version (a newer key made elsewhere): reload.
-        let destroyed = self.load_subjects(tenant, &[subject]).await?;
-        if destroyed.contains(&(subject, key_id)) {
+        let loaded = self.load_subjects(tenant, &[subject]).await?;
+        if loaded.destroyed.contains(&(subject, key_id)) {
             return Err(StoreError::SubjectKeyDestroyed {
                 tenant: tenant.to_string(),
                 subject: subject.hyphenated().to_string(),
             });
         }
-        Ok(self.cached(tenant, subject, key_id).await)
+        Ok(loaded
+            .rings
+            .get(&subject)
+            .and_then(|ring| ring.keys.iter().find(|k| k.id() == key_id).cloned()))
     }
 
     /// Loads the keys of every subject in `subjects` that is not cached yet, with one key
@@ -381,13 +400,10 @@ impl KeyCache {
     }
 
     /// Reads every key version of `subjects` from the key store, unwraps the live ones in one
-    /// KEK call and caches them. Returns the destroyed versions (subject and key id): what
-    /// they sealed cannot be decrypted any more. A key that fails to unwrap is an error.
-    async fn load_subjects(
-        &self,
-        tenant: Kommunenummer,
-        subjects: &[Uuid],
-    ) -> Result<HashSet<(Uuid, KeyId)>> {
+    /// KEK call, caches them and returns them, with the destroyed versions (subject and key
+    /// id): what those sealed cannot be decrypted any more. A key that fails to unwrap is an
+    /// error.
+    async fn load_subjects(&self, tenant: Kommunenummer, subjects: &[Uuid]) -> Result<Loaded> {
         let epoch = self.epoch.load(Ordering::SeqCst);
         let ids: Vec<SubjectId> = subjects.iter().copied().map(SubjectId::from_uuid).collect();
         let stored = self.store.subject_keys(tenant, &ids).await?;
@@ -402,7 +418,10 @@ impl KeyCache {
             }
         }
         if live.is_empty() {
-            return Ok(destroyed);
+            return Ok(Loaded {
+                destroyed,
+                ..Loaded::default()
+            });
         }
         let requests: Vec<UnwrapRequest<'_>> = live
             .iter()
@@ -418,22 +437,26 @@ impl KeyCache {
             // subject_keys orders by subject and version: the newest is pushed last.
             rings.entry(subject).or_default().push(key);
         }
+        let mut loaded = Loaded {
+            destroyed,
+            ..Loaded::default()
+        };
         for (subject, keys) in rings {
-            self.insert(epoch, tenant, subject, KeyRing { keys }).await;
+            let ring = Arc::new(KeyRing { keys });
+            self.insert(epoch, tenant, subject, Arc::clone(&ring)).await;
+            loaded.rings.insert(subject, ring);
         }
-        Ok(destroyed)
+        Ok(loaded)
     }
 
     /// Caches a ring unless a subject was evicted since `epoch` (the load may predate a
     /// destruction). An eviction between the check and the insert is caught by checking
     /// again afterwards.
-    async fn insert(&self, epoch: u64, tenant: Kommunenummer, subject: Uuid, ring: KeyRing) {
+    async fn insert(&self, epoch: u64, tenant: Kommunenummer, subject: Uuid, ring: Arc<KeyRing>) {
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return;
         }
-        self.subjects
-            .insert((tenant, subject), Arc::new(ring))
-            .await;
+        self.subjects.insert((tenant, subject), ring).await;
         if self.epoch.load(Ordering::SeqCst) != epoch {
             self.subjects.invalidate(&(tenant, subject)).await;
         }

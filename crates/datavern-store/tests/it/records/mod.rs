@@ -13,7 +13,7 @@ use datavern_core::catalog::Catalog;
 use datavern_core::classification::Classification;
 use datavern_core::record::{self, FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{KekProvider, LocalKeyFile};
-use datavern_store::records::{Cursor, MAX_PAGE_LIMIT, Page, RecordView};
+use datavern_store::records::{Cursor, KeyCacheConfig, MAX_PAGE_LIMIT, Page, RecordView};
 use datavern_store::testing::TestDb;
 use datavern_store::{
     Backend, Database, DbPool, RecordError, Records, RequestMeta, Store, StoreError, SubjectId,
@@ -95,6 +95,7 @@ struct Env {
     store: Store,
     records: Records,
     catalog: Arc<Catalog>,
+    kek: Arc<dyn KekProvider>,
     _kek_dir: TempDir,
 }
 
@@ -110,14 +111,26 @@ impl Env {
                 .await
                 .unwrap(),
         );
-        let records = Records::new(store.clone(), catalog.clone(), kek);
+        let records = Records::new(store.clone(), catalog.clone(), Arc::clone(&kek));
         Env {
             db,
             store,
             records,
             catalog,
+            kek,
             _kek_dir: kek_dir,
         }
+    }
+
+    /// The same databases and KEK, through record operations with their own key cache.
+    fn with_key_cache(mut self, cache: KeyCacheConfig) -> Env {
+        self.records = Records::with_key_cache(
+            self.store.clone(),
+            self.catalog.clone(),
+            Arc::clone(&self.kek),
+            cache,
+        );
+        self
     }
 
     async fn kommune(backend: Backend) -> Env {

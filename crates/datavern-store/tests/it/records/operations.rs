@@ -9,6 +9,7 @@ backend_tests!(
     list_pages_in_id_order_without_duplicates,
     lookup_by_fodselsnummer_finds_formatted_and_unformatted_input,
     lookup_drops_blind_index_false_positives,
+    reads_work_when_the_key_cache_keeps_nothing,
     withheld_fields_follow_the_purpose,
     another_tenants_record_is_not_found,
     references_must_exist_and_a_new_primary_subject_reencrypts,
@@ -724,5 +725,42 @@ async fn sqlite_lookup_seeks_the_blind_index() {
                 .to_owned()
         ],
     );
+    env.finish().await;
+}
+
+/// The key cache may drop what it was just given (moka admits by frequency and evicts by
+/// size): a read must use the key it loaded, not look it up in the cache again.
+async fn reads_work_when_the_key_cache_keeps_nothing(backend: Backend) {
+    let env = Env::kommune(backend).await;
+    let mut created = Vec::new();
+    for n in 1..=5 {
+        created.push(env.create_resident(n).await);
+    }
+    let env = env.with_key_cache(KeyCacheConfig {
+        max_subjects: 0,
+        ..KeyCacheConfig::default()
+    });
+    for (n, record) in (1..).zip(&created) {
+        let read = env
+            .get("innbyggere", "innbyggerregister", "4601", record.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            string(&read, "fornavn"),
+            string(record, "fornavn"),
+            "resident {n}"
+        );
+        let found = env
+            .lookup(
+                "innbyggere",
+                "innbyggerregister",
+                "fodselsnummer",
+                &string(record, "fodselsnummer"),
+            )
+            .await;
+        assert_eq!(found.len(), 1, "resident {n}");
+    }
+    // Writes for a new subject and for an existing one too.
+    env.create_resident(9).await;
     env.finish().await;
 }
