@@ -167,6 +167,13 @@ impl RawBaseline {
                 insert
             })
             .collect();
+        // On SQLite, queue with the store's own writers (the audit sealer may still be
+        // working off the governed seed's entries): polling for the lock alone can lose every
+        // race until the busy timeout fails the seed.
+        let _turn = match backend {
+            Backend::Sqlite => Some(self.db.write_turn().await),
+            Backend::Postgres | Backend::MySql => None,
+        };
         let mut pooled = self.db.acquire().await?;
         let mut conn = pooled.conn();
         let transaction = statements.len() > 1;

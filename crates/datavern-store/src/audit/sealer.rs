@@ -34,6 +34,7 @@
 use std::time::Duration;
 
 use datavern_crypto::audit::{ChainHash, ChainHead, chain_next};
+use sea_query::extension::mysql::{IndexHintScope, IndexName, MySqlSelectStatementExt as _};
 use sea_query::{CaseStatement, Expr, LockType, Order, Query};
 use time::OffsetDateTime;
 
@@ -45,6 +46,9 @@ use crate::conn::Conn;
 use crate::conn::time_value;
 use crate::database::Database;
 use crate::error::Result;
+
+/// The index of the unsealed entries, in id order (on every backend under this name).
+const UNSEALED_INDEX: &str = "dv_audit_unsealed";
 
 /// Seals every unsealed entry visible now, in rounds of at most `round` entries, and returns
 /// the head after the last one. Idempotent: with nothing to seal it returns the head.
@@ -73,6 +77,10 @@ async fn seal_locked(conn: &mut Conn<'_>, round: usize) -> Result<(ChainHead, us
             Query::select()
                 .columns(ALL_COLUMNS.iter().map(|c| col(c)))
                 .from(col(AUDIT))
+                // MariaDB/MySQL only (the other builders leave hints out): without it the
+                // planner walks the primary key through every sealed entry
+                // (migrations/data/mysql/0002_audit_unsealed_index.sql).
+                .force_index(IndexName::new(UNSEALED_INDEX), IndexHintScope::All)
                 .and_where(Expr::col(col("sequence")).is_null())
                 .order_by(col("id"), Order::Asc)
                 .limit(round as u64),
