@@ -19,12 +19,12 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_enum, value_delimiter = ',',
           default_values_t = [BackendArg::Sqlite, BackendArg::Postgres, BackendArg::Mariadb])]
     backends: Vec<BackendArg>,
-    /// PostgreSQL admin URL (loopback only) [default: $DATAVERN_TEST_POSTGRES_URL, else
-    /// postgres://postgres@127.0.0.1:5432/test].
+    /// PostgreSQL admin URL, loopback only (default: $DATAVERN_TEST_POSTGRES_URL, else
+    /// postgres://postgres@127.0.0.1:5432/test).
     #[arg(long, value_name = "URL")]
     postgres_url: Option<String>,
-    /// MariaDB/MySQL admin URL (loopback only) [default: $DATAVERN_TEST_MYSQL_URL, else
-    /// mysql://root@127.0.0.1:3306/test].
+    /// MariaDB/MySQL admin URL, loopback only (default: $DATAVERN_TEST_MYSQL_URL, else
+    /// mysql://root@127.0.0.1:3306/test).
     #[arg(long, value_name = "URL")]
     mysql_url: Option<String>,
     /// Records seeded into each table before measuring [default: 1000000; quick: 2000].
