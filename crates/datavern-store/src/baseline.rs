@@ -12,11 +12,7 @@
 
 use std::fmt;
 
-use sea_query::{
-    Alias, Expr, InsertStatement, MysqlQueryBuilder, PostgresQueryBuilder, Query, SelectStatement,
-    SimpleExpr, SqliteQueryBuilder,
-};
-use sea_query_binder::SqlxBinder as _;
+use sea_query::{Alias, Expr, InsertStatement, Query, SelectStatement, SimpleExpr};
 use sqlx::{Connection as _, Executor as _, MySqlConnection, PgConnection};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -224,58 +220,14 @@ impl RawBaseline {
         Ok(rows.into_iter().map(RawPerson::from).collect())
     }
 
-    /// Runs `statement` on the pool itself (not on a borrowed connection, so the future is
-    /// `Send` for any caller). Returns the rows affected.
+    /// Runs `statement` on a pooled connection. Returns the rows affected.
     async fn execute(&self, statement: &InsertStatement) -> Result<u64> {
-        let affected = match self.db.db_pool() {
-            DbPool::Sqlite(pool) => {
-                let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
-                sqlx::query_with(&sql, values)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-            DbPool::Postgres(pool) => {
-                let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-                sqlx::query_with(&sql, values)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-            DbPool::MySql(pool) => {
-                let (sql, values) = statement.build_sqlx(MysqlQueryBuilder);
-                sqlx::query_with(&sql, values)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-        };
-        Ok(affected)
+        self.db.acquire().await?.conn().execute(statement).await
     }
 
-    /// Runs `select` on the pool itself and decodes its rows.
+    /// Runs `select` on a pooled connection and decodes its rows.
     async fn fetch(&self, select: &SelectStatement) -> Result<Vec<Row>> {
-        let rows = match self.db.db_pool() {
-            DbPool::Sqlite(pool) => {
-                let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
-                sqlx::query_as_with::<_, Row, _>(&sql, values)
-                    .fetch_all(pool)
-                    .await?
-            }
-            DbPool::Postgres(pool) => {
-                let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-                sqlx::query_as_with::<_, Row, _>(&sql, values)
-                    .fetch_all(pool)
-                    .await?
-            }
-            DbPool::MySql(pool) => {
-                let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
-                sqlx::query_as_with::<_, Row, _>(&sql, values)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
-        Ok(rows)
+        self.db.acquire().await?.conn().fetch_all(select).await
     }
 
     /// The number of rows in the table.

@@ -50,6 +50,17 @@ pub trait KekProvider: Send + Sync + fmt::Debug {
     /// bytes) and leaves the others usable.
     async fn unwrap(&self, requests: &[UnwrapRequest<'_>]) -> Result<Vec<Result<UnwrappedKey>>>;
 
+    /// Wraps one key: [`wrap`](Self::wrap) of a single request.
+    async fn wrap_one(&self, request: WrapRequest<'_>) -> Result<WrappedKey> {
+        self.wrap(&[request]).await?.pop().ok_or(Error::Crypto)
+    }
+
+    /// Unwraps one key: [`unwrap`](Self::unwrap) of a single request, the provider's error
+    /// and the key's own alike.
+    async fn unwrap_one(&self, request: UnwrapRequest<'_>) -> Result<UnwrappedKey> {
+        self.unwrap(&[request]).await?.pop().ok_or(Error::Crypto)?
+    }
+
     /// Unwraps and wraps again under the current KEK version, keeping each key's binding, in
     /// order; used after a KEK rotation. A remote KMS may override this with a rewrap that
     /// never releases the plaintext key.

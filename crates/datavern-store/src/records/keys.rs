@@ -126,32 +126,25 @@ impl KeyCache {
         let subject_text = subject.hyphenated().to_string();
         let stored = self
             .store
-            .get_or_create_subject_key(tenant, SubjectId::from_uuid(subject), || async {
-                let mut wrapped = self
-                    .kek
-                    .wrap(&[WrapRequest::data_key(
-                        &fresh,
-                        tenant.as_str(),
-                        &subject_text,
-                    )])
-                    .await?;
-                wrapped.pop().ok_or(datavern_crypto::Error::Crypto)
+            .get_or_create_subject_key(tenant, SubjectId::from_uuid(subject), || {
+                self.kek.wrap_one(WrapRequest::data_key(
+                    &fresh,
+                    tenant.as_str(),
+                    &subject_text,
+                ))
             })
             .await?;
         let key = if stored.key_id() == fresh.id() {
             fresh
         } else {
             // An existing key (or another caller's, after a race): unwrap it.
-            let mut keys = self
-                .kek
-                .unwrap(&[UnwrapRequest::data_key(
+            self.kek
+                .unwrap_one(UnwrapRequest::data_key(
                     &stored,
                     tenant.as_str(),
                     &subject_text,
-                )])
-                .await?;
-            keys.pop()
-                .ok_or(datavern_crypto::Error::Crypto)??
+                ))
+                .await?
                 .into_data_key()?
         };
         if stored.key_version() != KeyVersion::FIRST {
@@ -371,23 +364,17 @@ impl KeyCache {
         let fresh = IndexRootKey::generate(KeyVersion::FIRST)?;
         let stored = self
             .store
-            .get_or_create_index_root_key(tenant, || async {
-                let mut wrapped = self
-                    .kek
-                    .wrap(&[WrapRequest::index_root(&fresh, tenant.as_str())])
-                    .await?;
-                wrapped.pop().ok_or(datavern_crypto::Error::Crypto)
+            .get_or_create_index_root_key(tenant, || {
+                self.kek
+                    .wrap_one(WrapRequest::index_root(&fresh, tenant.as_str()))
             })
             .await?;
         let root = if stored.key_id() == fresh.id() {
             fresh
         } else {
-            let mut keys = self
-                .kek
-                .unwrap(&[UnwrapRequest::index_root(&stored, tenant.as_str())])
-                .await?;
-            keys.pop()
-                .ok_or(datavern_crypto::Error::Crypto)??
+            self.kek
+                .unwrap_one(UnwrapRequest::index_root(&stored, tenant.as_str()))
+                .await?
                 .into_index_root()?
         };
         self.roots.insert(tenant, root.clone()).await;

@@ -70,11 +70,9 @@ impl Kek {
     ) -> datavern_crypto::Result<WrappedKey> {
         let key = DataKey::generate(version)?;
         let subject = subject.to_string();
-        let mut wrapped = self
-            .file
-            .wrap(&[WrapRequest::data_key(&key, tenant.as_str(), &subject)])
-            .await?;
-        Ok(wrapped.remove(0))
+        self.file
+            .wrap_one(WrapRequest::data_key(&key, tenant.as_str(), &subject))
+            .await
     }
 
     /// A new index root key (version 1) for the tenant, wrapped.
@@ -83,11 +81,9 @@ impl Kek {
         tenant: Kommunenummer,
     ) -> datavern_crypto::Result<WrappedKey> {
         let key = IndexRootKey::generate(KeyVersion::FIRST)?;
-        let mut wrapped = self
-            .file
-            .wrap(&[WrapRequest::index_root(&key, tenant.as_str())])
-            .await?;
-        Ok(wrapped.remove(0))
+        self.file
+            .wrap_one(WrapRequest::index_root(&key, tenant.as_str()))
+            .await
     }
 
     /// Unwraps a subject's data key.
@@ -98,12 +94,12 @@ impl Kek {
         subject: SubjectId,
     ) -> DataKey {
         let subject = subject.to_string();
-        let mut keys = self
-            .file
-            .unwrap(&[UnwrapRequest::data_key(wrapped, tenant.as_str(), &subject)])
+        self.file
+            .unwrap_one(UnwrapRequest::data_key(wrapped, tenant.as_str(), &subject))
             .await
-            .unwrap();
-        keys.remove(0).unwrap().into_data_key().unwrap()
+            .unwrap()
+            .into_data_key()
+            .unwrap()
     }
 }
 
