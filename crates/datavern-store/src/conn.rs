@@ -222,6 +222,16 @@ text_like_string!(sqlx::Sqlite, sqlx::Postgres);
 const SQLITE_TIME: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
+/// An optional time as a value for `backend`: [`time_value`], or a NULL of the column's type
+/// (PostgreSQL refuses a text NULL for a `TIMESTAMPTZ` column).
+pub(crate) fn optional_time_value(backend: Backend, at: Option<OffsetDateTime>) -> Value {
+    match (at, backend) {
+        (Some(at), _) => time_value(backend, at),
+        (None, Backend::Sqlite) => Value::String(None),
+        (None, Backend::Postgres | Backend::MySql) => Value::TimeDateTimeWithTimeZone(None),
+    }
+}
+
 /// A time as a value for `backend`: native on PostgreSQL and MariaDB/MySQL, fixed-width
 /// RFC 3339 text in UTC on SQLite.
 pub(crate) fn time_value(backend: Backend, at: OffsetDateTime) -> Value {

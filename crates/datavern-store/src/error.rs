@@ -122,6 +122,10 @@ pub enum StoreError {
     #[error(transparent)]
     Record(#[from] crate::records::RecordError),
 
+    /// A legal hold could not be placed or released; see its `code()`.
+    #[error(transparent)]
+    Hold(#[from] crate::holds::HoldError),
+
     /// A database operation failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

@@ -10,7 +10,10 @@ use uuid::Uuid;
 ///
 /// Its text form, lowercase hyphenated, is the `subject_id` bound into field envelopes and
 /// wrapped keys. An id is a pseudonym, not personal data in itself, so `Debug` shows it.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct SubjectId(Uuid);
 
 /// Not a subject id.

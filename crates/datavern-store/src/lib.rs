@@ -11,7 +11,8 @@
 //! ```text
 //! Store
 //!  ├─ data   (data.db | its own URL)  dv_collections, c_<collection>…, dv_audit,
-//!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs
+//!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs,
+//!  │                                  dv_legal_holds                         → LegalHolds
 //!  └─ keys   (keys.db | its own URL)  dv_subject_keys, dv_index_keys        → KeyStore
 //! ```
 //!
@@ -43,6 +44,7 @@ mod config;
 mod conn;
 mod database;
 mod error;
+pub mod holds;
 mod ids;
 mod keys;
 mod migrate;
@@ -61,6 +63,7 @@ pub use self::config::{
 };
 pub use self::database::{Database, DbPool, PoolStats};
 pub use self::error::{DatabaseRole, Result, StoreError};
+pub use self::holds::{HoldError, HoldScope, HoldSet, LegalHold, LegalHolds, NewHold};
 pub use self::ids::{InvalidSubjectId, SubjectId};
 pub use self::keys::{KeyState, KeyStore, StoredSubjectKey};
 pub use self::migrate::migrations;

@@ -27,7 +27,7 @@
 //! `docs/audit.md` has the design, the encoding and the threat model.
 
 mod checkpoint;
-mod entry;
+pub(crate) mod entry;
 mod error;
 mod export;
 mod query;
@@ -35,7 +35,7 @@ mod sealer;
 mod stored;
 mod tx;
 mod verify;
-mod writer;
+pub(crate) mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

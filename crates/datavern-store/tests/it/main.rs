@@ -10,6 +10,7 @@ mod audit;
 mod baseline;
 mod ddl;
 mod health;
+mod holds;
 mod keys;
 mod migrate;
 mod records;
