@@ -7,8 +7,13 @@
 //! sides of a comparison share the server, the pool and its settings. Its SQL lives here
 //! because this crate is the only one that knows SQL dialects; nothing but benchmarks uses it.
 //!
+//! [`SubjectBaseline`] is the same for a data subject's access and erasure: plain `SELECT`s
+//! and `DELETE`s by subject column on the collection tables.
+//!
 //! [`recreate_database`] and [`drop_database`] make and remove the scratch databases a
 //! benchmark runs in, through a server's admin URL.
+
+mod subjects;
 
 use std::fmt;
 
@@ -22,6 +27,8 @@ use crate::config::{redact_url, url_with_database};
 use crate::conn::{Text, time_value};
 use crate::database::{Database, DbPool};
 use crate::error::{Result, StoreError};
+
+pub use self::subjects::SubjectBaseline;
 
 /// The baseline's table.
 pub const RAW_TABLE: &str = "bench_raw_persons";

@@ -1,0 +1,115 @@
+//! The raw counterpart of a data subject's access and erasure: plain statements on the
+//! collection tables, by subject column, with no decryption, keys, audit or outbox.
+
+use datavern_core::catalog::{Catalog, Kommunenummer};
+use sea_query::{
+    Alias, Cond, DeleteStatement, Expr, MysqlQueryBuilder, PostgresQueryBuilder, Query,
+    SelectStatement, SqliteQueryBuilder,
+};
+use sea_query_binder::SqlxBinder as _;
+use uuid::Uuid;
+
+use crate::conn::Conn;
+use crate::database::Database;
+use crate::error::{Result, StoreError};
+use crate::records::tx::{Tx, TxMode};
+use crate::schema::{ColumnRole, TableDescription, describe};
+
+/// Plain SQL over every collection table for one subject: what reading or deleting a
+/// subject's rows costs without governance.
+#[derive(Debug, Clone)]
+pub struct SubjectBaseline {
+    db: Database,
+    tables: Vec<TableDescription>,
+}
+
+impl SubjectBaseline {
+    /// The baseline over the tables of `catalog`'s collections in `db` (the store's data
+    /// database, with the catalog applied).
+    pub fn new(db: Database, catalog: &Catalog) -> Self {
+        let tables = catalog
+            .collections()
+            .iter()
+            .map(describe)
+            .filter(|table| table.primary_subject_column().is_some())
+            .collect();
+        SubjectBaseline { db, tables }
+    }
+
+    /// Every row of `tenant` that concerns `subject` (as the record, or in any subject
+    /// column), whole: one `SELECT` per table. Returns the number of rows.
+    pub async fn rows(&self, tenant: &str, subject: Uuid) -> Result<u64> {
+        let mut tx = Tx::begin(&self.db, parse_tenant(tenant)?, TxMode::Read).await?;
+        let mut rows = 0;
+        for table in &self.tables {
+            let select = Query::select()
+                .column(sea_query::Asterisk)
+                .from(Alias::new(table.table.as_str()))
+                .and_where(Expr::col(Alias::new("tenant")).eq(tenant))
+                .cond_where(concerns(table, subject))
+                .to_owned();
+            rows += fetch_count(&mut tx.conn(), &select).await?;
+        }
+        Ok(rows)
+    }
+
+    /// Deletes every row of `tenant` that concerns `subject`: one `DELETE` per table, all in
+    /// one transaction. Returns the number of rows deleted.
+    pub async fn delete(&self, tenant: &str, subject: Uuid) -> Result<u64> {
+        let mut tx = Tx::begin(&self.db, parse_tenant(tenant)?, TxMode::Write).await?;
+        let mut deleted = 0;
+        for table in &self.tables {
+            let delete: DeleteStatement = Query::delete()
+                .from_table(Alias::new(table.table.as_str()))
+                .and_where(Expr::col(Alias::new("tenant")).eq(tenant))
+                .cond_where(concerns(table, subject))
+                .to_owned();
+            deleted += tx.conn().execute(&delete).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+/// `id = subject` for a person table, `dv_subject = subject OR dv_subject_<name> = subject`
+/// for a table of references.
+fn concerns(table: &TableDescription, subject: Uuid) -> Cond {
+    let columns = table.columns.iter().filter_map(|column| match column.role {
+        ColumnRole::Subject { .. } => Some(column.name.as_str()),
+        _ => None,
+    });
+    let mut any = Cond::any();
+    let mut empty = true;
+    for column in columns {
+        any = any.add(Expr::col(Alias::new(column)).eq(subject));
+        empty = false;
+    }
+    if empty {
+        any = any.add(Expr::col(Alias::new("id")).eq(subject));
+    }
+    any
+}
+
+/// The tenant, which must be a kommunenummer.
+fn parse_tenant(tenant: &str) -> Result<Kommunenummer> {
+    Kommunenummer::parse(tenant).map_err(|err| StoreError::Config(err.to_string()))
+}
+
+/// Runs `select` and counts the rows it returns (each fetched whole).
+async fn fetch_count(conn: &mut Conn<'_>, select: &SelectStatement) -> Result<u64> {
+    let rows = match conn {
+        Conn::Sqlite(c) => {
+            let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
+            sqlx::query_with(&sql, values).fetch_all(&mut **c).await?.len()
+        }
+        Conn::Postgres(c) => {
+            let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+            sqlx::query_with(&sql, values).fetch_all(&mut **c).await?.len()
+        }
+        Conn::MySql(c) => {
+            let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
+            sqlx::query_with(&sql, values).fetch_all(&mut **c).await?.len()
+        }
+    };
+    Ok(u64::try_from(rows).unwrap_or(u64::MAX))
+}
