@@ -11,7 +11,8 @@
 //! ```text
 //! Store
 //!  ├─ data   (data.db | its own URL)  dv_collections, c_<collection>…, dv_audit,
-//!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs
+//!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs,
+//!  │                                  dv_requests, dv_request_events
 //!  └─ keys   (keys.db | its own URL)  dv_subject_keys, dv_index_keys        → KeyStore
 //! ```
 //!
@@ -48,6 +49,7 @@ mod keys;
 mod migrate;
 pub mod outbox;
 pub mod records;
+pub mod requests;
 pub mod schema;
 mod store;
 #[cfg(feature = "test-support")]
@@ -66,5 +68,6 @@ pub use self::keys::{KeyState, KeyStore, StoredSubjectKey};
 pub use self::migrate::migrations;
 pub use self::outbox::Outbox;
 pub use self::records::{RecordError, RecordView, Records, RequestMeta};
+pub use self::requests::Requests;
 pub use self::schema::{ApplyReport, IncompatibleCatalog};
 pub use self::store::Store;

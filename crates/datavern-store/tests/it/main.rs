@@ -13,6 +13,7 @@ mod health;
 mod keys;
 mod migrate;
 mod records;
+mod requests;
 mod rls;
 mod support;
 mod tls;
