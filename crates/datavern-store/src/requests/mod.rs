@@ -188,6 +188,9 @@ pub struct RequestFilter {
     pub limit: u32,
 }
 
+/// What [`SubjectResolver::resolve`] returns: a boxed future of the subject ids.
+pub type ResolveFuture<'a> = BoxFuture<'a, Result<Vec<SubjectId>, ResolveError>>;
+
 /// Resolves the identifier a requester gave to the subject ids datavern knows them by.
 /// The lead's implementation finds the person through the catalog's identifying fields.
 pub trait SubjectResolver: Send + Sync {
@@ -196,7 +199,7 @@ pub trait SubjectResolver: Send + Sync {
         &'a self,
         tenant: Kommunenummer,
         identifier: &'a SubjectIdentifier,
-    ) -> BoxFuture<'a, Result<Vec<SubjectId>, ResolveError>>;
+    ) -> ResolveFuture<'a>;
 }
 
 /// Why an identifier could not be resolved.
@@ -223,7 +226,7 @@ impl SubjectResolver for SubjectIdsOnly {
         &'a self,
         _tenant: Kommunenummer,
         identifier: &'a SubjectIdentifier,
-    ) -> BoxFuture<'a, Result<Vec<SubjectId>, ResolveError>> {
+    ) -> ResolveFuture<'a> {
         let result = match identifier {
             SubjectIdentifier::SubjectId(id) => Ok(vec![SubjectId::from_uuid(*id)]),
             other => Err(ResolveError::Unsupported(other.identified_by())),
