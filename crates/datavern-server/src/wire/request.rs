@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 /// `POST /v1/requests`: a data subject request received. Name the subject by exactly one of
 /// `fodselsnummer` and `subject_id`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+// `Debug` is written by hand below: it never shows the fødselsnummer.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"type": "access", "fodselsnummer": "15108695088"}))]
 pub struct NewRequestJson {
@@ -28,6 +29,20 @@ pub struct NewRequestJson {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
+}
+
+impl std::fmt::Debug for NewRequestJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRequestJson")
+            .field("request_type", &self.request_type)
+            .field(
+                "fodselsnummer",
+                &self.fodselsnummer.as_ref().map(|_| "<redacted>"),
+            )
+            .field("subject_id", &self.subject_id)
+            .field("parameters", &self.parameters)
+            .finish()
+    }
 }
 
 /// `POST /v1/requests/{id}/verify`: how the requester's identity was verified.

@@ -588,3 +588,12 @@ async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
     );
     app.stop().await;
 }
+
+#[test]
+fn new_request_body_never_shows_the_fodselsnummer_in_debug() {
+    let body: datavern_server::wire::request::NewRequestJson =
+        serde_json::from_value(json!({"type": "access", "fodselsnummer": KARI})).unwrap();
+    let debug = format!("{body:?}");
+    assert!(!debug.contains(KARI), "{debug}");
+    assert!(debug.contains("redacted"));
+}
