@@ -26,6 +26,7 @@ backend_tests!(
     list_filters_by_state_type_overdue_and_due_date_with_cursor,
     other_tenants_requests_are_not_found,
     rejection_needs_a_reason_and_ends_the_request,
+    concurrent_moves_have_one_winner,
 );
 
 struct Setup {
@@ -503,5 +504,33 @@ async fn rejection_needs_a_reason_and_ends_the_request(backend: Backend) {
         !format!("{last:?}").contains("compelling"),
         "reasons stay out of the audit log"
     );
+    s.finish().await;
+}
+
+async fn concurrent_moves_have_one_winner(backend: Backend) {
+    let s = Setup::new(backend, "2026-05-04T09:00:00Z").await;
+    let t = tenant("0301");
+    let r = s.create(RequestType::Access, vec![subject()]).await;
+    let actor = dpo();
+    let attempts = (0..8).map(|_| s.requests.verify(t, r.id, None, &actor));
+    let results = futures_util::future::join_all(attempts).await;
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 1, "{results:?}");
+    for err in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(
+                err,
+                RequestError::IllegalTransition(_) | RequestError::Concurrent
+            ),
+            "{err:?}"
+        );
+    }
+    let stored = s.requests.get(t, r.id).await.unwrap();
+    let verified = stored
+        .history
+        .iter()
+        .filter(|e| e.event == "verified")
+        .count();
+    assert_eq!(verified, 1);
     s.finish().await;
 }
