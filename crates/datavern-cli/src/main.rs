@@ -15,6 +15,7 @@ mod demo_cmd;
 mod detect_cmd;
 mod id_cmd;
 mod init_cmd;
+mod request_cmd;
 mod serve_cmd;
 mod settings;
 
@@ -49,6 +50,9 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Write a commented datavern.toml, key files and a first API key.
     Init(init_cmd::InitArgs),
+    /// Data subject requests (GDPR Art. 15–22): create, list, show, verify, extend, reject, run.
+    #[command(subcommand)]
+    Request(request_cmd::RequestCommand),
     /// Print the OpenAPI document (as committed in openapi.json).
     Openapi,
 }
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Detect(args) => detect_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
+        Command::Request(command) => request_cmd::run(command),
         Command::Openapi => serve_cmd::print_openapi(),
     };
     match outcome {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod classification;
 pub mod consent;
 pub mod demo;
+pub mod dsr;
 pub mod id;
 pub mod pii;
 pub mod record;

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
+use datavern_core::dsr::{Clock, SystemClock};
+use datavern_store::requests::{Requests, SubjectIdsOnly, SubjectResolver};
 use datavern_store::{Records, Store};
 
 use crate::auth::Authenticator;
@@ -13,6 +15,8 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    requests: Requests,
+    resolver: Arc<dyn SubjectResolver>,
 }
 
 struct Inner {
@@ -25,13 +29,40 @@ impl AppState {
     /// State over the record operations (built on a store the catalog was applied to) and an
     /// authenticator.
     pub fn new(records: Records, authenticator: Arc<dyn Authenticator>, metrics: Metrics) -> Self {
+        let requests = Requests::new(records.store(), Arc::new(SystemClock));
         AppState {
             inner: Arc::new(Inner {
                 records,
                 authenticator,
                 metrics,
             }),
+            requests,
+            resolver: Arc::new(SubjectIdsOnly),
         }
+    }
+
+    /// The same state with the data subject request register on `clock` (tests move a
+    /// [`ManualClock`](datavern_core::dsr::ManualClock) instead of sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.requests = Requests::new(self.inner.records.store(), clock);
+        self
+    }
+
+    /// The same state resolving the identifiers of data subject requests (a fødselsnummer
+    /// to subject ids) with `resolver`. Without one, only subject ids are accepted.
+    pub fn with_subject_resolver(mut self, resolver: Arc<dyn SubjectResolver>) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// The data subject request register.
+    pub fn requests(&self) -> &Requests {
+        &self.requests
+    }
+
+    /// The resolver of data subject request identifiers.
+    pub fn subject_resolver(&self) -> &dyn SubjectResolver {
+        self.resolver.as_ref()
     }
 
     /// The catalog.

@@ -12,7 +12,8 @@
 //! Store
 //!  ├─ data   (data.db | its own URL)  dv_collections, c_<collection>…, dv_audit,
 //!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs,
-//!  │                                  dv_legal_holds                         → LegalHolds
+//!  │                                  dv_legal_holds (→ LegalHolds), dv_requests,
+//!  │                                  dv_request_events (→ Requests)
 //!  └─ keys   (keys.db | its own URL)  dv_subject_keys, dv_index_keys        → KeyStore
 //! ```
 //!
@@ -50,6 +51,7 @@ mod keys;
 mod migrate;
 pub mod outbox;
 pub mod records;
+pub mod requests;
 pub mod schema;
 mod store;
 #[cfg(feature = "test-support")]
@@ -69,5 +71,6 @@ pub use self::keys::{KeyState, KeyStore, StoredSubjectKey};
 pub use self::migrate::migrations;
 pub use self::outbox::Outbox;
 pub use self::records::{RecordError, RecordView, Records, RequestMeta};
+pub use self::requests::Requests;
 pub use self::schema::{ApplyReport, IncompatibleCatalog};
 pub use self::store::Store;

@@ -8,3 +8,4 @@ mod consent;
 mod id;
 mod pii;
 mod record;
+mod requests;

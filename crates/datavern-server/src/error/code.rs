@@ -26,6 +26,8 @@ pub enum Code {
     InvalidQuery,
     /// A record id in the path is not a UUID.
     InvalidRecordId,
+    /// A data subject request id in the path is not a UUID.
+    InvalidRequestId,
     /// No `Datavern-Purpose` header.
     PurposeMissing,
     /// The purpose is not declared in the catalog.
@@ -63,11 +65,17 @@ pub enum Code {
     CollectionUnknown,
     /// No record with this id, as far as the caller can see (also another tenant's record).
     RecordNotFound,
+    /// No data subject request with this id in the caller's tenant.
+    RequestNotFound,
     // ---- 405, 412, 413, 415, 422 ----
     /// The route exists, but not with this method.
     MethodNotAllowed,
     /// `If-Match` names a version that is no longer current: someone changed the record.
     VersionConflict,
+    /// The data subject request's state does not allow this step.
+    IllegalTransition,
+    /// The deadline cannot be extended (too late, too long, or the request has ended).
+    ExtensionRefused,
     /// The body is larger than the configured limit.
     PayloadTooLarge,
     /// The body is not `application/json`.
@@ -82,6 +90,13 @@ pub enum Code {
     ReferenceNotFound,
     /// A value passed validation but does not fit its column.
     ValueNotStorable,
+    /// A data subject request body breaks a rule (type, identifier, parameters, months,
+    /// reason); `errors` lists every problem.
+    InvalidSubjectRequest,
+    /// The identifier names no data subject of the tenant.
+    SubjectUnknown,
+    /// The server cannot resolve this kind of identifier to a data subject.
+    SubjectNotResolvable,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -91,11 +106,13 @@ pub enum Code {
     DatabaseUnavailable,
     /// Readiness check: a database does not answer.
     NotReady,
+    /// No executor for this type of data subject request is installed in this server.
+    RequestTypeNotExecutable,
 }
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 42] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -130,6 +147,14 @@ impl Code {
         Code::RequestTimeout,
         Code::DatabaseUnavailable,
         Code::NotReady,
+        Code::InvalidRequestId,
+        Code::RequestNotFound,
+        Code::IllegalTransition,
+        Code::ExtensionRefused,
+        Code::InvalidSubjectRequest,
+        Code::SubjectUnknown,
+        Code::SubjectNotResolvable,
+        Code::RequestTypeNotExecutable,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -284,6 +309,46 @@ impl Code {
                 "Database unavailable",
             ),
             Code::NotReady => ("not_ready", S::SERVICE_UNAVAILABLE, "Not ready"),
+            Code::InvalidRequestId => (
+                "invalid_request_id",
+                S::BAD_REQUEST,
+                "Invalid data subject request id",
+            ),
+            Code::RequestNotFound => (
+                "request_not_found",
+                S::NOT_FOUND,
+                "Data subject request not found",
+            ),
+            Code::IllegalTransition => (
+                "illegal_transition",
+                S::CONFLICT,
+                "Step not allowed in the request's state",
+            ),
+            Code::ExtensionRefused => (
+                "extension_refused",
+                S::CONFLICT,
+                "Deadline cannot be extended",
+            ),
+            Code::InvalidSubjectRequest => (
+                "invalid_subject_request",
+                S::UNPROCESSABLE_ENTITY,
+                "Invalid data subject request",
+            ),
+            Code::SubjectUnknown => (
+                "subject_unknown",
+                S::UNPROCESSABLE_ENTITY,
+                "Unknown data subject",
+            ),
+            Code::SubjectNotResolvable => (
+                "subject_not_resolvable",
+                S::UNPROCESSABLE_ENTITY,
+                "Identifier cannot be resolved",
+            ),
+            Code::RequestTypeNotExecutable => (
+                "request_type_not_executable",
+                S::NOT_IMPLEMENTED,
+                "Request type not executable",
+            ),
         }
     }
 }

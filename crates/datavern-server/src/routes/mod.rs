@@ -7,6 +7,7 @@ mod audit;
 mod catalog;
 mod health;
 mod records;
+mod requests;
 
 use axum::Router;
 use axum::routing::get;
@@ -18,6 +19,7 @@ use utoipa_axum::routes;
 
 pub use self::audit::AUDITOR_ROLE;
 pub use self::health::Health;
+pub use self::requests::{DPO_ROLE, RunError, run_request};
 
 use crate::config::ServerConfig;
 use crate::error::{FieldError, Problem};
@@ -44,6 +46,8 @@ use crate::state::AppState;
         (name = "records", description = "Governed records: every operation names its \
             purpose, is checked against clearance, purpose and consent, and is audited"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "requests", description = "Data subject requests (GDPR Art. 15–22) with \
+            their deadlines (Art. 12(3)), for the data protection officer (role `dpo`)"),
     ),
 )]
 struct ApiDoc;
@@ -75,6 +79,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::create, records::list))
         .routes(routes!(records::get, records::update, records::delete))
         .routes(routes!(audit::audit))
+        .routes(routes!(requests::create, requests::list))
+        .routes(routes!(requests::get))
+        .routes(routes!(requests::verify))
+        .routes(routes!(requests::extend))
+        .routes(routes!(requests::reject))
+        .routes(routes!(requests::run))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.

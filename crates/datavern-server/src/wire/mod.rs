@@ -3,3 +3,4 @@
 pub mod audit;
 pub mod catalog;
 pub mod record;
+pub mod request;

@@ -1,0 +1,481 @@
+//! `datavern request create|list|show|verify|extend|reject|run`: data subject requests from
+//! the command line, for the data protection officer.
+//!
+//! Thin: each command opens the store as `serve` does (`--data-dir`, `--config`, `DATAVERN_`
+//! environment), calls `datavern_store::requests::Requests` (and, for `run`,
+//! [`datavern_server::run_request`], the same function the HTTP route calls), and prints a
+//! table or, with `--json`, the API's JSON. Every step is audited with `--actor` as the
+//! principal. Exit codes: 0 done, 1 refused (unknown request, a step the state does not allow,
+//! a refused extension, a type without an executor), 2 usage or I/O error.
+//!
+//! A fødselsnummer is read from standard input (`--fodselsnummer-stdin`), never from the
+//! command line, where process lists and shell history would keep it.
+
+use std::io::{BufRead as _, Write as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use datavern_core::catalog::Kommunenummer;
+use datavern_core::dsr::{
+    Clock, ManualClock, Parameters, Reason, RequestState, RequestType, SubjectIdentifier,
+    SystemClock,
+};
+use datavern_server::wire::request::{RequestJson, RequestPage};
+use datavern_server::{RunError, run_request};
+use datavern_store::Store;
+use datavern_store::records::Cursor;
+use datavern_store::requests::{
+    Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
+    SubjectIdsOnly, SubjectResolver,
+};
+use uuid::Uuid;
+
+use crate::settings::{Overrides, Settings, SettingsArgs};
+
+/// `datavern request …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RequestCommand {
+    /// Record a data subject request received now (due one calendar month from today).
+    Create(CreateArgs),
+    /// List the tenant's requests, oldest first.
+    List(ListArgs),
+    /// Show one request with its deadline and history.
+    Show(IdArgs),
+    /// Record that the requester's identity is verified.
+    Verify(VerifyArgs),
+    /// Extend the deadline by 1 or 2 months, with a reason (before the original due date).
+    Extend(ExtendArgs),
+    /// Reject the request, with a reason.
+    Reject(RejectArgs),
+    /// Run a verified request.
+    Run(IdArgs),
+}
+
+/// What every request command takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The tenant (kommunenummer) whose requests these are.
+    #[arg(long, value_name = "KOMMUNENUMMER")]
+    tenant: String,
+    /// Who does this, for the request's history and the audit log.
+    #[arg(long, value_name = "PRINCIPAL", default_value = "cli")]
+    actor: String,
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Take this instant (RFC 3339) as now, for deadlines and the history (tests).
+    #[arg(long, value_name = "TIME", hide = true)]
+    now: Option<String>,
+}
+
+/// Arguments of `datavern request create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    #[command(flatten)]
+    common: Common,
+    /// access, portability, rectification, erasure, restriction or objection.
+    #[arg(long = "type", value_name = "TYPE")]
+    request_type: String,
+    /// The subject's id.
+    #[arg(long, value_name = "UUID", conflicts_with = "fodselsnummer_stdin")]
+    subject_id: Option<String>,
+    /// Read the subject's fødselsnummer from the first line of standard input.
+    #[arg(long)]
+    fodselsnummer_stdin: bool,
+    /// A field the request concerns (repeatable).
+    #[arg(long = "field", value_name = "NAME")]
+    fields: Vec<String>,
+    /// A purpose the request concerns, for an objection or a restriction (repeatable).
+    #[arg(long = "purpose", value_name = "ID")]
+    purposes: Vec<String>,
+}
+
+/// Arguments of `datavern request list`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Only requests in this state (repeatable).
+    #[arg(long, value_name = "STATE")]
+    state: Vec<String>,
+    /// Only requests of this type.
+    #[arg(long = "type", value_name = "TYPE")]
+    request_type: Option<String>,
+    /// Only open requests past their due date today.
+    #[arg(long)]
+    overdue: bool,
+    /// Only requests due before this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    due_before: Option<String>,
+    /// Continue after this cursor (the `next_cursor` of the previous page).
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Requests per page (1 to 500).
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+}
+
+/// A command on one request.
+#[derive(Debug, clap::Args)]
+pub(crate) struct IdArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The request's id.
+    id: String,
+}
+
+/// Arguments of `datavern request verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    one: IdArgs,
+    /// How the identity was verified, e.g. `id-porten`.
+    #[arg(long, value_name = "METHOD")]
+    method: Option<String>,
+}
+
+/// Arguments of `datavern request extend`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExtendArgs {
+    #[command(flatten)]
+    one: IdArgs,
+    /// 1 or 2.
+    #[arg(long)]
+    months: u8,
+    /// Why (the subject must be told).
+    #[arg(long)]
+    reason: String,
+}
+
+/// Arguments of `datavern request reject`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RejectArgs {
+    #[command(flatten)]
+    one: IdArgs,
+    /// Why (the subject must be told).
+    #[arg(long)]
+    reason: String,
+}
+
+pub(crate) fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(dispatch(command))
+}
+
+/// The resolver of fødselsnumre to subject ids. The command line has no register of persons
+/// yet, so only subject ids resolve; this is the one place to install the real resolver.
+fn resolver() -> Arc<dyn SubjectResolver> {
+    Arc::new(SubjectIdsOnly)
+}
+
+async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
+    let common = match &command {
+        RequestCommand::Create(args) => &args.common,
+        RequestCommand::List(args) => &args.common,
+        RequestCommand::Show(args) | RequestCommand::Run(args) => &args.common,
+        RequestCommand::Verify(args) => &args.one.common,
+        RequestCommand::Extend(args) => &args.one.common,
+        RequestCommand::Reject(args) => &args.one.common,
+    };
+    let tenant = Kommunenummer::parse(&common.tenant)
+        .map_err(|_| anyhow::anyhow!("--tenant must be a kommunenummer of four digits"))?;
+    let clock: Arc<dyn Clock> = match &common.now {
+        Some(text) => Arc::new(ManualClock::new(
+            text.parse().context("--now must be an RFC 3339 time")?,
+        )),
+        None => Arc::new(SystemClock),
+    };
+    let actor = Actor {
+        principal: common.actor.clone(),
+        request_id: Some(format!("cli-{}", Uuid::now_v7())),
+    };
+    let json = common.json;
+    let settings = SettingsArgs {
+        config: common.settings.config.clone(),
+        data_dir: common.settings.data_dir.clone(),
+    };
+    // Parse everything before the store is opened: a usage error touches nothing.
+    let step = Step::parse(command, tenant)?;
+    let store = open_store(&settings).await?;
+    let requests = Requests::new(&store, clock);
+    let outcome = step.run(&requests, tenant, &actor).await;
+    store.close().await;
+    match outcome {
+        Ok(Shown::One(request)) => print_one(*request, requests.today(), json)?,
+        Ok(Shown::Page(page)) => print_page(page, requests.today(), json)?,
+        Err(Refused(message)) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("refused: {message}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A parsed command, ready to run against the store.
+enum Step {
+    Create(NewRequestParts),
+    /// The filter, and whether to list only requests overdue today (by the clock).
+    List(RequestFilter, bool),
+    Show(Uuid),
+    Verify(Uuid, Option<String>),
+    Extend(Uuid, u8, Reason),
+    Reject(Uuid, Reason),
+    Run(Uuid),
+}
+
+struct NewRequestParts {
+    request_type: RequestType,
+    identifier: SubjectIdentifier,
+    parameters: Parameters,
+}
+
+enum Shown {
+    One(Box<DsrRequest>),
+    Page(datavern_store::records::Page<DsrRequest>),
+}
+
+/// A refusal to report with exit code 1.
+struct Refused(String);
+
+impl From<RequestError> for Refused {
+    fn from(err: RequestError) -> Self {
+        Refused(err.to_string())
+    }
+}
+
+impl Step {
+    fn parse(command: RequestCommand, tenant: Kommunenummer) -> anyhow::Result<Step> {
+        Ok(match command {
+            RequestCommand::Create(args) => {
+                let request_type: RequestType = args.request_type.parse()?;
+                let identifier = match (&args.subject_id, args.fodselsnummer_stdin) {
+                    (Some(id), false) => SubjectIdentifier::subject_id(id)?,
+                    (None, true) => {
+                        let mut line = String::new();
+                        std::io::stdin()
+                            .lock()
+                            .read_line(&mut line)
+                            .context("cannot read the fødselsnummer from standard input")?;
+                        SubjectIdentifier::national_id(line.trim())?
+                    }
+                    _ => bail!("name the subject with --subject-id or --fodselsnummer-stdin"),
+                };
+                let mut scope = serde_json::Map::new();
+                if !args.fields.is_empty() {
+                    scope.insert("fields".to_owned(), serde_json::json!(args.fields));
+                }
+                if !args.purposes.is_empty() {
+                    scope.insert("purposes".to_owned(), serde_json::json!(args.purposes));
+                }
+                let parameters =
+                    Parameters::from_json(request_type, &serde_json::Value::Object(scope))?;
+                Step::Create(NewRequestParts {
+                    request_type,
+                    identifier,
+                    parameters,
+                })
+            }
+            RequestCommand::List(args) => {
+                let mut filter = RequestFilter::new(tenant).limit(args.limit);
+                for state in &args.state {
+                    filter = filter.state(state.parse::<RequestState>()?);
+                }
+                if let Some(t) = &args.request_type {
+                    filter = filter.request_type(t.parse()?);
+                }
+                if let Some(date) = &args.due_before {
+                    filter = filter.due_before(
+                        date.parse()
+                            .context("--due-before must be a date, e.g. 2026-12-31")?,
+                    );
+                }
+                if let Some(cursor) = &args.cursor {
+                    filter =
+                        filter.after(Cursor::parse(cursor).map_err(|_| {
+                            anyhow::anyhow!("--cursor: pass the next_cursor printed")
+                        })?);
+                }
+                Step::List(filter, args.overdue)
+            }
+            RequestCommand::Show(args) => Step::Show(id(&args.id)?),
+            RequestCommand::Run(args) => Step::Run(id(&args.id)?),
+            RequestCommand::Verify(args) => Step::Verify(id(&args.one.id)?, args.method),
+            RequestCommand::Extend(args) => {
+                Step::Extend(id(&args.one.id)?, args.months, Reason::parse(&args.reason)?)
+            }
+            RequestCommand::Reject(args) => {
+                Step::Reject(id(&args.one.id)?, Reason::parse(&args.reason)?)
+            }
+        })
+    }
+
+    async fn run(
+        self,
+        requests: &Requests,
+        tenant: Kommunenummer,
+        actor: &Actor,
+    ) -> Result<Shown, Refused> {
+        Ok(match self {
+            Step::Create(parts) => {
+                let subjects = resolver()
+                    .resolve(tenant, &parts.identifier)
+                    .await
+                    .map_err(|err: ResolveError| Refused(err.to_string()))?;
+                let new = NewRequest {
+                    tenant,
+                    request_type: parts.request_type,
+                    identified_by: parts.identifier.identified_by(),
+                    subjects,
+                    parameters: parts.parameters,
+                };
+                Shown::One(Box::new(requests.create(new, actor).await?))
+            }
+            Step::List(filter, overdue) => {
+                let filter = if overdue {
+                    filter.overdue_on(requests.today())
+                } else {
+                    filter
+                };
+                Shown::Page(requests.list(&filter).await?)
+            }
+            Step::Show(id) => Shown::One(Box::new(requests.get(tenant, id).await?)),
+            Step::Verify(id, method) => {
+                Shown::One(Box::new(requests.verify(tenant, id, method, actor).await?))
+            }
+            Step::Extend(id, months, reason) => Shown::One(Box::new(
+                requests.extend(tenant, id, months, reason, actor).await?,
+            )),
+            Step::Reject(id, reason) => {
+                Shown::One(Box::new(requests.reject(tenant, id, reason, actor).await?))
+            }
+            Step::Run(id) => match run_request(requests, tenant, id, actor).await {
+                Ok(request) => Shown::One(Box::new(request)),
+                Err(RunError::Request(err)) => return Err(err.into()),
+                Err(err) => return Err(Refused(err.to_string())),
+            },
+        })
+    }
+}
+
+fn id(text: &str) -> anyhow::Result<Uuid> {
+    Uuid::parse_str(text.trim())
+        .context("the request id must be a UUID, as `request create` printed it")
+}
+
+/// The store, found as `serve` finds it, migrated (the request tables are created if this
+/// version brings them).
+async fn open_store(args: &SettingsArgs) -> anyhow::Result<Store> {
+    let settings = Settings::load(args, &Overrides::default())?;
+    let config = settings.store_config()?;
+    if settings.database.url.is_none() {
+        let path = settings.data_dir().join(datavern_store::EMBEDDED_DATA_FILE);
+        if !path.is_file() {
+            bail!(
+                "no datavern database at {} (`datavern serve` or `datavern init` makes one; \
+                 --data-dir or --config to point elsewhere)",
+                path.display()
+            );
+        }
+    }
+    Store::open(&config)
+        .await
+        .with_context(|| format!("cannot open the store at {}", config.data.redacted_url()))
+}
+
+fn print_one(request: DsrRequest, today: jiff::civil::Date, json: bool) -> anyhow::Result<()> {
+    let view = RequestJson::new(request, today);
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &view)?;
+        writeln!(out)?;
+        return Ok(out.flush()?);
+    }
+    let due = match &view.extended_due_on {
+        Some(extended) => format!("{extended} (extended from {})", view.due_on),
+        None => view.due_on.clone(),
+    };
+    let status = match (view.overdue, view.days_left) {
+        (true, Some(days)) => format!("OVERDUE by {} day(s)", -days),
+        (false, Some(days)) => format!("{days} day(s) left"),
+        _ => "ended".to_owned(),
+    };
+    writeln!(out, "request   {}", view.id)?;
+    writeln!(out, "type      {} ({})", view.request_type, view.article)?;
+    writeln!(out, "state     {}", view.state)?;
+    writeln!(out, "subjects  {}", join(view.subjects.iter()))?;
+    writeln!(
+        out,
+        "received  {} by {}",
+        view.received_at, view.received_by
+    )?;
+    writeln!(out, "due       {due}: {status}")?;
+    if let Some(reason) = &view.extension_reason {
+        writeln!(out, "extended  {reason}")?;
+    }
+    if let Some(reason) = &view.rejection_reason {
+        writeln!(out, "rejected  {reason}")?;
+    }
+    if !view.history.is_empty() {
+        writeln!(out, "history")?;
+        for event in &view.history {
+            writeln!(out, "  {}  {:<20} {}", event.at, event.event, event.actor)?;
+        }
+    }
+    Ok(out.flush()?)
+}
+
+fn print_page(
+    page: datavern_store::records::Page<DsrRequest>,
+    today: jiff::civil::Date,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let items: Vec<RequestJson> = page
+        .items
+        .into_iter()
+        .map(|r| RequestJson::new(r, today))
+        .collect();
+    if json {
+        let page = RequestPage {
+            items,
+            next_cursor: page.next.map(|c| c.to_string()),
+        };
+        serde_json::to_writer_pretty(&mut out, &page)?;
+        writeln!(out)?;
+        return Ok(out.flush()?);
+    }
+    writeln!(
+        out,
+        "{:<36}  {:<13}  {:<19}  {:<10}  DAYS LEFT",
+        "ID", "TYPE", "STATE", "DUE"
+    )?;
+    for r in &items {
+        let days = match (r.overdue, r.days_left) {
+            (true, Some(d)) => format!("{d} OVERDUE"),
+            (false, Some(d)) => d.to_string(),
+            _ => "-".to_owned(),
+        };
+        writeln!(
+            out,
+            "{:<36}  {:<13}  {:<19}  {:<10}  {days}",
+            r.id, r.request_type, r.state, r.effective_due_on
+        )?;
+    }
+    if let Some(cursor) = page.next {
+        writeln!(out, "more: --cursor {cursor}")?;
+    }
+    Ok(out.flush()?)
+}
+
+fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}

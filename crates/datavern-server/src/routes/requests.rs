@@ -1,0 +1,574 @@
+//! `/v1/requests`: data subject requests (GDPR Art. 15–22), for principals with the role
+//! `dpo`.
+//!
+//! Create, list and show requests; verify the requester's identity, extend the deadline,
+//! reject, and run. Every step is one transaction with its history row and audit entry
+//! (`datavern_store::requests`); a principal without the role is refused, and the refusal is
+//! audited. Days left and the overdue flag are computed on the state's clock.
+//!
+//! Running a request is [`run_request`], the one function both this route and
+//! `datavern request run` call. No executor is installed yet, so it refuses with
+//! `request_type_not_executable` naming the type; it never fakes an outcome.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use datavern_core::access::Principal;
+use datavern_core::dsr::{Parameters, Reason, RequestState, RequestType, SubjectIdentifier};
+use datavern_store::RequestMeta;
+use datavern_store::audit::AuditEntry;
+use datavern_store::records::Cursor;
+use datavern_store::requests::{
+    Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
+};
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, Code, FieldError, Problem};
+use crate::extract::ApiJson;
+use crate::routes::records::Meta;
+use crate::state::AppState;
+use crate::wire::request::{
+    ExtendJson, NewRequestJson, RejectJson, RequestJson, RequestPage, VerifyJson,
+};
+
+/// The role that handles data subject requests (the data protection officer and their
+/// staff).
+pub const DPO_ROLE: &str = "dpo";
+/// The audit action of a refused call to these routes.
+const REFUSED: &str = "request.refused";
+
+/// Why a request could not be run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// No executor for this type is installed in this server.
+    #[error(
+        "{kind} requests ({article}) cannot be run by this server yet: no executor for \
+         `{kind}` is installed; the request stays as it is",
+        kind = .0,
+        article = .0.article()
+    )]
+    NotExecutable(RequestType),
+    /// The request is missing or its state does not allow a run.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+/// Runs request `id`: the one entry point of `POST /v1/requests/{id}/run` and
+/// `datavern request run`. Only a verified request runs.
+///
+/// This is where the executors of each right plug in: `requests.start`, the executor, then
+/// `requests.finish` with its outcome. Until they are installed every type answers
+/// [`RunError::NotExecutable`] and the request is left as it was.
+pub async fn run_request(
+    requests: &Requests,
+    tenant: datavern_core::catalog::Kommunenummer,
+    id: Uuid,
+    _actor: &Actor,
+) -> Result<DsrRequest, RunError> {
+    let request = requests.get(tenant, id).await?;
+    if request.state != RequestState::Verified {
+        request
+            .state
+            .apply(datavern_core::dsr::Transition::Start)
+            .map_err(RequestError::from)?;
+    }
+    Err(RunError::NotExecutable(request.request_type))
+}
+
+/// Records a data subject request, received now; it is due one calendar month from today.
+/// Name the subject by `fodselsnummer` or `subject_id`; the number is resolved to subject
+/// ids and not stored. Needs the role `dpo`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    tag = "requests",
+    security(("api_key" = [])),
+    request_body = NewRequestJson,
+    responses(
+        (status = 201, description = "Received; `Location` names it", body = RequestJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Dpo(principal, meta): Dpo,
+    ApiJson(body): ApiJson<NewRequestJson>,
+) -> Result<Response, ApiError> {
+    let (request_type, identifier, parameters) = validate(&state, &body)?;
+    let tenant = principal.tenant();
+    let subjects = state
+        .subject_resolver()
+        .resolve(tenant, &identifier)
+        .await
+        .map_err(|err| match err {
+            ResolveError::Unsupported(_) => {
+                ApiError::new(Code::SubjectNotResolvable, err.to_string())
+            }
+            ResolveError::Store(err) => ApiError::from(err),
+            _ => ApiError::internal(err),
+        })?;
+    let new = NewRequest {
+        tenant,
+        request_type,
+        identified_by: identifier.identified_by(),
+        subjects,
+        parameters,
+    };
+    let request = state
+        .requests()
+        .create(new, &actor(&principal, &meta))
+        .await?;
+    let location = format!("/v1/requests/{}", request.id);
+    let mut response = (
+        StatusCode::CREATED,
+        Json(RequestJson::new(request, state.requests().today())),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The tenant's requests, oldest first, a page at a time; filter by state, type, overdue and
+/// due date. Needs the role `dpo`.
+#[utoipa::path(
+    get,
+    path = "/v1/requests",
+    tag = "requests",
+    security(("api_key" = [])),
+    params(
+        ("state" = Option<String>, Query, description = "Only requests in this state (repeatable)"),
+        ("type" = Option<String>, Query, description = "Only requests of this type"),
+        ("overdue" = Option<bool>, Query, description = "`true`: only open requests past their due date today"),
+        ("due_before" = Option<String>, Query, description = "Only requests due before this date (YYYY-MM-DD)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("limit" = Option<u32>, Query, description = "Requests per page: default 50, at most 500"),
+    ),
+    responses(
+        (status = 200, description = "A page of requests", body = RequestPage),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Dpo(principal, _): Dpo,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<RequestPage>, ApiError> {
+    let Query(params) = query.map_err(|_| invalid_query("the query string is malformed"))?;
+    let today = state.requests().today();
+    let mut filter = RequestFilter::new(principal.tenant());
+    for (name, value) in params {
+        filter = match name.as_str() {
+            "state" => filter.state(
+                value
+                    .parse()
+                    .map_err(|e| invalid_query(&format!("state: {e}")))?,
+            ),
+            "type" => filter.request_type(
+                value
+                    .parse()
+                    .map_err(|e| invalid_query(&format!("type: {e}")))?,
+            ),
+            "overdue" => match value.as_str() {
+                "true" => filter.overdue_on(today),
+                "false" => filter,
+                _ => return Err(invalid_query("overdue must be `true` or `false`")),
+            },
+            "due_before" => filter.due_before(
+                value
+                    .parse()
+                    .map_err(|_| invalid_query("due_before must be a date, e.g. 2026-12-31"))?,
+            ),
+            "cursor" => filter.after(Cursor::parse(&value).map_err(|_| {
+                invalid_query("cursor: pass the `next_cursor` of the previous page")
+            })?),
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=datavern_store::requests::MAX_PAGE_SIZE).contains(&n) => {
+                    filter.limit(n)
+                }
+                _ => {
+                    return Err(invalid_query(&format!(
+                        "limit must be a whole number from 1 to {}",
+                        datavern_store::requests::MAX_PAGE_SIZE
+                    )));
+                }
+            },
+            _ => {
+                return Err(invalid_query(&format!(
+                    "unknown parameter `{name}`: filter by state, type, overdue and due_before"
+                )));
+            }
+        };
+    }
+    let page = state.requests().list(&filter).await?;
+    Ok(Json(RequestPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|r| RequestJson::new(r, today))
+            .collect(),
+        next_cursor: page.next.map(|c| c.to_string()),
+    }))
+}
+
+/// One request with its history, due dates, days left and overdue flag. Needs the role
+/// `dpo`.
+#[utoipa::path(
+    get,
+    path = "/v1/requests/{id}",
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "The request's id")),
+    responses(
+        (status = 200, description = "The request", body = RequestJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Dpo(principal, _): Dpo,
+    Path(id): Path<String>,
+) -> Result<Json<RequestJson>, ApiError> {
+    let request = state
+        .requests()
+        .get(principal.tenant(), request_id(&id)?)
+        .await?;
+    Ok(Json(RequestJson::new(request, state.requests().today())))
+}
+
+/// received → verified: the requester's identity is established (Art. 12(6)). Needs the role
+/// `dpo`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/verify",
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "The request's id")),
+    request_body = VerifyJson,
+    responses(
+        (status = 200, description = "Verified", body = RequestJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    Dpo(principal, meta): Dpo,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<VerifyJson>,
+) -> Result<Json<RequestJson>, ApiError> {
+    if body
+        .method
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > datavern_store::requests::MAX_VERIFICATION_LEN)
+    {
+        return Err(invalid_body(
+            "/method",
+            "the verification method is at most 64 characters, e.g. `id-porten`",
+        ));
+    }
+    let request = state
+        .requests()
+        .verify(
+            principal.tenant(),
+            request_id(&id)?,
+            body.method,
+            &actor(&principal, &meta),
+        )
+        .await?;
+    Ok(Json(RequestJson::new(request, state.requests().today())))
+}
+
+/// Extends the deadline by 1 or 2 months (at most two in total) with a reason, before the
+/// original due date (Art. 12(3)). Needs the role `dpo`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/extend",
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "The request's id")),
+    request_body = ExtendJson,
+    responses(
+        (status = 200, description = "Extended", body = RequestJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn extend(
+    State(state): State<AppState>,
+    Dpo(principal, meta): Dpo,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExtendJson>,
+) -> Result<Json<RequestJson>, ApiError> {
+    let id = request_id(&id)?;
+    let mut errors = Vec::new();
+    let months = match u8::try_from(body.months) {
+        Ok(months @ 1..=2) => Some(months),
+        _ => {
+            errors.push(field_error("/months", "months is 1 or 2"));
+            None
+        }
+    };
+    let reason = reason(body.reason.as_deref(), &mut errors);
+    let (Some(months), Some(reason)) = (months, reason) else {
+        return Err(invalid_request(errors));
+    };
+    let request = state
+        .requests()
+        .extend(
+            principal.tenant(),
+            id,
+            months,
+            reason,
+            &actor(&principal, &meta),
+        )
+        .await?;
+    Ok(Json(RequestJson::new(request, state.requests().today())))
+}
+
+/// Rejects the request with a reason (Art. 12(4)). Needs the role `dpo`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/reject",
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "The request's id")),
+    request_body = RejectJson,
+    responses(
+        (status = 200, description = "Rejected", body = RequestJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn reject(
+    State(state): State<AppState>,
+    Dpo(principal, meta): Dpo,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RejectJson>,
+) -> Result<Json<RequestJson>, ApiError> {
+    let id = request_id(&id)?;
+    let mut errors = Vec::new();
+    let Some(reason) = reason(body.reason.as_deref(), &mut errors) else {
+        return Err(invalid_request(errors));
+    };
+    let request = state
+        .requests()
+        .reject(principal.tenant(), id, reason, &actor(&principal, &meta))
+        .await?;
+    Ok(Json(RequestJson::new(request, state.requests().today())))
+}
+
+/// Runs a verified request (see [`run_request`]). Needs the role `dpo`.
+#[utoipa::path(
+    post,
+    path = "/v1/requests/{id}/run",
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "The request's id")),
+    responses(
+        (status = 200, description = "Run; the state says how it ended", body = RequestJson),
+        (status = "4XX", description = "See the error code table", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 501, description = "No executor for this type is installed", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn run(
+    State(state): State<AppState>,
+    Dpo(principal, meta): Dpo,
+    Path(id): Path<String>,
+) -> Result<Json<RequestJson>, ApiError> {
+    let id = request_id(&id)?;
+    let request = run_request(
+        state.requests(),
+        principal.tenant(),
+        id,
+        &actor(&principal, &meta),
+    )
+    .await?;
+    Ok(Json(RequestJson::new(request, state.requests().today())))
+}
+
+impl From<RunError> for ApiError {
+    fn from(err: RunError) -> Self {
+        match err {
+            RunError::NotExecutable(request_type) => {
+                ApiError::new(Code::RequestTypeNotExecutable, err.to_string())
+                    .with_extension("request_type", request_type.as_str().into())
+            }
+            RunError::Request(err) => err.into(),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(err: RequestError) -> Self {
+        // The register's messages hold ids, states and dates, never reasons or values.
+        let detail = err.to_string();
+        match err {
+            RequestError::NotFound(_) => ApiError::new(Code::RequestNotFound, detail),
+            RequestError::IllegalTransition(_) | RequestError::Concurrent => {
+                ApiError::new(Code::IllegalTransition, detail)
+            }
+            RequestError::Extension(_) | RequestError::Ended { .. } => {
+                ApiError::new(Code::ExtensionRefused, detail)
+            }
+            RequestError::MissingReason => invalid_request(vec![field_error("/reason", &detail)]),
+            RequestError::UnknownSubject => ApiError::new(
+                Code::SubjectUnknown,
+                "no data subject with this identifier is known in this tenant; check the \
+                 number or identify the subject by subject id",
+            ),
+            RequestError::Store(err) => err.into(),
+            err => ApiError::internal(err),
+        }
+    }
+}
+
+/// The caller, authenticated and holding the role `dpo`, with the request's meta. Extracted
+/// before the body, so a principal without the role learns nothing about the body's rules;
+/// the refusal is audited (action `request.refused`) before it is answered.
+pub(crate) struct Dpo(Principal, RequestMeta);
+
+impl FromRequestParts<AppState> for Dpo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
+        let Ok(Meta(meta)) = Meta::from_request_parts(parts, state).await;
+        if principal.has_role(DPO_ROLE) {
+            return Ok(Dpo(principal, meta));
+        }
+        let mut entry = AuditEntry::new(
+            Some(principal.tenant()),
+            principal.id().as_str(),
+            REFUSED,
+            "denied",
+        );
+        entry.reason = Some(Code::AccessDenied.as_str().to_owned());
+        if let Some(id) = &meta.request_id {
+            entry = entry.with_request_id(id.as_str());
+        }
+        state.store().audit().record(entry).await?;
+        Err(ApiError::new(
+            Code::AccessDenied,
+            format!("data subject requests need the role `{DPO_ROLE}`"),
+        ))
+    }
+}
+
+/// Every problem with a new request's body, or its parts.
+fn validate(
+    state: &AppState,
+    body: &NewRequestJson,
+) -> Result<(RequestType, SubjectIdentifier, Parameters), ApiError> {
+    let mut errors = Vec::new();
+    let request_type = body
+        .request_type
+        .parse::<RequestType>()
+        .map_err(|e| errors.push(field_error("/type", &e.to_string())))
+        .ok();
+    let identifier = match (&body.fodselsnummer, &body.subject_id) {
+        (Some(fnr), None) => SubjectIdentifier::national_id(fnr)
+            .map_err(|e| errors.push(field_error("/fodselsnummer", &e.to_string())))
+            .ok(),
+        (None, Some(id)) => SubjectIdentifier::subject_id(id)
+            .map_err(|e| errors.push(field_error("/subject_id", &e.to_string())))
+            .ok(),
+        _ => {
+            errors.push(field_error(
+                "",
+                "name the subject by exactly one of `fodselsnummer` and `subject_id`",
+            ));
+            None
+        }
+    };
+    let parameters = match (request_type, &body.parameters) {
+        (Some(request_type), Some(value)) => match Parameters::from_json(request_type, value) {
+            Ok(params) => {
+                for (i, purpose) in params.purposes.iter().enumerate() {
+                    let known = state
+                        .catalog()
+                        .purposes()
+                        .iter()
+                        .any(|p| p.id().as_str() == purpose);
+                    if !known {
+                        errors.push(field_error(
+                            &format!("/parameters/purposes/{i}"),
+                            "not a purpose of the catalog; GET /v1/catalog lists them",
+                        ));
+                    }
+                }
+                Some(params)
+            }
+            Err(err) => {
+                errors.push(field_error(
+                    &format!("/parameters{}", err.pointer),
+                    &err.problem,
+                ));
+                None
+            }
+        },
+        (_, None) => Some(Parameters::default()),
+        (None, Some(_)) => None,
+    };
+    match (request_type, identifier, parameters) {
+        (Some(t), Some(i), Some(p)) if errors.is_empty() => Ok((t, i, p)),
+        _ => Err(invalid_request(errors)),
+    }
+}
+
+fn reason(text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<Reason> {
+    Reason::parse(text.unwrap_or_default())
+        .map_err(|e| errors.push(field_error("/reason", &e.to_string())))
+        .ok()
+}
+
+fn actor(principal: &Principal, meta: &RequestMeta) -> Actor {
+    Actor {
+        principal: principal.id().as_str().to_owned(),
+        request_id: meta.request_id.clone(),
+    }
+}
+
+fn request_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| {
+        ApiError::new(
+            Code::InvalidRequestId,
+            "the request id in the path must be a UUID, as `POST /v1/requests` returned it",
+        )
+    })
+}
+
+fn field_error(pointer: &str, detail: &str) -> FieldError {
+    FieldError {
+        pointer: pointer.to_owned(),
+        code: Code::InvalidSubjectRequest.as_str().to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn invalid_request(errors: Vec<FieldError>) -> ApiError {
+    let detail = match errors.len() {
+        1 => "the request has 1 problem; see `errors`".to_owned(),
+        n => format!("the request has {n} problems; see `errors`"),
+    };
+    ApiError::new(Code::InvalidSubjectRequest, detail).with_errors(errors)
+}
+
+fn invalid_body(pointer: &str, detail: &str) -> ApiError {
+    invalid_request(vec![field_error(pointer, detail)])
+}
+
+fn invalid_query(detail: &str) -> ApiError {
+    ApiError::new(Code::InvalidQuery, detail)
+}
