@@ -15,6 +15,7 @@ backend_tests!(
     erasing_a_guardian_removes_only_their_part_of_the_application,
     erasure_twice_is_idempotent,
     legal_hold_refuses_erasure_with_its_reason,
+    anonymization_keeps_only_non_personal_fields,
 );
 
 async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
@@ -301,5 +302,75 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
             .await,
         1
     );
+    env.finish().await;
+}
+
+/// The example catalog with cases anonymized on erasure instead of archived.
+fn anonymized_cases() -> String {
+    let yaml = crate::support::KOMMUNE
+        .replacen(
+            "    archive:\n      legal_reason: GDPR art. 17(3)(b) og (d); arkivlova § 6 og arkivforskrifta\n",
+            "    erasure: anonymize\n",
+            1,
+        )
+        .replacen("      then: archive\n", "      then: anonymize\n", 1);
+    assert!(!yaml.contains("then: archive"));
+    yaml
+}
+
+async fn anonymization_keeps_only_non_personal_fields(backend: Backend) {
+    let env = Env::with_catalog(backend, &anonymized_cases()).await;
+    let family = env.family().await;
+    let closed = env
+        .create(
+            "saker",
+            "helse_omsorg",
+            serde_json::json!({
+                "bruker_id": family.a.to_string(),
+                "saksnummer": "2026/9999",
+                "tjeneste": "praktisk bistand",
+                "avsluttet": "2026-06-30",
+            }),
+        )
+        .await;
+    let subjects = env.resolve_fnr(1).await;
+    let outcome = env
+        .rights
+        .erase(&env.actor(), &subjects, OffsetDateTime::now_utc())
+        .await
+        .unwrap_or_else(|err| panic!("{}", report(&err)));
+    let saker = outcome.collection("saker").unwrap();
+    assert_eq!(saker.method, ErasureMethod::Anonymize);
+    assert_eq!(saker.records, 2);
+    assert!(saker.fields.iter().any(|f| f == "diagnose"));
+    assert!(!saker.fields.iter().any(|f| f == "avsluttet"));
+    for id in [family.sak, closed] {
+        for column in [
+            "dv_subject",
+            "bruker_id",
+            "saksnummer",
+            "tjeneste",
+            "diagnose",
+        ] {
+            assert_eq!(
+                env.is_null("c_saker", column, id).await,
+                Some(true),
+                "{column}"
+            );
+        }
+    }
+    // The statistics field stays.
+    assert_eq!(
+        env.is_null("c_saker", "avsluttet", closed).await,
+        Some(false)
+    );
+    // Nothing sealed with A's key remains, so the key is destroyed.
+    let a = outcome
+        .keys
+        .iter()
+        .find(|k| k.subject == SubjectId::from_uuid(family.a))
+        .unwrap();
+    assert_eq!(a.retained, None);
+    assert_eq!(a.destroyed_versions, 1);
     env.finish().await;
 }
