@@ -126,6 +126,11 @@ pub enum StoreError {
     #[error(transparent)]
     Hold(#[from] crate::holds::HoldError),
 
+    /// A data subject request could not be carried out (unknown subject, a correction that
+    /// does not validate or is not the subject's record); see its `code()`.
+    #[error(transparent)]
+    Rights(#[from] crate::rights::RightsError),
+
     /// A database operation failed.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

@@ -52,6 +52,7 @@ mod migrate;
 pub mod outbox;
 pub mod records;
 pub mod requests;
+pub mod rights;
 pub mod schema;
 mod store;
 #[cfg(feature = "test-support")]

@@ -48,6 +48,7 @@ mod keys;
 mod plan;
 mod read;
 mod row;
+pub(crate) mod support;
 pub(crate) mod tx;
 mod write;
 

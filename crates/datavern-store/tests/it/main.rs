@@ -15,6 +15,7 @@ mod keys;
 mod migrate;
 mod records;
 mod requests;
+mod rights;
 mod rls;
 mod support;
 mod tls;
