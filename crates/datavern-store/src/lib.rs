@@ -41,6 +41,7 @@ mod backend;
 pub mod baseline;
 mod config;
 mod conn;
+pub mod controls;
 mod database;
 mod error;
 mod ids;
