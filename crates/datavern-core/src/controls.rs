@@ -79,8 +79,7 @@ pub fn objectionable(basis: LawfulBasis) -> bool {
 pub fn needs(catalog: &Catalog, grant: &Grant) -> ControlNeeds {
     ControlNeeds {
         consent: grant.consent() == ConsentCheck::PerRecord,
-        objection: purpose(catalog, grant)
-            .is_some_and(|p| objectionable(p.lawful_basis())),
+        objection: purpose(catalog, grant).is_some_and(|p| objectionable(p.lawful_basis())),
     }
 }
 

@@ -313,10 +313,7 @@ pub(crate) struct SubjectEvent {
 
 /// Inserts a subject event on `conn`, inside the change's transaction, with source
 /// `/datavern/<tenant>/subjects` and the subject id as CloudEvents `subject`; returns its id.
-pub(crate) async fn append_subject_event(
-    conn: &mut Conn<'_>,
-    event: SubjectEvent,
-) -> Result<Uuid> {
+pub(crate) async fn append_subject_event(conn: &mut Conn<'_>, event: SubjectEvent) -> Result<Uuid> {
     let backend = conn.backend();
     let id = Uuid::now_v7();
     let values: [SimpleExpr; 9] = [

@@ -95,8 +95,7 @@ pub fn decide(
     // data must go (GDPR Art. 17(1)(b)).
     let consent = if !declared.requires_consent() || request.operation() == Operation::Delete {
         ConsentCheck::NotRequired
-    } else if !request.operation().is_single_record()
-        || request.consent() == ConsentState::Deferred
+    } else if !request.operation().is_single_record() || request.consent() == ConsentState::Deferred
     {
         ConsentCheck::PerRecord
     } else if request.consent() == ConsentState::Granted {

@@ -87,7 +87,7 @@ fn entry(
     request_id: Option<&str>,
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(Some(principal.tenant), principal.id, action, "granted")
-    .with_subject(subject);
+        .with_subject(subject);
     entry.purpose = purpose.map(str::to_owned);
     entry.reason = reason.map(str::to_owned);
     match request_id {
@@ -172,7 +172,17 @@ pub(crate) async fn append_consent(
         };
         let insert = Query::insert()
             .into_table(col("dv_consent_state"))
-            .columns(["tenant", "subject_id", "purpose", "state", "since", "event_id"].map(col))
+            .columns(
+                [
+                    "tenant",
+                    "subject_id",
+                    "purpose",
+                    "state",
+                    "since",
+                    "event_id",
+                ]
+                .map(col),
+            )
             .values_panic([
                 tenant.as_str().into(),
                 subject.into(),

@@ -327,7 +327,10 @@ impl super::Records {
                 .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
                 .and_where(Expr::col(col("id")).eq(subject))
                 .to_owned();
-            if !row::fetch(conn, &select, &[ColumnKind::Uuid]).await?.is_empty() {
+            if !row::fetch(conn, &select, &[ColumnKind::Uuid])
+                .await?
+                .is_empty()
+            {
                 return Ok(true);
             }
         }
@@ -383,9 +386,7 @@ impl super::Records {
             let restricted = Query::select()
                 .expr(Expr::val(1i64))
                 .from(col("dv_restrictions"))
-                .and_where(
-                    Expr::col((col("dv_restrictions"), col("tenant"))).eq(tenant.as_str()),
-                )
+                .and_where(Expr::col((col("dv_restrictions"), col("tenant"))).eq(tenant.as_str()))
                 .and_where(Expr::col((col("dv_restrictions"), col("lifted_at"))).is_null())
                 .cond_where(still)
                 .to_owned();

@@ -2,8 +2,8 @@
 //! record returned, then return it.
 
 use datavern_core::access::{Grant, Operation};
-use datavern_core::controls::{self, SubjectControls};
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::controls::{self, SubjectControls};
 use datavern_core::record::FieldValue;
 use datavern_crypto::{FieldContext, decrypt_field, envelope_key_id};
 use futures_util::future::try_join_all;
@@ -476,11 +476,8 @@ pub(super) async fn get(
     let plan = records.plan(grant)?;
     let tenant = grant.tenant();
     let controls = ControlQuery::new(&records.inner.catalog, grant);
-    let (mut select, kinds) = row_select(
-        plan,
-        records.inner.store.data().backend(),
-        Some(&controls),
-    );
+    let (mut select, kinds) =
+        row_select(plan, records.inner.store.data().backend(), Some(&controls));
     select
         .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(Alias::new("id")).eq(id));
@@ -511,11 +508,8 @@ pub(super) async fn list(
     let tenant = grant.tenant();
     let limit = page_limit(limit) as usize;
     let controls = ControlQuery::new(&records.inner.catalog, grant);
-    let (mut select, kinds) = row_select(
-        plan,
-        records.inner.store.data().backend(),
-        Some(&controls),
-    );
+    let (mut select, kinds) =
+        row_select(plan, records.inner.store.data().backend(), Some(&controls));
     select.and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()));
     if let Some(cursor) = cursor {
         select.and_where(Expr::col(Alias::new("id")).gt(cursor.after_id()));

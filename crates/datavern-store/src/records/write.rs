@@ -4,18 +4,18 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use datavern_core::access::{ConsentState, Denial, Grant, Operation};
+use datavern_core::catalog::{FieldName, Kommunenummer};
 use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
-use datavern_core::catalog::{FieldName, Kommunenummer};
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
 use super::codec;
+use super::control::ControlQuery;
 use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
-use super::control::ControlQuery;
 use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
 use super::row::{self, Cell, ColumnKind};
 use super::tx::{Tx, TxMode};
@@ -667,7 +667,8 @@ pub(super) async fn update(
     let controls = ControlQuery::new(&records.inner.catalog, grant);
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     let mut row = locked_row(&mut tx.conn(), plan, backend, &controls, tenant, id).await?;
-    if let Err(denial) = datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    if let Err(denial) =
+        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
     {
         // Audited outside the write transaction (the group commit needs the write lock).
         drop(tx);
@@ -863,7 +864,8 @@ pub(super) async fn delete(
     let controls = ControlQuery::new(&records.inner.catalog, grant);
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     let row = locked_row(&mut tx.conn(), plan, backend, &controls, tenant, id).await?;
-    if let Err(denial) = datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    if let Err(denial) =
+        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
     {
         // Audited outside the write transaction (the group commit needs the write lock).
         drop(tx);
