@@ -7,6 +7,7 @@ mod audit;
 mod catalog;
 mod health;
 mod records;
+mod subjects;
 
 use axum::Router;
 use axum::routing::get;
@@ -44,6 +45,8 @@ use crate::state::AppState;
         (name = "records", description = "Governed records: every operation names its \
             purpose, is checked against clearance, purpose and consent, and is audited"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "subjects", description = "The data subject's consents, restrictions and \
+            objections, checked on every record operation"),
     ),
 )]
 struct ApiDoc;
@@ -75,6 +78,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::create, records::list))
         .routes(routes!(records::get, records::update, records::delete))
         .routes(routes!(audit::audit))
+        .routes(routes!(subjects::consents, subjects::record_consent))
+        .routes(routes!(subjects::controls))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
