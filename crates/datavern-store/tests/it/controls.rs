@@ -520,7 +520,7 @@ async fn objection_refuses_public_task_purposes_but_not_legal_obligation(backend
         .object(
             &principal,
             &[subject],
-            Some(&[helse.clone()]),
+            Some(std::slice::from_ref(&helse)),
             Some("dsr-3"),
         )
         .await
