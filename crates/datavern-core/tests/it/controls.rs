@@ -145,16 +145,16 @@ fn restriction_is_checked_before_objection_and_consent() {
         Err("processing_restricted"),
     );
     let catalog = catalog();
-    let grant = grant(&catalog, "update", "saker", "klagebehandling");
-    let denial = controls::check(&catalog, &grant, &RESTRICTED).unwrap_err();
+    let update = grant(&catalog, "update", "saker", "klagebehandling");
+    let denial = controls::check(&catalog, &update, &RESTRICTED).unwrap_err();
     assert!(denial.to_string().contains("Art. 18"), "{denial}");
     assert!(
         denial
             .to_string()
             .contains("cannot be created, changed or deleted")
     );
-    let grant = grant(&catalog, "read", "saker", "helse_omsorg");
-    let denial = controls::check(&catalog, &grant, &OBJECTED).unwrap_err();
+    let read = grant(&catalog, "read", "saker", "helse_omsorg");
+    let denial = controls::check(&catalog, &read, &OBJECTED).unwrap_err();
     assert!(denial.to_string().contains("`helse_omsorg`"), "{denial}");
     assert!(denial.to_string().contains("Art. 21"), "{denial}");
 }
