@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod audit_cmd;
 mod bench_cmd;
 mod catalog_cmd;
+mod consent_cmd;
 mod demo_cmd;
 mod detect_cmd;
 mod id_cmd;
@@ -35,6 +36,9 @@ enum Command {
     /// Measure the governed path against a raw SQL baseline on SQLite, PostgreSQL and
     /// MariaDB.
     Bench(bench_cmd::BenchArgs),
+    /// Record and show data subjects' consents to purposes that rest on consent.
+    #[command(subcommand)]
+    Consent(consent_cmd::ConsentCommand),
     /// Work with catalogs: the YAML files that declare what is governed.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => audit_cmd::run(command),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Catalog(command) => catalog_cmd::run(command),
+        Command::Consent(command) => consent_cmd::run(command),
         Command::Demo(command) => demo_cmd::run(command),
         Command::Id(command) => id_cmd::run(command),
         Command::Detect(args) => detect_cmd::run(args),

@@ -127,6 +127,21 @@ pub enum ConsentError {
     /// Who recorded the event must be named (a principal id, 1 to 64 characters).
     #[error("recorded_by must name who recorded the event (1 to {MAX_LABEL_LEN} characters)")]
     InvalidRecorder,
+    /// A time that is not RFC 3339, or out of range.
+    #[error("the time must be RFC 3339 with an offset, e.g. 2026-03-01T10:00:00Z")]
+    InvalidTime,
+}
+
+/// Parses the time of an event: RFC 3339 with an offset (`2026-03-01T10:00:00Z`), kept to
+/// the microsecond (what every backend stores).
+pub fn parse_time(text: &str) -> Result<Timestamp, ConsentError> {
+    let at: Timestamp = text.trim().parse().map_err(|_| ConsentError::InvalidTime)?;
+    time_from_micros(at.as_microsecond())
+}
+
+/// The instant `micros` microseconds after the Unix epoch.
+pub fn time_from_micros(micros: i64) -> Result<Timestamp, ConsentError> {
+    Timestamp::from_microsecond(micros).map_err(|_| ConsentError::InvalidTime)
 }
 
 /// The catalog's purpose `id`, if its lawful basis is consent: the only purposes for which

@@ -9,6 +9,7 @@ pub mod access;
 pub mod catalog;
 pub mod classification;
 pub mod consent;
+pub mod controls;
 pub mod demo;
 pub mod dsr;
 pub mod id;

@@ -43,6 +43,7 @@ mod backend;
 pub mod baseline;
 mod config;
 mod conn;
+pub mod controls;
 mod database;
 mod error;
 pub mod holds;

@@ -299,6 +299,43 @@ fn event_values(backend: crate::Backend, id: Uuid, event: RecordEvent<'_>) -> [S
     ]
 }
 
+/// An event about a data subject's controls (consent, restriction, objection), to be
+/// appended in the change's transaction. `data` holds ids, purpose and reason codes only.
+#[derive(Debug)]
+pub(crate) struct SubjectEvent {
+    /// The CloudEvent `type`, e.g. `no.datavern.consent.granted`.
+    pub(crate) event_type: &'static str,
+    pub(crate) tenant: Kommunenummer,
+    pub(crate) subject: Uuid,
+    pub(crate) data: serde_json::Value,
+    pub(crate) time: OffsetDateTime,
+}
+
+/// Inserts a subject event on `conn`, inside the change's transaction, with source
+/// `/datavern/<tenant>/subjects` and the subject id as CloudEvents `subject`; returns its id.
+pub(crate) async fn append_subject_event(conn: &mut Conn<'_>, event: SubjectEvent) -> Result<Uuid> {
+    let backend = conn.backend();
+    let id = Uuid::now_v7();
+    let values: [SimpleExpr; 9] = [
+        id.into(),
+        SPEC_VERSION.into(),
+        format!("/datavern/{}/subjects", event.tenant).into(),
+        event.event_type.into(),
+        event.subject.hyphenated().to_string().into(),
+        crate::records::time_expr(backend, event.time),
+        DATA_CONTENT_TYPE.into(),
+        sea_query::Value::Json(Some(Box::new(event.data))).into(),
+        event.tenant.as_str().into(),
+    ];
+    let insert = Query::insert()
+        .into_table(col("dv_outbox"))
+        .columns(EVENT_COLUMNS.map(col))
+        .values_panic(values)
+        .to_owned();
+    conn.execute(&insert).await?;
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

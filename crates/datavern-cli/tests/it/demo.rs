@@ -34,13 +34,13 @@ fn datavern(dir: &Path, args: &[&str]) -> Output {
 /// Where `datavern` finds its databases for one test: a data directory in development mode
 /// (SQLite), or a configuration written by `datavern init` with fresh test databases given
 /// through the environment (PostgreSQL, MariaDB).
-struct Site {
-    dir: TempDir,
-    db: Option<TestDb>,
+pub(crate) struct Site {
+    pub(crate) dir: TempDir,
+    pub(crate) db: Option<TestDb>,
 }
 
 impl Site {
-    async fn new(backend: Backend) -> Site {
+    pub(crate) async fn new(backend: Backend) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let db = match backend {
             Backend::Sqlite => None,
@@ -53,7 +53,7 @@ impl Site {
     }
 
     /// Runs `datavern ARGS` with this site's settings appended.
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_datavern"));
         command
             .args(args)
@@ -91,7 +91,7 @@ impl Site {
         )
     }
 
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         if let Some(db) = self.db {
             db.cleanup().await;
         }
@@ -100,7 +100,7 @@ impl Site {
 
 /// `demo seed --records N --seed S` on `site`, which must succeed.
 #[track_caller]
-fn seed(site: &Site, records: u64, seed: u64) -> String {
+pub(crate) fn seed(site: &Site, records: u64, seed: u64) -> String {
     exits(
         &site.run(&[
             "demo",
@@ -127,7 +127,7 @@ fn printed_digest(backend: Backend, (code, stdout, stderr): (i32, String, String
 }
 
 #[track_caller]
-fn exits(output: &Output, code: i32) -> String {
+pub(crate) fn exits(output: &Output, code: i32) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(
         output.status.code(),

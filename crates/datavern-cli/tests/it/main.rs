@@ -4,6 +4,7 @@
 
 mod audit;
 mod catalog;
+mod consent;
 mod demo;
 mod detect;
 mod id;

@@ -23,9 +23,11 @@ use super::request::{AccessRequest, ConsentState, Operation};
 ///    the clearance (`clearance_insufficient`);
 /// 6. the target belongs to the principal's tenant (`tenant_mismatch`);
 /// 7. if the purpose rests on consent, the subject's consent is granted
-///    (`consent_required`) for create, read and update; for list and lookup this is left to
-///    [`Grant::admits`], record by record; delete needs no consent (withdrawing consent is
-///    when the data must be erased, Art. 17(1)(b)).
+///    (`consent_required`) for create, read and update; for list and lookup, and whenever
+///    the request's consent is [`ConsentState::Deferred`], this is left to
+///    [`Grant::admits`], record by record (the store checks it in the statement that reads
+///    the record); delete needs no consent (withdrawing consent is when the data must be
+///    erased, Art. 17(1)(b)).
 ///
 /// The order is part of the contract: every rule that does not depend on the target record
 /// comes before the tenant check, so a record of another tenant is refused exactly like an
@@ -93,7 +95,8 @@ pub fn decide(
     // data must go (GDPR Art. 17(1)(b)).
     let consent = if !declared.requires_consent() || request.operation() == Operation::Delete {
         ConsentCheck::NotRequired
-    } else if !request.operation().is_single_record() {
+    } else if !request.operation().is_single_record() || request.consent() == ConsentState::Deferred
+    {
         ConsentCheck::PerRecord
     } else if request.consent() == ConsentState::Granted {
         ConsentCheck::Granted

@@ -119,6 +119,21 @@ pub enum Denial {
         /// The consent state given.
         state: ConsentState,
     },
+    /// `processing_restricted`: processing of the record's data subject is restricted (GDPR
+    /// Art. 18): writes are refused, and reads are allowed only for purposes the catalog marks
+    /// `allowed_under_restriction`.
+    ProcessingRestricted {
+        /// The purpose.
+        purpose: PurposeId,
+        /// Whether a write (create, update, delete) was refused, rather than a read.
+        write: bool,
+    },
+    /// `objection_upheld`: the data subject has objected (GDPR Art. 21) to processing for the
+    /// purpose, whose lawful basis is 6(1)(e) or 6(1)(f).
+    ObjectionUpheld {
+        /// The purpose.
+        purpose: PurposeId,
+    },
 }
 
 /// How the server should answer a denial; it maps these to HTTP statuses (400, 403, 404).
@@ -136,7 +151,7 @@ pub enum DenialKind {
 
 impl Denial {
     /// Every code, in the order of the variants.
-    pub const CODES: [&'static str; 13] = [
+    pub const CODES: [&'static str; 15] = [
         "collection_unknown",
         "tenant_unknown",
         "purpose_missing",
@@ -150,6 +165,8 @@ impl Denial {
         "field_not_writable",
         "tenant_mismatch",
         "consent_required",
+        "processing_restricted",
+        "objection_upheld",
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -168,6 +185,8 @@ impl Denial {
             Denial::FieldNotWritable { .. } => "field_not_writable",
             Denial::TenantMismatch { .. } => "tenant_mismatch",
             Denial::ConsentRequired { .. } => "consent_required",
+            Denial::ProcessingRestricted { .. } => "processing_restricted",
+            Denial::ObjectionUpheld { .. } => "objection_upheld",
         }
     }
 
@@ -187,7 +206,9 @@ impl Denial {
             | Denial::ClearanceInsufficient { .. }
             | Denial::FieldNotReadable { .. }
             | Denial::FieldNotWritable { .. }
-            | Denial::ConsentRequired { .. } => DenialKind::Forbidden,
+            | Denial::ConsentRequired { .. }
+            | Denial::ProcessingRestricted { .. }
+            | Denial::ObjectionUpheld { .. } => DenialKind::Forbidden,
         }
     }
 }
@@ -329,12 +350,34 @@ impl fmt::Display for Denial {
                     ConsentState::NotGranted => {
                         f.write_str("consent has not been given or was withdrawn")?;
                     }
-                    ConsentState::Granted | ConsentState::Unknown => {
+                    ConsentState::Granted | ConsentState::Unknown | ConsentState::Deferred => {
                         f.write_str("no granted consent is recorded")?;
                     }
                 }
                 f.write_str("; record the consent first, or use a purpose with another basis")
             }
+            Denial::ProcessingRestricted { purpose, write } => {
+                f.write_str(
+                    "processing of this record's data subject is restricted (GDPR Art. 18) until \
+                     the restriction is lifted: ",
+                )?;
+                if *write {
+                    f.write_str("the record cannot be created, changed or deleted")
+                } else {
+                    write!(
+                        f,
+                        "purpose `{purpose}` is not allowed under restriction (only purposes \
+                         marked `allowed_under_restriction`, such as legal claims or storage, \
+                         may read it)"
+                    )
+                }
+            }
+            Denial::ObjectionUpheld { purpose } => write!(
+                f,
+                "this record's data subject has objected to processing for purpose `{purpose}` \
+                 (GDPR Art. 21), whose basis is 6(1)(e) or 6(1)(f): it is not processed for that \
+                 purpose unless the objection is lifted"
+            ),
         }
     }
 }

@@ -64,7 +64,8 @@ pub enum ConsentCheck {
     /// The purpose rests on consent, and the subject's consent was given as granted.
     Granted,
     /// The purpose rests on consent and the operation (list, lookup) returns records of
-    /// subjects not known in advance: the caller must keep only records whose subject has
+    /// subjects not known in advance, or the caller left the check to the store
+    /// ([`ConsentState::Deferred`]): the caller must keep only records whose subject has
     /// granted consent, by [`Grant::admits`].
     PerRecord,
 }

@@ -25,8 +25,8 @@ pub enum Operation {
 }
 
 /// The data subject's consent to a purpose whose lawful basis is consent, as the caller knows
-/// it. datavern's consent register comes with the data-subject-rights work; until then the
-/// server passes what it has, which is [`ConsentState::Unknown`].
+/// it. The server passes [`ConsentState::Deferred`]: the store's consent register is read in
+/// the statement that reads the record (`datavern_store::controls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentState {
@@ -37,6 +37,11 @@ pub enum ConsentState {
     /// Not known (no consent register, or no subject yet).
     #[default]
     Unknown,
+    /// Left to the store: it looks the record's subject's current consent up at the point of
+    /// access, in the same statement that reads the record (the subject of a read or update is
+    /// not known before the record is read). [`decide`](super::decide) then grants with
+    /// [`ConsentCheck::PerRecord`](super::ConsentCheck::PerRecord) for every operation.
+    Deferred,
 }
 
 /// One request for access: which operation, on which collection, in which tenant, for which
@@ -192,12 +197,13 @@ impl fmt::Display for Operation {
 }
 
 impl ConsentState {
-    /// A stable lowercase name: `granted`, `not_granted`, `unknown`.
+    /// A stable lowercase name: `granted`, `not_granted`, `unknown`, `deferred`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConsentState::Granted => "granted",
             ConsentState::NotGranted => "not_granted",
             ConsentState::Unknown => "unknown",
+            ConsentState::Deferred => "deferred",
         }
     }
 }

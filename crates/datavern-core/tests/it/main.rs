@@ -5,6 +5,7 @@
 mod access;
 mod catalog;
 mod consent;
+mod controls;
 mod id;
 mod pii;
 mod record;

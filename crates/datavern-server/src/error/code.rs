@@ -58,6 +58,10 @@ pub enum Code {
     FieldNotWritable,
     /// The purpose rests on consent and no consent is recorded.
     ConsentRequired,
+    /// Processing of the record's data subject is restricted (GDPR Art. 18).
+    ProcessingRestricted,
+    /// The record's data subject objected to processing for the purpose (GDPR Art. 21).
+    ObjectionUpheld,
     // ---- 404 ----
     /// No such route.
     RouteNotFound,
@@ -67,6 +71,8 @@ pub enum Code {
     RecordNotFound,
     /// No data subject request with this id in the caller's tenant.
     RequestNotFound,
+    /// No data subject with this id in the caller's tenant.
+    SubjectNotFound,
     // ---- 405, 412, 413, 415, 422 ----
     /// The route exists, but not with this method.
     MethodNotAllowed,
@@ -97,6 +103,13 @@ pub enum Code {
     SubjectUnknown,
     /// The server cannot resolve this kind of identifier to a data subject.
     SubjectNotResolvable,
+    /// A consent event that cannot be recorded (a purpose that does not rest on consent, a
+    /// grant without a notice version, …).
+    ConsentInvalid,
+    /// A consent given with a create that does not fit it.
+    ConsentNotApplicable,
+    /// An objection to a purpose not based on 6(1)(e) or 6(1)(f).
+    PurposeNotObjectionable,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -112,7 +125,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 48] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -155,6 +168,12 @@ impl Code {
         Code::SubjectUnknown,
         Code::SubjectNotResolvable,
         Code::RequestTypeNotExecutable,
+        Code::ProcessingRestricted,
+        Code::ObjectionUpheld,
+        Code::SubjectNotFound,
+        Code::ConsentInvalid,
+        Code::ConsentNotApplicable,
+        Code::PurposeNotObjectionable,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -249,6 +268,28 @@ impl Code {
                 "Field not writable for this purpose",
             ),
             Code::ConsentRequired => ("consent_required", S::FORBIDDEN, "Consent required"),
+            Code::ProcessingRestricted => (
+                "processing_restricted",
+                S::FORBIDDEN,
+                "Processing restricted",
+            ),
+            Code::ObjectionUpheld => ("objection_upheld", S::FORBIDDEN, "Data subject objected"),
+            Code::SubjectNotFound => ("subject_not_found", S::NOT_FOUND, "Data subject not found"),
+            Code::ConsentInvalid => (
+                "consent_invalid",
+                S::UNPROCESSABLE_ENTITY,
+                "Consent cannot be recorded",
+            ),
+            Code::ConsentNotApplicable => (
+                "consent_not_applicable",
+                S::UNPROCESSABLE_ENTITY,
+                "Consent does not fit the create",
+            ),
+            Code::PurposeNotObjectionable => (
+                "purpose_not_objectionable",
+                S::UNPROCESSABLE_ENTITY,
+                "Purpose not open to objection",
+            ),
             Code::RouteNotFound => ("route_not_found", S::NOT_FOUND, "No such route"),
             Code::CollectionUnknown => ("collection_unknown", S::NOT_FOUND, "Unknown collection"),
             Code::RecordNotFound => ("record_not_found", S::NOT_FOUND, "Record not found"),

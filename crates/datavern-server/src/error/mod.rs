@@ -288,6 +288,15 @@ impl From<RecordError> for ApiError {
             RecordError::TooManyMatches { .. } | RecordError::InvalidCursor => {
                 ApiError::new(Code::InvalidQuery, detail)
             }
+            RecordError::SubjectNotFound => ApiError::new(Code::SubjectNotFound, detail),
+            RecordError::Consent(_) => ApiError::new(Code::ConsentInvalid, detail),
+            RecordError::ConsentNotApplicable { .. } => {
+                ApiError::new(Code::ConsentNotApplicable, detail)
+            }
+            RecordError::NotObjectionable { .. } => {
+                ApiError::new(Code::PurposeNotObjectionable, detail)
+            }
+            RecordError::SubjectCount { .. } => ApiError::new(Code::BadRequest, detail),
             // No route sends a batch yet; one that does must split it, as the message says.
             RecordError::BatchTooLarge { .. } => ApiError::new(Code::PayloadTooLarge, detail),
             // A wrong grant or mode is this crate's bug; a decryption failure, a corrupt value

@@ -8,6 +8,7 @@ mod catalog;
 mod health;
 mod records;
 mod requests;
+mod subjects;
 
 use axum::Router;
 use axum::routing::get;
@@ -48,6 +49,8 @@ use crate::state::AppState;
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "requests", description = "Data subject requests (GDPR Art. 15–22) with \
             their deadlines (Art. 12(3)), for the data protection officer (role `dpo`)"),
+        (name = "subjects", description = "The data subject's consents, restrictions and \
+            objections, checked on every record operation"),
     ),
 )]
 struct ApiDoc;
@@ -85,6 +88,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::extend))
         .routes(routes!(requests::reject))
         .routes(routes!(requests::run))
+        .routes(routes!(subjects::consents, subjects::record_consent))
+        .routes(routes!(subjects::controls))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.

@@ -14,8 +14,11 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use datavern_core::access::{self, AccessRequest, AuditFacts, Denial, Grant, Outcome, Principal};
+use datavern_core::access::{
+    self, AccessRequest, AuditFacts, ConsentState, Denial, Grant, Outcome, Principal,
+};
 use datavern_core::catalog::Collection;
+use datavern_core::consent::{self, ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
 use datavern_core::record::{self, Mode, normalize_lookup};
 use datavern_store::records::{Cursor, DEFAULT_PAGE_LIMIT, page_limit};
 use datavern_store::{RecordError, RecordView, RequestMeta, StoreError};
@@ -32,6 +35,10 @@ use crate::wire::record::{RecordJson, RecordPage};
 /// The query parameters of a list that are not lookups.
 const CURSOR_PARAM: &str = "cursor";
 const LIMIT_PARAM: &str = "limit";
+/// The privacy notice version of a consent given with a create.
+const CONSENT_NOTICE_HEADER: &str = "datavern-consent-notice";
+/// The channel of a consent given with a create.
+const CONSENT_CHANNEL_HEADER: &str = "datavern-consent-channel";
 
 /// The request id, for the audit entries of the request.
 pub(crate) struct Meta(pub(crate) RequestMeta);
@@ -62,6 +69,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     params(
         ("collection" = String, Path, description = "The collection, e.g. `innbyggere`"),
         ("Datavern-Purpose" = String, Header, description = "The purpose of processing"),
+        ("Datavern-Consent-Notice" = Option<String>, Header,
+            description = "For a person created for a purpose that rests on consent: the \
+            privacy notice version the person consented under; the consent is recorded with \
+            the record"),
+        ("Datavern-Consent-Channel" = Option<String>, Header,
+            description = "How that consent was given (`web`, `app`, `paper`, `phone`, \
+            `in_person`, `email`, `api`; default `api`)"),
     ),
     request_body(
         content = Object,
@@ -80,15 +94,25 @@ pub(crate) async fn create(
     Authenticated(principal): Authenticated,
     purpose: PurposeHeader,
     Meta(meta): Meta,
+    headers: HeaderMap,
     Path(collection): Path<String>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    let request =
-        AccessRequest::create(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let request = AccessRequest::create(&collection, principal.tenant())
+        .with_purpose(purpose.as_deref())
+        .with_consent(ConsentState::Deferred);
     let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
     let record = record::validate(collection, &body, Mode::Create)?;
     check_write(&state, &principal, &request, &grant, &record, &meta).await?;
-    let view = state.records().create(&grant, record, &meta).await?;
+    let view = match consent_with_create(&headers, &grant)? {
+        Some(event) => {
+            state
+                .records()
+                .create_with_consent(&grant, record, &event, &meta)
+                .await?
+        }
+        None => state.records().create(&grant, record, &meta).await?,
+    };
     let location = format!("/v1/collections/{}/records/{}", view.collection, view.id);
     let mut response = record_response(StatusCode::CREATED, view);
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -122,8 +146,9 @@ pub(crate) async fn get(
     Path((collection, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = record_id(&id)?;
-    let request =
-        AccessRequest::read(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let request = AccessRequest::read(&collection, principal.tenant())
+        .with_purpose(purpose.as_deref())
+        .with_consent(ConsentState::Deferred);
     let (grant, _) = decide(&state, &principal, &request, &meta).await?;
     let view = state.records().get(&grant, id, &meta).await;
     let view = audit_not_found(&state, &grant, &meta, view).await?;
@@ -168,8 +193,9 @@ pub(crate) async fn update(
 ) -> Result<Response, ApiError> {
     let id = record_id(&id)?;
     let expected_version = if_match(&headers)?;
-    let request =
-        AccessRequest::update(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let request = AccessRequest::update(&collection, principal.tenant())
+        .with_purpose(purpose.as_deref())
+        .with_consent(ConsentState::Deferred);
     let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
     let patch = record::validate(collection, &body, Mode::Patch)?;
     check_write(&state, &principal, &request, &grant, &patch, &meta).await?;
@@ -207,8 +233,9 @@ pub(crate) async fn delete(
     Path((collection, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = record_id(&id)?;
-    let request =
-        AccessRequest::delete(&collection, principal.tenant()).with_purpose(purpose.as_deref());
+    let request = AccessRequest::delete(&collection, principal.tenant())
+        .with_purpose(purpose.as_deref())
+        .with_consent(ConsentState::Deferred);
     let (grant, _) = decide(&state, &principal, &request, &meta).await?;
     let deleted = state.records().delete(&grant, id, &meta).await;
     audit_not_found(&state, &grant, &meta, deleted).await?;
@@ -278,7 +305,8 @@ pub(crate) async fn list(
                 },
             };
             let request = AccessRequest::list(&collection, principal.tenant())
-                .with_purpose(purpose.as_deref());
+                .with_purpose(purpose.as_deref())
+                .with_consent(ConsentState::Deferred);
             let (grant, _) = decide(&state, &principal, &request, &meta).await?;
             let page = state.records().list(&grant, cursor, limit, &meta).await?;
             Ok(Json(RecordPage {
@@ -294,7 +322,8 @@ pub(crate) async fn list(
                 ));
             }
             let request = AccessRequest::lookup(&collection, principal.tenant(), field)
-                .with_purpose(purpose.as_deref());
+                .with_purpose(purpose.as_deref())
+                .with_consent(ConsentState::Deferred);
             let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
             let normalized = normalize_lookup(collection, field, value).map_err(|problem| {
                 ApiError::new(
@@ -397,6 +426,47 @@ async fn refuse(
         Ok(()) => denial.into(),
         Err(err) => err.into(),
     }
+}
+
+/// The consent the `Datavern-Consent-Notice` and `Datavern-Consent-Channel` headers give
+/// with a create: a grant to the create's purpose, now, recorded by the caller.
+fn consent_with_create(
+    headers: &HeaderMap,
+    grant: &Grant,
+) -> Result<Option<ConsentEvent>, ApiError> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().map(str::trim).unwrap_or_default().to_owned())
+    };
+    let Some(notice) = text(CONSENT_NOTICE_HEADER) else {
+        if text(CONSENT_CHANNEL_HEADER).is_some() {
+            return Err(ApiError::new(
+                Code::ConsentInvalid,
+                "Datavern-Consent-Channel needs Datavern-Consent-Notice, the privacy notice \
+                 version the person consented under",
+            ));
+        }
+        return Ok(None);
+    };
+    let invalid = |err: consent::ConsentError| ApiError::new(Code::ConsentInvalid, err.to_string());
+    let notice = NoticeVersion::parse(&notice).map_err(invalid)?;
+    let channel = match text(CONSENT_CHANNEL_HEADER) {
+        Some(channel) => channel.parse::<ConsentChannel>().map_err(invalid)?,
+        None => ConsentChannel::Api,
+    };
+    let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
+        .unwrap_or_default();
+    let event = ConsentEvent::new(
+        grant.purpose().clone(),
+        ConsentAction::Grant,
+        Some(notice),
+        channel,
+        consent::time_from_micros(now).map_err(invalid)?,
+        grant.principal().as_str(),
+    )
+    .map_err(invalid)?;
+    Ok(Some(event))
 }
 
 /// A record id from the path.

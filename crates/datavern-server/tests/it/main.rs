@@ -12,6 +12,7 @@
 mod app;
 mod audit;
 mod auth;
+mod consent;
 mod errors;
 mod health;
 mod logs;

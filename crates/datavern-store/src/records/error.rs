@@ -155,6 +155,52 @@ pub enum RecordError {
     /// A list cursor that this service did not make.
     #[error("invalid cursor: pass the `next` cursor of the previous page unchanged")]
     InvalidCursor,
+
+    /// No data subject with this id in the tenant: subject ids are the record ids of
+    /// collections with `subjects: self`.
+    #[error(
+        "there is no data subject with this id: give the record id of a person (a record of a \
+         collection with `subjects: self`)"
+    )]
+    SubjectNotFound,
+
+    /// A consent event that cannot be recorded (unknown purpose, a purpose that does not
+    /// rest on consent, a grant without a notice version, …).
+    #[error(transparent)]
+    Consent(#[from] datavern_core::consent::ConsentError),
+
+    /// An objection to a purpose that is not declared, or whose lawful basis is not 6(1)(e)
+    /// or 6(1)(f) (Art. 21(1) gives the right to object only to those).
+    #[error(
+        "cannot object to purpose `{purpose}`: {reason}; objections (GDPR Art. 21) cover \
+         purposes based on 6(1)(e) or 6(1)(f)"
+    )]
+    NotObjectionable {
+        /// The purpose given (only when it is a valid purpose id).
+        purpose: String,
+        /// Why: undeclared, or its lawful basis.
+        reason: String,
+    },
+
+    /// A consent given with a create that does not fit it.
+    #[error(
+        "a consent given with a create must be a grant to the create's purpose `{purpose}`, and \
+         the collection (`{collection}`) must hold persons (`subjects: self`): record consent \
+         for an existing person with POST /v1/subjects/{{id}}/consents"
+    )]
+    ConsentNotApplicable {
+        /// The collection.
+        collection: String,
+        /// The create's purpose.
+        purpose: String,
+    },
+
+    /// A restriction or objection naming no subject, or more than one call may hold.
+    #[error("give between 1 and {max} data subjects")]
+    SubjectCount {
+        /// The most one call takes.
+        max: usize,
+    },
 }
 
 impl RecordError {
@@ -177,6 +223,11 @@ impl RecordError {
             RecordError::NotSearchable { .. } => "field_not_searchable",
             RecordError::InvalidCursor => "invalid_cursor",
             RecordError::BatchTooLarge { .. } => "batch_too_large",
+            RecordError::SubjectNotFound => "subject_not_found",
+            RecordError::Consent(_) => "consent_invalid",
+            RecordError::NotObjectionable { .. } => "purpose_not_objectionable",
+            RecordError::SubjectCount { .. } => "invalid_subjects",
+            RecordError::ConsentNotApplicable { .. } => "consent_not_applicable",
         }
     }
 }

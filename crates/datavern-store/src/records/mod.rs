@@ -42,6 +42,7 @@
 //! ```
 
 mod codec;
+pub(crate) mod control;
 mod cursor;
 mod error;
 mod keys;
@@ -56,7 +57,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use datavern_core::access::{AuditFacts, ConsentState, Grant, Operation, Withheld};
+use datavern_core::access::{AuditFacts, Grant, Operation, Withheld};
 use datavern_core::catalog::{Catalog, FieldName, Kommunenummer};
 use datavern_core::record::FieldValue;
 use datavern_crypto::KekProvider;
@@ -276,6 +277,22 @@ impl Records {
         write::create_many(self, grant, records, meta).await
     }
 
+    /// Creates the person `record` (a collection with `subjects: self`) for a purpose that
+    /// rests on consent, with the person's `consent` (a grant to the create's purpose): the
+    /// record and the consent event (subject: the new record's id) are written in one
+    /// transaction, so the record never exists without the consent that allows it. A create
+    /// for a consent purpose without one is refused (`consent_required`).
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant()))]
+    pub async fn create_with_consent(
+        &self,
+        grant: &Grant,
+        record: datavern_core::record::ValidatedRecord,
+        consent: &datavern_core::consent::ConsentEvent,
+        meta: &RequestMeta,
+    ) -> Result<RecordView> {
+        write::create_with_consent(self, grant, record, consent, meta).await
+    }
+
     /// The record `id` as `grant` (a read grant) allows: readable fields decrypted, withheld
     /// ones named. The read is in the audit log (group commit) before this returns; if the
     /// entry cannot be written, the read fails.
@@ -319,8 +336,10 @@ impl Records {
     ///
     /// Each returned record gets its own audit entry (all written by one group commit
     /// before this returns), so a data subject's access request finds every read of their
-    /// data. For a consent-based purpose (`ConsentCheck::PerRecord`) only records whose
-    /// subject's consent is granted are returned; see [`Records::consent_state`].
+    /// data. Records the subjects' controls do not admit are left out silently: for a
+    /// consent-based purpose those whose subject's consent is not granted, for a 6(1)(e)/(f)
+    /// purpose those whose subject objected, and restricted records unless the purpose is
+    /// allowed under restriction (see `datavern_core::controls`).
     #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant()))]
     pub async fn list(
         &self,
@@ -363,16 +382,6 @@ impl Records {
         self.inner.keys.evict(tenant, subject.as_uuid()).await;
     }
 
-    /// The consent state of `subject` for the grant's purpose, for purposes that rest on
-    /// consent (`ConsentCheck::PerRecord` on list and lookup).
-    ///
-    /// The hook for the consent register, which does not exist yet: every subject is
-    /// [`ConsentState::Unknown`], so records of consent-based purposes are not returned
-    /// (the server refuses create, read and update for them already, as `decide` says).
-    pub fn consent_state(&self, _grant: &Grant, _subject: Option<SubjectId>) -> ConsentState {
-        ConsentState::Unknown
-    }
-
     /// SQLite's query plan (`EXPLAIN QUERY PLAN`, one line per step) for a lookup by
     /// `field` in `collection`, so tests can check that lookups seek the blind index.
     /// `None` on other backends or for a field without a blind index.
@@ -401,7 +410,8 @@ impl Records {
         else {
             return Ok(None);
         };
-        let (select, _) = read::lookup_select(plan, crate::Backend::Sqlite, tenant, index, &[0; 3]);
+        let (select, _) =
+            read::lookup_select(plan, crate::Backend::Sqlite, None, tenant, index, &[0; 3]);
         let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
         let rows = sqlx::query_with(&format!("EXPLAIN QUERY PLAN {sql}"), values)
             .fetch_all(pool)

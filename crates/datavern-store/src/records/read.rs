@@ -1,8 +1,9 @@
 //! The read path: select tenant-scoped rows, decrypt what the grant may read, audit every
 //! record returned, then return it.
 
-use datavern_core::access::{ConsentCheck, Grant, Operation};
+use datavern_core::access::{Grant, Operation};
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::controls::{self, SubjectControls};
 use datavern_core::record::FieldValue;
 use datavern_crypto::{FieldContext, decrypt_field, envelope_key_id};
 use futures_util::future::try_join_all;
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec;
+use super::control::ControlQuery;
 use super::cursor::{Cursor, Page, page_limit};
 use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
@@ -34,6 +36,8 @@ pub(super) struct StoredRow {
     pub(super) references: Vec<Option<Uuid>>,
     /// Per field of the plan (catalog order).
     pub(super) values: Vec<Stored>,
+    /// The data subjects' controls, as read with the row (default when not asked for).
+    pub(super) controls: SubjectControls,
 }
 
 /// A field's stored form.
@@ -44,10 +48,12 @@ pub(super) enum Stored {
 }
 
 /// `SELECT id, version, created_at, updated_at, <subject columns>, <fields> FROM <table>`,
-/// with the kind of each column, to be narrowed by the caller's `WHERE`.
+/// with the kind of each column, to be narrowed by the caller's `WHERE`; with `controls`, the
+/// restriction mark and the consent and objection lookups the grant needs follow.
 pub(super) fn row_select(
     plan: &CollectionPlan,
     backend: Backend,
+    controls: Option<&ControlQuery>,
 ) -> (SelectStatement, Vec<ColumnKind>) {
     let mut select = Query::select();
     select.from(Alias::new(plan.table.as_str()));
@@ -65,6 +71,9 @@ pub(super) fn row_select(
     }
     for field in &plan.fields {
         add(&mut select, &field.name, field_kind(field));
+    }
+    if let Some(controls) = controls {
+        controls.add_columns(&mut select, plan, &mut kinds);
     }
     (select, kinds)
 }
@@ -85,8 +94,12 @@ fn field_kind(field: &FieldPlan) -> ColumnKind {
     }
 }
 
-/// Decodes the cells of [`row_select`]'s columns.
-pub(super) fn to_row(plan: &CollectionPlan, cells: Vec<Cell>) -> Result<StoredRow> {
+/// Decodes the cells of [`row_select`]'s columns (made with the same `controls`).
+pub(super) fn to_row(
+    plan: &CollectionPlan,
+    controls: Option<&ControlQuery>,
+    cells: Vec<Cell>,
+) -> Result<StoredRow> {
     let mut cells = cells.into_iter();
     let mut next = || cells.next().unwrap_or(Cell::Null);
     let id = match next() {
@@ -130,6 +143,10 @@ pub(super) fn to_row(plan: &CollectionPlan, cells: Vec<Cell>) -> Result<StoredRo
         };
         values.push(stored);
     }
+    let controls = match controls {
+        Some(query) => query.decode(&mut cells),
+        None => SubjectControls::default(),
+    };
     Ok(StoredRow {
         id,
         version,
@@ -137,6 +154,7 @@ pub(super) fn to_row(plan: &CollectionPlan, cells: Vec<Cell>) -> Result<StoredRo
         updated_at,
         references,
         values,
+        controls,
     })
 }
 
@@ -318,15 +336,12 @@ impl Records {
         meta: &RequestMeta,
     ) -> Result<Vec<RecordView>> {
         let tenant = grant.tenant();
+        // Records the subject's controls do not admit (restriction, objection, consent) are
+        // left out silently, as if they were not there.
+        let catalog = &self.inner.catalog;
         let admitted: Vec<&StoredRow> = rows
             .iter()
-            .filter(|row| match grant.consent() {
-                ConsentCheck::PerRecord => {
-                    let subject = row.primary_subject(plan).map(SubjectId::from_uuid);
-                    grant.admits(self.consent_state(grant, subject))
-                }
-                ConsentCheck::NotRequired | ConsentCheck::Granted => true,
-            })
+            .filter(|row| controls::check(catalog, grant, &row.controls).is_ok())
             .collect();
         let owners: Vec<Uuid> = admitted
             .iter()
@@ -342,6 +357,62 @@ impl Records {
         }
         self.audit_reads(entries).await?;
         Ok(views)
+    }
+}
+
+impl Records {
+    /// Refuses the operation if the row's subjects' controls do not allow it
+    /// (`datavern_core::controls::check`). Call it with no write transaction open: the
+    /// refusal is recorded in the audit log (group commit) first.
+    pub(super) async fn check_controls(
+        &self,
+        plan: &CollectionPlan,
+        grant: &Grant,
+        row: &StoredRow,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        match controls::check(&self.inner.catalog, grant, &row.controls) {
+            Ok(()) => Ok(()),
+            Err(denial) => Err(self
+                .refuse(
+                    grant,
+                    Some(row.id),
+                    row.primary_subject(plan),
+                    row.secondary_subjects(plan),
+                    denial,
+                    meta,
+                )
+                .await),
+        }
+    }
+
+    /// Records `denial` of `grant`'s operation on record `record` (if it exists yet; about
+    /// these subjects) in
+    /// the audit log, and returns the error that answers it (or the audit log's failure).
+    pub(super) async fn refuse(
+        &self,
+        grant: &Grant,
+        record: Option<Uuid>,
+        primary: Option<Uuid>,
+        secondary: Vec<Uuid>,
+        denial: datavern_core::access::Denial,
+        meta: &RequestMeta,
+    ) -> crate::StoreError {
+        let mut facts = grant.audit().with_fields([]);
+        facts.withheld.clear();
+        facts.outcome = datavern_core::access::Outcome::Denied(denial.code());
+        let mut entry = AuditEntry::from_facts(&facts);
+        if let Some(record) = record {
+            entry = entry.with_record(record);
+        }
+        if let Some(subject) = primary {
+            entry = entry.with_subject(subject);
+        }
+        let entry = with_meta(entry.with_subjects(secondary), meta);
+        match self.inner.store.audit().record(entry).await {
+            Ok(()) => RecordError::Denied(Box::new(denial)).into(),
+            Err(err) => err,
+        }
     }
 }
 
@@ -377,18 +448,22 @@ pub(super) fn visible_subjects(
     }
 }
 
-/// Reads `select` (built by [`row_select`]) in a read transaction of the tenant.
+/// Reads `select` (built by [`row_select`] with `controls`) in a read transaction of the
+/// tenant.
 pub(super) async fn fetch_rows(
     records: &Records,
     plan: &CollectionPlan,
     tenant: Kommunenummer,
+    controls: &ControlQuery,
     select: &SelectStatement,
     kinds: &[ColumnKind],
 ) -> Result<Vec<StoredRow>> {
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Read).await?;
     let rows = row::fetch(&mut tx.conn(), select, kinds).await?;
     tx.commit().await?;
-    rows.into_iter().map(|cells| to_row(plan, cells)).collect()
+    rows.into_iter()
+        .map(|cells| to_row(plan, Some(controls), cells))
+        .collect()
 }
 
 pub(super) async fn get(
@@ -400,17 +475,20 @@ pub(super) async fn get(
     check_operation(grant, Operation::Read)?;
     let plan = records.plan(grant)?;
     let tenant = grant.tenant();
-    let (mut select, kinds) = row_select(plan, records.inner.store.data().backend());
+    let controls = ControlQuery::new(&records.inner.catalog, grant);
+    let (mut select, kinds) =
+        row_select(plan, records.inner.store.data().backend(), Some(&controls));
     select
         .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(Alias::new("id")).eq(id));
-    let rows = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    let rows = fetch_rows(records, plan, tenant, &controls, &select, &kinds).await?;
     let Some(row) = rows.first() else {
         return Err(RecordError::NotFound {
             collection: plan.name.clone(),
         }
         .into());
     };
+    records.check_controls(plan, grant, row, meta).await?;
     let view = records.view(plan, grant, row).await?;
     records
         .audit_reads(vec![records.read_entry(plan, grant, row, meta)])
@@ -429,7 +507,9 @@ pub(super) async fn list(
     let plan = records.plan(grant)?;
     let tenant = grant.tenant();
     let limit = page_limit(limit) as usize;
-    let (mut select, kinds) = row_select(plan, records.inner.store.data().backend());
+    let controls = ControlQuery::new(&records.inner.catalog, grant);
+    let (mut select, kinds) =
+        row_select(plan, records.inner.store.data().backend(), Some(&controls));
     select.and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()));
     if let Some(cursor) = cursor {
         select.and_where(Expr::col(Alias::new("id")).gt(cursor.after_id()));
@@ -438,7 +518,7 @@ pub(super) async fn list(
         .order_by(Alias::new("id"), Order::Asc)
         // One more than the page, to know whether there is a next page.
         .limit(limit as u64 + 1);
-    let mut rows = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    let mut rows = fetch_rows(records, plan, tenant, &controls, &select, &kinds).await?;
     let next = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|row| Cursor::after(row.id))
@@ -454,11 +534,12 @@ pub(super) async fn list(
 pub(super) fn lookup_select(
     plan: &CollectionPlan,
     backend: Backend,
+    controls: Option<&ControlQuery>,
     tenant: Kommunenummer,
     index: &str,
     blind_index: &[u8],
 ) -> (SelectStatement, Vec<ColumnKind>) {
-    let (mut select, kinds) = row_select(plan, backend);
+    let (mut select, kinds) = row_select(plan, backend, controls);
     select
         .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(Alias::new(index)).eq(blind_index.to_vec()))
@@ -506,14 +587,16 @@ pub(super) async fn lookup(
         .await?;
     let blind_index = key.compute(normalized_value.as_bytes());
 
+    let controls = ControlQuery::new(&records.inner.catalog, grant);
     let (select, kinds) = lookup_select(
         plan,
         records.inner.store.data().backend(),
+        Some(&controls),
         tenant,
         index,
         blind_index.as_bytes(),
     );
-    let mut candidates = fetch_rows(records, plan, tenant, &select, &kinds).await?;
+    let mut candidates = fetch_rows(records, plan, tenant, &controls, &select, &kinds).await?;
     candidates.sort_unstable_by_key(|row| row.id);
     if candidates.len() > MAX_LOOKUP_MATCHES {
         return Err(RecordError::TooManyMatches {

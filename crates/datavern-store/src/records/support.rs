@@ -155,7 +155,7 @@ impl Records {
         lock: bool,
     ) -> Result<Vec<RawRow>> {
         let plan = self.plan_of(collection)?;
-        let (mut select, mut kinds) = row_select(plan, conn.backend());
+        let (mut select, mut kinds) = row_select(plan, conn.backend(), None);
         row::select_column(
             &mut select,
             conn.backend(),
@@ -176,7 +176,7 @@ impl Records {
                 Some(Cell::Integer(i)) => i != 0,
                 _ => false,
             };
-            let row = to_row(plan, cells)?;
+            let row = to_row(plan, None, cells)?;
             rows.push(RawRow {
                 id: row.id,
                 version: row.version,

@@ -3,14 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use datavern_core::access::{Denial, Grant, Operation};
+use datavern_core::access::{ConsentState, Denial, Grant, Operation};
 use datavern_core::catalog::{FieldName, Kommunenummer};
+use datavern_core::consent::{ConsentAction, ConsentEvent};
+use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
 use super::codec;
+use super::control::ControlQuery;
 use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
 use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
@@ -282,17 +285,18 @@ async fn locked_row(
     conn: &mut Conn<'_>,
     plan: &CollectionPlan,
     backend: Backend,
+    controls: &ControlQuery,
     tenant: Kommunenummer,
     id: Uuid,
 ) -> Result<StoredRow> {
-    let (mut select, kinds) = row_select(plan, backend);
+    let (mut select, kinds) = row_select(plan, backend, Some(controls));
     select
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(col("id")).eq(id))
         .lock(LockType::Update);
     let row = row::fetch(conn, &select, &kinds).await?.into_iter().next();
     match row {
-        Some(cells) => to_row(plan, cells),
+        Some(cells) => to_row(plan, Some(controls), cells),
         None => Err(RecordError::NotFound {
             collection: plan.name.clone(),
         }
@@ -306,7 +310,7 @@ pub(super) async fn create(
     record: ValidatedRecord,
     meta: &RequestMeta,
 ) -> Result<RecordView> {
-    let mut views = create_many(records, grant, vec![record], meta).await?;
+    let mut views = create_all(records, grant, vec![record], None, meta).await?;
     // One record in, one view out.
     views.pop().ok_or_else(|| {
         RecordError::NotFound {
@@ -372,6 +376,35 @@ pub(super) async fn create_many(
     batch: Vec<ValidatedRecord>,
     meta: &RequestMeta,
 ) -> Result<Vec<RecordView>> {
+    create_all(records, grant, batch, None, meta).await
+}
+
+/// Creates the person `record` with its consent `consent` to the grant's purpose, recorded in
+/// the same transaction (see [`Records::create_with_consent`]).
+pub(super) async fn create_with_consent(
+    records: &Records,
+    grant: &Grant,
+    record: ValidatedRecord,
+    consent: &ConsentEvent,
+    meta: &RequestMeta,
+) -> Result<RecordView> {
+    let mut views = create_all(records, grant, vec![record], Some(consent), meta).await?;
+    // One record in, one view out.
+    views.pop().ok_or_else(|| {
+        RecordError::NotFound {
+            collection: grant.collection().to_string(),
+        }
+        .into()
+    })
+}
+
+async fn create_all(
+    records: &Records,
+    grant: &Grant,
+    batch: Vec<ValidatedRecord>,
+    consent: Option<&ConsentEvent>,
+    meta: &RequestMeta,
+) -> Result<Vec<RecordView>> {
     check_operation(grant, Operation::Create)?;
     if batch.len() > MAX_BATCH {
         return Err(RecordError::BatchTooLarge {
@@ -386,10 +419,47 @@ pub(super) async fn create_many(
     let plan = records.plan(grant)?;
     let tenant = grant.tenant();
     let backend = records.inner.store.data().backend();
+    let catalog = &records.inner.catalog;
+    let controls = ControlQuery::new(catalog, grant);
+    // A consent given with the create: a grant to the create's purpose, which must rest on
+    // consent, of a person the create makes (`subjects: self`).
+    let own_consent = match consent {
+        None => ConsentState::NotGranted,
+        Some(event) => {
+            datavern_core::consent::consent_purpose(catalog, event.purpose().as_str())
+                .map_err(RecordError::from)?;
+            if event.purpose() != grant.purpose()
+                || event.action() != ConsentAction::Grant
+                || plan.key_owner != KeyOwner::Record
+            {
+                return Err(RecordError::ConsentNotApplicable {
+                    collection: plan.name.clone(),
+                    purpose: grant.purpose().to_string(),
+                }
+                .into());
+            }
+            ConsentState::Granted
+        }
+    };
     let prepared = batch
         .iter()
         .map(|record| prepare(plan, grant, record))
         .collect::<Result<Vec<_>>>()?;
+    if plan.key_owner == KeyOwner::Record {
+        // A new person has no restriction or objection yet: only consent can refuse, and
+        // that is known before anything is written.
+        let own = SubjectControls {
+            consent: own_consent,
+            ..SubjectControls::default()
+        };
+        if grant.consent() == datavern_core::access::ConsentCheck::PerRecord
+            && let Err(denial) = datavern_core::controls::check(catalog, grant, &own)
+        {
+            return Err(records
+                .refuse(grant, None, None, Vec::new(), denial, meta)
+                .await);
+        }
+    }
 
     let referenced: Vec<(usize, Uuid)> = prepared
         .iter()
@@ -484,6 +554,23 @@ pub(super) async fn create_many(
     // All rows, audit entries and outbox events in one transaction: all or nothing.
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
+    if plan.key_owner == KeyOwner::PrimaryReference {
+        let subjects: Vec<&[Option<Uuid>]> =
+            prepared.iter().map(|r| r.references.as_slice()).collect();
+        let states = controls
+            .for_new_records(&mut tx.conn(), plan, &subjects, own_consent)
+            .await?;
+        for (new, state) in prepared.iter().zip(&states) {
+            if let Err(denial) = datavern_core::controls::check(catalog, grant, state) {
+                // Audited outside the write transaction (the group commit needs the lock).
+                drop(tx);
+                let (primary, secondary) = subjects_of(plan, new.id, &new.references);
+                return Err(records
+                    .refuse(grant, None, primary, secondary, denial, meta)
+                    .await);
+            }
+        }
+    }
     for (names, rows) in groups {
         insert_rows(&mut tx.conn(), &plan.table, &names, rows).await?;
     }
@@ -504,6 +591,22 @@ pub(super) async fn create_many(
             .collect(),
     )
     .await?;
+    if let Some(event) = consent {
+        let actor = crate::controls::Actor {
+            tenant,
+            id: grant.principal().as_str(),
+        };
+        for new in &prepared {
+            crate::controls::append_consent(
+                &mut tx.conn(),
+                actor,
+                new.id,
+                event,
+                meta.request_id.as_deref(),
+            )
+            .await?;
+        }
+    }
     tx.commit().await?;
     tracing::debug!(records = prepared.len(), "Created records");
 
@@ -561,8 +664,19 @@ pub(super) async fn update(
     let backend = records.inner.store.data().backend();
     let patch_values = resolve(plan, &patch)?;
 
+    let controls = ControlQuery::new(&records.inner.catalog, grant);
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
-    let mut row = locked_row(&mut tx.conn(), plan, backend, tenant, id).await?;
+    let mut row = locked_row(&mut tx.conn(), plan, backend, &controls, tenant, id).await?;
+    if let Err(denial) =
+        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    {
+        // Audited outside the write transaction (the group commit needs the write lock).
+        drop(tx);
+        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
+        return Err(records
+            .refuse(grant, Some(id), primary, secondary, denial, meta)
+            .await);
+    }
     if let Some(expected) = expected_version
         && expected != row.version
     {
@@ -587,6 +701,26 @@ pub(super) async fn update(
         if new != references[position] {
             references[position] = new;
             changed.push(position);
+        }
+    }
+    if !changed.is_empty() {
+        // The subjects the patch brings in are checked like those of a create.
+        let mut new_controls = controls
+            .for_new_records(&mut tx.conn(), plan, &[&references], ConsentState::Unknown)
+            .await?
+            .pop()
+            .unwrap_or_default();
+        if !changed.contains(&0) {
+            new_controls.consent = row.controls.consent;
+        }
+        if let Err(denial) =
+            datavern_core::controls::check(&records.inner.catalog, grant, &new_controls)
+        {
+            drop(tx);
+            let (primary, secondary) = subjects_of(plan, id, &references);
+            return Err(records
+                .refuse(grant, Some(id), primary, secondary, denial, meta)
+                .await);
         }
     }
     let new_owner = key_owner(plan, id, &references)?;
@@ -685,6 +819,7 @@ pub(super) async fn update(
         updated_at: now,
         references,
         values: merged,
+        controls: row.controls,
     };
     let entry = write_entry(
         grant,
@@ -726,8 +861,19 @@ pub(super) async fn delete(
     let tenant = grant.tenant();
     let backend = records.inner.store.data().backend();
 
+    let controls = ControlQuery::new(&records.inner.catalog, grant);
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
-    let row = locked_row(&mut tx.conn(), plan, backend, tenant, id).await?;
+    let row = locked_row(&mut tx.conn(), plan, backend, &controls, tenant, id).await?;
+    if let Err(denial) =
+        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    {
+        // Audited outside the write transaction (the group commit needs the write lock).
+        drop(tx);
+        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
+        return Err(records
+            .refuse(grant, Some(id), primary, secondary, denial, meta)
+            .await);
+    }
     let delete = Query::delete()
         .from_table(col(&plan.table))
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
@@ -784,4 +930,25 @@ fn key_owner(plan: &CollectionPlan, id: Uuid, references: &[Option<Uuid>]) -> Re
             .into()
         }),
     }
+}
+
+/// The primary and secondary subjects of record `id` with these references.
+fn subjects_of(
+    plan: &CollectionPlan,
+    id: Uuid,
+    references: &[Option<Uuid>],
+) -> (Option<Uuid>, Vec<Uuid>) {
+    let primary = match plan.key_owner {
+        KeyOwner::Record => Some(id),
+        KeyOwner::PrimaryReference => references.first().copied().flatten(),
+        KeyOwner::OwnKey => None,
+    };
+    let secondary = plan
+        .references
+        .iter()
+        .zip(references)
+        .filter(|(r, _)| !r.primary)
+        .filter_map(|(_, s)| *s)
+        .collect();
+    (primary, secondary)
 }

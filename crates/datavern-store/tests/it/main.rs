@@ -8,6 +8,7 @@
 mod apply;
 mod audit;
 mod baseline;
+mod controls;
 mod ddl;
 mod health;
 mod holds;

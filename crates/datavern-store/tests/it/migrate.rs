@@ -71,11 +71,15 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
             "dv_audit_checkpoints",
             "dv_audit_head",
             "dv_collections",
+            "dv_consent_events",
+            "dv_consent_state",
             "dv_jobs",
             "dv_legal_holds",
+            "dv_objections",
             "dv_outbox",
             "dv_request_events",
             "dv_requests",
+            "dv_restrictions",
         ]
     );
     assert_eq!(internal(&keys), ["dv_index_keys", "dv_subject_keys"]);

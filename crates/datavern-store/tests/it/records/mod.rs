@@ -90,11 +90,11 @@ fn kommune_two_tenants() -> String {
 }
 
 /// A store with a catalog applied, a local KEK and the record service.
-struct Env {
-    db: TestDb,
-    store: Store,
-    records: Records,
-    catalog: Arc<Catalog>,
+pub(crate) struct Env {
+    pub(crate) db: TestDb,
+    pub(crate) store: Store,
+    pub(crate) records: Records,
+    pub(crate) catalog: Arc<Catalog>,
     kek: Arc<dyn KekProvider>,
     _kek_dir: TempDir,
 }
@@ -133,11 +133,11 @@ impl Env {
         self
     }
 
-    async fn kommune(backend: Backend) -> Env {
+    pub(crate) async fn kommune(backend: Backend) -> Env {
         Env::new(backend, &kommune_two_tenants()).await
     }
 
-    fn data(&self) -> &Database {
+    pub(crate) fn data(&self) -> &Database {
         self.store.data()
     }
 
@@ -175,7 +175,7 @@ impl Env {
             .unwrap_or_else(|denial| panic!("{denial}"))
     }
 
-    fn principal(&self, tenant_no: &str) -> Principal {
+    pub(crate) fn principal(&self, tenant_no: &str) -> Principal {
         Principal::new(
             PrincipalId::parse("saksbehandler-1").unwrap(),
             tenant(tenant_no),
@@ -184,13 +184,13 @@ impl Env {
         .with_purposes(self.catalog.purposes().iter().map(|p| p.id().clone()))
     }
 
-    fn body(&self, collection: &str, body: Value, mode: Mode) -> ValidatedRecord {
+    pub(crate) fn body(&self, collection: &str, body: Value, mode: Mode) -> ValidatedRecord {
         let collection = self.catalog.collection(collection).unwrap();
         record::validate(collection, body.as_object().unwrap(), mode)
             .unwrap_or_else(|problems| panic!("{problems}"))
     }
 
-    async fn create(
+    pub(crate) async fn create(
         &self,
         collection: &str,
         purpose: &str,
@@ -206,7 +206,7 @@ impl Env {
     }
 
     /// Creates resident `n` (see [`resident`]) in tenant 4601 under `innbyggerregister`.
-    async fn create_resident(&self, n: u32) -> RecordView {
+    pub(crate) async fn create_resident(&self, n: u32) -> RecordView {
         self.create("innbyggere", "innbyggerregister", "4601", resident(n))
             .await
     }
@@ -268,17 +268,17 @@ impl Env {
             .unwrap_or_else(|err| panic!("list: {}", report(&err)))
     }
 
-    async fn count(&self, table: &str) -> i64 {
+    pub(crate) async fn count(&self, table: &str) -> i64 {
         scalar(self.data(), &format!("SELECT COUNT(*) FROM {table}")).await
     }
 
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         self.store.close().await;
         self.db.cleanup().await;
     }
 }
 
-fn meta() -> RequestMeta {
+pub(crate) fn meta() -> RequestMeta {
     RequestMeta::new().with_request_id("test-request")
 }
 
@@ -310,7 +310,7 @@ fn check_digit(digits: &[u32], weights: &[u32]) -> Option<u32> {
 }
 
 /// A resident of `innbyggere` with distinctive values.
-fn resident(n: u32) -> Value {
+pub(crate) fn resident(n: u32) -> Value {
     json!({
         "fodselsnummer": fnr(n),
         "fornavn": format!("Ingeborg{n}"),
@@ -330,14 +330,14 @@ fn string(view: &RecordView, field: &str) -> String {
     }
 }
 
-fn record_error(result: Result<impl std::fmt::Debug, StoreError>) -> RecordError {
+pub(crate) fn record_error(result: Result<impl std::fmt::Debug, StoreError>) -> RecordError {
     match result {
         Err(StoreError::Record(err)) => err,
         other => panic!("expected a record error, got {other:?}"),
     }
 }
 
-fn soknad(child: Uuid, guardian: Uuid) -> Value {
+pub(crate) fn soknad(child: Uuid, guardian: Uuid) -> Value {
     json!({
         "barn_id": child.to_string(),
         "foresatt1_id": guardian.to_string(),

@@ -1,0 +1,268 @@
+//! `datavern consent grant|withdraw|show`: record a data subject's consent (given on paper,
+//! by phone, at the service desk) and show their consent history, through the same register
+//! the API uses (`datavern_store::controls::Controls`), audited and announced in the outbox.
+//!
+//! The database is found as `serve` finds it (`--data-dir`, `--config`, `DATAVERN_`
+//! environment). `--recorded-by` names the employee or system that recorded the consent: it
+//! is the principal in the audit entry. Exit codes: 0 done, 2 refused or failed (the reason on
+//! stderr).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use datavern_core::access::{ConsentState, Principal, PrincipalId};
+use datavern_core::catalog::{Catalog, Kommunenummer};
+use datavern_core::classification::Classification;
+use datavern_core::consent::{self, ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
+use datavern_store::controls::Controls;
+use datavern_store::{AuditEntry, Records, RequestMeta, Store, SubjectId};
+
+use crate::serve_cmd::{LogFormat, init_logging, kek, signer};
+use crate::settings::{AUDIT_ORIGIN, Overrides, Settings, SettingsArgs};
+
+/// `datavern consent …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ConsentCommand {
+    /// Record that the subject gave consent to a purpose that rests on consent.
+    Grant(RecordArgs),
+    /// Record that the subject withdrew consent; the next request for the purpose is refused.
+    Withdraw(RecordArgs),
+    /// Print the subject's consent history and current state per purpose.
+    Show(ShowArgs),
+}
+
+/// Arguments of `datavern consent grant` and `withdraw`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RecordArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The data subject: the person's record id.
+    #[arg(long, value_name = "ID")]
+    subject: String,
+    /// The purpose (its lawful basis must be consent), e.g. `nyhetsbrev`.
+    #[arg(long, value_name = "PURPOSE")]
+    purpose: String,
+    /// The privacy notice version the person was shown (required for grant).
+    #[arg(long, value_name = "VERSION")]
+    notice_version: Option<String>,
+    /// How it was given: web, app, paper, phone, in_person, email or api.
+    #[arg(long, value_name = "CHANNEL")]
+    channel: String,
+    /// When the person gave or withdrew it (RFC 3339) [default: now].
+    #[arg(long, value_name = "TIME")]
+    occurred_at: Option<String>,
+    /// Who records it (an employee's or system's id, as in the audit log).
+    #[arg(long, value_name = "ID")]
+    recorded_by: String,
+    /// The tenant (kommunenummer) [default: the catalog's only tenant].
+    #[arg(long, value_name = "KOMMUNENR")]
+    tenant: Option<String>,
+}
+
+/// Arguments of `datavern consent show`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ShowArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The data subject: the person's record id.
+    #[arg(long, value_name = "ID")]
+    subject: String,
+    /// Who asks (as in the audit log).
+    #[arg(long, value_name = "ID", default_value = "cli")]
+    recorded_by: String,
+    /// The tenant (kommunenummer) [default: the catalog's only tenant].
+    #[arg(long, value_name = "KOMMUNENR")]
+    tenant: Option<String>,
+}
+
+pub(crate) fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
+    let settings_args = match &command {
+        ConsentCommand::Grant(args) | ConsentCommand::Withdraw(args) => &args.settings,
+        ConsentCommand::Show(args) => &args.settings,
+    };
+    let settings = Settings::load(settings_args, &Overrides { listen: None })?;
+    init_logging(LogFormat::Text);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let opened = Opened::open(&settings).await?;
+        let result = match command {
+            ConsentCommand::Grant(args) => record(&opened, ConsentAction::Grant, args).await,
+            ConsentCommand::Withdraw(args) => record(&opened, ConsentAction::Withdraw, args).await,
+            ConsentCommand::Show(args) => show(&opened, args).await,
+        };
+        opened.close().await?;
+        result
+    })
+}
+
+/// The store with the catalog applied and the audit log recording.
+struct Opened {
+    catalog: Arc<Catalog>,
+    store: Store,
+    controls: Controls,
+}
+
+impl Opened {
+    async fn open(settings: &Settings) -> anyhow::Result<Opened> {
+        let mode = settings.mode();
+        let kek_file = settings.kek_file();
+        if !kek_file.exists() {
+            bail!(
+                "no key-encryption key at {}: this data directory holds no datavern data",
+                kek_file.display()
+            );
+        }
+        let catalog = Arc::new(settings.catalog()?);
+        let kek = kek(settings, mode).await?;
+        let signer = signer(settings, mode).await?;
+        let store_config = settings.store_config()?;
+        let store = Store::open(&store_config).await.with_context(|| {
+            format!(
+                "cannot open the store (data {}, keys {})",
+                store_config.data.redacted_url(),
+                store_config.keys.redacted_url()
+            )
+        })?;
+        store
+            .apply_catalog(&catalog)
+            .await
+            .context("cannot apply the catalog to the database")?;
+        store.audit().set_checkpointing(
+            Arc::new(signer),
+            AUDIT_ORIGIN,
+            settings.audit.checkpoint_interval,
+        );
+        store.audit().start();
+        let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
+        Ok(Opened {
+            catalog,
+            store,
+            controls: Controls::new(records),
+        })
+    }
+
+    /// Seals what was written into the audit chain and closes the store.
+    async fn close(self) -> anyhow::Result<()> {
+        let sealed = self.store.audit().shutdown().await;
+        self.store.close().await;
+        sealed.context("cannot seal the audit log")?;
+        Ok(())
+    }
+
+    /// `recorded_by` acting for the tenant given, or the catalog's only one.
+    fn principal(&self, tenant: Option<&str>, recorded_by: &str) -> anyhow::Result<Principal> {
+        let tenant = match tenant {
+            Some(text) => Kommunenummer::parse(text).map_err(|err| anyhow!("--tenant: {err}"))?,
+            None => match self.catalog.deployment().tenants() {
+                [only] => only.kommunenummer(),
+                _ => bail!("the catalog serves several tenants: give --tenant"),
+            },
+        };
+        if self.catalog.deployment().tenant(&tenant).is_none() {
+            bail!("--tenant {tenant}: the catalog does not serve this tenant");
+        }
+        let id = PrincipalId::parse(recorded_by).map_err(|err| anyhow!("--recorded-by: {err}"))?;
+        Ok(Principal::new(id, tenant, Classification::Apen))
+    }
+}
+
+fn subject(text: &str) -> anyhow::Result<SubjectId> {
+    SubjectId::parse(text).map_err(|err| anyhow!("--subject: {err}"))
+}
+
+async fn record(
+    opened: &Opened,
+    action: ConsentAction,
+    args: RecordArgs,
+) -> anyhow::Result<ExitCode> {
+    let principal = opened.principal(args.tenant.as_deref(), &args.recorded_by)?;
+    let subject = subject(&args.subject)?;
+    let purpose = consent::consent_purpose(&opened.catalog, args.purpose.trim())?
+        .id()
+        .clone();
+    let notice = args
+        .notice_version
+        .as_deref()
+        .map(NoticeVersion::parse)
+        .transpose()
+        .context("--notice-version")?;
+    let channel: ConsentChannel = args.channel.trim().parse().context("--channel")?;
+    let at = match args.occurred_at.as_deref() {
+        Some(text) => consent::parse_time(text).context("--occurred-at")?,
+        None => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the system clock is before 1970")?
+                .as_micros();
+            consent::time_from_micros(i64::try_from(now).unwrap_or_default())?
+        }
+    };
+    let event = ConsentEvent::new(purpose, action, notice, channel, at, &args.recorded_by)?;
+    let stored = opened
+        .controls
+        .record_consent(&principal, subject, &event, &RequestMeta::new())
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "recorded {} of consent to `{}` for subject {} (event {})",
+        action.as_str(),
+        event.purpose(),
+        subject,
+        stored.id
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(opened: &Opened, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let principal = opened.principal(args.tenant.as_deref(), &args.recorded_by)?;
+    let subject = subject(&args.subject)?;
+    let register = opened
+        .controls
+        .consents(principal.tenant(), subject)
+        .await
+        .map_err(|err| anyhow!("{err}"))?;
+    // Reading a person's consents is reading their data: audited like the API's reads.
+    let entry = AuditEntry::new(
+        Some(principal.tenant()),
+        principal.id().as_str(),
+        "consent_read",
+        "granted",
+    )
+    .with_subject(subject.as_uuid());
+    opened.store.audit().record(entry).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "subject {subject}")?;
+    writeln!(out, "current:")?;
+    if register.current.is_empty() {
+        writeln!(out, "  (no consent recorded)")?;
+    }
+    for current in &register.current {
+        let state = match current.state {
+            ConsentState::Granted => "granted",
+            _ => "not_granted",
+        };
+        writeln!(out, "  {:<24} {state}", current.purpose.as_str())?;
+    }
+    writeln!(out, "history:")?;
+    for stored in &register.history {
+        let event = &stored.event;
+        writeln!(
+            out,
+            "  {}  {:<8} {:<24} notice {:<12} via {:<9} by {}",
+            event.at(),
+            event.action().as_str(),
+            event.purpose().as_str(),
+            event.notice_version().map_or("-", |v| v.as_str()),
+            event.channel().as_str(),
+            event.recorded_by(),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
