@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
 use datavern_core::dsr::{Clock, SystemClock};
-use datavern_store::requests::{Requests, SubjectIdsOnly, SubjectResolver};
+use datavern_store::requests::{Requests, SubjectResolver};
+use datavern_store::rights::Rights;
 use datavern_store::{Records, Store};
 
 use crate::auth::Authenticator;
@@ -21,6 +22,7 @@ pub struct AppState {
 
 struct Inner {
     records: Records,
+    rights: Rights,
     authenticator: Arc<dyn Authenticator>,
     metrics: Metrics,
 }
@@ -30,14 +32,16 @@ impl AppState {
     /// authenticator.
     pub fn new(records: Records, authenticator: Arc<dyn Authenticator>, metrics: Metrics) -> Self {
         let requests = Requests::new(records.store(), Arc::new(SystemClock));
+        let rights = Rights::new(records.clone());
         AppState {
             inner: Arc::new(Inner {
                 records,
+                rights: rights.clone(),
                 authenticator,
                 metrics,
             }),
             requests,
-            resolver: Arc::new(SubjectIdsOnly),
+            resolver: Arc::new(rights),
         }
     }
 
@@ -49,7 +53,8 @@ impl AppState {
     }
 
     /// The same state resolving the identifiers of data subject requests (a fødselsnummer
-    /// to subject ids) with `resolver`. Without one, only subject ids are accepted.
+    /// to subject ids) with `resolver` instead of the catalog's person collections
+    /// ([`Rights`]).
     pub fn with_subject_resolver(mut self, resolver: Arc<dyn SubjectResolver>) -> Self {
         self.resolver = resolver;
         self
@@ -63,6 +68,11 @@ impl AppState {
     /// The resolver of data subject request identifiers.
     pub fn subject_resolver(&self) -> &dyn SubjectResolver {
         self.resolver.as_ref()
+    }
+
+    /// The executors of data subject requests.
+    pub fn rights(&self) -> &Rights {
+        &self.inner.rights
     }
 
     /// The catalog.

@@ -169,7 +169,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
         let person = demo::person(args.seed, index);
         let fnr = Fodselsnummer::parse(&person.fodselsnummer)
             .context("the generator gave an invalid fødselsnummer")?;
-        Ok(SubjectIdentifier::Fodselsnummer(fnr))
+        Ok(SubjectIdentifier::NationalId(fnr))
     };
 
     let (mut access, mut raw_access, mut erase, mut raw_delete) = Default::default();

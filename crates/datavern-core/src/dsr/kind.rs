@@ -145,7 +145,6 @@ impl fmt::Display for IdentifiedBy {
 /// Whom a request concerns, as the requester named them. `Debug` and `Display` never show a
 /// national id's digits.
 #[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum SubjectIdentifier {
     /// A fødselsnummer, D-, H-, FH- or synthetic number (checked).
     NationalId(Fodselsnummer),

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::RequestType;
+use crate::controls::RestrictionReason;
 
 /// The longest reason accepted, in characters.
 pub const MAX_REASON_LEN: usize = 2000;
@@ -30,6 +31,13 @@ pub struct Parameters {
     /// without duplicates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub purposes: Vec<String>,
+    /// Restriction and objection: lift the subject's restriction or objection instead of
+    /// imposing one (Art. 18(3): lifting is a request of its own).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lift: bool,
+    /// Restriction: the ground of Art. 18(1) it is imposed on; required unless lifting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ground: Option<RestrictionReason>,
 }
 
 /// A parameters object that cannot be accepted. Messages name members, never values.
@@ -72,14 +80,59 @@ impl Parameters {
                     }
                     params.purposes = names("/purposes", value)?;
                 }
+                "lift" => {
+                    if !matches!(
+                        request_type,
+                        RequestType::Objection | RequestType::Restriction
+                    ) {
+                        return Err(invalid(
+                            "/lift",
+                            "lift is given only for a restriction or an objection",
+                        ));
+                    }
+                    params.lift = value
+                        .as_bool()
+                        .ok_or_else(|| invalid("/lift", "expected true or false"))?;
+                }
+                "ground" => {
+                    if request_type != RequestType::Restriction {
+                        return Err(invalid(
+                            "/ground",
+                            "ground is given only for a restriction",
+                        ));
+                    }
+                    let ground = value
+                        .as_str()
+                        .and_then(|text| text.parse::<RestrictionReason>().ok())
+                        .filter(|ground| *ground != RestrictionReason::ArchiveDuty)
+                        .ok_or_else(|| {
+                            invalid(
+                                "/ground",
+                                "expected the ground of Art. 18(1): accuracy_contested, \
+                                 unlawful_processing, legal_claims or objection_pending",
+                            )
+                        })?;
+                    params.ground = Some(ground);
+                }
                 _ => {
                     return Err(invalid(
                         &format!("/{}", escape_pointer(key)),
-                        "unknown member: give `fields` and/or `purposes` (names only; a \
-                         rectification's corrected values are given when it is run)",
+                        "unknown member: give `fields`, `purposes`, `lift` or `ground` (names \
+                         only; a rectification's corrected values are given when it is run)",
                     ));
                 }
             }
+        }
+        if request_type == RequestType::Restriction && !params.lift && params.ground.is_none() {
+            return Err(invalid(
+                "/ground",
+                "a restriction needs its ground of Art. 18(1): accuracy_contested, \
+                 unlawful_processing, legal_claims or objection_pending (or `lift: true` to \
+                 lift one)",
+            ));
+        }
+        if params.lift && params.ground.is_some() {
+            return Err(invalid("/ground", "lifting a restriction takes no ground"));
         }
         Ok(params)
     }

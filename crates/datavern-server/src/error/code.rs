@@ -110,6 +110,9 @@ pub enum Code {
     ConsentNotApplicable,
     /// An objection to a purpose not based on 6(1)(e) or 6(1)(f).
     PurposeNotObjectionable,
+    /// A rectification's corrections cannot be applied (missing, another person's record, a
+    /// field not about the subject, an invalid value); nothing was changed.
+    CorrectionInvalid,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -125,7 +128,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 48] = [
+    pub const ALL: [Code; 49] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -174,6 +177,7 @@ impl Code {
         Code::ConsentInvalid,
         Code::ConsentNotApplicable,
         Code::PurposeNotObjectionable,
+        Code::CorrectionInvalid,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -389,6 +393,11 @@ impl Code {
                 "request_type_not_executable",
                 S::NOT_IMPLEMENTED,
                 "Request type not executable",
+            ),
+            Code::CorrectionInvalid => (
+                "correction_invalid",
+                S::UNPROCESSABLE_ENTITY,
+                "Corrections cannot be applied",
             ),
         }
     }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use datavern_core::access::Denial;
 use datavern_core::record::RecordProblems;
 use datavern_store::audit::AuditLogError;
+use datavern_store::rights::RightsError;
 use datavern_store::{RecordError, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -244,6 +245,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Record(record) => record.into(),
+            StoreError::Rights(rights) => rights.into(),
             StoreError::Audit(AuditLogError::InvalidQuery(detail)) => {
                 ApiError::new(Code::InvalidQuery, detail)
             }
@@ -255,6 +257,28 @@ impl From<StoreError> for ApiError {
             )
             .with_source(err),
             err => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<RightsError> for ApiError {
+    fn from(err: RightsError) -> Self {
+        // The executors' messages name collections, fields and ids, never values.
+        let detail = err.to_string();
+        match err {
+            RightsError::SubjectNotFound { .. } => ApiError::new(Code::SubjectUnknown, detail),
+            RightsError::NoSubjects | RightsError::NoGround => {
+                ApiError::new(Code::InvalidSubjectRequest, detail)
+            }
+            RightsError::UnknownCollection(_) => ApiError::new(Code::CollectionUnknown, detail),
+            RightsError::UnknownPurpose(_) => ApiError::new(Code::PurposeUnknown, detail),
+            RightsError::NotExecutable(_) => ApiError::new(Code::RequestTypeNotExecutable, detail),
+            RightsError::NotSubjectsRecord { .. }
+            | RightsError::FieldNotCorrectable { .. }
+            | RightsError::InvalidCorrection { .. }
+            | RightsError::EmptyCorrection { .. }
+            | RightsError::NothingToCorrect => ApiError::new(Code::CorrectionInvalid, detail),
+            other => ApiError::internal(other),
         }
     }
 }

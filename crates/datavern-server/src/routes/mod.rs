@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 pub use self::audit::AUDITOR_ROLE;
 pub use self::health::Health;
-pub use self::requests::{DPO_ROLE, RunError, run_request};
+pub use self::requests::{DPO_ROLE, run_request, run_result};
 
 use crate::config::ServerConfig;
 use crate::error::{FieldError, Problem};

@@ -17,13 +17,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use datavern_core::access::Principal;
-use datavern_core::dsr::{Parameters, Reason, RequestState, RequestType, SubjectIdentifier};
+use datavern_core::dsr::{Parameters, Reason, RequestType, SubjectIdentifier};
 use datavern_store::RequestMeta;
 use datavern_store::audit::AuditEntry;
 use datavern_store::records::Cursor;
-use datavern_store::requests::{
-    Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
-};
+use base64::Engine as _;
+use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
+use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
@@ -32,7 +32,8 @@ use crate::extract::ApiJson;
 use crate::routes::records::Meta;
 use crate::state::AppState;
 use crate::wire::request::{
-    ExtendJson, NewRequestJson, RejectJson, RequestJson, RequestPage, VerifyJson,
+    ExtendJson, NewRequestJson, PortabilityJson, RejectJson, RequestJson, RequestPage,
+    RunJson, RunResultJson, VerifyJson,
 };
 
 /// The role that handles data subject requests (the data protection officer and their
@@ -41,43 +42,19 @@ pub const DPO_ROLE: &str = "dpo";
 /// The audit action of a refused call to these routes.
 const REFUSED: &str = "request.refused";
 
-/// Why a request could not be run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// No executor for this type is installed in this server.
-    #[error(
-        "{kind} requests ({article}) cannot be run by this server yet: no executor for \
-         `{kind}` is installed; the request stays as it is",
-        kind = .0,
-        article = .0.article()
-    )]
-    NotExecutable(RequestType),
-    /// The request is missing or its state does not allow a run.
-    #[error(transparent)]
-    Request(#[from] RequestError),
-}
-
-/// Runs request `id`: the one entry point of `POST /v1/requests/{id}/run` and
-/// `datavern request run`. Only a verified request runs.
-///
-/// This is where the executors of each right plug in: `requests.start`, the executor, then
-/// `requests.finish` with its outcome. Until they are installed every type answers
-/// [`RunError::NotExecutable`] and the request is left as it was.
+/// Runs request `id` on behalf of `principal`: the one entry point of
+/// `POST /v1/requests/{id}/run` and `datavern request run`. Only a verified request (or one
+/// left in progress) runs: `Rights::run` starts it, carries out its right and finishes it.
 pub async fn run_request(
-    requests: &Requests,
-    tenant: datavern_core::catalog::Kommunenummer,
+    state: &AppState,
+    principal: &Principal,
     id: Uuid,
-    _actor: &Actor,
-) -> Result<DsrRequest, RunError> {
-    let request = requests.get(tenant, id).await?;
-    if request.state != RequestState::Verified {
-        request
-            .state
-            .apply(datavern_core::dsr::Transition::Start)
-            .map_err(RequestError::from)?;
-    }
-    Err(RunError::NotExecutable(request.request_type))
+    input: RunInput,
+) -> Result<Executed, RunError> {
+    state
+        .rights()
+        .run(state.requests(), principal, id, input)
+        .await
 }
 
 /// Records a data subject request, received now; it is due one calendar month from today.
@@ -374,8 +351,11 @@ pub(crate) async fn reject(
     tag = "requests",
     security(("api_key" = [])),
     params(("id" = Uuid, Path, description = "The request's id")),
+    request_body(content = Option<RunJson>, description = "Only for a rectification: the \
+        corrected values"),
     responses(
-        (status = 200, description = "Run; the state says how it ended", body = RequestJson),
+        (status = 200, description = "Run; the request's state and outcome say how it ended, \
+            `access` / `portability` carry what the subject receives", body = RunResultJson),
         (status = "4XX", description = "See the error code table", body = Problem,
             content_type = "application/problem+json"),
         (status = 501, description = "No executor for this type is installed", body = Problem,
@@ -384,28 +364,70 @@ pub(crate) async fn reject(
 )]
 pub(crate) async fn run(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Dpo(principal, _meta): Dpo,
     Path(id): Path<String>,
-) -> Result<Json<RequestJson>, ApiError> {
+    body: axum::body::Bytes,
+) -> Result<Json<RunResultJson>, ApiError> {
     let id = request_id(&id)?;
-    let request = run_request(
-        state.requests(),
-        principal.tenant(),
-        id,
-        &actor(&principal, &meta),
-    )
-    .await?;
-    Ok(Json(RequestJson::new(request, state.requests().today())))
+    // The body is optional: only a rectification carries one.
+    let body: RunJson = if body.iter().all(u8::is_ascii_whitespace) {
+        RunJson::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|err| {
+            ApiError::new(
+                Code::MalformedJson,
+                // serde's message may quote a value: only the position is given back.
+                format!(
+                    "the run body is not valid at line {}, column {}: expected \
+                     {{\"corrections\": [{{\"collection\": …, \"record\": …, \"fields\": {{…}}}}]}} \
+                     for a rectification, or no body",
+                    err.line(),
+                    err.column()
+                ),
+            )
+        })?
+    };
+    let input = RunInput {
+        corrections: body
+            .corrections
+            .into_iter()
+            .map(|c| Correction::new(c.collection, c.record, c.fields))
+            .collect(),
+    };
+    let executed = run_request(&state, &principal, id, input).await?;
+    Ok(Json(run_result(executed, state.requests().today())?))
+}
+
+/// The run's answer on the wire.
+pub fn run_result(executed: Executed, today: jiff::civil::Date) -> Result<RunResultJson, ApiError> {
+    let (access, portability) = match executed.delivery {
+        Delivery::Access(report) => (
+            Some(serde_json::to_value(&*report).map_err(ApiError::internal)?),
+            None,
+        ),
+        Delivery::Portability(export) => (
+            None,
+            Some(PortabilityJson {
+                json: export.json.clone(),
+                zip_base64: base64::engine::general_purpose::STANDARD.encode(&export.zip),
+                included: export.included.clone(),
+            }),
+        ),
+        _ => (None, None),
+    };
+    Ok(RunResultJson {
+        request: RequestJson::new(executed.request, today),
+        access,
+        portability,
+    })
 }
 
 impl From<RunError> for ApiError {
     fn from(err: RunError) -> Self {
         match err {
-            RunError::NotExecutable(request_type) => {
-                ApiError::new(Code::RequestTypeNotExecutable, err.to_string())
-                    .with_extension("request_type", request_type.as_str().into())
-            }
             RunError::Request(err) => err.into(),
+            RunError::Store(err) => err.into(),
+            other => ApiError::internal(other),
         }
     }
 }

@@ -219,3 +219,64 @@ impl From<RequestEvent> for RequestEventJson {
         }
     }
 }
+
+/// `POST /v1/requests/{id}/run`: what a run needs besides the stored request. Only a
+/// rectification takes a body: its corrected values, which are personal data and so are
+/// given here, applied, and not stored with the request.
+#[derive(Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunJson {
+    /// For a rectification: each record to correct, with the corrected fields.
+    #[serde(default)]
+    pub corrections: Vec<CorrectionJson>,
+}
+
+/// One record's corrections.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionJson {
+    /// The collection.
+    pub collection: String,
+    /// The record's id.
+    pub record: Uuid,
+    /// The corrected fields and their new values.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, Value>,
+}
+
+impl std::fmt::Debug for RunJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Field names only: the values are personal data.
+        f.debug_struct("RunJson")
+            .field("corrections", &self.corrections.len())
+            .finish()
+    }
+}
+
+/// The answer to a run: the request as it now is and what the data subject is to receive
+/// (the access report, or the portability export), given once and not stored.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct RunResultJson {
+    /// The request, `completed` or `partially_completed`; `outcome` says what was done.
+    pub request: RequestJson,
+    /// For an access request: every record with its Art. 15 context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub access: Option<Value>,
+    /// For a portability request: the export as JSON, and as a zip of one CSV per
+    /// collection (base64).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portability: Option<PortabilityJson>,
+}
+
+/// The portability export.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct PortabilityJson {
+    /// The data as JSON.
+    #[schema(value_type = Object)]
+    pub json: Value,
+    /// The same as a zip archive (JSON plus one CSV per collection), base64.
+    pub zip_base64: String,
+    /// The collections included.
+    pub included: Vec<String>,
+}

@@ -212,7 +212,12 @@ impl fmt::Debug for AccessField {
 }
 
 impl AccessReport {
-    /// The collection's part, if the subjects have records in it.
+    /// The number of records in the report, in every collection.
+    pub fn record_count(&self) -> u64 {
+        self.collections.iter().map(|c| c.records.len() as u64).sum()
+    }
+
+    /// The part of collection `name`, if the subject has records there.
     pub fn collection(&self, name: &str) -> Option<&CollectionAccess> {
         self.collections.iter().find(|c| c.collection == name)
     }

@@ -106,6 +106,14 @@ pub struct KeyDestruction {
 }
 
 impl ErasureOutcome {
+    /// The records erased, anonymized, restricted or stripped of the subject's part, in all.
+    pub fn record_count(&self) -> u64 {
+        self.collections
+            .iter()
+            .map(|c| c.records + c.secondary_records)
+            .sum()
+    }
+
     /// The first part about `collection`.
     pub fn collection(&self, name: &str) -> Option<&CollectionErasure> {
         self.collections.iter().find(|c| c.collection == name)

@@ -65,6 +65,21 @@ pub enum RightsError {
     /// The portability archive could not be written.
     #[error("cannot write the portability export: {0}")]
     Export(String),
+    /// A rectification request run without corrections.
+    #[error(
+        "a rectification is run with its corrections: give, for each record, the collection, \
+         the record id and the corrected fields"
+    )]
+    NothingToCorrect,
+    /// A restriction request without its ground (Art. 18(1)).
+    #[error("the restriction request names no ground of Art. 18(1)")]
+    NoGround,
+    /// An objection names a purpose id that is not valid.
+    #[error("`{0}` is not a purpose id")]
+    UnknownPurpose(String),
+    /// A request type this version cannot carry out.
+    #[error("{0} requests cannot be carried out by this version")]
+    NotExecutable(&'static str),
 }
 
 impl RightsError {
@@ -79,6 +94,10 @@ impl RightsError {
             RightsError::InvalidCorrection { .. } => "correction_invalid",
             RightsError::EmptyCorrection { .. } => "correction_empty",
             RightsError::Export(_) => "export_failed",
+            RightsError::NothingToCorrect => "corrections_missing",
+            RightsError::NoGround => "invalid_subject_request",
+            RightsError::UnknownPurpose(_) => "purpose_unknown",
+            RightsError::NotExecutable(_) => "request_type_not_executable",
         }
     }
 }

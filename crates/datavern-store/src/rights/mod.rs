@@ -27,12 +27,12 @@ mod error;
 mod portability;
 mod rectify;
 mod resolve;
+mod run;
 mod value;
 
 use std::fmt;
 
 use datavern_core::catalog::Kommunenummer;
-use datavern_core::id::Fodselsnummer;
 use sea_query::{Alias, Condition, Expr, SimpleExpr};
 use uuid::Uuid;
 
@@ -42,8 +42,10 @@ pub use self::access::{
 };
 pub use self::erase::{CollectionErasure, ErasureMethod, ErasureOutcome, KeyDestruction};
 pub use self::error::RightsError;
+pub use datavern_core::dsr::SubjectIdentifier;
 pub use self::portability::{ExcludedCollection, PORTABILITY_JSON, Portability};
 pub use self::rectify::{Correction, CorrectionOutcome, RectificationOutcome};
+pub use self::run::{Delivery, Executed, RunError, RunInput};
 use crate::audit::AuditEntry;
 use crate::holds::LegalHolds;
 use crate::ids::SubjectId;
@@ -71,26 +73,6 @@ pub struct Actor {
     pub tenant: Kommunenummer,
     /// The data subject request's id, if any.
     pub request_id: Option<String>,
-}
-
-/// How a data subject is named in a request.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SubjectIdentifier {
-    /// Their fødselsnummer (or D-number): looked up in every person collection.
-    Fodselsnummer(Fodselsnummer),
-    /// A subject id known already (a record id in a person collection).
-    Subject(SubjectId),
-}
-
-impl fmt::Debug for SubjectIdentifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // Never the number itself.
-            SubjectIdentifier::Fodselsnummer(_) => f.write_str("Fodselsnummer(..)"),
-            SubjectIdentifier::Subject(id) => write!(f, "Subject({id})"),
-        }
-    }
 }
 
 impl Actor {

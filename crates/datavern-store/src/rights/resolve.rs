@@ -7,7 +7,8 @@ use sea_query::{Alias, Expr};
 use tracing::instrument;
 
 use super::{Rights, RightsError, SubjectIdentifier};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
+use crate::requests::{ResolveError, ResolveFuture, SubjectResolver};
 use crate::ids::SubjectId;
 use crate::records::support::Owner;
 use crate::records::tx::{Tx, TxMode};
@@ -39,19 +40,19 @@ impl Rights {
                 continue;
             };
             match identifier {
-                SubjectIdentifier::Subject(id) => {
+                SubjectIdentifier::SubjectId(id) => {
                     let rows = records
                         .raw_rows(
                             &mut tx.conn(),
                             tenant,
                             &table.collection,
-                            Expr::col(Alias::new("id")).eq(id.as_uuid()),
+                            Expr::col(Alias::new("id")).eq(*id),
                             false,
                         )
                         .await?;
                     found.extend(rows.iter().map(|row| SubjectId::from_uuid(row.id)));
                 }
-                SubjectIdentifier::Fodselsnummer(fnr) => {
+                SubjectIdentifier::NationalId(fnr) => {
                     for (position, field) in table.fields.iter().enumerate() {
                         let Some(index_column) = &field.blind_index else {
                             continue;
@@ -111,5 +112,23 @@ impl Rights {
             .into());
         }
         Ok(found)
+    }
+}
+
+/// The request register finds the person a request names through the catalog's identifying
+/// fields: nobody found is an empty list, which the register refuses as an unknown subject.
+impl SubjectResolver for Rights {
+    fn resolve<'a>(
+        &'a self,
+        tenant: Kommunenummer,
+        identifier: &'a SubjectIdentifier,
+    ) -> ResolveFuture<'a> {
+        Box::pin(async move {
+            match Rights::resolve(self, tenant, identifier).await {
+                Ok(found) => Ok(found),
+                Err(StoreError::Rights(RightsError::SubjectNotFound { .. })) => Ok(Vec::new()),
+                Err(err) => Err(ResolveError::Store(err)),
+            }
+        })
     }
 }

@@ -38,7 +38,7 @@ async fn fodselsnummer_resolves_to_every_subject_id_of_the_person(backend: Backe
         .rights
         .resolve(
             tenant("4601"),
-            &SubjectIdentifier::Subject(SubjectId::from_uuid(family.c)),
+            &SubjectIdentifier::SubjectId(family.c),
         )
         .await
         .unwrap();
@@ -52,7 +52,7 @@ async fn unknown_subject_is_not_found(backend: Backend) {
     let fnr = datavern_core::id::Fodselsnummer::parse(&fnr(9)).unwrap();
     let err = env
         .rights
-        .resolve(tenant("4601"), &SubjectIdentifier::Fodselsnummer(fnr))
+        .resolve(tenant("4601"), &SubjectIdentifier::NationalId(fnr))
         .await
         .unwrap_err();
     assert!(
@@ -67,7 +67,7 @@ async fn unknown_subject_is_not_found(backend: Backend) {
         .rights
         .resolve(
             tenant("4601"),
-            &SubjectIdentifier::Subject(SubjectId::from_uuid(family.soknad)),
+            &SubjectIdentifier::SubjectId(family.soknad),
         )
         .await
         .unwrap_err();

@@ -186,7 +186,7 @@ impl Env {
     pub(crate) async fn resolve_fnr(&self, n: u32) -> Vec<SubjectId> {
         let fnr = Fodselsnummer::parse(&fnr(n)).unwrap();
         self.rights
-            .resolve(tenant("4601"), &SubjectIdentifier::Fodselsnummer(fnr))
+            .resolve(tenant("4601"), &SubjectIdentifier::NationalId(fnr))
             .await
             .unwrap_or_else(|err| panic!("resolve: {}", report(&err)))
     }

@@ -266,7 +266,7 @@ async fn erased_subject_is_unreadable_in_old_copy_while_others_still_decrypt(bac
         .rights
         .resolve(
             tenant("4601"),
-            &datavern_store::rights::SubjectIdentifier::Subject(SubjectId::from_uuid(family.b)),
+            &datavern_store::rights::SubjectIdentifier::SubjectId(family.b),
         )
         .await;
     assert!(resolved.is_err());
