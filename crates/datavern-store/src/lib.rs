@@ -50,6 +50,7 @@ mod keys;
 mod migrate;
 pub mod outbox;
 pub mod records;
+pub mod retention;
 pub mod schema;
 mod store;
 #[cfg(feature = "test-support")]

@@ -14,6 +14,7 @@ mod holds;
 mod keys;
 mod migrate;
 mod records;
+mod retention;
 mod rls;
 mod support;
 mod tls;
