@@ -218,6 +218,12 @@ acquire_timeout = "10s"
 [audit]
 # How often a signed checkpoint of the audit log's hash chain is written.
 checkpoint_interval = "60s"
+
+[retention]
+# How often `serve` deletes, anonymizes or archives records past their retention period
+# (docs/retention.md): "off", or e.g. "1h". Try `datavern retention run --dry-run` first.
+interval = "off"
+# batch_size = 1000
 "#
     )
 }

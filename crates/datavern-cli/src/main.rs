@@ -15,6 +15,7 @@ mod demo_cmd;
 mod detect_cmd;
 mod id_cmd;
 mod init_cmd;
+mod retention_cmd;
 mod serve_cmd;
 mod settings;
 
@@ -51,6 +52,9 @@ enum Command {
     Init(init_cmd::InitArgs),
     /// Print the OpenAPI document (as committed in openapi.json).
     Openapi,
+    /// Apply the catalog's retention rules: delete, anonymize or archive expired records.
+    #[command(subcommand)]
+    Retention(retention_cmd::RetentionCommand),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Init(args) => init_cmd::run(args),
         Command::Openapi => serve_cmd::print_openapi(),
+        Command::Retention(command) => retention_cmd::run(command),
     };
     match outcome {
         Ok(code) => code,

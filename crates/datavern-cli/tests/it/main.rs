@@ -7,4 +7,5 @@ mod catalog;
 mod demo;
 mod detect;
 mod id;
+mod retention;
 mod serve;
