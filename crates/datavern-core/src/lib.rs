@@ -13,5 +13,6 @@ pub mod demo;
 pub mod id;
 pub mod pii;
 pub mod record;
+pub mod report;
 pub mod residency;
 pub mod taxonomy;
