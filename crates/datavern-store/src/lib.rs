@@ -40,6 +40,7 @@
 pub mod audit;
 mod backend;
 pub mod baseline;
+pub mod compliance;
 mod config;
 mod conn;
 mod database;

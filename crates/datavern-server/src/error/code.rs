@@ -82,6 +82,14 @@ pub enum Code {
     ReferenceNotFound,
     /// A value passed validation but does not fit its column.
     ValueNotStorable,
+    /// No legal hold with this id in the tenant.
+    HoldNotFound,
+    /// The legal hold was released already.
+    HoldAlreadyReleased,
+    /// A legal hold's reason is empty or too long.
+    HoldReasonInvalid,
+    /// A legal hold's expiry is not in the future.
+    HoldExpiryInvalid,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -95,7 +103,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 34] = [
+    pub const ALL: [Code; 38] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -126,6 +134,10 @@ impl Code {
         Code::EmptyUpdate,
         Code::ReferenceNotFound,
         Code::ValueNotStorable,
+        Code::HoldNotFound,
+        Code::HoldAlreadyReleased,
+        Code::HoldReasonInvalid,
+        Code::HoldExpiryInvalid,
         Code::InternalError,
         Code::RequestTimeout,
         Code::DatabaseUnavailable,
@@ -262,6 +274,22 @@ impl Code {
                 "reference_not_found",
                 S::UNPROCESSABLE_ENTITY,
                 "Referenced record not found",
+            ),
+            Code::HoldNotFound => ("hold_not_found", S::NOT_FOUND, "Legal hold not found"),
+            Code::HoldAlreadyReleased => (
+                "hold_already_released",
+                S::CONFLICT,
+                "Legal hold already released",
+            ),
+            Code::HoldReasonInvalid => (
+                "hold_reason_invalid",
+                S::BAD_REQUEST,
+                "Invalid legal hold reason",
+            ),
+            Code::HoldExpiryInvalid => (
+                "hold_expiry_invalid",
+                S::BAD_REQUEST,
+                "Invalid legal hold expiry",
             ),
             Code::ValueNotStorable => (
                 "value_not_storable",

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use datavern_core::access::Denial;
 use datavern_core::record::RecordProblems;
 use datavern_store::audit::AuditLogError;
-use datavern_store::{RecordError, StoreError};
+use datavern_store::{HoldError, RecordError, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -244,6 +244,17 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Record(record) => record.into(),
+            StoreError::Hold(hold) => {
+                let code = match &hold {
+                    HoldError::NotFound => Code::HoldNotFound,
+                    HoldError::AlreadyReleased => Code::HoldAlreadyReleased,
+                    HoldError::UnknownCollection(_) => Code::CollectionUnknown,
+                    HoldError::Reason => Code::HoldReasonInvalid,
+                    HoldError::ExpiryPassed => Code::HoldExpiryInvalid,
+                    _ => Code::BadRequest,
+                };
+                ApiError::new(code, hold.to_string())
+            }
             StoreError::Audit(AuditLogError::InvalidQuery(detail)) => {
                 ApiError::new(Code::InvalidQuery, detail)
             }

@@ -6,7 +6,9 @@
 mod audit;
 mod catalog;
 mod health;
+mod holds;
 mod records;
+mod reports;
 
 use axum::Router;
 use axum::routing::get;
@@ -18,6 +20,7 @@ use utoipa_axum::routes;
 
 pub use self::audit::AUDITOR_ROLE;
 pub use self::health::Health;
+pub use self::holds::DPO_ROLE;
 
 use crate::config::ServerConfig;
 use crate::error::{FieldError, Problem};
@@ -44,6 +47,10 @@ use crate::state::AppState;
         (name = "records", description = "Governed records: every operation names its \
             purpose, is checked against clearance, purpose and consent, and is audited"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "legal holds", description = "Legal holds that keep data from erasure and \
+            retention (role `dpo`)"),
+        (name = "reports", description = "The record of processing (Art. 30) and the \
+            compliance report"),
     ),
 )]
 struct ApiDoc;
@@ -75,6 +82,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::create, records::list))
         .routes(routes!(records::get, records::update, records::delete))
         .routes(routes!(audit::audit))
+        .routes(routes!(holds::list, holds::place))
+        .routes(routes!(holds::release))
+        .routes(routes!(reports::ropa))
+        .routes(routes!(reports::compliance))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.

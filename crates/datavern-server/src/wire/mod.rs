@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod hold;
 pub mod record;

@@ -18,3 +18,4 @@ mod logs;
 mod metrics;
 mod openapi;
 mod records;
+mod reports;

@@ -174,8 +174,25 @@ impl Retention {
     /// oldest end of period. Reads only.
     #[instrument(skip_all)]
     pub async fn plan(&self, now: OffsetDateTime) -> Result<RetentionPlan> {
+        self.plan_tenants(&self.tenants(), now).await
+    }
+
+    /// [`plan`](Self::plan) for one tenant only.
+    pub async fn plan_tenant(
+        &self,
+        tenant: Kommunenummer,
+        now: OffsetDateTime,
+    ) -> Result<RetentionPlan> {
+        self.plan_tenants(&[tenant], now).await
+    }
+
+    async fn plan_tenants(
+        &self,
+        tenants: &[Kommunenummer],
+        now: OffsetDateTime,
+    ) -> Result<RetentionPlan> {
         let mut collections = Vec::new();
-        for tenant in self.tenants() {
+        for &tenant in tenants {
             let holds = LegalHolds::new(self.store.clone())
                 .active(tenant, now)
                 .await?;
