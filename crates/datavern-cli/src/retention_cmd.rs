@@ -99,7 +99,7 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
 }
 
 /// The store with the catalog applied and the audit log sealing and signing as `serve` does.
-async fn open(settings: &Settings) -> anyhow::Result<Store> {
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
     let catalog = settings.catalog()?;
     let signer = signer(settings, settings.mode()).await?;
     let config = settings.store_config()?;

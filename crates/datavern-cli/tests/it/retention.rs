@@ -123,3 +123,107 @@ fn retention_at_another_time_is_only_a_dry_run() {
     exits(&output, 2);
     assert!(String::from_utf8_lossy(&output.stderr).contains("--dry-run"));
 }
+
+#[test]
+fn a_legal_hold_placed_from_the_cli_keeps_records_until_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    exits(
+        &datavern(
+            path,
+            None,
+            &["demo", "seed", "--records", "20", "--seed", "3"],
+        ),
+        0,
+    );
+    let short = path.join("short.yaml");
+    std::fs::write(&short, CATALOG.replacen("period: P3Y", "period: P1M", 1)).unwrap();
+    let short = Some(short.as_path());
+
+    let placed: Value = serde_json::from_str(&exits(
+        &datavern(
+            path,
+            short,
+            &[
+                "hold",
+                "place",
+                "--collection",
+                "barnehagesoknader",
+                "--reason",
+                "Klagesak 2026/12",
+                "--by",
+                "dpo@bergen",
+            ],
+        ),
+        0,
+    ))
+    .unwrap();
+    let id = placed[0]["id"].as_str().unwrap().to_owned();
+
+    let held: Value = serde_json::from_str(&exits(
+        &datavern(path, short, &["retention", "run", "--json"]),
+        0,
+    ))
+    .unwrap();
+    let applications = collection(&held, "barnehagesoknader");
+    assert_eq!(applications["deleted"], 0, "{held}");
+    let count = applications["held"].as_u64().unwrap();
+    assert!(count > 0, "{held}");
+
+    let report: Value =
+        serde_json::from_str(&exits(&datavern(path, short, &["report", "compliance"]), 0)).unwrap();
+    assert_eq!(report["legal_holds"].as_array().unwrap().len(), 1);
+    let past = report["past_retention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["collection"] == "barnehagesoknader")
+        .unwrap();
+    assert_eq!(past["held"].as_u64(), Some(count));
+
+    exits(
+        &datavern(
+            path,
+            short,
+            &[
+                "hold",
+                "release",
+                &id,
+                "--reason",
+                "Avsluttet",
+                "--by",
+                "dpo@bergen",
+            ],
+        ),
+        0,
+    );
+    let listed: Value =
+        serde_json::from_str(&exits(&datavern(path, short, &["hold", "list"]), 0)).unwrap();
+    assert_eq!(listed[0]["released_by"], "dpo@bergen");
+    let released: Value = serde_json::from_str(&exits(
+        &datavern(path, short, &["retention", "run", "--json"]),
+        0,
+    ))
+    .unwrap();
+    assert_eq!(
+        collection(&released, "barnehagesoknader")["deleted"].as_u64(),
+        Some(count)
+    );
+    exits(&datavern(path, None, &["audit", "verify"]), 0);
+}
+
+#[test]
+fn report_ropa_prints_markdown_or_json_from_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let markdown = exits(&datavern(dir.path(), None, &["report", "ropa"]), 0);
+    assert!(
+        markdown.starts_with("# Record of processing activities"),
+        "{markdown}"
+    );
+    let json: Value = serde_json::from_str(&exits(
+        &datavern(dir.path(), None, &["report", "ropa", "--format", "json"]),
+        0,
+    ))
+    .unwrap();
+    assert!(json["retention"].as_array().is_some_and(|r| !r.is_empty()));
+}
