@@ -13,6 +13,7 @@
 //!  ├─ data   (data.db | its own URL)  dv_collections, c_<collection>…, dv_audit,
 //!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs,
 //!  │                                  dv_legal_holds                         → LegalHolds
+//!  │                                  dv_retention_register                  → Retention
 //!  └─ keys   (keys.db | its own URL)  dv_subject_keys, dv_index_keys        → KeyStore
 //! ```
 //!
