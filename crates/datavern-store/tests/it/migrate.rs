@@ -68,7 +68,9 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
             "dv_audit_head",
             "dv_collections",
             "dv_jobs",
+            "dv_legal_holds",
             "dv_outbox",
+            "dv_retention_register",
         ]
     );
     assert_eq!(internal(&keys), ["dv_index_keys", "dv_subject_keys"]);
