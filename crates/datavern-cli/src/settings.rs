@@ -644,6 +644,35 @@ principals_file = "/etc/datavern/principals.toml"
     }
 
     #[test]
+    fn retention_is_off_by_default_and_takes_an_interval() {
+        let defaults = load(&SettingsArgs::default()).unwrap();
+        assert_eq!(defaults.retention.interval, None);
+        assert_eq!(defaults.retention.batch_size, 1000);
+        let dir = tempfile::tempdir().unwrap();
+        let load_text = |text: &str| {
+            let config = write(dir.path(), "datavern.toml", text);
+            load(&SettingsArgs {
+                config: Some(config),
+                data_dir: None,
+            })
+        };
+        let hourly = load_text("[retention]\ninterval = \"1h\"\nbatch_size = 500\n").unwrap();
+        assert_eq!(hourly.retention.interval, Some(Duration::from_secs(3600)));
+        assert_eq!(hourly.retention.batch_size, 500);
+        let off = load_text("[retention]\ninterval = \"off\"\n").unwrap();
+        assert_eq!(off.retention.interval, None);
+        for bad in ["0", "\"0s\"", "\"soon\""] {
+            let err = load_text(&format!("[retention]\ninterval = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("must be `off` or a positive duration"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_data_url_without_a_key_store_url_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let config = write(
