@@ -17,10 +17,11 @@ use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_core::consent::{self, ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
 use datavern_store::controls::Controls;
-use datavern_store::{AuditEntry, Records, RequestMeta, Store, SubjectId};
+use datavern_store::{AuditEntry, RequestMeta, Store, SubjectId};
 
-use crate::serve_cmd::{LogFormat, init_logging, kek, signer};
-use crate::settings::{AUDIT_ORIGIN, Overrides, Settings, SettingsArgs};
+use crate::governed::{Governed, Missing};
+use crate::serve_cmd::{LogFormat, init_logging};
+use crate::settings::{Overrides, Settings, SettingsArgs};
 
 /// `datavern consent …`.
 #[derive(Debug, clap::Subcommand)]
@@ -109,36 +110,11 @@ struct Opened {
 
 impl Opened {
     async fn open(settings: &Settings) -> anyhow::Result<Opened> {
-        let mode = settings.mode();
-        let kek_file = settings.kek_file();
-        if !kek_file.exists() {
-            bail!(
-                "no key-encryption key at {}: this data directory holds no datavern data",
-                kek_file.display()
-            );
-        }
-        let catalog = Arc::new(settings.catalog()?);
-        let kek = kek(settings, mode).await?;
-        let signer = signer(settings, mode).await?;
-        let store_config = settings.store_config()?;
-        let store = Store::open(&store_config).await.with_context(|| {
-            format!(
-                "cannot open the store (data {}, keys {})",
-                store_config.data.redacted_url(),
-                store_config.keys.redacted_url()
-            )
-        })?;
-        store
-            .apply_catalog(&catalog)
-            .await
-            .context("cannot apply the catalog to the database")?;
-        store.audit().set_checkpointing(
-            Arc::new(signer),
-            AUDIT_ORIGIN,
-            settings.audit.checkpoint_interval,
-        );
-        store.audit().start();
-        let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
+        let Governed {
+            catalog,
+            store,
+            records,
+        } = Governed::open(settings, Missing::Refuse).await?;
         Ok(Opened {
             catalog,
             store,

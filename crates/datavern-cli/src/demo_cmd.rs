@@ -9,20 +9,19 @@
 //! environment).
 
 mod digest;
+mod rights;
 mod seed;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use datavern_core::access::{self, AccessRequest, Grant, Principal, PrincipalId};
 use datavern_core::catalog::{Catalog, Collection, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
-use datavern_store::{Records, Store};
 
-use crate::init_cmd::create_private_dir;
-use crate::serve_cmd::{LogFormat, init_logging, kek, signer};
-use crate::settings::{AUDIT_ORIGIN, Overrides, Settings};
+use crate::governed::{Governed, Missing};
+use crate::serve_cmd::{LogFormat, init_logging};
+use crate::settings::{Overrides, Settings};
 
 /// `datavern demo …`.
 #[derive(Debug, clap::Subcommand)]
@@ -33,12 +32,16 @@ pub(crate) enum DemoCommand {
     /// Print a SHA-256 digest of the decrypted data of residents sampled from a seed: two
     /// databases seeded with the same --seed and --records give the same digest.
     Digest(digest::DigestArgs),
+    /// Measure a data subject's access and erasure on a seeded database against plain SQL
+    /// (and, with --retention, retention throughput), as BENCHMARKS.md reports them.
+    Rights(rights::RightsArgs),
 }
 
 pub(crate) fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     let settings_args = match &command {
         DemoCommand::Seed(args) => &args.settings,
         DemoCommand::Digest(args) => &args.settings,
+        DemoCommand::Rights(args) => &args.settings,
     };
     let settings = Settings::load(settings_args, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
@@ -49,78 +52,7 @@ pub(crate) fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     match command {
         DemoCommand::Seed(args) => runtime.block_on(seed::seed(settings, args)),
         DemoCommand::Digest(args) => runtime.block_on(digest::digest(settings, args)),
-    }
-}
-
-/// What to do when the data directory or its key files do not exist yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Missing {
-    /// Create them, as `serve` does in development mode (seeding a fresh directory).
-    Create,
-    /// Refuse: there is nothing to read (a digest of a database never seeded).
-    Refuse,
-}
-
-/// The opened store with the catalog applied, the audit log recording (checkpoints signed
-/// as `serve` signs them), and the governed record operations on it.
-struct Governed {
-    catalog: Arc<Catalog>,
-    store: Store,
-    records: Records,
-}
-
-impl Governed {
-    async fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Governed> {
-        let mode = settings.mode();
-        let catalog = Arc::new(settings.catalog()?);
-        match missing {
-            Missing::Create => create_private_dir(&settings.data_dir())?,
-            Missing::Refuse => {
-                let kek_file = settings.kek_file();
-                if !kek_file.exists() {
-                    bail!(
-                        "no key-encryption key at {}: nothing was seeded here (datavern demo \
-                         seed)",
-                        kek_file.display()
-                    );
-                }
-            }
-        }
-        let kek = kek(settings, mode).await?;
-        let signer = signer(settings, mode).await?;
-        let store_config = settings.store_config()?;
-        let store = Store::open(&store_config).await.with_context(|| {
-            format!(
-                "cannot open the store (data {}, keys {})",
-                store_config.data.redacted_url(),
-                store_config.keys.redacted_url()
-            )
-        })?;
-        store
-            .apply_catalog(&catalog)
-            .await
-            .context("cannot apply the catalog to the database")?;
-        store.audit().set_checkpointing(
-            Arc::new(signer),
-            AUDIT_ORIGIN,
-            settings.audit.checkpoint_interval,
-        );
-        store.audit().start();
-        let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
-        Ok(Governed {
-            catalog,
-            store,
-            records,
-        })
-    }
-
-    /// Seals everything written into the audit chain, signs a checkpoint and closes the
-    /// store. Called also after a failure: what was written stays governed.
-    async fn close(self) -> anyhow::Result<()> {
-        let sealed = self.store.audit().shutdown().await;
-        self.store.close().await;
-        sealed.context("cannot seal the audit log")?;
-        Ok(())
+        DemoCommand::Rights(args) => runtime.block_on(rights::rights(settings, args)),
     }
 }
 

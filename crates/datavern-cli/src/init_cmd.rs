@@ -155,6 +155,11 @@ pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Writes `text` to a new file with `mode` (Unix); fails if the file exists.
 pub(crate) fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+    write_new_bytes(path, text.as_bytes(), mode)
+}
+
+/// Writes `bytes` to a new file with `mode` (Unix); fails if the file exists.
+pub(crate) fn write_new_bytes(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -164,7 +169,7 @@ pub(crate) fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())
+    file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -218,6 +223,12 @@ acquire_timeout = "10s"
 [audit]
 # How often a signed checkpoint of the audit log's hash chain is written.
 checkpoint_interval = "60s"
+
+[retention]
+# How often `serve` deletes, anonymizes or archives records past their retention period
+# (docs/retention.md): "off", or e.g. "1h". Try `datavern retention run --dry-run` first.
+interval = "off"
+# batch_size = 1000
 "#
     )
 }

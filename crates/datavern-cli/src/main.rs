@@ -14,9 +14,13 @@ mod catalog_cmd;
 mod consent_cmd;
 mod demo_cmd;
 mod detect_cmd;
+mod governed;
+mod hold_cmd;
 mod id_cmd;
 mod init_cmd;
+mod report_cmd;
 mod request_cmd;
+mod retention_cmd;
 mod serve_cmd;
 mod settings;
 
@@ -59,6 +63,15 @@ enum Command {
     Request(request_cmd::RequestCommand),
     /// Print the OpenAPI document (as committed in openapi.json).
     Openapi,
+    /// Apply the catalog's retention rules: delete, anonymize or archive expired records.
+    #[command(subcommand)]
+    Retention(retention_cmd::RetentionCommand),
+    /// Place, release and list legal holds.
+    #[command(subcommand)]
+    Hold(hold_cmd::HoldCommand),
+    /// The record of processing (Art. 30) and the compliance report.
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +88,9 @@ fn main() -> ExitCode {
         Command::Init(args) => init_cmd::run(args),
         Command::Request(command) => request_cmd::run(command),
         Command::Openapi => serve_cmd::print_openapi(),
+        Command::Retention(command) => retention_cmd::run(command),
+        Command::Hold(command) => hold_cmd::run(command),
+        Command::Report(command) => report_cmd::run(command),
     };
     match outcome {
         Ok(code) => code,

@@ -16,21 +16,22 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use datavern_core::access::{Principal, PrincipalId};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
     Clock, ManualClock, Parameters, Reason, RequestState, RequestType, SubjectIdentifier,
     SystemClock,
 };
 use datavern_server::wire::request::{RequestJson, RequestPage};
-use datavern_server::{RunError, run_request};
-use datavern_store::Store;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{
     Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
-    SubjectIdsOnly, SubjectResolver,
+    SubjectResolver,
 };
+use datavern_store::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
 use uuid::Uuid;
 
+use crate::governed::{Governed, Missing};
 use crate::settings::{Overrides, Settings, SettingsArgs};
 
 /// `datavern request …`.
@@ -48,8 +49,8 @@ pub(crate) enum RequestCommand {
     Extend(ExtendArgs),
     /// Reject the request, with a reason.
     Reject(RejectArgs),
-    /// Run a verified request.
-    Run(IdArgs),
+    /// Run a verified request: carry out the right and finish the request.
+    Run(RunArgs),
 }
 
 /// What every request command takes.
@@ -127,6 +128,21 @@ pub(crate) struct IdArgs {
     id: String,
 }
 
+/// Arguments of `datavern request run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    one: IdArgs,
+    /// For a rectification: a JSON file with the corrections, `[{"collection": …,
+    /// "record": …, "fields": {…}}]` (personal data: it is applied, not stored).
+    #[arg(long, value_name = "FILE")]
+    corrections: Option<std::path::PathBuf>,
+    /// Where to write what the subject receives: the access report (JSON) or the
+    /// portability export (a zip). Created with owner-only permissions; must not exist.
+    #[arg(long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+}
+
 /// Arguments of `datavern request verify`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifyArgs {
@@ -168,17 +184,12 @@ pub(crate) fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     runtime.block_on(dispatch(command))
 }
 
-/// The resolver of fødselsnumre to subject ids. The command line has no register of persons
-/// yet, so only subject ids resolve; this is the one place to install the real resolver.
-fn resolver() -> Arc<dyn SubjectResolver> {
-    Arc::new(SubjectIdsOnly)
-}
-
 async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let common = match &command {
         RequestCommand::Create(args) => &args.common,
         RequestCommand::List(args) => &args.common,
-        RequestCommand::Show(args) | RequestCommand::Run(args) => &args.common,
+        RequestCommand::Show(args) => &args.common,
+        RequestCommand::Run(args) => &args.one.common,
         RequestCommand::Verify(args) => &args.one.common,
         RequestCommand::Extend(args) => &args.one.common,
         RequestCommand::Reject(args) => &args.one.common,
@@ -202,13 +213,30 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
     };
     // Parse everything before the store is opened: a usage error touches nothing.
     let step = Step::parse(command, tenant)?;
-    let store = open_store(&settings).await?;
-    let requests = Requests::new(&store, clock);
-    let outcome = step.run(&requests, tenant, &actor).await;
-    store.close().await;
+    let settings = Settings::load(&settings, &Overrides::default())?;
+    let governed = Governed::open(&settings, Missing::Refuse).await?;
+    let requests = Requests::new(&governed.store, clock);
+    let principal = Principal::new(
+        PrincipalId::parse(&actor.principal).map_err(|err| anyhow::anyhow!("--actor: {err}"))?,
+        tenant,
+        governed.catalog.deployment().accreditation(),
+    );
+    let opened = Opened {
+        requests: &requests,
+        rights: Rights::new(governed.records.clone()),
+        principal,
+    };
+    let outcome = step.run(&opened, tenant, &actor).await;
+    governed.close().await?;
     match outcome {
         Ok(Shown::One(request)) => print_one(*request, requests.today(), json)?,
         Ok(Shown::Page(page)) => print_page(page, requests.today(), json)?,
+        Ok(Shown::Ran(executed, output)) => {
+            if let Some(path) = &output {
+                write_delivery(&executed.delivery, path)?;
+            }
+            print_one(executed.request, requests.today(), json)?;
+        }
         Err(Refused(message)) => {
             #[allow(clippy::print_stderr)]
             {
@@ -229,7 +257,7 @@ enum Step {
     Verify(Uuid, Option<String>),
     Extend(Uuid, u8, Reason),
     Reject(Uuid, Reason),
-    Run(Uuid),
+    Run(Uuid, Vec<Correction>, Option<std::path::PathBuf>),
 }
 
 struct NewRequestParts {
@@ -241,6 +269,8 @@ struct NewRequestParts {
 enum Shown {
     One(Box<DsrRequest>),
     Page(datavern_store::records::Page<DsrRequest>),
+    /// A request run, and where to write what it delivers.
+    Ran(Box<Executed>, Option<std::path::PathBuf>),
 }
 
 /// A refusal to report with exit code 1.
@@ -307,7 +337,13 @@ impl Step {
                 Step::List(filter, args.overdue)
             }
             RequestCommand::Show(args) => Step::Show(id(&args.id)?),
-            RequestCommand::Run(args) => Step::Run(id(&args.id)?),
+            RequestCommand::Run(args) => {
+                let corrections = match &args.corrections {
+                    Some(path) => read_corrections(path)?,
+                    None => Vec::new(),
+                };
+                Step::Run(id(&args.one.id)?, corrections, args.output)
+            }
             RequestCommand::Verify(args) => Step::Verify(id(&args.one.id)?, args.method),
             RequestCommand::Extend(args) => {
                 Step::Extend(id(&args.one.id)?, args.months, Reason::parse(&args.reason)?)
@@ -320,14 +356,14 @@ impl Step {
 
     async fn run(
         self,
-        requests: &Requests,
+        opened: &Opened<'_>,
         tenant: Kommunenummer,
         actor: &Actor,
     ) -> Result<Shown, Refused> {
+        let requests = opened.requests;
         Ok(match self {
             Step::Create(parts) => {
-                let subjects = resolver()
-                    .resolve(tenant, &parts.identifier)
+                let subjects = SubjectResolver::resolve(&opened.rights, tenant, &parts.identifier)
                     .await
                     .map_err(|err: ResolveError| Refused(err.to_string()))?;
                 let new = NewRequest {
@@ -357,38 +393,72 @@ impl Step {
             Step::Reject(id, reason) => {
                 Shown::One(Box::new(requests.reject(tenant, id, reason, actor).await?))
             }
-            Step::Run(id) => match run_request(requests, tenant, id, actor).await {
-                Ok(request) => Shown::One(Box::new(request)),
-                Err(RunError::Request(err)) => return Err(err.into()),
-                Err(err) => return Err(Refused(err.to_string())),
-            },
+            Step::Run(id, corrections, output) => {
+                let input = RunInput { corrections };
+                match opened
+                    .rights
+                    .run(requests, &opened.principal, id, input)
+                    .await
+                {
+                    Ok(executed) => Shown::Ran(Box::new(executed), output),
+                    Err(RunError::Request(err)) => return Err(err.into()),
+                    Err(err) => return Err(Refused(err.to_string())),
+                }
+            }
         })
     }
+}
+
+/// What a command works with: the register, the executors and who acts.
+struct Opened<'a> {
+    requests: &'a Requests,
+    rights: Rights,
+    principal: Principal,
+}
+
+/// Reads a rectification's corrections from `path`.
+fn read_corrections(path: &std::path::Path) -> anyhow::Result<Vec<Correction>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct One {
+        collection: String,
+        record: Uuid,
+        fields: serde_json::Map<String, serde_json::Value>,
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --corrections {}", path.display()))?;
+    // serde's message may quote a value: give the position only.
+    let all: Vec<One> = serde_json::from_str(&text).map_err(|err| {
+        anyhow::anyhow!(
+            "--corrections {}: not a list of {{\"collection\", \"record\", \"fields\"}} \
+             (line {}, column {})",
+            path.display(),
+            err.line(),
+            err.column()
+        )
+    })?;
+    Ok(all
+        .into_iter()
+        .map(|c| Correction::new(c.collection, c.record, c.fields))
+        .collect())
+}
+
+/// Writes what a run delivers to `path`, which must not exist, readable by the owner only.
+fn write_delivery(delivery: &Delivery, path: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = match delivery {
+        Delivery::Access(report) => serde_json::to_vec_pretty(&**report)?,
+        Delivery::Portability(export) => export.zip.clone(),
+        _ => bail!(
+            "--output {}: this request delivers nothing to write",
+            path.display()
+        ),
+    };
+    crate::init_cmd::write_new_bytes(path, &bytes, 0o600)
 }
 
 fn id(text: &str) -> anyhow::Result<Uuid> {
     Uuid::parse_str(text.trim())
         .context("the request id must be a UUID, as `request create` printed it")
-}
-
-/// The store, found as `serve` finds it, migrated (the request tables are created if this
-/// version brings them).
-async fn open_store(args: &SettingsArgs) -> anyhow::Result<Store> {
-    let settings = Settings::load(args, &Overrides::default())?;
-    let config = settings.store_config()?;
-    if settings.database.url.is_none() {
-        let path = settings.data_dir().join(datavern_store::EMBEDDED_DATA_FILE);
-        if !path.is_file() {
-            bail!(
-                "no datavern database at {} (`datavern serve` or `datavern init` makes one; \
-                 --data-dir or --config to point elsewhere)",
-                path.display()
-            );
-        }
-    }
-    Store::open(&config)
-        .await
-        .with_context(|| format!("cannot open the store at {}", config.data.redacted_url()))
 }
 
 fn print_one(request: DsrRequest, today: jiff::civil::Date, json: bool) -> anyhow::Result<()> {

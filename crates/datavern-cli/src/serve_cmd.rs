@@ -23,6 +23,7 @@ use datavern_crypto::audit::CheckpointSigner;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AUDITOR_ROLE, AppState, Server, shutdown_signal};
+use datavern_store::retention::{Retention, RunMode};
 use datavern_store::{Records, Store};
 use tracing_subscriber::EnvFilter;
 
@@ -123,7 +124,13 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         settings.audit.checkpoint_interval,
     );
     store.audit().start();
-    let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+    let catalog = Arc::new(catalog);
+    let retention = settings.retention.interval.map(|interval| {
+        let job = Retention::new(store.clone(), Arc::clone(&catalog))
+            .with_batch_size(settings.retention.batch_size);
+        tokio::spawn(run_retention(job, interval))
+    });
+    let records = Records::new(store.clone(), catalog, Arc::new(kek));
     let state = AppState::new(records, Arc::new(authenticator), Metrics::global());
     let config = settings.server_config();
     let server = Server::bind(&config, state)
@@ -137,6 +144,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     }
     tracing::info!(url = %format!("http://{addr}"), "Listening");
     server.run(shutdown_signal()).await?;
+    if let Some(retention) = retention {
+        // A batch cut short rolls back; the next start picks it up again.
+        retention.abort();
+        let _ = retention.await;
+    }
     // Everything recorded is sealed into the chain and a final checkpoint signed.
     match store.audit().shutdown().await {
         Ok(head) => tracing::info!(size = head.size, "Audit log sealed"),
@@ -147,6 +159,33 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     store.close().await;
     tracing::info!("Stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs retention every `interval`, the first time one interval after start; a run that
+/// takes longer than the interval delays the next instead of overlapping it.
+async fn run_retention(job: Retention, interval: std::time::Duration) {
+    tracing::info!(interval = ?interval, "Retention scheduled");
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match job
+            .run(time::OffsetDateTime::now_utc(), RunMode::Apply, |_| {})
+            .await
+        {
+            Ok(report) => tracing::info!(
+                run = %report.run_id,
+                handled = report.handled,
+                held = report.collections.iter().map(|c| c.held).sum::<u64>(),
+                seconds = report.elapsed_seconds,
+                "Retention run finished"
+            ),
+            Err(err) => tracing::error!(
+                error = %format!("{:#}", anyhow::Error::new(err)),
+                "Retention run failed; retried at the next interval"
+            ),
+        }
+    }
 }
 
 pub(crate) async fn kek(settings: &Settings, mode: Mode) -> anyhow::Result<LocalKeyFile> {

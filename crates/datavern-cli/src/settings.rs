@@ -46,8 +46,15 @@ pub(crate) const AUDIT_ORIGIN: &str = "datavern/audit";
 
 /// The top-level keys; environment variables under other names (e.g. the test suites'
 /// `DATAVERN_TEST_POSTGRES_URL`) are not configuration.
-const SECTIONS: [&str; 7] = [
-    "data_dir", "catalog", "server", "database", "keys", "auth", "audit",
+const SECTIONS: [&str; 8] = [
+    "data_dir",
+    "catalog",
+    "server",
+    "database",
+    "keys",
+    "auth",
+    "audit",
+    "retention",
 ];
 
 /// Where the settings come from, shared by every command that touches data.
@@ -80,6 +87,8 @@ pub(crate) struct Settings {
     pub(crate) auth: AuthSettings,
     #[serde(default)]
     pub(crate) audit: AuditSettings,
+    #[serde(default)]
+    pub(crate) retention: RetentionSettings,
     /// The configuration file read, if any.
     #[serde(skip)]
     pub(crate) config_file: Option<PathBuf>,
@@ -164,6 +173,18 @@ pub(crate) struct AuditSettings {
     /// How often a signed checkpoint of the audit chain is written.
     #[serde(deserialize_with = "duration")]
     pub(crate) checkpoint_interval: Duration,
+}
+
+/// `[retention]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RetentionSettings {
+    /// How often `serve` runs retention in the background: a duration, or `off` (the
+    /// default: deleting is irreversible, so a deployment opts in, after a dry run).
+    #[serde(deserialize_with = "interval")]
+    pub(crate) interval: Option<Duration>,
+    /// Records changed per transaction.
+    pub(crate) batch_size: usize,
 }
 
 /// Whether the process runs on the built-in development setup.
@@ -363,6 +384,15 @@ impl Default for DatabaseSettings {
     }
 }
 
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            interval: None,
+            batch_size: datavern_store::retention::DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
 impl Default for AuditSettings {
     fn default() -> Self {
         AuditSettings {
@@ -438,6 +468,22 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::E
             "`{text}` is not a duration: write e.g. 500ms, 30s, 5m or 1h"
         ))
     })
+}
+
+/// `off`, or a positive duration.
+fn interval<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let value = NumberOrText::deserialize(deserializer)?;
+    let interval = match value {
+        NumberOrText::Text(text) if text.trim() == "off" => return Ok(None),
+        NumberOrText::Number(n) => Some(Duration::from_secs(n)),
+        NumberOrText::Text(text) => parse_duration(&text),
+    };
+    match interval {
+        Some(interval) if !interval.is_zero() => Ok(Some(interval)),
+        _ => Err(serde::de::Error::custom(
+            "the retention interval must be `off` or a positive duration, e.g. 1h or 30m",
+        )),
+    }
 }
 
 fn optional_duration<'de, D: Deserializer<'de>>(
@@ -595,6 +641,35 @@ principals_file = "/etc/datavern/principals.toml"
         };
         let err = load(&missing).unwrap_err().to_string();
         assert!(err.contains("nope.toml does not exist"), "{err}");
+    }
+
+    #[test]
+    fn retention_is_off_by_default_and_takes_an_interval() {
+        let defaults = load(&SettingsArgs::default()).unwrap();
+        assert_eq!(defaults.retention.interval, None);
+        assert_eq!(defaults.retention.batch_size, 1000);
+        let dir = tempfile::tempdir().unwrap();
+        let load_text = |text: &str| {
+            let config = write(dir.path(), "datavern.toml", text);
+            load(&SettingsArgs {
+                config: Some(config),
+                data_dir: None,
+            })
+        };
+        let hourly = load_text("[retention]\ninterval = \"1h\"\nbatch_size = 500\n").unwrap();
+        assert_eq!(hourly.retention.interval, Some(Duration::from_secs(3600)));
+        assert_eq!(hourly.retention.batch_size, 500);
+        let off = load_text("[retention]\ninterval = \"off\"\n").unwrap();
+        assert_eq!(off.retention.interval, None);
+        for bad in ["0", "\"0s\"", "\"soon\""] {
+            let err = load_text(&format!("[retention]\ninterval = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("must be `off` or a positive duration"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

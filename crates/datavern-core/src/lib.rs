@@ -15,5 +15,6 @@ pub mod dsr;
 pub mod id;
 pub mod pii;
 pub mod record;
+pub mod report;
 pub mod residency;
 pub mod taxonomy;

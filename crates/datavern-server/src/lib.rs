@@ -33,7 +33,7 @@ pub mod wire;
 
 pub use self::config::ServerConfig;
 pub use self::middleware::REQUEST_ID_HEADER;
-pub use self::routes::{AUDITOR_ROLE, Health, openapi, openapi_json, router};
-pub use self::routes::{DPO_ROLE, run_request, run_result};
+pub use self::routes::{AUDITOR_ROLE, DPO_ROLE, Health, openapi, openapi_json, router};
+pub use self::routes::{run_request, run_result};
 pub use self::server::{Server, shutdown_signal};
 pub use self::state::AppState;

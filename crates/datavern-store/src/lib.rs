@@ -13,7 +13,8 @@
 //!  ├─ data   (data.db | its own URL)  dv_collections, c_<collection>…, dv_audit,
 //!  │                                  dv_audit_head, dv_audit_checkpoints, dv_outbox, dv_jobs,
 //!  │                                  dv_legal_holds (→ LegalHolds), dv_requests,
-//!  │                                  dv_request_events (→ Requests)
+//!  │                                  dv_request_events (→ Requests),
+//!  │                                  dv_retention_register (→ Retention)
 //!  └─ keys   (keys.db | its own URL)  dv_subject_keys, dv_index_keys        → KeyStore
 //! ```
 //!
@@ -41,6 +42,7 @@
 pub mod audit;
 mod backend;
 pub mod baseline;
+pub mod compliance;
 mod config;
 mod conn;
 pub mod controls;
@@ -53,6 +55,7 @@ mod migrate;
 pub mod outbox;
 pub mod records;
 pub mod requests;
+pub mod retention;
 pub mod rights;
 pub mod schema;
 mod store;

@@ -133,7 +133,7 @@ async fn sample_digest(
 
 /// `count` indexes spread evenly over `0..persons` (every index when `count >= persons`), in
 /// increasing order.
-fn sample(persons: u64, count: u64) -> Vec<u64> {
+pub(super) fn sample(persons: u64, count: u64) -> Vec<u64> {
     let count = count.min(persons);
     (0..count)
         .map(|k| {

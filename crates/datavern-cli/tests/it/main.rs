@@ -9,4 +9,5 @@ mod demo;
 mod detect;
 mod id;
 mod requests;
+mod retention;
 mod serve;

@@ -96,10 +96,7 @@ impl Parameters {
                 }
                 "ground" => {
                     if request_type != RequestType::Restriction {
-                        return Err(invalid(
-                            "/ground",
-                            "ground is given only for a restriction",
-                        ));
+                        return Err(invalid("/ground", "ground is given only for a restriction"));
                     }
                     let ground = value
                         .as_str()

@@ -113,6 +113,14 @@ pub enum Code {
     /// A rectification's corrections cannot be applied (missing, another person's record, a
     /// field not about the subject, an invalid value); nothing was changed.
     CorrectionInvalid,
+    /// No legal hold with this id in the tenant.
+    HoldNotFound,
+    /// The legal hold was released already.
+    HoldAlreadyReleased,
+    /// A legal hold's reason is empty or too long.
+    HoldReasonInvalid,
+    /// A legal hold's expiry is not in the future.
+    HoldExpiryInvalid,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -128,7 +136,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 49] = [
+    pub const ALL: [Code; 53] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -159,6 +167,10 @@ impl Code {
         Code::EmptyUpdate,
         Code::ReferenceNotFound,
         Code::ValueNotStorable,
+        Code::HoldNotFound,
+        Code::HoldAlreadyReleased,
+        Code::HoldReasonInvalid,
+        Code::HoldExpiryInvalid,
         Code::InternalError,
         Code::RequestTimeout,
         Code::DatabaseUnavailable,
@@ -332,6 +344,22 @@ impl Code {
                 "reference_not_found",
                 S::UNPROCESSABLE_ENTITY,
                 "Referenced record not found",
+            ),
+            Code::HoldNotFound => ("hold_not_found", S::NOT_FOUND, "Legal hold not found"),
+            Code::HoldAlreadyReleased => (
+                "hold_already_released",
+                S::CONFLICT,
+                "Legal hold already released",
+            ),
+            Code::HoldReasonInvalid => (
+                "hold_reason_invalid",
+                S::BAD_REQUEST,
+                "Invalid legal hold reason",
+            ),
+            Code::HoldExpiryInvalid => (
+                "hold_expiry_invalid",
+                S::BAD_REQUEST,
+                "Invalid legal hold expiry",
             ),
             Code::ValueNotStorable => (
                 "value_not_storable",

@@ -19,7 +19,7 @@ use datavern_core::access::Denial;
 use datavern_core::record::RecordProblems;
 use datavern_store::audit::AuditLogError;
 use datavern_store::rights::RightsError;
-use datavern_store::{RecordError, StoreError};
+use datavern_store::{HoldError, RecordError, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -246,6 +246,17 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Record(record) => record.into(),
             StoreError::Rights(rights) => rights.into(),
+            StoreError::Hold(hold) => {
+                let code = match &hold {
+                    HoldError::NotFound => Code::HoldNotFound,
+                    HoldError::AlreadyReleased => Code::HoldAlreadyReleased,
+                    HoldError::UnknownCollection(_) => Code::CollectionUnknown,
+                    HoldError::Reason => Code::HoldReasonInvalid,
+                    HoldError::ExpiryPassed => Code::HoldExpiryInvalid,
+                    _ => Code::BadRequest,
+                };
+                ApiError::new(code, hold.to_string())
+            }
             StoreError::Audit(AuditLogError::InvalidQuery(detail)) => {
                 ApiError::new(Code::InvalidQuery, detail)
             }

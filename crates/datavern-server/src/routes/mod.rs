@@ -6,7 +6,9 @@
 mod audit;
 mod catalog;
 mod health;
+mod holds;
 mod records;
+mod reports;
 mod requests;
 mod subjects;
 
@@ -51,6 +53,10 @@ use crate::state::AppState;
             their deadlines (Art. 12(3)), for the data protection officer (role `dpo`)"),
         (name = "subjects", description = "The data subject's consents, restrictions and \
             objections, checked on every record operation"),
+        (name = "legal holds", description = "Legal holds that keep data from erasure and \
+            retention (role `dpo`)"),
+        (name = "reports", description = "The record of processing (Art. 30) and the \
+            compliance report"),
     ),
 )]
 struct ApiDoc;
@@ -90,6 +96,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::run))
         .routes(routes!(subjects::consents, subjects::record_consent))
         .routes(routes!(subjects::controls))
+        .routes(routes!(holds::list, holds::place))
+        .routes(routes!(holds::release))
+        .routes(routes!(reports::ropa))
+        .routes(routes!(reports::compliance))
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.

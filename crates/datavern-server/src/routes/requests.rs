@@ -16,12 +16,12 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use datavern_core::access::Principal;
 use datavern_core::dsr::{Parameters, Reason, RequestType, SubjectIdentifier};
 use datavern_store::RequestMeta;
 use datavern_store::audit::AuditEntry;
 use datavern_store::records::Cursor;
-use base64::Engine as _;
 use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
 use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
 use uuid::Uuid;
@@ -32,8 +32,8 @@ use crate::extract::ApiJson;
 use crate::routes::records::Meta;
 use crate::state::AppState;
 use crate::wire::request::{
-    ExtendJson, NewRequestJson, PortabilityJson, RejectJson, RequestJson, RequestPage,
-    RunJson, RunResultJson, VerifyJson,
+    ExtendJson, NewRequestJson, PortabilityJson, RejectJson, RequestJson, RequestPage, RunJson,
+    RunResultJson, VerifyJson,
 };
 
 /// The role that handles data subject requests (the data protection officer and their

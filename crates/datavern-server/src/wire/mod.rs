@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod hold;
 pub mod record;
 pub mod request;

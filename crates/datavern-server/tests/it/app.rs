@@ -66,6 +66,8 @@ pub struct TestApp {
     pub limited_key: ApiKey,
     /// A key of principal `oslo`: tenant 0301, clearance BEGRENSET, every purpose.
     pub oslo_key: ApiKey,
+    /// A key of principal `dpo`: tenant 4601, clearance BEGRENSET, no purpose, role `dpo`.
+    pub dpo_key: ApiKey,
     pub store: Store,
     _keys_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -113,10 +115,18 @@ impl TestApp {
             Classification::Begrenset,
         )
         .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
+        let dpo_key = ApiKey::generate().unwrap();
+        let dpo = Principal::new(
+            PrincipalId::parse("dpo").unwrap(),
+            tenant,
+            Classification::Begrenset,
+        )
+        .with_roles([Role::parse("dpo").unwrap()]);
         let keys = StaticKeys::new(vec![
             (key.hash(), dev),
             (limited_key.hash(), limited),
             (oslo_key.hash(), oslo),
+            (dpo_key.hash(), dpo),
         ]);
 
         let keys_dir = tempfile::tempdir().unwrap();
@@ -142,6 +152,7 @@ impl TestApp {
             key,
             limited_key,
             oslo_key,
+            dpo_key,
             store,
             _keys_dir: keys_dir,
             stop: Some(stop),

@@ -19,4 +19,5 @@ mod logs;
 mod metrics;
 mod openapi;
 mod records;
+mod reports;
 mod requests;

@@ -51,7 +51,6 @@ impl SubjectResolver for Register {
                 self.0.get(fnr.as_str()).cloned().unwrap_or_default()
             }
             SubjectIdentifier::SubjectId(id) => vec![SubjectId::from_uuid(*id)],
-            _ => Vec::new(),
         };
         Box::pin(async move { Ok(found) })
     }

@@ -100,15 +100,24 @@ async fn fetch_count(conn: &mut Conn<'_>, select: &SelectStatement) -> Result<u6
     let rows = match conn {
         Conn::Sqlite(c) => {
             let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
-            sqlx::query_with(&sql, values).fetch_all(&mut **c).await?.len()
+            sqlx::query_with(&sql, values)
+                .fetch_all(&mut **c)
+                .await?
+                .len()
         }
         Conn::Postgres(c) => {
             let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-            sqlx::query_with(&sql, values).fetch_all(&mut **c).await?.len()
+            sqlx::query_with(&sql, values)
+                .fetch_all(&mut **c)
+                .await?
+                .len()
         }
         Conn::MySql(c) => {
             let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
-            sqlx::query_with(&sql, values).fetch_all(&mut **c).await?.len()
+            sqlx::query_with(&sql, values)
+                .fetch_all(&mut **c)
+                .await?
+                .len()
         }
     };
     Ok(u64::try_from(rows).unwrap_or(u64::MAX))

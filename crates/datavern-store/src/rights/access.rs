@@ -214,7 +214,10 @@ impl fmt::Debug for AccessField {
 impl AccessReport {
     /// The number of records in the report, in every collection.
     pub fn record_count(&self) -> u64 {
-        self.collections.iter().map(|c| c.records.len() as u64).sum()
+        self.collections
+            .iter()
+            .map(|c| c.records.len() as u64)
+            .sum()
     }
 
     /// The part of collection `name`, if the subject has records there.

@@ -42,7 +42,6 @@ pub use self::access::{
 };
 pub use self::erase::{CollectionErasure, ErasureMethod, ErasureOutcome, KeyDestruction};
 pub use self::error::RightsError;
-pub use datavern_core::dsr::SubjectIdentifier;
 pub use self::portability::{ExcludedCollection, PORTABILITY_JSON, Portability};
 pub use self::rectify::{Correction, CorrectionOutcome, RectificationOutcome};
 pub use self::run::{Delivery, Executed, RunError, RunInput};
@@ -51,6 +50,7 @@ use crate::holds::LegalHolds;
 use crate::ids::SubjectId;
 use crate::records::Records;
 use crate::records::support::{Owner, TableInfo};
+pub use datavern_core::dsr::SubjectIdentifier;
 
 /// Carries out data subject requests on a store's records.
 ///

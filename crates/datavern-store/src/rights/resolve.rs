@@ -8,10 +8,10 @@ use tracing::instrument;
 
 use super::{Rights, RightsError, SubjectIdentifier};
 use crate::error::{Result, StoreError};
-use crate::requests::{ResolveError, ResolveFuture, SubjectResolver};
 use crate::ids::SubjectId;
 use crate::records::support::Owner;
 use crate::records::tx::{Tx, TxMode};
+use crate::requests::{ResolveError, ResolveFuture, SubjectResolver};
 
 impl Rights {
     /// The subject ids of the person `identifier` names in `tenant`.

@@ -133,7 +133,8 @@ impl Rights {
         if request.state != RequestState::InProgress {
             request = requests.start(tenant, id, &register_actor).await?;
         }
-        let actor = Actor::new(principal.id().as_str(), tenant).with_request_id(format!("dsr:{id}"));
+        let actor =
+            Actor::new(principal.id().as_str(), tenant).with_request_id(format!("dsr:{id}"));
         let (status, outcome, delivery) = self
             .execute(&request, principal, &actor, input, now)
             .await?;
@@ -229,7 +230,8 @@ impl Rights {
                         .await?;
                     ("restricted", records)
                 };
-                let outcome = json!({ "action": action, "records": records, "ground": params.ground });
+                let outcome =
+                    json!({ "action": action, "records": records, "ground": params.ground });
                 (done, outcome, Delivery::Nothing)
             }
             RequestType::Objection => {

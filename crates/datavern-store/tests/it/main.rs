@@ -16,6 +16,7 @@ mod keys;
 mod migrate;
 mod records;
 mod requests;
+mod retention;
 mod rights;
 mod rls;
 mod support;

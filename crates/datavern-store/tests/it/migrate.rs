@@ -80,6 +80,7 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
             "dv_request_events",
             "dv_requests",
             "dv_restrictions",
+            "dv_retention_register",
         ]
     );
     assert_eq!(internal(&keys), ["dv_index_keys", "dv_subject_keys"]);

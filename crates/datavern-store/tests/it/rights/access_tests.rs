@@ -36,10 +36,7 @@ async fn fodselsnummer_resolves_to_every_subject_id_of_the_person(backend: Backe
     );
     let by_id = env
         .rights
-        .resolve(
-            tenant("4601"),
-            &SubjectIdentifier::SubjectId(family.c),
-        )
+        .resolve(tenant("4601"), &SubjectIdentifier::SubjectId(family.c))
         .await
         .unwrap();
     assert_eq!(by_id, vec![SubjectId::from_uuid(family.c)]);
@@ -65,10 +62,7 @@ async fn unknown_subject_is_not_found(backend: Backend) {
     let family = env.family().await;
     let err = env
         .rights
-        .resolve(
-            tenant("4601"),
-            &SubjectIdentifier::SubjectId(family.soknad),
-        )
+        .resolve(tenant("4601"), &SubjectIdentifier::SubjectId(family.soknad))
         .await
         .unwrap_err();
     assert!(matches!(

@@ -1,0 +1,85 @@
+//! The governed store as commands other than `serve` open it: the catalog applied, the
+//! audit log recording and signing checkpoints as `serve` does, and the governed record
+//! operations on it, so what a command writes is encrypted and audited like a request.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use datavern_core::catalog::Catalog;
+use datavern_store::{Records, Store};
+
+use crate::init_cmd::create_private_dir;
+use crate::serve_cmd::{kek, signer};
+use crate::settings::{AUDIT_ORIGIN, Settings};
+
+/// What to do when the data directory or its key files do not exist yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// Create them, as `serve` does in development mode (seeding a fresh directory).
+    Create,
+    /// Refuse: there is nothing to read (a digest of a database never seeded).
+    Refuse,
+}
+
+/// The opened store with the catalog applied, the audit log recording (checkpoints signed
+/// as `serve` signs them), and the governed record operations on it.
+pub(crate) struct Governed {
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) store: Store,
+    pub(crate) records: Records,
+}
+
+impl Governed {
+    pub(crate) async fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Governed> {
+        let mode = settings.mode();
+        let catalog = Arc::new(settings.catalog()?);
+        match missing {
+            Missing::Create => create_private_dir(&settings.data_dir())?,
+            Missing::Refuse => {
+                let kek_file = settings.kek_file();
+                if !kek_file.exists() {
+                    bail!(
+                        "no key-encryption key at {}: nothing was seeded here (datavern demo \
+                         seed)",
+                        kek_file.display()
+                    );
+                }
+            }
+        }
+        let kek = kek(settings, mode).await?;
+        let signer = signer(settings, mode).await?;
+        let store_config = settings.store_config()?;
+        let store = Store::open(&store_config).await.with_context(|| {
+            format!(
+                "cannot open the store (data {}, keys {})",
+                store_config.data.redacted_url(),
+                store_config.keys.redacted_url()
+            )
+        })?;
+        store
+            .apply_catalog(&catalog)
+            .await
+            .context("cannot apply the catalog to the database")?;
+        store.audit().set_checkpointing(
+            Arc::new(signer),
+            AUDIT_ORIGIN,
+            settings.audit.checkpoint_interval,
+        );
+        store.audit().start();
+        let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
+        Ok(Governed {
+            catalog,
+            store,
+            records,
+        })
+    }
+
+    /// Seals everything written into the audit chain, signs a checkpoint and closes the
+    /// store. Called also after a failure: what was written stays governed.
+    pub(crate) async fn close(self) -> anyhow::Result<()> {
+        let sealed = self.store.audit().shutdown().await;
+        self.store.close().await;
+        sealed.context("cannot seal the audit log")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! `datavern hold place|release|list`: the legal hold register from the command line, for
+//! the DPO (`docs/retention.md`). Placing and releasing are audited under the principal id
+//! given with `--by`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use datavern_core::access::PrincipalId;
+use datavern_core::catalog::CollectionName;
+use datavern_store::{HoldScope, LegalHold, LegalHolds, NewHold, SubjectId};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::report_cmd::tenant;
+use crate::retention_cmd::open;
+use crate::serve_cmd::{LogFormat, init_logging};
+use crate::settings::{Overrides, Settings, SettingsArgs};
+
+/// `datavern hold …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum HoldCommand {
+    /// Place a legal hold on a collection, a record (--collection and --record) or a data
+    /// subject (--subject).
+    Place(PlaceArgs),
+    /// Release a legal hold.
+    Release(ReleaseArgs),
+    /// List every legal hold of the tenant, newest first (JSON).
+    List(ListArgs),
+}
+
+/// Arguments every hold command shares.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The tenant (kommunenummer) [default: the catalog's first].
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+/// Arguments of `datavern hold place`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PlaceArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The collection held (whole, or with --record one record of it).
+    #[arg(long, conflicts_with = "subject")]
+    collection: Option<String>,
+    /// The record held.
+    #[arg(long, requires = "collection")]
+    record: Option<Uuid>,
+    /// The data subject held, in every collection.
+    #[arg(long)]
+    subject: Option<Uuid>,
+    /// Why: a case reference or provision.
+    #[arg(long)]
+    reason: String,
+    /// When it lapses by itself (RFC 3339) [default: until released].
+    #[arg(long, value_name = "TIME")]
+    expires: Option<String>,
+    /// Who places it, as the audit log names them (e.g. dpo@bergen).
+    #[arg(long, value_name = "PRINCIPAL")]
+    by: String,
+}
+
+/// Arguments of `datavern hold release`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReleaseArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The hold's id.
+    id: Uuid,
+    /// Why it is released.
+    #[arg(long)]
+    reason: String,
+    /// Who releases it, as the audit log names them.
+    #[arg(long, value_name = "PRINCIPAL")]
+    by: String,
+}
+
+/// Arguments of `datavern hold list`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+pub(crate) fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
+    let common = match &command {
+        HoldCommand::Place(args) => &args.common,
+        HoldCommand::Release(args) => &args.common,
+        HoldCommand::List(args) => &args.common,
+    };
+    let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
+    init_logging(LogFormat::Text);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(hold(settings, command))
+}
+
+async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCode> {
+    let catalog = Arc::new(settings.catalog()?);
+    let store = open(&settings).await?;
+    let holds = LegalHolds::new(store.clone());
+    let now = OffsetDateTime::now_utc();
+    let result: anyhow::Result<Vec<LegalHold>> = async {
+        match command {
+            HoldCommand::Place(args) => {
+                let tenant = tenant(&catalog, args.common.tenant.as_deref())?;
+                let by = PrincipalId::parse(&args.by).context("--by")?;
+                let scope = match (args.collection, args.record, args.subject) {
+                    (Some(c), None, None) => HoldScope::Collection {
+                        collection: CollectionName::parse(&c).context("--collection")?,
+                    },
+                    (Some(c), Some(record), None) => HoldScope::Record {
+                        collection: CollectionName::parse(&c).context("--collection")?,
+                        record,
+                    },
+                    (None, None, Some(subject)) => HoldScope::Subject {
+                        subject: SubjectId::from_uuid(subject),
+                    },
+                    _ => bail!("give --collection (and --record), or --subject"),
+                };
+                let expires_at = args
+                    .expires
+                    .as_deref()
+                    .map(|t| OffsetDateTime::parse(t, &Rfc3339))
+                    .transpose()
+                    .context("--expires: expected RFC 3339, e.g. 2027-01-01T00:00:00Z")?;
+                let hold = NewHold {
+                    scope,
+                    reason: args.reason,
+                    expires_at,
+                };
+                Ok(vec![holds.place(&catalog, tenant, &by, hold, now).await?])
+            }
+            HoldCommand::Release(args) => {
+                let tenant = tenant(&catalog, args.common.tenant.as_deref())?;
+                let by = PrincipalId::parse(&args.by).context("--by")?;
+                Ok(vec![
+                    holds
+                        .release(tenant, args.id, &by, &args.reason, now)
+                        .await?,
+                ])
+            }
+            HoldCommand::List(args) => {
+                let tenant = tenant(&catalog, args.common.tenant.as_deref())?;
+                Ok(holds.list(tenant).await?)
+            }
+        }
+    }
+    .await;
+    let sealed = store.audit().shutdown().await;
+    store.close().await;
+    let holds = result?;
+    sealed.context("cannot seal the audit log")?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &holds)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

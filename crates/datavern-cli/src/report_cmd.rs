@@ -1,0 +1,117 @@
+//! `datavern report ropa` and `datavern report compliance`: the record of processing
+//! activities (GDPR Art. 30(1)) from the catalog, and the compliance report of one tenant
+//! from the database (`docs/reports.md`).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use datavern_core::catalog::{Catalog, Kommunenummer};
+use datavern_core::report::Ropa;
+use time::OffsetDateTime;
+
+use crate::retention_cmd::open;
+use crate::serve_cmd::{LogFormat, init_logging};
+use crate::settings::{Overrides, Settings, SettingsArgs};
+
+/// `datavern report …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ReportCommand {
+    /// The record of processing activities (Art. 30(1)) generated from the catalog.
+    Ropa(RopaArgs),
+    /// What the DPO must act on in one tenant: records past retention, unencrypted
+    /// personal fields, active legal holds (JSON).
+    Compliance(ComplianceArgs),
+}
+
+/// Arguments of `datavern report ropa`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RopaArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    format: Format,
+}
+
+/// Arguments of `datavern report compliance`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ComplianceArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The tenant (kommunenummer) [default: the catalog's first].
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+/// How the record of processing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// The typed document as JSON.
+    Json,
+    /// A Markdown document.
+    Markdown,
+}
+
+pub(crate) fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ReportCommand::Ropa(args) => {
+            let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
+            let ropa = Ropa::from_catalog(&settings.catalog()?);
+            let mut out = std::io::stdout().lock();
+            match args.format {
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut out, &ropa)?;
+                    writeln!(out)?;
+                }
+                Format::Markdown => out.write_all(ropa.to_markdown().as_bytes())?,
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ReportCommand::Compliance(args) => {
+            let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
+            init_logging(LogFormat::Text);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(compliance(settings, args))
+        }
+    }
+}
+
+async fn compliance(settings: Settings, args: ComplianceArgs) -> anyhow::Result<ExitCode> {
+    let catalog = Arc::new(settings.catalog()?);
+    let tenant = tenant(&catalog, args.tenant.as_deref())?;
+    let store = open(&settings).await?;
+    let report =
+        datavern_store::compliance::report(&store, catalog, tenant, OffsetDateTime::now_utc())
+            .await;
+    let sealed = store.audit().shutdown().await;
+    store.close().await;
+    let report = report.context("cannot build the compliance report")?;
+    sealed.context("cannot seal the audit log")?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The tenant given, which must be in the catalog, or the catalog's first.
+pub(crate) fn tenant(catalog: &Catalog, given: Option<&str>) -> anyhow::Result<Kommunenummer> {
+    let tenants = catalog.deployment().tenants();
+    let Some(given) = given else {
+        return tenants
+            .first()
+            .map(|t| t.kommunenummer())
+            .ok_or_else(|| anyhow!("the catalog has no tenant"));
+    };
+    let tenant = Kommunenummer::parse(given).with_context(|| format!("--tenant {given}"))?;
+    if !tenants.iter().any(|t| t.kommunenummer() == tenant) {
+        bail!("tenant {tenant} is not in the catalog");
+    }
+    Ok(tenant)
+}

@@ -1,0 +1,185 @@
+//! `datavern retention run`: delete, anonymize or archive the records past their retention
+//! period, as the catalog says, except what legal holds keep (`docs/retention.md`).
+//!
+//! The database is found as `serve` finds it (`--data-dir`, `--config`, `DATAVERN_`
+//! environment). A progress bar goes to stderr when it is a terminal; the summary (a table,
+//! or JSON with `--json`) to stdout. Every batch is audited; the audit log is sealed and a
+//! checkpoint signed before the command exits, as `serve` does on shutdown.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use datavern_store::Store;
+use datavern_store::retention::{Retention, RetentionReport, RunMode};
+use indicatif::{ProgressBar, ProgressStyle};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::serve_cmd::{LogFormat, init_logging, signer};
+use crate::settings::{AUDIT_ORIGIN, Overrides, Settings, SettingsArgs};
+
+/// `datavern retention …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RetentionCommand {
+    /// Delete, anonymize or archive every record past its retention period, except what a
+    /// legal hold keeps; print what was done per collection.
+    Run(RunArgs),
+}
+
+/// Arguments of `datavern retention run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// Count what is due and held, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// With --dry-run: count as of this time (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead
+    /// of now, to see what will fall due by then.
+    #[arg(long, value_name = "TIME", requires = "dry_run")]
+    at: Option<String>,
+    /// Records changed per transaction.
+    #[arg(long, value_name = "N", default_value_t = datavern_store::retention::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+}
+
+pub(crate) fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
+    let RetentionCommand::Run(args) = command;
+    let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
+    init_logging(LogFormat::Text);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(retention(settings, args))
+}
+
+async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let now = match &args.at {
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
+            format!("--at {text}: expected RFC 3339, e.g. 2030-01-01T00:00:00Z")
+        })?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let mode = if args.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Apply
+    };
+    if !settings.kek_file().exists() && settings.database.url.is_none() {
+        bail!(
+            "no data at {}: nothing to apply retention to (is --data-dir right?)",
+            settings.data_dir().display()
+        );
+    }
+    let catalog = Arc::new(settings.catalog()?);
+    let store = open(&settings).await?;
+    let bar = progress_bar();
+    let job = Retention::new(store.clone(), catalog).with_batch_size(args.batch_size);
+    let result = job
+        .run(now, mode, |progress| {
+            bar.set_length(progress.total);
+            bar.set_position(progress.done);
+            bar.set_message(format!("{} {}", progress.tenant, progress.collection));
+        })
+        .await;
+    bar.finish_and_clear();
+    let sealed = store.audit().shutdown().await;
+    store.close().await;
+    let report = result.context("retention failed; the batches committed before stay done")?;
+    sealed.context("cannot seal the audit log")?;
+    print(&report, args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The store with the catalog applied and the audit log sealing and signing as `serve` does.
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    let catalog = settings.catalog()?;
+    let signer = signer(settings, settings.mode()).await?;
+    let config = settings.store_config()?;
+    let store = Store::open(&config).await.with_context(|| {
+        format!(
+            "cannot open the store (data {}, keys {})",
+            config.data.redacted_url(),
+            config.keys.redacted_url()
+        )
+    })?;
+    store
+        .apply_catalog(&catalog)
+        .await
+        .context("cannot apply the catalog to the database")?;
+    store.audit().set_checkpointing(
+        Arc::new(signer),
+        AUDIT_ORIGIN,
+        settings.audit.checkpoint_interval,
+    );
+    store.audit().start();
+    Ok(store)
+}
+
+/// A bar on stderr, drawn only when stderr is a terminal.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} records, {per_sec} {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn print(report: &RetentionReport, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+        return Ok(out.flush()?);
+    }
+    writeln!(
+        out,
+        "{:<6} {:<24} {:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}",
+        "tenant",
+        "collection",
+        "action",
+        "due",
+        "deleted",
+        "anonymized",
+        "archived",
+        "held",
+        "seconds"
+    )?;
+    for c in &report.collections {
+        writeln!(
+            out,
+            "{:<6} {:<24} {:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.2}",
+            c.tenant.as_str(),
+            c.collection,
+            c.action.as_str(),
+            c.due,
+            c.deleted,
+            c.anonymized,
+            c.archived,
+            c.held,
+            c.elapsed_seconds
+        )?;
+    }
+    let what = match report.mode {
+        RunMode::Apply => "handled",
+        RunMode::DryRun => "dry run: nothing changed;",
+    };
+    let due: u64 = report.collections.iter().map(|c| c.due).sum();
+    let held: u64 = report.collections.iter().map(|c| c.held).sum();
+    writeln!(
+        out,
+        "{what} {} of {due} records due ({held} held) in {:.2} s: {:.0} records/s (run {})",
+        report.handled, report.elapsed_seconds, report.records_per_second, report.run_id
+    )?;
+    Ok(out.flush()?)
+}
