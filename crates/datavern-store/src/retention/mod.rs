@@ -246,11 +246,18 @@ impl Retention {
                 elapsed_seconds: 0.0,
             };
             if mode == RunMode::Apply && plan.due > 0 {
+                // Keyset pagination by id: each batch starts after the last id of the one
+                // before, so handled rows that stay (anonymized, archived) are not scanned
+                // again.
+                let mut after = None;
                 loop {
-                    let changed = self.batch(plan.tenant, rule, &holds, run_id, now).await?;
+                    let (changed, last) = self
+                        .batch(plan.tenant, rule, &holds, after, run_id, now)
+                        .await?;
                     if changed == 0 {
                         break;
                     }
+                    after = last;
                     outcome.batches += 1;
                     match rule.action {
                         RetentionAction::Delete => outcome.deleted += changed,
@@ -392,31 +399,35 @@ impl Retention {
         }
     }
 
-    /// Handles the next batch of `rule`'s records due in `tenant`, in one transaction.
-    /// Returns how many records it changed.
+    /// Handles the next batch of `rule`'s records due in `tenant` with ids after `after`, in
+    /// one transaction. Returns how many records it changed and the last id.
     async fn batch(
         &self,
         tenant: Kommunenummer,
         rule: &Rule<'_>,
         holds: &HoldSet,
+        after: Option<Uuid>,
         run_id: Uuid,
         now: OffsetDateTime,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Option<Uuid>)> {
         let backend = self.store.data().backend();
         let name = rule.collection.name().as_str();
         if holds.on_collection(name).is_some() {
-            return Ok(0);
+            return Ok((0, None));
         }
-        let cond = rule
+        let mut cond = rule
             .due(&self.catalog, backend, tenant)
             .add(rule.unheld(holds));
+        if let Some(after) = after {
+            cond = cond.add(rule.after(after));
+        }
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         let rows: Vec<(Uuid, i64)> = tx
             .conn()
             .fetch_all(&rule.batch(backend, cond, self.batch_size as u64))
             .await?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok((0, None));
         }
         let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
         let by_id = || {
@@ -499,7 +510,7 @@ impl Retention {
         entry.reason = Some(format!("{} records", ids.len()));
         writer::append(&mut tx.conn(), &entry).await?;
         tx.commit().await?;
-        Ok(ids.len() as u64)
+        Ok((ids.len() as u64, ids.last().copied()))
     }
 }
 

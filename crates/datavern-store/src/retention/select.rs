@@ -154,6 +154,11 @@ impl Rule<'_> {
         cond
     }
 
+    /// `r.id > after`: the records after the last batch.
+    pub(super) fn after(&self, after: Uuid) -> SimpleExpr {
+        Expr::expr(row_col("id")).gt(after)
+    }
+
     /// `SELECT COUNT(*) FROM table r WHERE cond`.
     pub(super) fn count(&self, cond: Cond) -> SelectStatement {
         Query::select()

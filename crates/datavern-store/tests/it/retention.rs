@@ -486,6 +486,10 @@ async fn dry_run_changes_nothing_and_batches_are_audited(backend: Backend) {
     for _ in 0..5 {
         env.record("saker", person, OLD, OLD, &[]).await;
     }
+    for _ in 0..3 {
+        env.record("notater", person, OLD, OLD, &[("tekst", "'x'".into())])
+            .await;
+    }
     let dry = env.run(RunMode::DryRun).await;
     assert_eq!(outcome(&dry, "saker").due, 5);
     assert_eq!(dry.handled, 0);
@@ -504,7 +508,19 @@ async fn dry_run_changes_nothing_and_batches_are_audited(backend: Backend) {
         .unwrap();
     assert_eq!(outcome(&report, "saker").deleted, 5);
     assert_eq!(outcome(&report, "saker").batches, 3);
-    assert_eq!(seen, [(2, 5), (4, 5), (5, 5)]);
+    // Batches continue after the last id: anonymized rows stay but are not picked again.
+    assert_eq!(outcome(&report, "notater").anonymized, 3);
+    assert_eq!(outcome(&report, "notater").batches, 2);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM c_notater WHERE dv_subject IS NULL")
+            .await,
+        3
+    );
+    assert_eq!(
+        seen,
+        [(2, 8), (4, 8), (5, 8), (7, 8), (8, 8)],
+        "saker first, then notater"
+    );
     assert_eq!(env.count("SELECT COUNT(*) FROM c_saker").await, 0);
     assert_eq!(
         env.count("SELECT COUNT(*) FROM dv_audit WHERE action = 'retention.delete'")
