@@ -11,8 +11,8 @@ use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::Catalog;
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
 use datavern_crypto::{ApiKey, LocalKeyFile};
-use datavern_server::AUDITOR_ROLE;
 use datavern_server::auth::{PrincipalEntry, PrincipalsFile};
+use datavern_server::{AUDITOR_ROLE, DPO_ROLE};
 
 use crate::settings::{CONFIG_FILE, EXAMPLE_CATALOG, KEK_FILE, PRINCIPALS_FILE, SIGNING_KEY_FILE};
 
@@ -62,7 +62,12 @@ pub(crate) fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot create {}", kek.display()))?;
         create_signing_key(&signing_key).await
     })?;
-    let key = create_principals(&principals, &catalog, "admin", &["admin", AUDITOR_ROLE])?;
+    let key = create_principals(
+        &principals,
+        &catalog,
+        "admin",
+        &["admin", AUDITOR_ROLE, DPO_ROLE],
+    )?;
     write_new(&config, &config_text(), 0o644)?;
 
     #[allow(clippy::print_stdout)]

@@ -22,7 +22,7 @@ use datavern_crypto::LocalKeyFile;
 use datavern_crypto::audit::CheckpointSigner;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
-use datavern_server::{AUDITOR_ROLE, AppState, Server, shutdown_signal};
+use datavern_server::{AUDITOR_ROLE, AppState, DPO_ROLE, Server, shutdown_signal};
 use datavern_store::retention::{Retention, RunMode};
 use datavern_store::{Records, Store};
 use tracing_subscriber::EnvFilter;
@@ -252,7 +252,7 @@ fn create_dev_principal(settings: &Settings, catalog: &Catalog, path: &Path) -> 
             path.display()
         );
     }
-    let key = create_principals(path, catalog, "dev", &["developer", AUDITOR_ROLE])?;
+    let key = create_principals(path, catalog, "dev", &["developer", AUDITOR_ROLE, DPO_ROLE])?;
     write_new(&key_file, &format!("{}\n", key.expose_secret()), 0o600)?;
     let tenant = catalog
         .deployment()

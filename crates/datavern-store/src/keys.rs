@@ -282,6 +282,35 @@ impl KeyStore {
         Ok(destroyed)
     }
 
+    /// Destroys the data keys of every subject in `subjects` (one statement), as
+    /// [`destroy_subject_keys`](Self::destroy_subject_keys) does for one. Returns the number
+    /// of key versions destroyed now.
+    #[instrument(skip_all, fields(tenant = %tenant, subjects = subjects.len()))]
+    pub async fn destroy_keys_of(
+        &self,
+        tenant: Kommunenummer,
+        subjects: &[SubjectId],
+    ) -> Result<u64> {
+        if subjects.is_empty() {
+            return Ok(0);
+        }
+        let now = OffsetDateTime::now_utc();
+        let update = Query::update()
+            .table(col("dv_subject_keys"))
+            .values([
+                (col("wrapped"), sea_query::Value::Bytes(None).into()),
+                (col("destroyed_at"), now.into()),
+            ])
+            .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+            .and_where(Expr::col(col("subject_id")).is_in(subjects.iter().map(SubjectId::as_uuid)))
+            .and_where(Expr::col(col("destroyed_at")).is_null())
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        let destroyed = conn.conn().execute(&update).await?;
+        tracing::info!(versions = destroyed, "Destroyed subject keys");
+        Ok(destroyed)
+    }
+
     /// The tenant's newest blind-index root key; if it has none, the key `create` makes,
     /// stored first. `create` must return an index root key of version 1 wrapped for this
     /// tenant. Race-safe like [`get_or_create_subject_key`](Self::get_or_create_subject_key).

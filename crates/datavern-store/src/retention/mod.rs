@@ -23,7 +23,9 @@ mod select;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use datavern_core::catalog::{Catalog, Kommunenummer, RetentionAction, RetentionStart};
+use datavern_core::catalog::{
+    Catalog, ErasurePolicy, Kommunenummer, RetentionAction, RetentionStart,
+};
 use sea_query::{Expr, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -35,6 +37,7 @@ use crate::audit::{AuditEntry, writer};
 use crate::conn::time_value;
 use crate::error::{Result, StoreError};
 use crate::holds::{HoldSet, LegalHolds};
+use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::tx::{Tx, TxMode};
 use crate::store::Store;
@@ -147,6 +150,10 @@ pub struct CollectionOutcome {
     pub archived: u64,
     /// Records past their period kept by a legal hold.
     pub held: u64,
+    /// Key versions destroyed: persons deleted from a `crypto_shred` collection of
+    /// `subjects: self` whose data no other record still holds (crypto-shredding, so old
+    /// backups of their rows cannot be decrypted either).
+    pub keys_destroyed: u64,
     /// Transactions committed.
     pub batches: u64,
     /// Wall time spent on the collection, in seconds.
@@ -242,6 +249,7 @@ impl Retention {
                 anonymized: 0,
                 archived: 0,
                 held: plan.held,
+                keys_destroyed: 0,
                 batches: 0,
                 elapsed_seconds: 0.0,
             };
@@ -251,11 +259,14 @@ impl Retention {
                 // again.
                 let mut after = None;
                 loop {
-                    let (changed, last) = self
+                    let (changed, last, ids) = self
                         .batch(plan.tenant, rule, &holds, after, run_id, now)
                         .await?;
                     if changed == 0 {
                         break;
+                    }
+                    if rule.action == RetentionAction::Delete && shreds(rule) {
+                        outcome.keys_destroyed += self.shred_orphans(plan.tenant, &ids).await?;
                     }
                     after = last;
                     outcome.batches += 1;
@@ -409,11 +420,11 @@ impl Retention {
         after: Option<Uuid>,
         run_id: Uuid,
         now: OffsetDateTime,
-    ) -> Result<(u64, Option<Uuid>)> {
+    ) -> Result<(u64, Option<Uuid>, Vec<Uuid>)> {
         let backend = self.store.data().backend();
         let name = rule.collection.name().as_str();
         if holds.on_collection(name).is_some() {
-            return Ok((0, None));
+            return Ok((0, None, Vec::new()));
         }
         let mut cond = rule
             .due(&self.catalog, backend, tenant)
@@ -427,7 +438,7 @@ impl Retention {
             .fetch_all(&rule.batch(backend, cond, self.batch_size as u64))
             .await?;
         if rows.is_empty() {
-            return Ok((0, None));
+            return Ok((0, None, Vec::new()));
         }
         let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
         let by_id = || {
@@ -510,8 +521,45 @@ impl Retention {
         entry.reason = Some(format!("{} records", ids.len()));
         writer::append(&mut tx.conn(), &entry).await?;
         tx.commit().await?;
-        Ok((ids.len() as u64, ids.last().copied()))
+        Ok((ids.len() as u64, ids.last().copied(), ids))
     }
+
+    /// Destroys the data keys of the persons `deleted` (ids of a `subjects: self` collection
+    /// just deleted, committed) that no record of any collection still concerns: one
+    /// `SELECT` per subject column of the catalog, then one key-store statement. A person
+    /// with records left elsewhere (a kindergarten application sealed with their key) keeps
+    /// the key until those go too; the erasure request destroys it then. Runs after the
+    /// data transaction, like erasure: a crash in between leaves rows gone and keys alive,
+    /// never keys gone under live rows.
+    async fn shred_orphans(&self, tenant: Kommunenummer, deleted: &[Uuid]) -> Result<u64> {
+        let mut remaining = std::collections::BTreeSet::new();
+        let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Read).await?;
+        for (table, column) in select::activity_columns(&self.catalog) {
+            let query = Query::select()
+                .distinct()
+                .column(col(&column))
+                .from(col(&table))
+                .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+                .and_where(Expr::col(col(&column)).is_in(deleted.iter().copied()))
+                .to_owned();
+            let rows: Vec<(Uuid,)> = tx.conn().fetch_all(&query).await?;
+            remaining.extend(rows.into_iter().map(|(id,)| id));
+        }
+        tx.commit().await?;
+        let orphans: Vec<SubjectId> = deleted
+            .iter()
+            .filter(|id| !remaining.contains(*id))
+            .map(|id| SubjectId::from_uuid(*id))
+            .collect();
+        self.store.keys().destroy_keys_of(tenant, &orphans).await
+    }
+}
+
+/// Whether deleting `rule`'s records is crypto-shredding persons: a `subjects: self`
+/// collection whose erasure policy destroys keys.
+fn shreds(rule: &Rule<'_>) -> bool {
+    rule.collection.erasure() == ErasurePolicy::CryptoShred
+        && matches!(rule.table.subjects, crate::schema::SubjectModel::Record)
 }
 
 /// Lists `ids` in the retention register as handled by `action` in run `run_id`.

@@ -224,7 +224,7 @@ impl Rule<'_> {
 }
 
 /// Every (table, subject column) pair of the catalog: where a subject's activity shows.
-fn activity_columns(catalog: &Catalog) -> Vec<(String, String)> {
+pub(super) fn activity_columns(catalog: &Catalog) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for collection in catalog.collections() {
         let table = schema::describe(collection);

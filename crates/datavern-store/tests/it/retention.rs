@@ -19,6 +19,7 @@ backend_tests!(
     records_past_each_kind_of_period_are_handled_once,
     holds_keep_exactly_what_they_cover,
     dry_run_changes_nothing_and_batches_are_audited,
+    deleted_persons_lose_their_keys_once_nothing_else_holds_their_data,
 );
 
 /// Four collections, one per kind of start and action.
@@ -95,9 +96,13 @@ struct Env {
 
 impl Env {
     async fn new(backend: Backend) -> Env {
+        Env::with(backend, RETENTION).await
+    }
+
+    async fn with(backend: Backend, yaml: &str) -> Env {
         let db = TestDb::new(backend).await;
         let store = db.open().await;
-        let catalog = Arc::new(catalog(RETENTION));
+        let catalog = Arc::new(catalog(yaml));
         store.apply_catalog(&catalog).await.unwrap();
         Env { db, store, catalog }
     }
@@ -527,5 +532,68 @@ async fn dry_run_changes_nothing_and_batches_are_audited(backend: Backend) {
             .await,
         3
     );
+    env.db.cleanup().await;
+}
+
+/// Persons deleted by retention from a `crypto_shred` collection lose their data keys
+/// (crypto-shredding reaches old backups), unless a record still sealed with the key
+/// remains elsewhere.
+async fn deleted_persons_lose_their_keys_once_nothing_else_holds_their_data(backend: Backend) {
+    use datavern_crypto::KeyVersion;
+    use datavern_store::KeyState;
+
+    // Persons with an encrypted field, erased by crypto-shredding.
+    let shredding = RETENTION.replace(
+        "      - { name: kallenavn, type: string, category: user.name.given }",
+        "      - { name: kallenavn, type: string, category: user.name.given }\n      \
+         - { name: hemmelig, type: string, category: user.name.family, encrypted: true }\n    \
+         erasure: crypto_shred",
+    );
+    assert_ne!(shredding, RETENTION);
+    let env = Env::with(backend, &shredding).await;
+    let kek = crate::support::Kek::new().await;
+    let bergen = tenant("4601");
+    // Both past their period (no activity since 2020); one still has a decision, kept for
+    // the archive until 2026-06-02 + 5 years.
+    let lone = env.person(OLD).await;
+    let with_decision = env.person(OLD).await;
+    env.record(
+        "vedtak",
+        with_decision,
+        OLD,
+        OLD,
+        &[("vedtaksdato", "'2026-05-31'".into())],
+    )
+    .await;
+    let mut wrapped = Vec::new();
+    for person in [lone, with_decision] {
+        let subject = SubjectId::from_uuid(person);
+        wrapped.push((
+            subject,
+            kek.data_key(bergen, subject, KeyVersion::FIRST).await.unwrap(),
+        ));
+    }
+    let keys: Vec<_> = wrapped.iter().map(|(s, k)| (*s, k)).collect();
+    assert!(env.store.keys().create_subject_keys(bergen, &keys).await.unwrap());
+
+    let report = env.run(RunMode::Apply).await;
+    let personer = outcome(&report, "personer");
+    assert_eq!(personer.deleted, 2, "{report:?}");
+    assert_eq!(personer.keys_destroyed, 1, "{report:?}");
+    let state = |person: Uuid| {
+        let store = env.store.clone();
+        async move {
+            store
+                .keys()
+                .subject_keys(bergen, &[SubjectId::from_uuid(person)])
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|k| matches!(k.state, KeyState::Destroyed { .. }))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(state(lone).await, vec![true], "the lone person's key is destroyed");
+    assert_eq!(state(with_decision).await, vec![false], "a decision still needs the key");
     env.db.cleanup().await;
 }
