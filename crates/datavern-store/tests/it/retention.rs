@@ -570,11 +570,19 @@ async fn deleted_persons_lose_their_keys_once_nothing_else_holds_their_data(back
         let subject = SubjectId::from_uuid(person);
         wrapped.push((
             subject,
-            kek.data_key(bergen, subject, KeyVersion::FIRST).await.unwrap(),
+            kek.data_key(bergen, subject, KeyVersion::FIRST)
+                .await
+                .unwrap(),
         ));
     }
     let keys: Vec<_> = wrapped.iter().map(|(s, k)| (*s, k)).collect();
-    assert!(env.store.keys().create_subject_keys(bergen, &keys).await.unwrap());
+    assert!(
+        env.store
+            .keys()
+            .create_subject_keys(bergen, &keys)
+            .await
+            .unwrap()
+    );
 
     let report = env.run(RunMode::Apply).await;
     let personer = outcome(&report, "personer");
@@ -593,7 +601,15 @@ async fn deleted_persons_lose_their_keys_once_nothing_else_holds_their_data(back
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(state(lone).await, vec![true], "the lone person's key is destroyed");
-    assert_eq!(state(with_decision).await, vec![false], "a decision still needs the key");
+    assert_eq!(
+        state(lone).await,
+        vec![true],
+        "the lone person's key is destroyed"
+    );
+    assert_eq!(
+        state(with_decision).await,
+        vec![false],
+        "a decision still needs the key"
+    );
     env.db.cleanup().await;
 }
