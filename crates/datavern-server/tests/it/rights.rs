@@ -44,12 +44,15 @@ const MOR: &str = "01019010046";
 const FAR: &str = "02028510031";
 /// The child.
 const BARN: &str = "03031850087";
+/// A resident with a sak and no family here.
+const PER: &str = "12051210032";
 
 /// What must never show up in a stored request or an audit entry.
-const PERSONAL: [&str; 8] = [
+const PERSONAL: [&str; 9] = [
     MOR,
     FAR,
     BARN,
+    PER,
     "Kari",
     "Ola",
     "Nordmann",
@@ -789,6 +792,77 @@ async fn erasure_keeps_archived_cases_and_respects_legal_holds(backend: Backend)
         .read("barnehagesoknader", &family.soknad, "barnehageopptak")
         .await;
     assert_eq!(status, 200, "the held søknad stays");
+    app.stored_request(&id).await;
+
+    // A hold on one record keeps the person: the erasure keeps his sak under archive duty
+    // and registers the restriction on him, with the request's id.
+    let per = app
+        .create(
+            "innbyggere",
+            "innbyggerregister",
+            json!({"fodselsnummer": PER, "fornavn": "Per", "etternavn": "Hansen"}),
+        )
+        .await;
+    let per_sak = app
+        .create(
+            "saker",
+            "helse_omsorg",
+            json!({"bruker_id": per, "saksnummer": "2026/18", "tjeneste": "praktisk bistand"}),
+        )
+        .await;
+    let hold_reason = "Erstatningssak mot kommunen";
+    RightsApp::ok(
+        app.dpo_post(
+            "/v1/legal-holds",
+            json!({"scope": "record", "collection": "innbyggere", "record": per,
+                   "reason": hold_reason}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = app.verified_request("erasure", PER, Value::Null).await;
+    let answer = app.run(&id, Value::Null).await;
+    assert_eq!(
+        answer["request"]["state"], "partially_completed",
+        "{answer:#}"
+    );
+    // The held record stays (not 404), restricted like everything of his that is kept.
+    let (status, body) = app.read("innbyggere", &per, "innbyggerregister").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("processing_restricted")),
+        "{body:#}"
+    );
+    let (status, body) = app
+        .patch(
+            "saker",
+            &per_sak,
+            "helse_omsorg",
+            json!({"vedtak": "avslag"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("processing_restricted"))
+    );
+    let response = app
+        .call(
+            &app.clerk,
+            Method::GET,
+            &format!("/v1/subjects/{per}/controls"),
+        )
+        .header("datavern-purpose", "innbyggerregister")
+        .send()
+        .await
+        .unwrap();
+    let controls = RightsApp::ok(response, 200).await;
+    assert_eq!(controls["restricted"], true, "{controls:#}");
+    assert_eq!(controls["restrictions"][0]["reason"], "archive_duty");
+    assert_eq!(
+        controls["restrictions"][0]["request_id"],
+        format!("dsr:{id}")
+    );
     app.stored_request(&id).await;
     app.stop().await;
 }
