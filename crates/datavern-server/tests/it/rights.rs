@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use datavern_core::access::{Principal, PrincipalId, Role};
-use datavern_core::catalog::Kommunenummer;
+use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{Clock as _, ManualClock};
 use datavern_crypto::{ApiKey, LocalKeyFile};
@@ -88,9 +88,13 @@ impl RightsApp {
     /// The server with the catalog's subject resolver and a clock showing the real time (legal
     /// holds are placed at the real time and judged on this clock).
     async fn spawn(backend: Backend) -> RightsApp {
+        Self::spawn_with(backend, test_catalog()).await
+    }
+
+    /// The same over `catalog`.
+    async fn spawn_with(backend: Backend, catalog: Catalog) -> RightsApp {
         let db = TestDb::new(backend).await;
         let store = db.open().await;
-        let catalog = test_catalog();
         store.apply_catalog(&catalog).await.unwrap();
         let tenant = Kommunenummer::parse("4601").unwrap();
         let (clerk, dpo) = (ApiKey::generate().unwrap(), ApiKey::generate().unwrap());
@@ -999,8 +1003,24 @@ async fn restriction_and_objection_are_enforced_and_lifted(backend: Backend) {
 }
 
 async fn compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage(backend: Backend) {
-    let app = RightsApp::spawn(backend).await;
-    app.family().await;
+    // The søknader also serve the newsletter here, so that coverage counts the subjects of a
+    // collection with subject references (its primary subject, the child) with those of a
+    // `subjects: self` collection.
+    let yaml = crate::app::CATALOG.replacen(
+        "purposes: [barnehageopptak]",
+        "purposes: [barnehageopptak, nyhetsbrev]",
+        1,
+    );
+    let app = RightsApp::spawn_with(backend, Catalog::from_yaml(&yaml).unwrap()).await;
+    let family = app.family().await;
+    // A second søknad for the same child: still one subject.
+    app.create(
+        "barnehagesoknader",
+        "barnehageopptak",
+        json!({"barn_id": family.barn, "foresatt1_id": family.far,
+               "soknadsdato": "2026-04-01", "onsket_barnehage": "Regnbuen"}),
+    )
+    .await;
     let report = app.compliance().await;
     assert_eq!(
         report["requests"],
@@ -1009,7 +1029,8 @@ async fn compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage
     );
     assert_eq!(
         report["consent_coverage"],
-        json!([{"purpose": "nyhetsbrev", "subjects": 0, "consented": 0}])
+        json!([{"purpose": "nyhetsbrev", "subjects": 1, "consented": 0}]),
+        "the child of the søknad"
     );
 
     let early = app.received_request("access", MOR, Value::Null).await;
@@ -1079,7 +1100,7 @@ async fn compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage
     let report = app.compliance().await;
     assert_eq!(
         report["consent_coverage"],
-        json!([{"purpose": "nyhetsbrev", "subjects": 2, "consented": 2}])
+        json!([{"purpose": "nyhetsbrev", "subjects": 3, "consented": 2}])
     );
     let response = app
         .records(
@@ -1095,7 +1116,7 @@ async fn compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage
     let report = app.compliance().await;
     assert_eq!(
         report["consent_coverage"],
-        json!([{"purpose": "nyhetsbrev", "subjects": 2, "consented": 1}])
+        json!([{"purpose": "nyhetsbrev", "subjects": 3, "consented": 1}])
     );
     app.stop().await;
 }
