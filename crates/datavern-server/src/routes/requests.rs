@@ -7,8 +7,9 @@
 //! audited. Days left and the overdue flag are computed on the state's clock.
 //!
 //! Running a request is [`run_request`], the one function both this route and
-//! `datavern request run` call. No executor is installed yet, so it refuses with
-//! `request_type_not_executable` naming the type; it never fakes an outcome.
+//! `datavern request run` call: `Rights::run` carries out access, portability,
+//! rectification, erasure, restriction and objection; any other type is refused with
+//! `request_type_not_executable` naming the type.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -369,11 +370,14 @@ pub(crate) async fn run(
     body: axum::body::Bytes,
 ) -> Result<Json<RunResultJson>, ApiError> {
     let id = request_id(&id)?;
-    // The body is optional: only a rectification carries one.
+    // The body is optional: only a rectification carries one. No body and JSON `null` (the
+    // documented `Option<RunJson>`) both mean none.
     let body: RunJson = if body.iter().all(u8::is_ascii_whitespace) {
         RunJson::default()
     } else {
-        serde_json::from_slice(&body).map_err(|err| {
+        serde_json::from_slice::<Option<RunJson>>(&body)
+            .map(Option::unwrap_or_default)
+            .map_err(|err| {
             ApiError::new(
                 Code::MalformedJson,
                 // serde's message may quote a value: only the position is given back.

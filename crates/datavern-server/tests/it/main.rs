@@ -21,3 +21,4 @@ mod openapi;
 mod records;
 mod reports;
 mod requests;
+mod rights;

@@ -85,7 +85,8 @@ async fn legal_holds_and_compliance_report_are_for_the_dpo(backend: Backend) {
     assert_eq!(report["legal_holds"].as_array().unwrap().len(), 1);
     assert!(report["past_retention"].as_array().unwrap().is_empty());
     assert!(report["unencrypted_personal_fields"].is_array());
-    assert!(report["requests"].is_null() && report["consent_coverage"].is_null());
+    // Filled in and tested on a moved clock in rights.rs.
+    assert!(report["requests"]["overdue"].is_array() && report["consent_coverage"].is_array());
 
     let id = hold["id"].as_str().unwrap();
     let path = format!("/v1/legal-holds/{id}/release");

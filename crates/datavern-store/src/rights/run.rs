@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::{AccessReport, Actor, Correction, ErasureMethod, Portability, Rights, RightsError};
 use crate::controls::Controls;
 use crate::error::StoreError;
+use crate::records::tx::{Tx, TxMode};
 use crate::requests::{self, DsrRequest, Finish, FinishStatus, RequestError, Requests};
 
 /// Why a request could not be run: the register refused a step (unknown request, illegal
@@ -193,17 +194,23 @@ impl Rights {
             }
             RequestType::Erasure => {
                 let outcome = self.erase(actor, subjects, now).await?;
-                // What archive duty or a hold keeps stays restricted in the register too, so
-                // the restriction shows on the subject and lifts only by a request.
+                // Only a collection whose records of the subject were kept under archive duty
+                // counts (every archived collection is listed, with 0 records when the
+                // subject has none there).
                 let kept = outcome
                     .collections
                     .iter()
-                    .any(|c| c.method == ErasureMethod::Restrict);
-                if kept {
+                    .any(|c| c.method == ErasureMethod::Restrict && c.records > 0);
+                // The kept records are already marked restricted by the erasure. The
+                // restriction is registered too for the subjects that are still persons of
+                // the tenant (a hold kept their record), so it shows on them and lifts only by
+                // a request; an erased person has no record left to register it on.
+                let remaining = self.remaining_subjects(actor.tenant, subjects).await?;
+                if kept && !remaining.is_empty() {
                     controls
                         .restrict(
                             principal,
-                            subjects,
+                            &remaining,
                             datavern_core::controls::RestrictionReason::ArchiveDuty,
                             request_id,
                         )
@@ -262,6 +269,30 @@ impl Rights {
             }
             other => return Err(RightsError::NotExecutable(other.as_str()).into()),
         })
+    }
+}
+
+impl Rights {
+    /// Which of `subjects` are still persons (records of a `subjects: self` collection) of
+    /// `tenant`.
+    async fn remaining_subjects(
+        &self,
+        tenant: datavern_core::catalog::Kommunenummer,
+        subjects: &[crate::ids::SubjectId],
+    ) -> Result<Vec<crate::ids::SubjectId>> {
+        let mut tx = Tx::begin(self.records.store().data(), tenant, TxMode::Read).await?;
+        let mut remaining = Vec::new();
+        for subject in subjects {
+            if self
+                .records
+                .subject_exists(&mut tx.conn(), tenant, subject.as_uuid())
+                .await?
+            {
+                remaining.push(*subject);
+            }
+        }
+        tx.commit().await?;
+        Ok(remaining)
     }
 }
 
