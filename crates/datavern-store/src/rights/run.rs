@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AccessReport, Actor, Correction, ErasureMethod, Portability, Rights, RightsError};
+use super::{AccessReport, Actor, Correction, Portability, Rights, RightsError};
 use crate::controls::Controls;
 use crate::error::StoreError;
 use crate::requests::{self, DsrRequest, Finish, FinishStatus, RequestError, Requests};
@@ -193,20 +193,13 @@ impl Rights {
             }
             RequestType::Erasure => {
                 let outcome = self.erase(actor, subjects, now).await?;
-                // What archive duty or a hold keeps stays restricted in the register too, so
-                // the restriction shows on the subject and lifts only by a request.
-                let kept = outcome
-                    .collections
-                    .iter()
-                    .any(|c| c.method == ErasureMethod::Restrict);
+                // What archive duty keeps stays restricted in the register too, so the
+                // restriction shows on the subject and lifts only by a request. The person's
+                // own record may just have been erased: the register takes them anyway.
+                let kept = !outcome.archived.is_empty();
                 if kept {
                     controls
-                        .restrict(
-                            principal,
-                            subjects,
-                            datavern_core::controls::RestrictionReason::ArchiveDuty,
-                            request_id,
-                        )
+                        .restrict_archived(principal, &outcome.archived, request_id)
                         .await?;
                 }
                 let status = if outcome.complete && !kept {
