@@ -370,6 +370,8 @@ async fn every_right_runs_end_to_end_through_the_cli(backend: Backend) {
             .contains("GDPR art. 17(3)"),
         "{outcome}"
     );
+    // …and the restriction register holds the archive-duty restriction of the subject.
+    assert_eq!(outcome["archived"], json!([subject]), "{outcome}");
     let shown = exits(&dpo.request(&["show", &id], None), 0);
     assert!(
         shown.contains("partially_completed") && shown.contains("arkivlova"),
@@ -405,6 +407,7 @@ async fn every_right_runs_end_to_end_through_the_cli(backend: Backend) {
     assert_eq!(ran["state"], "partially_completed", "{ran}");
     let outcome = &ran["outcome"];
     assert_eq!(outcome["complete"], false, "{outcome}");
+    assert_eq!(outcome["archived"], json!([]), "{outcome}");
     for name in ["innbyggere", "saker"] {
         let kept = part(outcome, name);
         assert_eq!(kept["records"], 0, "{outcome}");
