@@ -1,12 +1,14 @@
 //! `datavern request create|list|show|verify|extend|reject|run`: data subject requests from
 //! the command line, for the data protection officer.
 //!
-//! Thin: each command opens the store as `serve` does (`--data-dir`, `--config`, `DATAVERN_`
-//! environment), calls `datavern_store::requests::Requests` (and, for `run`,
-//! [`datavern_server::run_request`], the same function the HTTP route calls), and prints a
-//! table or, with `--json`, the API's JSON. Every step is audited with `--actor` as the
-//! principal. Exit codes: 0 done, 1 refused (unknown request, a step the state does not allow,
-//! a refused extension, a type without an executor), 2 usage or I/O error.
+//! Thin: each command opens the governed store as `demo digest` does (`--data-dir`,
+//! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
+//! `datavern_store::requests::Requests` (and, for `run`, `datavern_store::rights::Rights::run`,
+//! which the HTTP route calls too), and prints a table or, with `--json`, the API's JSON.
+//! Every step is audited with `--actor` as the principal. Exit codes: 0 done (also a request
+//! only partially completed: its outcome says why), 1 refused (unknown request or subject, a
+//! step the state does not allow, a refused extension, a right that could not be carried
+//! out), 2 usage or I/O error.
 //!
 //! A fødselsnummer is read from standard input (`--fodselsnummer-stdin`), never from the
 //! command line, where process lists and shell history would keep it.
@@ -92,6 +94,13 @@ pub(crate) struct CreateArgs {
     /// A purpose the request concerns, for an objection or a restriction (repeatable).
     #[arg(long = "purpose", value_name = "ID")]
     purposes: Vec<String>,
+    /// A restriction's ground of Art. 18(1): accuracy_contested, unlawful_processing,
+    /// legal_claims or objection_pending.
+    #[arg(long, value_name = "GROUND", conflicts_with = "lift")]
+    ground: Option<String>,
+    /// Lift the subject's restriction or objection instead of placing one.
+    #[arg(long)]
+    lift: bool,
 }
 
 /// Arguments of `datavern request list`.
@@ -138,7 +147,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "FILE")]
     corrections: Option<std::path::PathBuf>,
     /// Where to write what the subject receives: the access report (JSON) or the
-    /// portability export (a zip). Created with owner-only permissions; must not exist.
+    /// portability export (a zip); required for those two types, refused for the others.
+    /// Created (owner-only permissions) before the request runs; must not exist.
     #[arg(long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
 }
@@ -232,10 +242,16 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
         Ok(Shown::One(request)) => print_one(*request, requests.today(), json)?,
         Ok(Shown::Page(page)) => print_page(page, requests.today(), json)?,
         Ok(Shown::Ran(executed, output)) => {
-            if let Some(path) = &output {
-                write_delivery(&executed.delivery, path)?;
-            }
+            let delivered = match output {
+                Some(output) => Some(output.deliver(&executed.delivery)?),
+                None => None,
+            };
             print_one(executed.request, requests.today(), json)?;
+            if let (Some(path), false) = (delivered, json) {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "delivered {}", path.display())?;
+                out.flush()?;
+            }
         }
         Err(Refused(message)) => {
             #[allow(clippy::print_stderr)]
@@ -257,7 +273,7 @@ enum Step {
     Verify(Uuid, Option<String>),
     Extend(Uuid, u8, Reason),
     Reject(Uuid, Reason),
-    Run(Uuid, Vec<Correction>, Option<std::path::PathBuf>),
+    Run(Uuid, Vec<Correction>, Option<Output>),
 }
 
 struct NewRequestParts {
@@ -269,8 +285,8 @@ struct NewRequestParts {
 enum Shown {
     One(Box<DsrRequest>),
     Page(datavern_store::records::Page<DsrRequest>),
-    /// A request run, and where to write what it delivers.
-    Ran(Box<Executed>, Option<std::path::PathBuf>),
+    /// A request run, and the file to write what it delivers to.
+    Ran(Box<Executed>, Option<Output>),
 }
 
 /// A refusal to report with exit code 1.
@@ -306,8 +322,24 @@ impl Step {
                 if !args.purposes.is_empty() {
                     scope.insert("purposes".to_owned(), serde_json::json!(args.purposes));
                 }
+                if let Some(ground) = &args.ground {
+                    scope.insert("ground".to_owned(), serde_json::json!(ground));
+                }
+                if args.lift {
+                    scope.insert("lift".to_owned(), serde_json::json!(true));
+                }
                 let parameters =
-                    Parameters::from_json(request_type, &serde_json::Value::Object(scope))?;
+                    Parameters::from_json(request_type, &serde_json::Value::Object(scope))
+                        .map_err(|err| {
+                            let flag = match err.pointer.split('/').nth(1) {
+                                Some("fields") => "--field",
+                                Some("purposes") => "--purpose",
+                                Some("ground") => "--ground",
+                                Some("lift") => "--lift",
+                                _ => "parameters",
+                            };
+                            anyhow::anyhow!("{flag}: {}", err.problem)
+                        })?;
                 Step::Create(NewRequestParts {
                     request_type,
                     identifier,
@@ -342,7 +374,11 @@ impl Step {
                     Some(path) => read_corrections(path)?,
                     None => Vec::new(),
                 };
-                Step::Run(id(&args.one.id)?, corrections, args.output)
+                let id = id(&args.one.id)?;
+                // Created now, so a path that cannot be written is refused before the
+                // request runs: what it delivers is given once.
+                let output = args.output.map(Output::create).transpose()?;
+                Step::Run(id, corrections, output)
             }
             RequestCommand::Verify(args) => Step::Verify(id(&args.one.id)?, args.method),
             RequestCommand::Extend(args) => {
@@ -394,18 +430,112 @@ impl Step {
                 Shown::One(Box::new(requests.reject(tenant, id, reason, actor).await?))
             }
             Step::Run(id, corrections, output) => {
-                let input = RunInput { corrections };
-                match opened
-                    .rights
-                    .run(requests, &opened.principal, id, input)
-                    .await
-                {
-                    Ok(executed) => Shown::Ran(Box::new(executed), output),
-                    Err(RunError::Request(err)) => return Err(err.into()),
-                    Err(err) => return Err(Refused(err.to_string())),
+                let ran = run_request(opened, tenant, id, corrections, output.is_some()).await;
+                match (ran, output) {
+                    (Ok(executed), output) => Shown::Ran(Box::new(executed), output),
+                    // The file, still empty, is removed as `output` drops.
+                    (Err(refused), _) => return Err(refused),
                 }
             }
         })
+    }
+}
+
+/// Runs request `id`, after checking that what it delivers has somewhere to go: an access
+/// or portability request needs `--output`, the others deliver nothing.
+async fn run_request(
+    opened: &Opened<'_>,
+    tenant: Kommunenummer,
+    id: Uuid,
+    corrections: Vec<Correction>,
+    has_output: bool,
+) -> Result<Executed, Refused> {
+    let request = opened.requests.get(tenant, id).await?;
+    let delivers = matches!(
+        request.request_type,
+        RequestType::Access | RequestType::Portability
+    );
+    match (delivers, has_output) {
+        (true, false) => {
+            return Err(Refused(format!(
+                "this {} request delivers what the subject receives, once: give --output FILE",
+                request.request_type.as_str()
+            )));
+        }
+        (false, true) => {
+            return Err(Refused(format!(
+                "this {} request delivers nothing to write: leave out --output",
+                request.request_type.as_str()
+            )));
+        }
+        _ => {}
+    }
+    if request.request_type == RequestType::Rectification && corrections.is_empty() {
+        return Err(Refused(
+            "a rectification is run with its corrections: give --corrections FILE, a JSON \
+             list of {\"collection\", \"record\", \"fields\"}"
+                .to_owned(),
+        ));
+    }
+    let input = RunInput { corrections };
+    match opened
+        .rights
+        .run(opened.requests, &opened.principal, id, input)
+        .await
+    {
+        Ok(executed) => Ok(executed),
+        Err(RunError::Request(err)) => Err(err.into()),
+        Err(err) => Err(Refused(err.to_string())),
+    }
+}
+
+/// The file `--output` names, created (owner-only) before the request runs and removed
+/// again, still empty, unless the run delivered into it.
+struct Output {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+    delivered: bool,
+}
+
+impl Output {
+    /// Creates `path`, which must not exist, readable by the owner only.
+    fn create(path: std::path::PathBuf) -> anyhow::Result<Output> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&path)
+            .with_context(|| format!("--output: cannot create {}", path.display()))?;
+        Ok(Output {
+            path,
+            file,
+            delivered: false,
+        })
+    }
+
+    /// Writes what a run delivers: the access report (JSON) or the portability zip.
+    fn deliver(mut self, delivery: &Delivery) -> anyhow::Result<std::path::PathBuf> {
+        let bytes = match delivery {
+            Delivery::Access(report) => serde_json::to_vec_pretty(&**report)?,
+            Delivery::Portability(export) => export.zip.clone(),
+            _ => bail!("the request delivered nothing to write"),
+        };
+        self.file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_all())
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.delivered = true;
+        Ok(self.path.clone())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if !self.delivered {
+            // Best effort: an empty file left behind holds nothing.
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -441,19 +571,6 @@ fn read_corrections(path: &std::path::Path) -> anyhow::Result<Vec<Correction>> {
         .into_iter()
         .map(|c| Correction::new(c.collection, c.record, c.fields))
         .collect())
-}
-
-/// Writes what a run delivers to `path`, which must not exist, readable by the owner only.
-fn write_delivery(delivery: &Delivery, path: &std::path::Path) -> anyhow::Result<()> {
-    let bytes = match delivery {
-        Delivery::Access(report) => serde_json::to_vec_pretty(&**report)?,
-        Delivery::Portability(export) => export.zip.clone(),
-        _ => bail!(
-            "--output {}: this request delivers nothing to write",
-            path.display()
-        ),
-    };
-    crate::init_cmd::write_new_bytes(path, &bytes, 0o600)
 }
 
 fn id(text: &str) -> anyhow::Result<Uuid> {
@@ -493,6 +610,10 @@ fn print_one(request: DsrRequest, today: jiff::civil::Date, json: bool) -> anyho
     }
     if let Some(reason) = &view.rejection_reason {
         writeln!(out, "rejected  {reason}")?;
+    }
+    if let Some(outcome) = &view.outcome {
+        // Ids, counts, field names and reasons only: the register stores no personal value.
+        writeln!(out, "outcome   {outcome}")?;
     }
     if !view.history.is_empty() {
         writeln!(out, "history")?;

@@ -10,4 +10,5 @@ mod detect;
 mod id;
 mod requests;
 mod retention;
+mod rights;
 mod serve;

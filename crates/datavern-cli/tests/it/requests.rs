@@ -1,111 +1,142 @@
-//! `datavern request …` end to end on every backend: the lifecycle through the binary, with
-//! deadlines on a given clock (`--now`), refusals with exit code 1, and the steps audited.
+//! `datavern request …` end to end on every backend: the lifecycle through the binary on a
+//! seeded site, with deadlines on a given clock (`--now`), refusals with exit code 1, usage
+//! errors with exit code 2, and the steps audited.
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
 use datavern_core::catalog::Kommunenummer;
-use datavern_store::Backend;
+use datavern_core::demo;
 use datavern_store::audit::AuditFilter;
-use datavern_store::testing::TestDb;
+use datavern_store::{Backend, Store, StoreConfig};
 use serde_json::Value;
+
+use crate::demo::{Site, exits, seed};
 
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread")]
             async fn sqlite() {
                 super::$name(datavern_store::Backend::Sqlite).await;
             }
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread")]
             async fn postgres() {
                 super::$name(datavern_store::Backend::Postgres).await;
             }
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread")]
             async fn mariadb() {
                 super::$name(datavern_store::Backend::MySql).await;
             }
         }
     )*};
 }
+pub(crate) use on_every_backend;
 
 on_every_backend!(request_lifecycle_through_the_cli);
 
-struct Site {
-    dir: tempfile::TempDir,
-    db: TestDb,
-}
-
-impl Site {
-    fn run(&self, args: &[&str], now: &str, stdin: Option<&str>) -> Output {
-        let (data, keys) = self.db.urls();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_datavern"));
-        command
-            .arg("request")
-            .args(args)
-            .args([
-                "--data-dir",
-                "data",
-                "--tenant",
-                "4601",
-                "--actor",
-                "personvernombud",
-            ])
-            .args(["--now", now])
-            .current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
-            .env("DATAVERN_DATABASE__URL", data)
-            .env("DATAVERN_DATABASE__KEYS_URL", keys)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).unwrap();
+/// Runs `datavern request ARGS` on `site` as the DPO of tenant 4601, at `now` if given, with
+/// `stdin` on standard input.
+pub(crate) fn request(
+    site: &Site,
+    args: &[&str],
+    now: Option<&str>,
+    stdin: Option<&str>,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_datavern"));
+    command
+        .arg("request")
+        .args(args)
+        .args(["--tenant", "4601", "--actor", "personvernombud"])
+        .current_dir(site.dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(now) = now {
+        command.args(["--now", now]);
+    }
+    match &site.db {
+        None => {
+            command.args(["--data-dir", "data"]);
         }
-        drop(input);
-        child.wait_with_output().unwrap()
+        Some(db) => {
+            let (data, keys) = db.urls();
+            command
+                .args(["--config", "site/datavern.toml"])
+                .env("DATAVERN_DATABASE__URL", data)
+                .env("DATAVERN_DATABASE__KEYS_URL", keys);
+        }
     }
-
-    fn json(&self, args: &[&str], now: &str) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let output = self.run(&all, now, None);
-        serde_json::from_str(&exits(&output, 0)).unwrap()
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
     }
+    drop(input);
+    child.wait_with_output().unwrap()
 }
 
+/// The JSON `datavern request ARGS --json` printed, which must exit 0.
 #[track_caller]
-fn exits(output: &Output, code: i32) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+pub(crate) fn json(site: &Site, args: &[&str], now: Option<&str>, stdin: Option<&str>) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let output = request(site, &all, now, stdin);
+    serde_json::from_str(&exits(&output, 0)).unwrap()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The store `site`'s commands use, opened directly (to read its audit log).
+pub(crate) async fn open_store(site: &Site) -> Store {
+    let config = match &site.db {
+        Some(db) => db.config().clone(),
+        None => StoreConfig::embedded(site.dir.path().join("data")),
+    };
+    Store::open(&config).await.unwrap()
+}
+
+const SEED: u64 = 11;
 const RECEIVED: &str = "2026-01-31T09:00:00Z";
 const FEB_20: &str = "2026-02-20T09:00:00Z";
 const MAR_1: &str = "2026-03-01T09:00:00Z";
 const APR_1: &str = "2026-04-01T09:00:00Z";
 
 async fn request_lifecycle_through_the_cli(backend: Backend) {
-    let site = Site {
-        dir: tempfile::tempdir().unwrap(),
-        db: TestDb::new(backend).await,
+    let site = Site::new(backend).await;
+    seed(&site, 10, SEED);
+    let fnr = demo::person(SEED, 0).fodselsnummer;
+    let run = |args: &[&str], now: &str| request(&site, args, Some(now), None);
+    let json = |args: &[&str], now: &str| json(&site, args, Some(now), None);
+
+    // A fødselsnummer (read from stdin) resolves through the catalog to the resident.
+    let by_fnr = {
+        let output = request(
+            &site,
+            &[
+                "create",
+                "--type",
+                "access",
+                "--fodselsnummer-stdin",
+                "--json",
+            ],
+            Some(RECEIVED),
+            Some(&format!("{fnr}\n")),
+        );
+        let stdout = exits(&output, 0);
+        assert!(!stdout.contains(&fnr) && !stderr(&output).contains(&fnr));
+        serde_json::from_str::<Value>(&stdout).unwrap()
     };
-    let subject = uuid::Uuid::now_v7().to_string();
-    let created = site.json(
+    assert_eq!(by_fnr["identified_by"], "synthetic");
+    let subject = by_fnr["subjects"][0].as_str().unwrap().to_owned();
+    assert_eq!(by_fnr["subjects"].as_array().unwrap().len(), 1);
+
+    let created = json(
         &[
             "create",
             "--type",
@@ -119,55 +150,116 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
     );
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["state"], "received");
+    assert_eq!(created["identified_by"], "subject_id");
     assert_eq!(created["due_on"], "2026-02-28");
     assert_eq!(created["days_left"], 28);
     assert_eq!(created["parameters"]["fields"][0], "epost");
 
-    // Without a register of persons, a fødselsnummer (read from stdin) cannot be resolved.
-    let output = site.run(
+    // Nobody: a valid number of no resident, a subject id of no record (exit 1, nothing
+    // recorded); a number with a wrong check digit is a usage error (exit 2).
+    for (flag, stdin) in [
+        ("--fodselsnummer-stdin", Some("15108695088\n")),
+        ("--subject-id", None),
+    ] {
+        let nobody = uuid::Uuid::now_v7().to_string();
+        let mut args = vec!["create", "--type", "access", flag];
+        if stdin.is_none() {
+            args.push(&nobody);
+        }
+        let output = request(&site, &args, Some(RECEIVED), stdin);
+        exits(&output, 1);
+        assert!(
+            stderr(&output).contains("no data subject"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("15108695088"));
+    }
+    let output = request(
+        &site,
         &["create", "--type", "access", "--fodselsnummer-stdin"],
-        RECEIVED,
-        Some("15108695088\n"),
-    );
-    exits(&output, 1);
-    assert!(
-        stderr(&output).contains("subject id"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(!stderr(&output).contains("15108695088"));
-    let output = site.run(
-        &["create", "--type", "access", "--fodselsnummer-stdin"],
-        RECEIVED,
+        Some(RECEIVED),
         Some("15108695077\n"),
     );
     exits(&output, 2);
     assert!(!stderr(&output).contains("15108695077"));
 
-    // Run before verification is refused; after it, no executor is installed.
-    let output = site.run(&["run", &id], RECEIVED, None);
-    exits(&output, 1);
-    assert!(stderr(&output).contains("verify"), "{}", stderr(&output));
-    let verified = site.json(&["verify", &id, "--method", "id-porten"], RECEIVED);
-    assert_eq!(verified["state"], "verified");
-    let output = site.run(&["run", &id], RECEIVED, None);
-    exits(&output, 1);
-    assert!(
-        stderr(&output).contains("no executor for `erasure`"),
-        "{}",
-        stderr(&output)
+    // Parameters: a restriction needs its ground of Art. 18(1) or --lift, and only a
+    // restriction or an objection takes them; each refusal names the flag.
+    for (args, flag) in [
+        (vec!["--type", "restriction"], "--ground"),
+        (
+            vec!["--type", "restriction", "--ground", "archive_duty"],
+            "--ground",
+        ),
+        (vec!["--type", "access", "--lift"], "--lift"),
+        (
+            vec!["--type", "objection", "--ground", "legal_claims"],
+            "--ground",
+        ),
+    ] {
+        let mut all = vec!["create", "--subject-id", subject.as_str()];
+        all.extend(args);
+        let output = run(&all, RECEIVED);
+        exits(&output, 2);
+        assert!(stderr(&output).contains(flag), "{}", stderr(&output));
+    }
+    let output = run(
+        &[
+            "create",
+            "--subject-id",
+            &subject,
+            "--type",
+            "restriction",
+            "--ground",
+            "legal_claims",
+            "--lift",
+        ],
+        RECEIVED,
     );
+    exits(&output, 2);
+    let restriction = json(
+        &[
+            "create",
+            "--subject-id",
+            &subject,
+            "--type",
+            "restriction",
+            "--ground",
+            "legal_claims",
+        ],
+        RECEIVED,
+    );
+    assert_eq!(restriction["parameters"]["ground"], "legal_claims");
+    let lift = json(
+        &[
+            "create",
+            "--subject-id",
+            &subject,
+            "--type",
+            "objection",
+            "--lift",
+            "--purpose",
+            "kommunikasjon",
+        ],
+        RECEIVED,
+    );
+    assert_eq!(lift["parameters"]["lift"], true);
+    assert_eq!(lift["parameters"]["purposes"][0], "kommunikasjon");
 
-    let extended = site.json(
+    // Run before verification is refused, and leaves the request as it was.
+    let output = run(&["run", &id], RECEIVED);
+    exits(&output, 1);
+    assert!(stderr(&output).contains("verif"), "{}", stderr(&output));
+    let verified = json(&["verify", &id, "--method", "id-porten"], RECEIVED);
+    assert_eq!(verified["state"], "verified");
+
+    let extended = json(
         &["extend", &id, "--months", "1", "--reason", "three archives"],
         FEB_20,
     );
     assert_eq!(extended["extended_due_on"], "2026-03-31");
-    let output = site.run(
-        &["extend", &id, "--months", "1", "--reason", "more"],
-        MAR_1,
-        None,
-    );
+    let output = run(&["extend", &id, "--months", "1", "--reason", "more"], MAR_1);
     exits(&output, 1);
     assert!(
         stderr(&output).contains("2026-02-28"),
@@ -175,26 +267,37 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
         stderr(&output)
     );
 
-    // 1 April: overdue, in the table and in JSON.
-    let table = exits(&site.run(&["list", "--overdue"], APR_1, None), 0);
+    // 1 March: the extended request is not overdue, the others (due 28 February) are;
+    // 1 April: it is overdue too, in the table and in JSON.
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let overdue = json(&["list", "--overdue"], MAR_1);
+    assert_eq!(overdue["items"].as_array().unwrap().len(), 3, "{overdue}");
+    assert!(!ids(&overdue).contains(&id), "{overdue}");
+    let overdue = json(&["list", "--overdue"], APR_1);
+    assert!(ids(&overdue).contains(&id), "{overdue}");
+    let table = exits(&run(&["list", "--overdue"], APR_1), 0);
     assert!(table.contains(&id) && table.contains("OVERDUE"), "{table}");
-    let none = site.json(&["list", "--overdue"], MAR_1);
-    assert!(none["items"].as_array().unwrap().is_empty());
-    let shown = exits(&site.run(&["show", &id], APR_1, None), 0);
+    let shown = exits(&run(&["show", &id], APR_1), 0);
     assert!(shown.contains("OVERDUE by 1 day(s)"), "{shown}");
     assert!(
         shown.contains("2026-03-31 (extended from 2026-02-28)"),
         "{shown}"
     );
 
-    let rejected = site.json(&["reject", &id, "--reason", "archival duty"], APR_1);
+    let rejected = json(&["reject", &id, "--reason", "archival duty"], APR_1);
     assert_eq!(rejected["state"], "rejected");
-    let output = site.run(&["verify", &id], APR_1, None);
-    exits(&output, 1);
-    let output = site.run(&["show", "not-a-uuid"], APR_1, None);
-    exits(&output, 2);
+    exits(&run(&["verify", &id], APR_1), 1);
+    exits(&run(&["run", &id], APR_1), 1);
+    exits(&run(&["show", "not-a-uuid"], APR_1), 2);
 
-    let store = site.db.open().await;
+    let store = open_store(&site).await;
     let audit = store
         .audit()
         .query(AuditFilter::new(Kommunenummer::parse("4601").unwrap()).record(id.parse().unwrap()))
@@ -221,5 +324,22 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
             .all(|r| r.entry.principal == "personvernombud")
     );
     store.close().await;
-    site.db.cleanup().await;
+    let out = exits(&site.run(&["audit", "verify"]), 0);
+    assert!(out.contains("audit log intact"), "{out}");
+    site.finish().await;
+}
+
+/// A data directory never seeded has no key file: nothing to read, and nothing is created.
+#[tokio::test]
+async fn request_commands_refuse_a_site_never_seeded() {
+    let site = Site::new(Backend::Sqlite).await;
+    let output = request(&site, &["list"], None, None);
+    exits(&output, 2);
+    assert!(
+        stderr(&output).contains("no key-encryption key"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!site.dir.path().join("data").exists());
+    site.finish().await;
 }

@@ -295,6 +295,40 @@ impl Controls {
         Ok(marked)
     }
 
+    /// Records the archive-duty restriction of `subjects` whose records an erasure kept
+    /// (Art. 17(3)): a restriction each, as [`restrict`](Self::restrict) records one, and
+    /// `dv_restricted` on their records. Unlike `restrict` it does not require the person's
+    /// own record, which the erasure may just have deleted: the erasure found the subjects
+    /// in the records it kept. One transaction; returns how many records were newly marked.
+    pub(crate) async fn restrict_archived(
+        &self,
+        principal: &Principal,
+        subjects: &[SubjectId],
+        request_id: Option<&str>,
+    ) -> Result<u64> {
+        sql::check_count(subjects)?;
+        let tenant = principal.tenant();
+        let mut tx = Tx::begin(self.records.store().data(), tenant, TxMode::Write).await?;
+        let ids: Vec<Uuid> = subjects.iter().map(SubjectId::as_uuid).collect();
+        for subject in &ids {
+            sql::insert_restriction(
+                &mut tx.conn(),
+                principal,
+                *subject,
+                RestrictionReason::ArchiveDuty,
+                request_id,
+            )
+            .await?;
+        }
+        let marked = self
+            .records
+            .mark_restricted(&mut tx.conn(), tenant, &ids)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(marked, "Restricted processing under archive duty");
+        Ok(marked)
+    }
+
     /// Lifts the active restrictions of `subjects` (a request too: `request_id`), clears
     /// `dv_restricted` on their records (except records that also concern a subject still
     /// restricted), with an audit entry and the outbox event `no.datavern.subject.unrestricted`

@@ -46,6 +46,9 @@ pub struct ErasureOutcome {
     pub collections: Vec<CollectionErasure>,
     /// Each subject's data keys.
     pub keys: Vec<KeyDestruction>,
+    /// The subjects with records that archive duty keeps (restricted instead of erased),
+    /// also when an earlier run restricted them: they stay restricted in the register.
+    pub archived: Vec<SubjectId>,
     /// Whether everything was erased or restricted as the catalog says; `false` when a legal
     /// hold refused a part (the request is then only partially completed).
     pub complete: bool,
@@ -162,6 +165,8 @@ struct Plan {
     /// Versions of the rows, for outbox events.
     versions: BTreeMap<Uuid, i64>,
     subjects: BTreeSet<Uuid>,
+    /// Subjects whose own records archive duty keeps.
+    archived: BTreeSet<Uuid>,
 }
 
 impl Rights {
@@ -204,6 +209,7 @@ impl Rights {
 
         let mut parts = Vec::new();
         let mut retained: BTreeMap<Uuid, String> = BTreeMap::new();
+        let mut archived: BTreeSet<Uuid> = BTreeSet::new();
         let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Write).await?;
         for table in records.tables() {
             let Some(filter) = subject_filter(&table, &ids) else {
@@ -219,6 +225,7 @@ impl Rights {
             for (owner, why) in &plan.retained {
                 retained.entry(*owner).or_insert_with(|| why.clone());
             }
+            archived.extend(plan.archived.iter().copied());
             let part = apply(
                 &mut tx.conn(),
                 actor,
@@ -264,6 +271,7 @@ impl Rights {
             subjects: ids.into_iter().map(SubjectId::from_uuid).collect(),
             collections: parts,
             keys,
+            archived: archived.into_iter().map(SubjectId::from_uuid).collect(),
             complete,
         })
     }
@@ -295,6 +303,7 @@ fn plan(
         retained: Vec::new(),
         versions: BTreeMap::new(),
         subjects: BTreeSet::new(),
+        archived: BTreeSet::new(),
     };
     for row in rows {
         let seen = appearances(table, row, subjects);
@@ -325,6 +334,11 @@ fn plan(
             .iter()
             .any(|a| matches!(a.role, SubjectRole::Itself | SubjectRole::Primary { .. }));
         if method == ErasureMethod::Restrict {
+            plan.archived.extend(
+                seen.iter()
+                    .filter(|a| matches!(a.role, SubjectRole::Itself | SubjectRole::Primary { .. }))
+                    .map(|a| a.subject),
+            );
             if let Some(owner) = row.key_owner(table).filter(|_| is_primary) {
                 let reason = collection
                     .archive()

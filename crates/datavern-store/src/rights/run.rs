@@ -23,10 +23,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AccessReport, Actor, Correction, ErasureMethod, Portability, Rights, RightsError};
+use super::{AccessReport, Actor, Correction, Portability, Rights, RightsError};
 use crate::controls::Controls;
 use crate::error::StoreError;
-use crate::records::tx::{Tx, TxMode};
 use crate::requests::{self, DsrRequest, Finish, FinishStatus, RequestError, Requests};
 
 /// Why a request could not be run: the register refused a step (unknown request, illegal
@@ -194,26 +193,13 @@ impl Rights {
             }
             RequestType::Erasure => {
                 let outcome = self.erase(actor, subjects, now).await?;
-                // Only a collection whose records of the subject were kept under archive duty
-                // counts (every archived collection is listed, with 0 records when the
-                // subject has none there).
-                let kept = outcome
-                    .collections
-                    .iter()
-                    .any(|c| c.method == ErasureMethod::Restrict && c.records > 0);
-                // The kept records are already marked restricted by the erasure. The
-                // restriction is registered too for the subjects that are still persons of
-                // the tenant (a hold kept their record), so it shows on them and lifts only by
-                // a request; an erased person has no record left to register it on.
-                let remaining = self.remaining_subjects(actor.tenant, subjects).await?;
-                if kept && !remaining.is_empty() {
+                // What archive duty keeps stays restricted in the register too, so the
+                // restriction shows on the subject and lifts only by a request. The person's
+                // own record may just have been erased: the register takes them anyway.
+                let kept = !outcome.archived.is_empty();
+                if kept {
                     controls
-                        .restrict(
-                            principal,
-                            &remaining,
-                            datavern_core::controls::RestrictionReason::ArchiveDuty,
-                            request_id,
-                        )
+                        .restrict_archived(principal, &outcome.archived, request_id)
                         .await?;
                 }
                 let status = if outcome.complete && !kept {
@@ -271,29 +257,6 @@ impl Rights {
         })
     }
 }
-
-impl Rights {
-    /// Which of `subjects` are still persons (records of a `subjects: self` collection) of
-    /// `tenant`.
-    async fn remaining_subjects(
-        &self,
-        tenant: datavern_core::catalog::Kommunenummer,
-        subjects: &[crate::ids::SubjectId],
-    ) -> Result<Vec<crate::ids::SubjectId>> {
-        let mut tx = Tx::begin(self.records.store().data(), tenant, TxMode::Read).await?;
-        let mut remaining = Vec::new();
-        for subject in subjects {
-            if self
-                .records
-                .subject_exists(&mut tx.conn(), tenant, subject.as_uuid())
-                .await?
-            {
-                remaining.push(*subject);
-            }
-        }
-        tx.commit().await?;
-        Ok(remaining)
-    }
 }
 
 /// The objection's purposes as ids.

@@ -48,6 +48,8 @@ async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
     assert_eq!(saker.method, ErasureMethod::Restrict);
     assert_eq!(saker.records, 1);
     assert!(saker.legal_reason.as_deref().unwrap().contains("17(3)"));
+    // Only the case's user has records archive duty keeps (the register restricts them).
+    assert_eq!(outcome.archived, [SubjectId::from_uuid(family.a)]);
     assert_eq!(env.count_where("c_saker", "id", family.sak).await, 1);
     assert_eq!(
         env.is_null("c_saker", "diagnose", family.sak).await,
@@ -202,6 +204,9 @@ async fn erasure_twice_is_idempotent(backend: Backend) {
             .all(|c| c.records == 0 && c.secondary_records == 0)
     );
     assert!(second.complete);
+    // Already restricted, still kept by archive duty: a resumed run registers it too.
+    assert_eq!(second.archived, first.archived);
+    assert!(!second.archived.is_empty());
     assert!(second.keys.iter().all(|k| k.destroyed_versions == 0));
     assert_eq!(
         second.collection("saker").unwrap().legal_reason,
