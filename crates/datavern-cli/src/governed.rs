@@ -29,6 +29,31 @@ pub(crate) struct Governed {
     pub(crate) records: Records,
 }
 
+/// The store with `catalog` applied and the audit log sealing and signing checkpoints as
+/// `serve` does; for commands that write no record (retention, holds, reports).
+pub(crate) async fn open_store(settings: &Settings, catalog: &Catalog) -> anyhow::Result<Store> {
+    let signer = signer(settings, settings.mode()).await?;
+    let config = settings.store_config()?;
+    let store = Store::open(&config).await.with_context(|| {
+        format!(
+            "cannot open the store (data {}, keys {})",
+            config.data.redacted_url(),
+            config.keys.redacted_url()
+        )
+    })?;
+    store
+        .apply_catalog(catalog)
+        .await
+        .context("cannot apply the catalog to the database")?;
+    store.audit().set_checkpointing(
+        Arc::new(signer),
+        AUDIT_ORIGIN,
+        settings.audit.checkpoint_interval,
+    );
+    store.audit().start();
+    Ok(store)
+}
+
 impl Governed {
     pub(crate) async fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Governed> {
         let mode = settings.mode();
@@ -47,25 +72,7 @@ impl Governed {
             }
         }
         let kek = kek(settings, mode).await?;
-        let signer = signer(settings, mode).await?;
-        let store_config = settings.store_config()?;
-        let store = Store::open(&store_config).await.with_context(|| {
-            format!(
-                "cannot open the store (data {}, keys {})",
-                store_config.data.redacted_url(),
-                store_config.keys.redacted_url()
-            )
-        })?;
-        store
-            .apply_catalog(&catalog)
-            .await
-            .context("cannot apply the catalog to the database")?;
-        store.audit().set_checkpointing(
-            Arc::new(signer),
-            AUDIT_ORIGIN,
-            settings.audit.checkpoint_interval,
-        );
-        store.audit().start();
+        let store = open_store(settings, &catalog).await?;
         let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
         Ok(Governed {
             catalog,

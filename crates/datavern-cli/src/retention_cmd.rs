@@ -18,8 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::serve_cmd::{LogFormat, init_logging, signer};
-use crate::settings::{AUDIT_ORIGIN, Overrides, Settings, SettingsArgs};
+use crate::serve_cmd::{LogFormat, init_logging};
+use crate::settings::{Overrides, Settings, SettingsArgs};
 
 /// `datavern retention …`.
 #[derive(Debug, clap::Subcommand)]
@@ -100,27 +100,7 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
 
 /// The store with the catalog applied and the audit log sealing and signing as `serve` does.
 pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    let catalog = settings.catalog()?;
-    let signer = signer(settings, settings.mode()).await?;
-    let config = settings.store_config()?;
-    let store = Store::open(&config).await.with_context(|| {
-        format!(
-            "cannot open the store (data {}, keys {})",
-            config.data.redacted_url(),
-            config.keys.redacted_url()
-        )
-    })?;
-    store
-        .apply_catalog(&catalog)
-        .await
-        .context("cannot apply the catalog to the database")?;
-    store.audit().set_checkpointing(
-        Arc::new(signer),
-        AUDIT_ORIGIN,
-        settings.audit.checkpoint_interval,
-    );
-    store.audit().start();
-    Ok(store)
+    crate::governed::open_store(settings, &settings.catalog()?).await
 }
 
 /// A bar on stderr, drawn only when stderr is a terminal.

@@ -623,25 +623,7 @@ pub(super) async fn restrictions(
     subject: SubjectId,
 ) -> Result<Vec<Restriction>> {
     let rows: Vec<RestrictionRow> = conn
-        .fetch_all(
-            &Query::select()
-                .columns(
-                    [
-                        "id",
-                        "reason",
-                        "since",
-                        "recorded_by",
-                        "request_id",
-                        "lifted_at",
-                    ]
-                    .map(col),
-                )
-                .from(col("dv_restrictions"))
-                .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
-                .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
-                .order_by(col("since"), Order::Asc)
-                .to_owned(),
-        )
+        .fetch_all(&history("dv_restrictions", "reason", tenant, subject))
         .await?;
     rows.into_iter()
         .map(|row| {
@@ -655,6 +637,33 @@ pub(super) async fn restrictions(
             })
         })
         .collect()
+}
+
+/// The rows of `subject` in `table` (`dv_restrictions` or `dv_objections`), oldest first: id,
+/// `what` (the reason or the purpose), since, recorded by, request id, lifted at.
+fn history(
+    table: &str,
+    what: &str,
+    tenant: Kommunenummer,
+    subject: SubjectId,
+) -> sea_query::SelectStatement {
+    Query::select()
+        .columns(
+            [
+                "id",
+                what,
+                "since",
+                "recorded_by",
+                "request_id",
+                "lifted_at",
+            ]
+            .map(col),
+        )
+        .from(col(table))
+        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
+        .order_by(col("since"), Order::Asc)
+        .to_owned()
 }
 
 /// A `dv_objections` row as read.
@@ -674,25 +683,7 @@ pub(super) async fn objections(
     subject: SubjectId,
 ) -> Result<Vec<Objection>> {
     let rows: Vec<ObjectionRow> = conn
-        .fetch_all(
-            &Query::select()
-                .columns(
-                    [
-                        "id",
-                        "purpose",
-                        "since",
-                        "recorded_by",
-                        "request_id",
-                        "lifted_at",
-                    ]
-                    .map(col),
-                )
-                .from(col("dv_objections"))
-                .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
-                .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
-                .order_by(col("since"), Order::Asc)
-                .to_owned(),
-        )
+        .fetch_all(&history("dv_objections", "purpose", tenant, subject))
         .await?;
     rows.into_iter()
         .map(|row| {

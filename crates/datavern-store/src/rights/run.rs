@@ -257,7 +257,6 @@ impl Rights {
         })
     }
 }
-}
 
 /// The objection's purposes as ids.
 fn purposes(names: &[String]) -> Result<Vec<PurposeId>> {
