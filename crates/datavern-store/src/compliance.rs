@@ -31,7 +31,7 @@ use crate::holds::{LegalHold, LegalHolds};
 use crate::records::tx::{Tx, TxMode};
 use crate::requests::{DsrRequest, Requests};
 use crate::retention::Retention;
-use crate::schema::{self, SubjectModel};
+use crate::schema;
 use crate::store::Store;
 
 /// Requests due within this many days (and not yet overdue) are listed as due soon.
@@ -245,13 +245,7 @@ fn coverage_statement(
         .filter(|c| c.serves(purpose.id().as_str()))
         .filter_map(|c| {
             let table = schema::describe(c);
-            let column = match &table.subjects {
-                SubjectModel::Record => "id".to_owned(),
-                SubjectModel::None => return None,
-                SubjectModel::References { references } => {
-                    references.iter().find(|r| r.primary)?.column.clone()
-                }
-            };
+            let column = table.primary_subject_column()?.to_owned();
             Some(
                 Query::select()
                     .expr_as(Expr::col(col(column.as_str())), col("subject"))

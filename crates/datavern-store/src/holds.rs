@@ -159,10 +159,7 @@ impl LegalHolds {
         hold: NewHold,
         now: OffsetDateTime,
     ) -> Result<LegalHold> {
-        let reason = hold.reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-            return Err(HoldError::Reason.into());
-        }
+        let reason = checked_reason(&hold.reason)?;
         if hold.expires_at.is_some_and(|at| at <= now) {
             return Err(HoldError::ExpiryPassed.into());
         }
@@ -237,10 +234,7 @@ impl LegalHolds {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<LegalHold> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-            return Err(HoldError::Reason.into());
-        }
+        let reason = checked_reason(reason)?;
         let now = crate::audit::entry::truncate_micros(now);
         let backend = self.store.data().backend();
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
@@ -371,6 +365,15 @@ impl HoldSet {
             })
             .collect()
     }
+}
+
+/// `reason` trimmed, if it has 1 to [`MAX_REASON_CHARS`] characters.
+fn checked_reason(reason: &str) -> Result<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(HoldError::Reason.into());
+    }
+    Ok(reason)
 }
 
 /// The scope's column values: scope name, collection, record id, subject id.

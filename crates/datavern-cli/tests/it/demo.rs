@@ -338,6 +338,53 @@ async fn same_seed_gives_the_same_decrypted_data() {
 }
 
 #[tokio::test]
+async fn demo_rights_measures_access_erasure_and_retention_on_every_backend() {
+    for backend in Backend::ALL {
+        let site = Site::new(backend).await;
+        seed(&site, 300, 7);
+        let out = exits(
+            &site.run(&[
+                "demo",
+                "rights",
+                "--records",
+                "300",
+                "--seed",
+                "7",
+                "--samples",
+                "10",
+                "--retention",
+                "--json",
+            ]),
+            0,
+        );
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let skipped = report["skipped"].as_u64().unwrap();
+        for (i, operation) in ["access", "erasure"].into_iter().enumerate() {
+            let measured = &report["measurements"][i];
+            assert_eq!(measured["operation"], operation, "{backend}");
+            let governed = measured["governed"]["count"].as_u64().unwrap();
+            let raw = measured["raw"]["count"].as_u64().unwrap();
+            assert!(governed + raw + skipped >= 18, "{backend}: {measured}");
+            assert!(governed > 0 && raw > 0, "{backend}: {measured}");
+            assert!(
+                measured["governed"]["rows_per_op"].as_f64().unwrap() >= 1.0,
+                "{backend}: every sampled resident has at least their own record: {measured}"
+            );
+        }
+        // Retention as of 30 years ahead: every resident and application is due.
+        let retention = &report["retention"];
+        assert!(
+            retention["handled"].as_u64().unwrap() >= 200,
+            "{backend}: {retention}"
+        );
+        // Everything it did is in an intact audit chain.
+        let out = exits(&site.run(&["audit", "verify"]), 0);
+        assert!(out.contains("audit log intact"), "{backend}: {out}");
+        site.finish().await;
+    }
+}
+
+#[tokio::test]
 async fn seed_writes_the_planned_records_on_every_backend() {
     for backend in Backend::ALL {
         let site = Site::new(backend).await;

@@ -12,6 +12,7 @@ use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, Server, ServerConfig};
 use datavern_store::testing::TestDb;
 use datavern_store::{Backend, Records, Store};
+use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -52,6 +53,41 @@ pub fn test_catalog() -> Catalog {
     let (head, tail) = with_oslo.split_at(saker);
     let tail = tail.replacen("classification: ÅPEN", "classification: BEGRENSET", 1);
     Catalog::from_yaml(&format!("{head}{tail}")).unwrap()
+}
+
+/// The governed records over `store` (the catalog applied) with a fresh local KEK in a
+/// temporary directory (keep it as long as the records), and the audit log started.
+pub async fn records_with_local_kek(store: &Store, catalog: Catalog) -> (Records, TempDir) {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let kek = LocalKeyFile::create(keys_dir.path().join("kek.key"))
+        .await
+        .unwrap();
+    store.audit().start();
+    let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+    (records, keys_dir)
+}
+
+/// A server task: its address, the sender that stops it, and the task to await.
+pub type Serving = (
+    SocketAddr,
+    oneshot::Sender<()>,
+    JoinHandle<std::io::Result<()>>,
+);
+
+/// Serves `state` with `config` on a free loopback port (its listen address is replaced by
+/// `127.0.0.1:0`) until the returned sender fires.
+pub async fn serve(state: AppState, config: ServerConfig) -> Serving {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..config
+    };
+    let server = Server::bind(&config, state).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop, task)
 }
 
 /// A running server and what a test needs to call it.
@@ -129,23 +165,9 @@ impl TestApp {
             (dpo_key.hash(), dpo),
         ]);
 
-        let keys_dir = tempfile::tempdir().unwrap();
-        let kek = LocalKeyFile::create(keys_dir.path().join("kek.key"))
-            .await
-            .unwrap();
-        store.audit().start();
-        let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
         let state = AppState::new(records, Arc::new(keys), Metrics::global());
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..config
-        };
-        let server = Server::bind(&config, state).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, task) = serve(state, config).await;
         TestApp {
             addr,
             client: reqwest::Client::new(),

@@ -10,14 +10,14 @@ use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{ManualClock, SubjectIdentifier};
-use datavern_crypto::{ApiKey, LocalKeyFile};
+use datavern_crypto::ApiKey;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, Server, ServerConfig};
+use datavern_server::{AppState, ServerConfig};
 use datavern_store::audit::AuditFilter;
 use datavern_store::requests::{ResolveFuture, SubjectResolver};
 use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Records, Store, SubjectId};
+use datavern_store::{Backend, Store, SubjectId};
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{problem, test_catalog};
+use crate::app::{problem, records_with_local_kek, serve, test_catalog};
 
 on_every_backend!(
     lifecycle_through_the_api_with_deadlines_on_a_moved_clock,
@@ -101,12 +101,7 @@ impl DsrApp {
             ),
             (oslo.hash(), principal("oslo-pvo", "0301", &["dpo"])),
         ]);
-        let keys_dir = tempfile::tempdir().unwrap();
-        let kek = LocalKeyFile::create(keys_dir.path().join("kek.key"))
-            .await
-            .unwrap();
-        store.audit().start();
-        let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
         // 10:00 in Oslo on Saturday 31 January 2026.
         let clock = ManualClock::new("2026-01-31T09:00:00Z".parse().unwrap());
         let kari = SubjectId::from_uuid(Uuid::now_v7());
@@ -118,16 +113,7 @@ impl DsrApp {
             let register = Register(HashMap::from([(KARI.to_owned(), vec![kari])]));
             state = state.with_subject_resolver(Arc::new(register));
         }
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..ServerConfig::default()
-        };
-        let server = Server::bind(&config, state).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         DsrApp {
             addr,
             client: reqwest::Client::new(),

@@ -16,19 +16,19 @@ use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{Clock as _, ManualClock};
-use datavern_crypto::{ApiKey, LocalKeyFile};
+use datavern_crypto::ApiKey;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, Server, ServerConfig};
+use datavern_server::{AppState, ServerConfig};
 use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Records, Store};
+use datavern_store::{Backend, Store};
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{problem, test_catalog};
+use crate::app::{problem, records_with_local_kek, serve, test_catalog};
 
 on_every_backend!(
     access_and_portability_by_fodselsnummer,
@@ -119,25 +119,11 @@ impl RightsApp {
                 .with_roles([Role::parse("dpo").unwrap()]),
             ),
         ]);
-        let keys_dir = tempfile::tempdir().unwrap();
-        let kek = LocalKeyFile::create(keys_dir.path().join("kek.key"))
-            .await
-            .unwrap();
-        store.audit().start();
-        let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
+        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
         let clock = ManualClock::new(jiff::Timestamp::now());
         let state = AppState::new(records, Arc::new(keys), Metrics::global())
             .with_clock(Arc::new(clock.clone()));
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..ServerConfig::default()
-        };
-        let server = Server::bind(&config, state).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         RightsApp {
             addr,
             client: reqwest::Client::new(),

@@ -13,7 +13,7 @@ use crate::conn::Conn;
 use crate::database::Database;
 use crate::error::{Result, StoreError};
 use crate::records::tx::{Tx, TxMode};
-use crate::schema::{ColumnRole, TableDescription, describe};
+use crate::schema::{TableDescription, describe};
 
 /// Plain SQL over every collection table for one subject: what reading or deleting a
 /// subject's rows costs without governance.
@@ -74,20 +74,12 @@ impl SubjectBaseline {
 /// `id = subject` for a person table, `dv_subject = subject OR dv_subject_<name> = subject`
 /// for a table of references.
 fn concerns(table: &TableDescription, subject: Uuid) -> Cond {
-    let columns = table.columns.iter().filter_map(|column| match column.role {
-        ColumnRole::Subject { .. } => Some(column.name.as_str()),
-        _ => None,
-    });
-    let mut any = Cond::any();
-    let mut empty = true;
-    for column in columns {
-        any = any.add(Expr::col(Alias::new(column)).eq(subject));
-        empty = false;
-    }
-    if empty {
-        any = any.add(Expr::col(Alias::new("id")).eq(subject));
-    }
-    any
+    table
+        .subject_columns()
+        .into_iter()
+        .fold(Cond::any(), |any, column| {
+            any.add(Expr::col(Alias::new(column)).eq(subject))
+        })
 }
 
 /// The tenant, which must be a kommunenummer.

@@ -259,9 +259,8 @@ impl Retention {
                 // again.
                 let mut after = None;
                 loop {
-                    let (changed, last, ids) = self
-                        .batch(plan.tenant, rule, &holds, after, run_id, now)
-                        .await?;
+                    let (changed, last, ids) =
+                        self.batch(plan.tenant, rule, &holds, after, run_id).await?;
                     if changed == 0 {
                         break;
                     }
@@ -419,9 +418,11 @@ impl Retention {
         holds: &HoldSet,
         after: Option<Uuid>,
         run_id: Uuid,
-        now: OffsetDateTime,
     ) -> Result<(u64, Option<Uuid>, Vec<Uuid>)> {
         let backend = self.store.data().backend();
+        // Periods are counted against the run's `now`; what the batch changes is recorded at
+        // the time it is changed.
+        let changed_at = crate::audit::entry::now_micros();
         let name = rule.collection.name().as_str();
         if holds.on_collection(name).is_some() {
             return Ok((0, None, Vec::new()));
@@ -474,7 +475,7 @@ impl Retention {
                 update.value(col("version"), Expr::col(col("version")).add(1));
                 update.cond_where(by_id());
                 tx.conn().execute(&update).await?;
-                register(&mut tx, tenant, name, &ids, "anonymize", run_id, now).await?;
+                register(&mut tx, tenant, name, &ids, "anonymize", run_id, changed_at).await?;
                 (Some(RecordChange::Updated), fields)
             }
             RetentionAction::Archive => {
@@ -484,7 +485,7 @@ impl Retention {
                     .cond_where(by_id())
                     .to_owned();
                 tx.conn().execute(&update).await?;
-                register(&mut tx, tenant, name, &ids, "archive", run_id, now).await?;
+                register(&mut tx, tenant, name, &ids, "archive", run_id, changed_at).await?;
                 (None, Vec::new())
             }
         };
@@ -502,7 +503,7 @@ impl Retention {
                         version + 1
                     },
                     fields: fields.clone(),
-                    time: now,
+                    time: changed_at,
                 })
                 .collect();
             outbox::append_all(&mut tx.conn(), events).await?;
@@ -515,7 +516,7 @@ impl Retention {
         )
         .with_request_id(format!("retention:{run_id}"))
         .with_fields(fields)
-        .with_time(now);
+        .with_time(changed_at);
         entry.collection = Some(name.to_owned());
         entry.record_id = ids.first().copied();
         entry.reason = Some(format!("{} records", ids.len()));

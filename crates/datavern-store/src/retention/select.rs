@@ -17,7 +17,7 @@ use crate::backend::Backend;
 use crate::conn::time_value;
 use crate::holds::HoldSet;
 use crate::ids::SubjectId;
-use crate::schema::{self, ColumnRole, SubjectModel, TableDescription};
+use crate::schema::{self, ColumnRole, TableDescription};
 
 /// The alias of the collection table in the statements.
 const ROW: &str = "r";
@@ -49,13 +49,7 @@ impl Rule<'_> {
 
     /// The columns holding subject ids (`id` for `subjects: self`).
     pub(super) fn subject_columns(&self) -> Vec<&str> {
-        match &self.table.subjects {
-            SubjectModel::Record => vec!["id"],
-            SubjectModel::None => Vec::new(),
-            SubjectModel::References { references } => {
-                references.iter().map(|r| r.column.as_str()).collect()
-            }
-        }
+        self.table.subject_columns()
     }
 
     /// The column the period counts from: a time column, or a date or timestamp field.
@@ -228,14 +222,8 @@ pub(super) fn activity_columns(catalog: &Catalog) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for collection in catalog.collections() {
         let table = schema::describe(collection);
-        match &table.subjects {
-            SubjectModel::Record => pairs.push((table.table.clone(), "id".to_owned())),
-            SubjectModel::None => {}
-            SubjectModel::References { references } => {
-                for reference in references {
-                    pairs.push((table.table.clone(), reference.column.clone()));
-                }
-            }
+        for column in table.subject_columns() {
+            pairs.push((table.table.clone(), column.to_owned()));
         }
     }
     pairs

@@ -161,6 +161,19 @@ impl TableDescription {
         }
     }
 
+    /// Every column holding a data subject's id: `id` for `subjects: self`, each reference's
+    /// column for subject references (primary first as in the catalog), none for
+    /// `subjects: none`.
+    pub fn subject_columns(&self) -> Vec<&str> {
+        match &self.subjects {
+            SubjectModel::Record => vec!["id"],
+            SubjectModel::None => Vec::new(),
+            SubjectModel::References { references } => {
+                references.iter().map(|r| r.column.as_str()).collect()
+            }
+        }
+    }
+
     /// The columns that get an index on `(tenant, column)`: `id`, every subject column and
     /// every blind index.
     pub fn indexed_columns(&self) -> impl Iterator<Item = &Column> {
