@@ -1,5 +1,6 @@
 //! One database: a connection pool on one of the three backends.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -62,8 +63,10 @@ pub struct PoolStats {
 impl Database {
     /// Connects a pool with `config`'s settings and checks that one connection works.
     ///
-    /// SQLite files are created if missing (readable by their owner only; SQLite gives the
-    /// `-wal` and `-shm` files the same mode) and opened in WAL mode with foreign keys on, a
+    /// SQLite files are created if missing, whether given by path or by `sqlite://` URL
+    /// (readable by their owner only, in a directory created 0700 if missing; SQLite gives
+    /// the `-wal` and `-shm` files the same mode, and existing files readable by others are
+    /// narrowed to 0600) and opened in WAL mode with foreign keys on, a
     /// busy timeout, `synchronous = NORMAL` and `secure_delete` (deleted content is
     /// overwritten, so erased data does not linger in free pages).
     #[instrument(skip_all, fields(role = %role, backend = %config.backend()))]
@@ -78,12 +81,14 @@ impl Database {
         };
         let pool = match config.backend() {
             Backend::Sqlite => {
-                if let Some(path) = config.sqlite_path() {
-                    create_private_file(path)
+                let options = sqlite_options(config).map_err(connect_error)?;
+                // By path or by URL alike: the file, its WAL and shared memory are the
+                // owner's only.
+                if let Some(path) = sqlite_file(config, &options) {
+                    secure_sqlite_files(&path)
                         .await
                         .map_err(|err| connect_error(sqlx::Error::Io(err)))?;
                 }
-                let options = sqlite_options(config).map_err(connect_error)?;
                 let pool = pool_options(config)
                     .connect_with(options)
                     .await
@@ -224,6 +229,81 @@ impl Database {
         })
     }
 
+    /// Removes what deleted or overwritten rows leave behind in the database's files, as far
+    /// as the backend lets a connection do so, after an erasure or a key's destruction.
+    ///
+    /// - SQLite: every connection runs with `secure_delete`, so a deleted row is zeroed in
+    ///   its page; but until a checkpoint the WAL still holds the page as it was, and the main
+    ///   file the page as of the previous checkpoint. This takes the process's turn to write
+    ///   and runs `PRAGMA wal_checkpoint(TRUNCATE)`: the zeroed pages are written to the main
+    ///   file and the WAL is emptied and truncated to zero bytes. If a reader still holds an
+    ///   old snapshot, the checkpoint cannot finish: a warning says so, and the next one
+    ///   completes it.
+    /// - PostgreSQL: `VACUUM` of each of `tables` removes their dead row versions from the
+    ///   table files (the row as it was before an `UPDATE` or `DELETE`). Only the table's
+    ///   owner may vacuum it; for another role PostgreSQL skips it with a warning, and
+    ///   autovacuum does it (the key store's table is vacuumed as soon as it has one dead
+    ///   row, migration `keys/0008`). WAL segments keep the old page until they are recycled.
+    /// - MariaDB/MySQL: nothing a connection can do cheaply (InnoDB purges old versions from
+    ///   the undo log by itself; freed record space is reused, not zeroed, until `OPTIMIZE
+    ///   TABLE` rebuilds the table). See `docs/storage.md`.
+    #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
+    pub async fn scrub(&self, tables: &[&str]) -> Result<()> {
+        match &self.pool {
+            DbPool::Sqlite(pool) => {
+                let _turn = self.write_turn().await;
+                let (busy, log, checkpointed): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(pool)
+                        .await?;
+                if busy != 0 {
+                    tracing::warn!(
+                        log,
+                        checkpointed,
+                        "WAL checkpoint could not finish (a reader holds an old snapshot); \
+                         old pages stay in the WAL until the next checkpoint"
+                    );
+                }
+            }
+            DbPool::Postgres(pool) => {
+                for table in tables {
+                    crate::schema::names::checked(table)?;
+                    sqlx::raw_sql(&format!("VACUUM \"{table}\""))
+                        .execute(pool)
+                        .await?;
+                }
+            }
+            DbPool::MySql(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Checks that every internal migration of this database is applied, without changing
+    /// anything: for a role that may read `_sqlx_migrations` but not create tables.
+    #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
+    pub async fn check_migrated(&self) -> Result<()> {
+        let query = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
+        let applied: Vec<i64> = match &self.pool {
+            DbPool::Sqlite(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
+            DbPool::Postgres(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
+            DbPool::MySql(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
+        }
+        .unwrap_or_default();
+        let missing: Vec<i64> = migrate::migrator(self.backend(), self.role)
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect();
+        match missing.first() {
+            None => Ok(()),
+            Some(&first) => Err(StoreError::NotMigrated {
+                role: self.role,
+                missing: missing.len(),
+                first,
+            }),
+        }
+    }
+
     /// The sqlx pool, for this crate's tests and the `test-support` harness.
     #[cfg(feature = "test-support")]
     pub fn pool(&self) -> &DbPool {
@@ -305,18 +385,68 @@ async fn probe<C: Connection>(
     }
 }
 
-/// Creates an empty file at `path` with mode 0600 if there is none, so the database (and its
-/// WAL, which SQLite creates with the same mode) is not readable by other users.
-async fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+/// The file a SQLite configuration opens, given by path or by URL; `None` for an in-memory
+/// database.
+fn sqlite_file(config: &DatabaseConfig, options: &SqliteConnectOptions) -> Option<PathBuf> {
+    if let Some(path) = config.sqlite_path() {
+        return Some(path.to_path_buf());
+    }
+    let url = config.expose_url().unwrap_or_default();
+    let filename = options.get_filename();
+    let in_memory = filename.as_os_str().is_empty()
+        || filename == Path::new(":memory:")
+        || url.contains("mode=memory");
+    (!in_memory).then(|| filename.to_path_buf())
+}
+
+/// Makes the database at `path` private to its owner before SQLite opens it: its directory is
+/// created with mode 0700 if missing, the file with mode 0600 if missing (SQLite gives the
+/// `-wal` and `-shm` files the database file's mode), and an existing file, WAL or shared
+/// memory file that group or others may read is narrowed to 0600 (with a warning).
+async fn secure_sqlite_files(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !tokio::fs::try_exists(dir).await?
+    {
+        let mut builder = tokio::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        builder.mode(0o700);
+        builder.create(dir).await?;
+    }
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
     match options.open(path).await {
-        Ok(_) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(err) => Err(err),
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(err),
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(PathBuf::from(name));
+        }
+        for file in files {
+            let Ok(metadata) = tokio::fs::metadata(&file).await else {
+                continue;
+            };
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tokio::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).await?;
+                tracing::warn!(
+                    path = %file.display(),
+                    mode = %format!("{mode:o}"),
+                    "Database file was readable by others; narrowed to 0600"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn sqlite_options(config: &DatabaseConfig) -> Result<SqliteConnectOptions, sqlx::Error> {

@@ -66,6 +66,22 @@ pub enum StoreError {
         source: sqlx::migrate::MigrateError,
     },
 
+    /// The database lacks internal migrations this version needs, and the store was opened
+    /// without migrating (as a serving role that may not change the schema).
+    #[error(
+        "the {role} database is not migrated: {missing} migration(s) missing, the first \
+         {first}; run the migrations as the owner (database.migration_url, or `datavern db \
+         migrate`)"
+    )]
+    NotMigrated {
+        /// Which database.
+        role: DatabaseRole,
+        /// How many migrations are missing.
+        missing: usize,
+        /// The first missing version.
+        first: i64,
+    },
+
     /// The data and key store configurations reach the same database.
     #[error(
         "the key store is the same database as the data ({url}): give the key store its own \

@@ -255,10 +255,11 @@ impl KeyStore {
     /// deleted and each row stays as a tombstone with `destroyed_at`. Returns the number of
     /// versions destroyed now (0 if the subject had none, or they were destroyed before).
     ///
-    /// Old copies may survive in the database's own files until the space is reused (dead
-    /// row versions on PostgreSQL until VACUUM, InnoDB undo logs until purge, SQLite's WAL
-    /// until a checkpoint) and in backups of the key store until they expire; see
-    /// `docs/storage.md`.
+    /// Then the key store's files are scrubbed ([`Database::scrub`]): on SQLite the wrapped
+    /// bytes are gone from `keys.db` and its WAL when this returns; on PostgreSQL the table
+    /// is vacuumed (or autovacuum does it, within a minute). Old copies survive in
+    /// PostgreSQL's WAL and MariaDB/MySQL's undo, redo and binary logs until those are
+    /// recycled, and in backups of the key store until they expire; see `docs/storage.md`.
     #[instrument(skip_all, fields(tenant = %tenant, subject = %subject))]
     pub async fn destroy_subject_keys(
         &self,
@@ -276,9 +277,12 @@ impl KeyStore {
             .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
             .and_where(Expr::col(col("destroyed_at")).is_null())
             .to_owned();
-        let mut conn = self.db.acquire().await?;
-        let destroyed = conn.conn().execute(&update).await?;
+        let destroyed = {
+            let mut conn = self.db.acquire().await?;
+            conn.conn().execute(&update).await?
+        };
         tracing::info!(versions = destroyed, "Destroyed subject keys");
+        self.scrub(destroyed).await;
         Ok(destroyed)
     }
 
@@ -305,10 +309,29 @@ impl KeyStore {
             .and_where(Expr::col(col("subject_id")).is_in(subjects.iter().map(SubjectId::as_uuid)))
             .and_where(Expr::col(col("destroyed_at")).is_null())
             .to_owned();
-        let mut conn = self.db.acquire().await?;
-        let destroyed = conn.conn().execute(&update).await?;
+        let destroyed = {
+            let mut conn = self.db.acquire().await?;
+            conn.conn().execute(&update).await?
+        };
         tracing::info!(versions = destroyed, "Destroyed subject keys");
+        self.scrub(destroyed).await;
         Ok(destroyed)
+    }
+
+    /// After keys were destroyed: removes the old row versions from the key store's files.
+    /// A failure is logged, not returned: the keys are destroyed either way, and the next
+    /// destruction (or autovacuum, or a checkpoint) scrubs what this one could not.
+    async fn scrub(&self, destroyed: u64) {
+        if destroyed == 0 {
+            return;
+        }
+        if let Err(err) = self.db.scrub(&["dv_subject_keys"]).await {
+            tracing::warn!(
+                error = %crate::error::report(&err),
+                "Cannot scrub the key store after destroying keys; old copies stay in its \
+                 files until the next checkpoint or vacuum"
+            );
+        }
     }
 
     /// The tenant's newest blind-index root key; if it has none, the key `create` makes,

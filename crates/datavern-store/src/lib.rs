@@ -48,6 +48,7 @@ mod conn;
 pub mod controls;
 mod database;
 mod error;
+pub mod grants;
 pub mod holds;
 mod ids;
 mod keys;

@@ -31,6 +31,25 @@ impl Store {
         Ok(store)
     }
 
+    /// Connects both databases as [`open`](Self::open) does, but checks that they are
+    /// migrated instead of migrating them: for a serving role that may not change the schema
+    /// (the owner migrates, `crate::grants`). Fails with [`StoreError::NotMigrated`] if a
+    /// migration is missing.
+    #[instrument(skip_all)]
+    pub async fn open_migrated(config: &StoreConfig) -> Result<Store> {
+        let store = Self::connect(config).await?;
+        let checked = async {
+            store.data.check_migrated().await?;
+            store.keys.database().check_migrated().await
+        };
+        if let Err(err) = checked.await {
+            store.close().await;
+            return Err(err);
+        }
+        store.audit.start();
+        Ok(store)
+    }
+
     /// Connects both databases and checks that they are two databases, without migrating.
     #[instrument(skip_all)]
     pub async fn connect(config: &StoreConfig) -> Result<Store> {

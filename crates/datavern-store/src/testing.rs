@@ -234,6 +234,57 @@ impl TestDb {
         }
     }
 
+    /// PostgreSQL and MariaDB/MySQL: creates a login role (PostgreSQL) or account
+    /// `'name'@'%'` (MariaDB/MySQL) with a random password and no privileges at all, and
+    /// returns its name with a store configuration that connects to both test databases as
+    /// it. Cleanup drops it. For tests of the serving role's grants (`crate::grants`).
+    ///
+    /// # Panics
+    ///
+    /// On SQLite, or if the server refuses.
+    pub async fn create_login(&self) -> (String, StoreConfig) {
+        let Some(server) = self.server.as_ref() else {
+            panic!("create_login needs a database server, this test database is SQLite");
+        };
+        let name = format!("{}_l{}", self.base, self.lock_roles().len());
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        let statement = match server.backend {
+            Backend::Postgres => format!(
+                r#"CREATE ROLE "{name}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '{password}'"#
+            ),
+            _ => format!("CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"),
+        };
+        match server.backend {
+            Backend::Postgres => {
+                let mut conn = server.connect_pg().await;
+                conn.execute(statement.as_str())
+                    .await
+                    .unwrap_or_else(|err| panic!("cannot create test role {name}: {err}"));
+                let _ = conn.close().await;
+            }
+            _ => {
+                let mut conn = server.connect_mysql().await;
+                conn.execute(statement.as_str())
+                    .await
+                    .unwrap_or_else(|err| panic!("cannot create test user {name}: {err}"));
+                let _ = conn.close().await;
+            }
+        }
+        self.lock_roles().push(name.clone());
+        let config = |database: &str| {
+            let url = with_user(
+                &with_database(&server.admin_url, database),
+                &name,
+                &password,
+            );
+            DatabaseConfig::new(url)
+                .unwrap_or_else(|err| panic!("{err}"))
+                .with_max_connections(5)
+        };
+        let config = StoreConfig::new(config(&server.databases[0]), config(&server.databases[1]));
+        (name, config)
+    }
+
     /// Drops the databases and roles (SQLite: removes the directory). Close stores first.
     pub async fn cleanup(mut self) {
         self.cleaned = true;
@@ -345,6 +396,12 @@ impl Server {
                         report(name, err);
                     }
                 }
+                for user in roles {
+                    let sql = format!("DROP USER IF EXISTS '{user}'@'%'");
+                    if let Err(err) = conn.execute(sql.as_str()).await {
+                        report(user, err);
+                    }
+                }
                 let _ = conn.close().await;
             }
             Backend::Sqlite => {}
@@ -424,6 +481,39 @@ impl Server {
                 unreachable_message(self.backend, &self.admin_url, &err)
             ),
         }
+    }
+}
+
+/// Drops the triggers that keep the audit tables append-only (migration 0008), as an
+/// attacker with the owner's privileges could: for tests that tamper with the audit log in
+/// SQL to show that verification detects it.
+///
+/// # Panics
+///
+/// If the database refuses.
+pub async fn drop_audit_guards(db: &crate::Database) {
+    let triggers = [
+        ("dv_audit_seal_only", "dv_audit"),
+        ("dv_audit_no_delete", "dv_audit"),
+        ("dv_audit_no_truncate", "dv_audit"),
+        ("dv_audit_head_forward", "dv_audit_head"),
+        ("dv_audit_head_no_delete", "dv_audit_head"),
+        ("dv_audit_head_no_truncate", "dv_audit_head"),
+        ("dv_audit_checkpoints_no_update", "dv_audit_checkpoints"),
+        ("dv_audit_checkpoints_no_delete", "dv_audit_checkpoints"),
+        ("dv_audit_checkpoints_no_truncate", "dv_audit_checkpoints"),
+    ];
+    for (trigger, table) in triggers {
+        let sql = match db.backend() {
+            Backend::Postgres => format!("DROP TRIGGER IF EXISTS {trigger} ON {table}"),
+            _ => format!("DROP TRIGGER IF EXISTS {trigger}"),
+        };
+        let result = match db.pool() {
+            crate::DbPool::Sqlite(pool) => pool.execute(sql.as_str()).await.map(drop),
+            crate::DbPool::Postgres(pool) => pool.execute(sql.as_str()).await.map(drop),
+            crate::DbPool::MySql(pool) => pool.execute(sql.as_str()).await.map(drop),
+        };
+        result.unwrap_or_else(|err| panic!("cannot drop trigger {trigger}: {err}"));
     }
 }
 

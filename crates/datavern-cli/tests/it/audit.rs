@@ -70,6 +70,11 @@ async fn data_dir_with_entries(dir: &Path) -> String {
 async fn tamper(dir: &Path, sql: &str) {
     let url = format!("sqlite://{}", dir.join("data.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    // As whoever can write the file can: drop the append-only trigger first.
+    sqlx::query("DROP TRIGGER IF EXISTS dv_audit_seal_only")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     sqlx::query(sql).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
 }

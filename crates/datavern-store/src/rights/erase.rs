@@ -264,6 +264,15 @@ impl Rights {
                 retained: None,
             });
         }
+        // The erased rows' old pages out of the data database's files too (SQLite: its WAL;
+        // `docs/storage.md`); the key store scrubbed itself when it destroyed the keys.
+        if let Err(err) = records.store().data().scrub(&[]).await {
+            tracing::warn!(
+                error = %crate::error::report(&err),
+                "Cannot scrub the data database after an erasure; old pages stay in its files \
+                 until the next checkpoint"
+            );
+        }
         let complete = parts.iter().all(|p| p.refusal_reason.is_none());
         tracing::info!(collections = parts.len(), complete, "Erased data subjects");
         Ok(ErasureOutcome {

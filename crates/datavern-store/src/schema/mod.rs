@@ -24,7 +24,7 @@
 mod apply;
 mod ddl;
 mod diff;
-mod names;
+pub(crate) mod names;
 
 use datavern_core::catalog::{Collection, DataSubjects, Field};
 use serde::{Deserialize, Serialize};

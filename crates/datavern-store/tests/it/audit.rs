@@ -96,7 +96,10 @@ impl Setup {
         self.log.verify(Some(&signer.verifier())).await.unwrap()
     }
 
+    /// Runs `sql` as an attacker with the owner's privileges would: dropping the triggers
+    /// that keep the audit tables append-only first.
     async fn sql(&self, sql: &str) {
+        datavern_store::testing::drop_audit_guards(&self.data).await;
         execute(&self.data, sql).await;
     }
 

@@ -10,6 +10,7 @@ mod audit;
 mod baseline;
 mod controls;
 mod ddl;
+mod files;
 mod health;
 mod holds;
 mod keys;

@@ -28,6 +28,7 @@ mod batch;
 mod events;
 mod operations;
 mod security;
+mod serving_role;
 
 /// Every field type, plain and encrypted, in a person collection with two tenants.
 const TYPES: &str = r#"

@@ -23,6 +23,7 @@ use crate::support::{KOMMUNE, catalog, report, tenant};
 mod access_tests;
 mod erasure;
 mod proof;
+mod scrub;
 
 /// A store with the example catalog, a local KEK, the record service and the rights.
 pub(crate) struct Env {
