@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
-use datavern_store::{Records, Store};
+use datavern_store::{ApplyReport, Records, Store};
 
 use crate::init_cmd::create_private_dir;
 use crate::serve_cmd::{kek, signer};
@@ -29,22 +29,60 @@ pub(crate) struct Governed {
     pub(crate) records: Records,
 }
 
-/// The store with `catalog` applied and the audit log sealing and signing checkpoints as
-/// `serve` does; for commands that write no record (retention, holds, reports).
-pub(crate) async fn open_store(settings: &Settings, catalog: &Catalog) -> anyhow::Result<Store> {
-    let signer = signer(settings, settings.mode()).await?;
+/// The store, migrated and with `catalog` applied, as the role that serves.
+///
+/// With `database.migration_url` (and `keys_migration_url`), the owner migrates both
+/// databases and applies the catalog first, and the serving role (`database.url`) only checks
+/// that the migrations are there and the tables match the catalog: it needs no privilege to
+/// change the schema (`datavern db grants`). Without, one role does both.
+pub(crate) async fn open_migrated(
+    settings: &Settings,
+    catalog: &Catalog,
+) -> anyhow::Result<(Store, ApplyReport)> {
     let config = settings.store_config()?;
-    let store = Store::open(&config).await.with_context(|| {
+    let cannot_open = |config: &datavern_store::StoreConfig| {
         format!(
             "cannot open the store (data {}, keys {})",
             config.data.redacted_url(),
             config.keys.redacted_url()
         )
-    })?;
-    store
+    };
+    let store = match settings.owner_store_config()? {
+        None => Store::open(&config)
+            .await
+            .with_context(|| cannot_open(&config))?,
+        Some(owner_config) => {
+            let owner = Store::connect(&owner_config)
+                .await
+                .with_context(|| cannot_open(&owner_config))?;
+            let migrated = async {
+                owner.migrate().await?;
+                owner.apply_catalog(catalog).await
+            }
+            .await;
+            owner.close().await;
+            let report = migrated.context("cannot migrate the store as its owner")?;
+            tracing::info!(
+                created = report.created.len(),
+                "Migrated and applied the catalog as the owner"
+            );
+            Store::open_migrated(&config)
+                .await
+                .with_context(|| cannot_open(&config))?
+        }
+    };
+    let report = store
         .apply_catalog(catalog)
         .await
         .context("cannot apply the catalog to the database")?;
+    Ok((store, report))
+}
+
+/// The store with `catalog` applied and the audit log sealing and signing checkpoints as
+/// `serve` does; for commands that write no record (retention, holds, reports).
+pub(crate) async fn open_store(settings: &Settings, catalog: &Catalog) -> anyhow::Result<Store> {
+    let signer = signer(settings, settings.mode()).await?;
+    let (store, _) = open_migrated(settings, catalog).await?;
     store.audit().set_checkpointing(
         Arc::new(signer),
         AUDIT_ORIGIN,

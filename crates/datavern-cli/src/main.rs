@@ -12,6 +12,7 @@ mod audit_cmd;
 mod bench_cmd;
 mod catalog_cmd;
 mod consent_cmd;
+mod db_cmd;
 mod demo_cmd;
 mod detect_cmd;
 mod governed;
@@ -46,6 +47,9 @@ enum Command {
     /// Work with catalogs: the YAML files that declare what is governed.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCommand),
+    /// Database roles: migrate as the owner, grant the serving role its privileges.
+    #[command(subcommand)]
+    Db(db_cmd::DbCommand),
     /// Fill the example catalog with synthetic municipal data.
     #[command(subcommand)]
     Demo(demo_cmd::DemoCommand),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Catalog(command) => catalog_cmd::run(command),
         Command::Consent(command) => consent_cmd::run(command),
+        Command::Db(command) => db_cmd::run(command),
         Command::Demo(command) => demo_cmd::run(command),
         Command::Id(command) => id_cmd::run(command),
         Command::Detect(args) => detect_cmd::run(args),

@@ -23,8 +23,8 @@ use datavern_crypto::audit::CheckpointSigner;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AUDITOR_ROLE, AppState, DPO_ROLE, Server, shutdown_signal};
+use datavern_store::Records;
 use datavern_store::retention::{Retention, RunMode};
-use datavern_store::{Records, Store};
 use tracing_subscriber::EnvFilter;
 
 use crate::init_cmd::{create_principals, create_private_dir, create_signing_key, write_new};
@@ -95,22 +95,19 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     let kek = kek(&settings, mode).await?;
     let signer = signer(&settings, mode).await?;
     let authenticator = principals(&settings, &catalog, mode).await?;
+    let unserved = authenticator.unserved_tenants(&catalog);
+    if !unserved.is_empty() {
+        bail!(
+            "principals file {}: {}",
+            settings.principals_file().display(),
+            unserved.join("; ")
+        );
+    }
     for warning in authenticator.check_against(&catalog) {
         tracing::warn!(warning = %warning, "Principal does not fit the catalog");
     }
 
-    let store_config = settings.store_config()?;
-    let store = Store::open(&store_config).await.with_context(|| {
-        format!(
-            "cannot open the store (data {}, keys {})",
-            store_config.data.redacted_url(),
-            store_config.keys.redacted_url()
-        )
-    })?;
-    let report = store
-        .apply_catalog(&catalog)
-        .await
-        .context("cannot apply the catalog to the database")?;
+    let (store, report) = crate::governed::open_migrated(&settings, &catalog).await?;
     tracing::info!(
         created = report.created.len(),
         unchanged = report.unchanged.len(),

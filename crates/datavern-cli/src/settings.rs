@@ -127,6 +127,11 @@ pub(crate) struct DatabaseSettings {
     pub(crate) url: Option<DatabaseUrl>,
     /// The key store database URL; required with `url`.
     pub(crate) keys_url: Option<DatabaseUrl>,
+    /// The data database as its owner, who runs migrations and applies the catalog; `url`
+    /// is then the serving role's, which may not change the schema (`datavern db grants`).
+    pub(crate) migration_url: Option<DatabaseUrl>,
+    /// The key store as its owner; required with `migration_url`.
+    pub(crate) keys_migration_url: Option<DatabaseUrl>,
     /// Largest pool size, per database.
     pub(crate) max_connections: u32,
     /// Connections kept open when idle, per database.
@@ -291,6 +296,33 @@ impl Settings {
             .map_err(|errors| anyhow::anyhow!("catalog {origin} is invalid:\n{errors}"))
     }
 
+    /// How to reach the data database and the key store as their owner, to migrate them and
+    /// apply the catalog, when that is another role than the one serving (`migration_url`
+    /// and `keys_migration_url`); `None` when one role does both.
+    pub(crate) fn owner_store_config(&self) -> anyhow::Result<Option<StoreConfig>> {
+        let db = &self.database;
+        match (&db.migration_url, &db.keys_migration_url) {
+            (None, None) => Ok(None),
+            (Some(data), Some(keys)) => {
+                if db.url.is_none() {
+                    bail!(
+                        "database.migration_url is set but database.url is not: the migration \
+                         URL is the owner's, beside the serving role's URL"
+                    );
+                }
+                let (data, keys) = (
+                    DatabaseConfig::new(data.0.clone())?,
+                    DatabaseConfig::new(keys.0.clone())?,
+                );
+                Ok(Some(self.configured(data, keys)?))
+            }
+            (Some(_), None) | (None, Some(_)) => bail!(
+                "set both database.migration_url and database.keys_migration_url (the owners of \
+                 the data database and the key store), or neither"
+            ),
+        }
+    }
+
     /// How to reach the data database and the key store.
     pub(crate) fn store_config(&self) -> anyhow::Result<StoreConfig> {
         let db = &self.database;
@@ -313,6 +345,16 @@ impl Settings {
                  SQLite under the data directory"
             ),
         };
+        self.configured(data, keys)
+    }
+
+    /// `data` and `keys` with the pool, timeout and TLS settings of `[database]`.
+    fn configured(
+        &self,
+        data: DatabaseConfig,
+        keys: DatabaseConfig,
+    ) -> anyhow::Result<StoreConfig> {
+        let db = &self.database;
         let tls = db
             .tls
             .as_deref()
@@ -374,6 +416,8 @@ impl Default for DatabaseSettings {
         DatabaseSettings {
             url: None,
             keys_url: None,
+            migration_url: None,
+            keys_migration_url: None,
             max_connections: DatabaseConfig::DEFAULT_MAX_CONNECTIONS,
             min_connections: 0,
             acquire_timeout: DatabaseConfig::DEFAULT_ACQUIRE_TIMEOUT,
@@ -406,6 +450,8 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &self.url)
             .field("keys_url", &self.keys_url)
+            .field("migration_url", &self.migration_url)
+            .field("keys_migration_url", &self.keys_migration_url)
             .field("max_connections", &self.max_connections)
             .field("min_connections", &self.min_connections)
             .field("acquire_timeout", &self.acquire_timeout)
@@ -563,6 +609,8 @@ request_timeout = "1m"
 [database]
 url = "postgres://app:hunter2@db/datavern"
 keys_url = "postgres://app:hunter2@db/datavern_keys"
+migration_url = "postgres://owner:hunter3@db/datavern"
+keys_migration_url = "postgres://owner:hunter3@db/datavern_keys"
 statement_timeout = "500ms"
 tls = "verify-full"
 
@@ -590,9 +638,18 @@ principals_file = "/etc/datavern/principals.toml"
         );
         let store = settings.store_config().unwrap();
         assert_eq!(store.data.tls(), Some(TlsMode::VerifyFull));
+        let owner = settings.owner_store_config().unwrap().unwrap();
+        assert_eq!(
+            owner.data.redacted_url(),
+            "postgres://owner:***@db/datavern"
+        );
+        assert_eq!(owner.keys.tls(), Some(TlsMode::VerifyFull));
         // Debug never shows the password.
         let debug = format!("{settings:?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("hunter3"),
+            "{debug}"
+        );
         assert!(debug.contains("postgres://app:***@db/datavern"), "{debug}");
 
         // A flag beats the file.

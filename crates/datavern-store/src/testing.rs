@@ -77,6 +77,16 @@ pub struct AppRole {
     pub config: DatabaseConfig,
 }
 
+/// A login made by [`TestDb::create_login`], with no privileges until granted some.
+pub struct Login {
+    /// The role's or user's name.
+    pub name: String,
+    /// The URLs of the data database and the key store as the login (with its password).
+    pub urls: (String, String),
+    /// Connects to both databases as the login.
+    pub config: StoreConfig,
+}
+
 /// A server test databases live on.
 #[derive(Clone)]
 struct Server {
@@ -236,13 +246,14 @@ impl TestDb {
 
     /// PostgreSQL and MariaDB/MySQL: creates a login role (PostgreSQL) or account
     /// `'name'@'%'` (MariaDB/MySQL) with a random password and no privileges at all, and
-    /// returns its name with a store configuration that connects to both test databases as
-    /// it. Cleanup drops it. For tests of the serving role's grants (`crate::grants`).
+    /// returns it with the URLs and a store configuration that connect to both test
+    /// databases as it. Cleanup drops it. For tests of the serving role's grants
+    /// (`crate::grants`).
     ///
     /// # Panics
     ///
     /// On SQLite, or if the server refuses.
-    pub async fn create_login(&self) -> (String, StoreConfig) {
+    pub async fn create_login(&self) -> Login {
         let Some(server) = self.server.as_ref() else {
             panic!("create_login needs a database server, this test database is SQLite");
         };
@@ -271,18 +282,21 @@ impl TestDb {
             }
         }
         self.lock_roles().push(name.clone());
-        let config = |database: &str| {
-            let url = with_user(
+        let url = |database: &str| {
+            with_user(
                 &with_database(&server.admin_url, database),
                 &name,
                 &password,
-            );
+            )
+        };
+        let urls = (url(&server.databases[0]), url(&server.databases[1]));
+        let config = |url: &str| {
             DatabaseConfig::new(url)
                 .unwrap_or_else(|err| panic!("{err}"))
                 .with_max_connections(5)
         };
-        let config = StoreConfig::new(config(&server.databases[0]), config(&server.databases[1]));
-        (name, config)
+        let config = StoreConfig::new(config(&urls.0), config(&urls.1));
+        Login { name, urls, config }
     }
 
     /// Drops the databases and roles (SQLite: removes the directory). Close stores first.

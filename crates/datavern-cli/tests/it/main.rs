@@ -5,9 +5,11 @@
 mod audit;
 mod catalog;
 mod consent;
+mod db;
 mod demo;
 mod detect;
 mod id;
+mod principals;
 mod requests;
 mod retention;
 mod rights;

@@ -131,6 +131,14 @@ impl FromRequestParts<AppState> for Authenticated {
             Ok(principal) => {
                 tracing::Span::current()
                     .record("principal", tracing::field::display(principal.id()));
+                if state
+                    .catalog()
+                    .deployment()
+                    .tenant(&principal.tenant())
+                    .is_none()
+                {
+                    return Err(refuse_unserved_tenant(parts, state, &principal).await);
+                }
                 Ok(Authenticated(principal))
             }
             Err(AuthError::NotRecognised) => Err(ApiError::new(
@@ -144,5 +152,43 @@ impl FromRequestParts<AppState> for Authenticated {
             )
             .with_source(source)),
         }
+    }
+}
+
+/// The audit action of a request refused at authentication.
+const AUTHENTICATE: &str = "authenticate";
+
+/// A principal whose tenant the catalog does not serve is refused on every route, before
+/// any handler runs: `403 tenant_unknown`, audited. `datavern serve` also refuses to start
+/// with such a principal; this catches a catalog that changed under a running
+/// authenticator, and authenticators (such as OIDC) whose principals are not known up front.
+async fn refuse_unserved_tenant(
+    parts: &mut Parts,
+    state: &AppState,
+    principal: &Principal,
+) -> ApiError {
+    let Ok(crate::routes::Meta(meta)) = crate::routes::Meta::from_request_parts(parts, state).await;
+    let mut entry = datavern_store::AuditEntry::new(
+        Some(principal.tenant()),
+        principal.id().as_str(),
+        AUTHENTICATE,
+        "denied",
+    );
+    entry.reason = Some(Code::TenantUnknown.as_str().to_owned());
+    if let Some(id) = &meta.request_id {
+        entry = entry.with_request_id(id.as_str());
+    }
+    let refusal = ApiError::new(
+        Code::TenantUnknown,
+        format!(
+            "principal `{}` acts for tenant {}, which this deployment's catalog does not serve",
+            principal.id(),
+            principal.tenant()
+        ),
+    );
+    match state.store().audit().record(entry).await {
+        Ok(()) => refusal,
+        // Fail closed: a refusal that cannot be audited is an error, and still no access.
+        Err(err) => ApiError::from(err),
     }
 }

@@ -81,6 +81,24 @@ pub enum PrincipalsError {
         /// What the TOML parser reported.
         message: String,
     },
+    /// The file or its directory may be written by group or others, who could then add a
+    /// principal with any tenant, roles and clearance.
+    #[error(
+        "{what} {path} is writable by {by} (mode {mode:04o}): whoever can write it can add a \
+         principal; restrict it with `chmod {fix}`"
+    )]
+    Permissions {
+        /// `principals file` or `directory of the principals file`.
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// `group`, `others`, or `group and others`.
+        by: &'static str,
+        /// The `chmod` argument that fixes it (`go-w`).
+        fix: &'static str,
+    },
     /// One principal is invalid.
     #[error("principals file {path}, principal #{index}: {message}")]
     Principal {
@@ -100,13 +118,34 @@ impl StaticKeys {
     }
 
     /// Reads and checks the principals file at `path`.
+    ///
+    /// A file, or a directory holding it, that group or others may write is refused
+    /// ([`PrincipalsError::Permissions`]): whoever can write it can make themselves any
+    /// principal. Reading by others is allowed (the file holds hashes, not keys).
     pub async fn load(path: &Path) -> Result<StaticKeys, PrincipalsError> {
-        let text = tokio::fs::read_to_string(path)
+        let io = |source| PrincipalsError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+        // The opened file's mode, so the file checked is the file read.
+        let meta = file.metadata().await.map_err(io)?;
+        check_not_writable_by_others("principals file", path, &meta)?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let dir_meta = tokio::fs::metadata(dir)
             .await
             .map_err(|source| PrincipalsError::Io {
-                path: path.to_path_buf(),
+                path: dir.to_path_buf(),
                 source,
             })?;
+        check_not_writable_by_others("directory of the principals file", dir, &dir_meta)?;
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut file, &mut text)
+            .await
+            .map_err(io)?;
         Self::from_toml(&text, path)
     }
 
@@ -148,19 +187,31 @@ impl StaticKeys {
         self.entries.is_empty()
     }
 
-    /// Warnings about principals that do not fit `catalog`: a tenant it does not serve, a
-    /// purpose it does not declare. Such principals still load (the catalog may be about to
-    /// change), but their requests will be refused.
+    /// The principals that act for a tenant `catalog` does not serve, each in a sentence
+    /// that says what to fix. `datavern serve` refuses to start with any: such a principal
+    /// would be refused on every route anyway (`tenant_unknown` at authentication).
+    pub fn unserved_tenants(&self, catalog: &Catalog) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(_, p)| catalog.deployment().tenant(&p.tenant()).is_none())
+            .map(|(_, p)| {
+                format!(
+                    "principal `{}` acts for tenant {}, which the catalog does not serve: \
+                     remove it from the principals file, or add the tenant to the catalog",
+                    p.id(),
+                    p.tenant()
+                )
+            })
+            .collect()
+    }
+
+    /// Warnings about principals that may invoke a purpose `catalog` does not declare. Such
+    /// principals still load (the catalog may be about to change), but requests for that
+    /// purpose are refused. (A tenant the catalog does not serve is an error:
+    /// [`unserved_tenants`](Self::unserved_tenants).)
     pub fn check_against(&self, catalog: &Catalog) -> Vec<String> {
         let mut warnings = Vec::new();
         for (_, principal) in &self.entries {
-            if catalog.deployment().tenant(&principal.tenant()).is_none() {
-                warnings.push(format!(
-                    "principal `{}` acts for tenant {}, which the catalog does not serve",
-                    principal.id(),
-                    principal.tenant()
-                ));
-            }
             for purpose in principal.purposes() {
                 if catalog.purpose(purpose.as_str()).is_none() {
                     warnings.push(format!(
@@ -187,6 +238,37 @@ impl Authenticator for StaticKeys {
             }
         }
         found.cloned().ok_or(AuthError::NotRecognised)
+    }
+}
+
+/// Refuses a file or directory that group or others may write.
+fn check_not_writable_by_others(
+    what: &'static str,
+    path: &Path,
+    meta: &std::fs::Metadata,
+) -> Result<(), PrincipalsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o7777;
+        let by = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            (false, false) => return Ok(()),
+            (true, false) => "group",
+            (false, true) => "others",
+            (true, true) => "group and others",
+        };
+        Err(PrincipalsError::Permissions {
+            what,
+            path: path.to_path_buf(),
+            mode,
+            by,
+            fix: "go-w",
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (what, path, meta);
+        Ok(())
     }
 }
 

@@ -12,6 +12,8 @@ mod reports;
 mod requests;
 mod subjects;
 
+pub(crate) use self::records::Meta;
+
 use axum::Router;
 use axum::routing::get;
 use utoipa::openapi::OpenApi as OpenApiDoc;

@@ -45,8 +45,8 @@ async fn mysql_serving_role_appends_to_the_audit_log_and_cannot_change_it() {
 async fn serving_role_appends_to_the_audit_log_and_cannot_change_it(backend: Backend) {
     // The owner migrated and applied the catalog (Env opens the store as the admin user).
     let mut env = Env::kommune(backend).await;
-    let (name, config) = env.db.create_login().await;
-    let grantee = Grantee::new(&name).unwrap();
+    let login = env.db.create_login().await;
+    let grantee = Grantee::new(&login.name).unwrap();
     for db in [env.store.data(), env.store.keys().database()] {
         let statements = grants::apply_serving_grants(db, &grantee)
             .await
@@ -59,7 +59,7 @@ async fn serving_role_appends_to_the_audit_log_and_cannot_change_it(backend: Bac
     }
 
     // A role that may not create tables cannot migrate, and need not: open_migrated checks.
-    let serving = Store::open_migrated(&config)
+    let serving = Store::open_migrated(&login.config)
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     serving
