@@ -64,9 +64,8 @@ impl Database {
     /// Connects a pool with `config`'s settings and checks that one connection works.
     ///
     /// SQLite files are created if missing, whether given by path or by `sqlite://` URL
-    /// (readable by their owner only, in a directory created 0700 if missing; SQLite gives
-    /// the `-wal` and `-shm` files the same mode, and existing files readable by others are
-    /// narrowed to 0600) and opened in WAL mode with foreign keys on, a
+    /// (readable by their owner only; SQLite gives the `-wal` and `-shm` files the same mode,
+    /// and existing files readable by others are narrowed to 0600) and opened in WAL mode with foreign keys on, a
     /// busy timeout, `synchronous = NORMAL` and `secure_delete` (deleted content is
     /// overwritten, so erased data does not linger in free pages).
     #[instrument(skip_all, fields(role = %role, backend = %config.backend()))]
@@ -399,20 +398,12 @@ fn sqlite_file(config: &DatabaseConfig, options: &SqliteConnectOptions) -> Optio
     (!in_memory).then(|| filename.to_path_buf())
 }
 
-/// Makes the database at `path` private to its owner before SQLite opens it: its directory is
-/// created with mode 0700 if missing, the file with mode 0600 if missing (SQLite gives the
-/// `-wal` and `-shm` files the database file's mode), and an existing file, WAL or shared
-/// memory file that group or others may read is narrowed to 0600 (with a warning).
+/// Makes the database at `path` private to its owner before SQLite opens it: the file is
+/// created with mode 0600 if missing (SQLite gives the `-wal` and `-shm` files the database
+/// file's mode), and an existing file, WAL or shared-memory file that group or others may
+/// read is narrowed to 0600 (with a warning). A missing directory is an error, as it is for
+/// SQLite: the CLI creates the data directory, with mode 0700.
 async fn secure_sqlite_files(path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !tokio::fs::try_exists(dir).await?
-    {
-        let mut builder = tokio::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        builder.mode(0o700);
-        builder.create(dir).await?;
-    }
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -23,17 +23,14 @@ fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn sqlite_files_named_by_url_are_created_private() {
     let dir = tempfile::tempdir().unwrap();
-    // A directory that does not exist yet: created 0700.
-    let sub = dir.path().join("datavern");
-    let data = sub.join("data.db");
-    let keys = sub.join("keys.db");
+    let data = dir.path().join("data.db");
+    let keys = dir.path().join("keys.db");
     let config = StoreConfig::new(
         DatabaseConfig::new(format!("sqlite://{}", data.display())).unwrap(),
         DatabaseConfig::new(format!("sqlite://{}?mode=rwc", keys.display())).unwrap(),
     );
     let store = Store::open(&config).await.unwrap();
     // Migrations wrote to both, so their WAL and shared-memory files exist while open.
-    assert_eq!(mode(&sub), 0o700, "{}", sub.display());
     for db in [&data, &keys] {
         for file in [db.clone(), with_suffix(db, "-wal"), with_suffix(db, "-shm")] {
             assert_eq!(mode(&file), 0o600, "{}", file.display());
