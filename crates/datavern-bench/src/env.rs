@@ -132,8 +132,13 @@ impl Env {
             .map_err(|e| BenchError::Setup(format!("cannot generate an API key: {e}")))?;
         let keys = StaticKeys::new(vec![(api_key.hash(), principal()?)]);
         let state = AppState::new(records.clone(), Arc::new(keys), Metrics::global());
+        // The benchmark measures the governed path at full speed from one address and one
+        // principal: rate limits off (they would measure the limit), connection limits as
+        // served.
         let server_config = ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rate_limit_per_ip: None,
+            rate_limit_per_principal: None,
             ..ServerConfig::default()
         };
         let server = Server::bind(&server_config, state)

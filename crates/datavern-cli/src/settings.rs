@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
-use datavern_server::ServerConfig;
+use datavern_server::{RateLimit, ServerConfig};
 use datavern_store::{DatabaseConfig, StoreConfig, TlsMode, redact_url};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -117,6 +117,22 @@ pub(crate) struct ServerSettings {
     /// How long shutdown waits for requests in flight.
     #[serde(deserialize_with = "duration")]
     pub(crate) shutdown_grace: Duration,
+    /// How long a client may take to send a request's headers (also the idle timeout of a
+    /// kept-alive connection).
+    #[serde(deserialize_with = "duration")]
+    pub(crate) header_read_timeout: Duration,
+    /// The most connections open at once.
+    pub(crate) max_connections: usize,
+    /// The most connections open at once from one client address; 0: no limit.
+    pub(crate) max_connections_per_ip: usize,
+    /// Requests a minute per client address; 0: no limit.
+    pub(crate) rate_limit_per_ip: u32,
+    /// The burst allowed per client address.
+    pub(crate) rate_limit_per_ip_burst: u32,
+    /// Requests a minute per authenticated principal; 0: no limit.
+    pub(crate) rate_limit_per_principal: u32,
+    /// The burst allowed per principal.
+    pub(crate) rate_limit_per_principal_burst: u32,
 }
 
 /// `[database]`.
@@ -387,6 +403,17 @@ impl Settings {
             body_limit: self.server.body_limit,
             request_timeout: self.server.request_timeout,
             shutdown_grace: self.server.shutdown_grace,
+            header_read_timeout: self.server.header_read_timeout,
+            max_connections: self.server.max_connections,
+            max_connections_per_ip: Some(self.server.max_connections_per_ip).filter(|&max| max > 0),
+            rate_limit_per_ip: RateLimit::new(
+                self.server.rate_limit_per_ip,
+                self.server.rate_limit_per_ip_burst,
+            ),
+            rate_limit_per_principal: RateLimit::new(
+                self.server.rate_limit_per_principal,
+                self.server.rate_limit_per_principal_burst,
+            ),
         }
     }
 
@@ -407,6 +434,17 @@ impl Default for ServerSettings {
             body_limit: defaults.body_limit,
             request_timeout: defaults.request_timeout,
             shutdown_grace: defaults.shutdown_grace,
+            header_read_timeout: defaults.header_read_timeout,
+            max_connections: defaults.max_connections,
+            max_connections_per_ip: defaults.max_connections_per_ip.unwrap_or(0),
+            rate_limit_per_ip: defaults.rate_limit_per_ip.map_or(0, |r| r.per_minute.get()),
+            rate_limit_per_ip_burst: defaults.rate_limit_per_ip.map_or(0, |r| r.burst.get()),
+            rate_limit_per_principal: defaults
+                .rate_limit_per_principal
+                .map_or(0, |r| r.per_minute.get()),
+            rate_limit_per_principal_burst: defaults
+                .rate_limit_per_principal
+                .map_or(0, |r| r.burst.get()),
         }
     }
 }
@@ -590,6 +628,41 @@ mod tests {
         let store = settings.store_config().unwrap();
         assert_eq!(store.data.redacted_url(), "sqlite://datavern-data/data.db");
         assert_eq!(store.keys.redacted_url(), "sqlite://datavern-data/keys.db");
+    }
+
+    #[test]
+    fn connection_and_rate_limits_default_on_and_zero_turns_them_off() {
+        let settings = load(&SettingsArgs::default()).unwrap();
+        let config = settings.server_config();
+        assert_eq!(
+            config,
+            ServerConfig {
+                listen: settings.server.listen,
+                ..ServerConfig::default()
+            }
+        );
+        assert!(config.rate_limit_per_ip.is_some());
+        assert!(config.rate_limit_per_principal.is_some());
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "datavern.toml",
+            "[server]\nheader_read_timeout = \"2s\"\nmax_connections = 100\n\
+             max_connections_per_ip = 0\nrate_limit_per_ip = 0\n\
+             rate_limit_per_principal = 120\nrate_limit_per_principal_burst = 10\n",
+        );
+        let settings = load(&SettingsArgs {
+            config: Some(file),
+            data_dir: None,
+        })
+        .unwrap();
+        let config = settings.server_config();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(config.max_connections, 100);
+        assert_eq!(config.max_connections_per_ip, None);
+        assert_eq!(config.rate_limit_per_ip, None);
+        assert_eq!(config.rate_limit_per_principal, RateLimit::new(120, 10));
     }
 
     #[test]

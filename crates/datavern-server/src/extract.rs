@@ -1,15 +1,25 @@
-//! Extractors whose rejections are problem JSON: the JSON body and the purpose header.
+//! Extractors whose rejections are problem JSON: the JSON body, the purpose header and the
+//! role a route needs.
 //!
 //! axum's own `Json` extractor answers bad bodies in plain text; [`ApiJson`] answers every
 //! failure with the API's problem codes, and its messages never repeat the body's values.
+//! `Dpo` is the one role check of the routes for the data protection officer (requests,
+//! legal holds, the compliance report): every refusal is audited before it is answered.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use datavern_core::access::Principal;
+use datavern_store::RequestMeta;
+use datavern_store::audit::AuditEntry;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Authenticated;
 use crate::error::{ApiError, Code};
+use crate::routes::DPO_ROLE;
+use crate::routes::records::Meta;
+use crate::state::AppState;
 
 /// The header carrying the purpose of processing.
 pub const PURPOSE_HEADER: &str = "datavern-purpose";
@@ -75,6 +85,67 @@ where
                 ),
             )
         })
+    }
+}
+
+/// The caller, authenticated and holding the role `dpo`, with the request's meta. Extracted
+/// before the body, so a principal without the role learns nothing about the body's rules.
+/// A refusal is recorded in the audit log (action `request.refused`, `hold.refused` or
+/// `report.refused` by route, outcome `denied`, reason `access_denied`) before it is
+/// answered; if the audit log cannot be written, that failure is the answer.
+pub(crate) struct Dpo(pub(crate) Principal, pub(crate) RequestMeta);
+
+/// What a route for the `dpo` role is about: the audit action of a refusal and the words of
+/// the answer.
+struct DpoArea {
+    refused: &'static str,
+    what: &'static str,
+}
+
+/// The area of the route template `route`.
+fn dpo_area(route: &str) -> DpoArea {
+    let (refused, what) = if route.starts_with("/v1/legal-holds") {
+        ("hold.refused", "legal holds need")
+    } else if route.starts_with("/v1/reports") {
+        ("report.refused", "the compliance report needs")
+    } else if route.starts_with("/v1/requests") {
+        ("request.refused", "data subject requests need")
+    } else {
+        ("role.refused", "this route needs")
+    };
+    DpoArea { refused, what }
+}
+
+impl FromRequestParts<AppState> for Dpo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
+        let Ok(Meta(meta)) = Meta::from_request_parts(parts, state).await;
+        if principal.has_role(DPO_ROLE) {
+            return Ok(Dpo(principal, meta));
+        }
+        let area = dpo_area(
+            parts
+                .extensions
+                .get::<MatchedPath>()
+                .map_or("", MatchedPath::as_str),
+        );
+        let mut entry = AuditEntry::new(
+            Some(principal.tenant()),
+            principal.id().as_str(),
+            area.refused,
+            "denied",
+        );
+        entry.reason = Some(Code::AccessDenied.as_str().to_owned());
+        if let Some(id) = &meta.request_id {
+            entry = entry.with_request_id(id.as_str());
+        }
+        state.store().audit().record(entry).await?;
+        Err(ApiError::new(
+            Code::AccessDenied,
+            format!("{} the role `{DPO_ROLE}`", area.what),
+        ))
     }
 }
 

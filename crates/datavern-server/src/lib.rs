@@ -20,10 +20,12 @@
 //! `docs/api.md` describes the API for its users; the OpenAPI document is [`openapi`], served
 //! at `/openapi.json` and committed as `openapi.json` at the repository root.
 
+mod audited;
 pub mod auth;
 mod config;
 pub mod error;
 pub mod extract;
+mod limit;
 pub mod metrics;
 mod middleware;
 mod routes;
@@ -31,8 +33,9 @@ mod server;
 mod state;
 pub mod wire;
 
-pub use self::config::ServerConfig;
-pub use self::middleware::REQUEST_ID_HEADER;
+pub use self::config::{RateLimit, ServerConfig};
+pub use self::limit::RATE_LIMITED_ACTION;
+pub use self::middleware::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
 pub use self::routes::{AUDITOR_ROLE, DPO_ROLE, Health, openapi, openapi_json, router};
 pub use self::routes::{run_request, run_result};
 pub use self::server::{Server, shutdown_signal};

@@ -31,6 +31,17 @@ pub const DB_POOL_CONNECTIONS: &str = "datavern_db_pool_connections";
 /// stays above a few seconds.
 pub const AUDIT_LAG_SECONDS: &str = "datavern_audit_lag_seconds";
 
+/// Counter of connections closed as soon as they were accepted, by `reason`
+/// (`max_connections`, `max_connections_per_ip`).
+pub const CONNECTIONS_REFUSED_TOTAL: &str = "datavern_http_connections_refused_total";
+/// Counter of connections closed because the client did not send a request's headers within
+/// the header-read timeout (slow clients, or idle kept-alive connections).
+pub const HEADER_TIMEOUTS_TOTAL: &str = "datavern_http_header_read_timeouts_total";
+/// Gauge of open HTTP connections.
+pub const CONNECTIONS_OPEN: &str = "datavern_http_connections_open";
+/// Counter of requests answered `429 rate_limited`, by `scope` (`ip`, `principal`).
+pub const RATE_LIMITED_TOTAL: &str = "datavern_http_rate_limited_total";
+
 /// The `route` label of a request that matched no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
@@ -114,6 +125,19 @@ fn describe() {
         "Time to answer an HTTP request"
     );
     describe_gauge!(DB_POOL_CONNECTIONS, "Database pool connections by state");
+    describe_counter!(
+        CONNECTIONS_REFUSED_TOTAL,
+        "Connections closed on accept because a connection limit was reached"
+    );
+    describe_counter!(
+        HEADER_TIMEOUTS_TOTAL,
+        "Connections closed because request headers did not arrive in time"
+    );
+    describe_gauge!(CONNECTIONS_OPEN, "Open HTTP connections");
+    describe_counter!(
+        RATE_LIMITED_TOTAL,
+        "Requests refused with 429 by a rate limit, by scope"
+    );
     describe_gauge!(
         AUDIT_LAG_SECONDS,
         Unit::Seconds,

@@ -1,17 +1,21 @@
 //! The middleware stack every route runs behind: request ids, tracing, metrics, problem
-//! completion, panic catching, the request timeout and the body limit.
+//! completion, panic catching, rate limits, the request timeout and the body limit.
 //!
 //! Outermost first:
 //!
 //! ```text
-//! request id (x-request-id: kept if sane, else a new UUIDv7; echoed in the response)
-//!  └ trace span: method, route template, request id, principal, status, latency
+//! request id (x-request-id: always a new UUIDv7 made here, echoed in the response; a
+//!             caller's x-correlation-id / x-request-id kept only as a validated
+//!             correlation id, in logs and the response, never in the audit log)
+//!  └ trace span: method, route template, request id, correlation id, principal, status,
+//!    latency
 //!     └ metrics: datavern_http_requests_total, datavern_http_request_duration_seconds
 //!        └ problem completion: `instance` filled in; any bare 4xx/5xx made problem JSON
 //!           └ catch panic → 500 problem
-//!              └ request timeout → 503 problem
-//!                 └ body limit → 413 problem
-//!                    └ route
+//!              └ rate limits (per client address, per principal) → 429 problem
+//!                 └ request timeout → 503 problem
+//!                    └ body limit → 413 problem
+//!                       └ route
 //! ```
 //!
 //! Spans and log lines carry the method, the route *template*, the status and the latency;
@@ -28,9 +32,6 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 use tracing::field::Empty;
@@ -38,20 +39,27 @@ use uuid::Uuid;
 
 use crate::config::ServerConfig;
 use crate::error::{ApiError, Code, PROBLEM_JSON, Problem, problem_response};
+use crate::limit::{self, RateLimits};
 use crate::metrics::{self, UNMATCHED_ROUTE};
 
-/// The request id header.
+/// The request id header: the server's id of the request, in the response and in every
+/// audit entry and log line of the request.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The correlation id header: a caller's own id for the request, kept (in logs and the
+/// response, never in the audit log) only if it is 1 to 64 letters, digits, `-`, `_` and
+/// `.` with no run of more than 5 digits, so that it cannot carry a national id, a birth
+/// date, a phone or an account number.
+pub const CORRELATION_ID_HEADER: &str = "x-correlation-id";
 
-/// The longest client-supplied request id kept.
-const MAX_REQUEST_ID_LEN: usize = 128;
+/// The longest correlation id kept.
+const MAX_CORRELATION_ID_LEN: usize = 64;
+/// The longest run of digits a correlation id may hold (a birth date `DDMMYY` has 6).
+const MAX_CORRELATION_DIGIT_RUN: usize = 5;
 
 /// Wraps `router` (routes and fallbacks already added) in the middleware stack.
-pub(crate) fn apply(router: Router, config: &ServerConfig) -> Router {
+pub(crate) fn apply(router: Router, config: &ServerConfig, limits: RateLimits) -> Router {
     let stack = ServiceBuilder::new()
-        .layer(middleware::map_request(drop_unsafe_request_id))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestV7))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(middleware::from_fn(assign_request_id))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)
@@ -63,6 +71,7 @@ pub(crate) fn apply(router: Router, config: &ServerConfig) -> Router {
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(complete_problem))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(limits, limit::rate_limit))
         .layer(middleware::from_fn_with_state(
             config.request_timeout,
             timeout,
@@ -87,33 +96,53 @@ pub(crate) async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Request ids: UUIDv7, so they sort by time like record ids.
-#[derive(Debug, Clone, Copy)]
-struct MakeRequestV7;
-
-impl MakeRequestId for MakeRequestV7 {
-    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&Uuid::now_v7().to_string())
-            .ok()
-            .map(RequestId::new)
+/// Gives the request a new id (UUIDv7, so ids sort by time like record ids) whatever the
+/// caller sent: a caller's `x-request-id` would otherwise enter the permanent audit log,
+/// where a value shaped like a national id could never be erased. A caller's
+/// `x-correlation-id` (or, without one, its `x-request-id`) is kept as the correlation id if
+/// [`correlation_id`] accepts it, and dropped otherwise; both go back in the response.
+async fn assign_request_id(mut request: Request, next: Next) -> Response {
+    let headers = request.headers_mut();
+    let correlation = headers
+        .get(CORRELATION_ID_HEADER)
+        .or_else(|| headers.get(REQUEST_ID_HEADER))
+        .and_then(correlation_id);
+    headers.remove(CORRELATION_ID_HEADER);
+    headers.remove(REQUEST_ID_HEADER);
+    let id = HeaderValue::from_str(&Uuid::now_v7().to_string()).ok();
+    if let Some(id) = &id {
+        headers.insert(REQUEST_ID_HEADER, id.clone());
     }
+    if let Some(correlation) = &correlation {
+        headers.insert(CORRELATION_ID_HEADER, correlation.clone());
+    }
+    let mut response = next.run(request).await;
+    if let Some(id) = id {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    if let Some(correlation) = correlation {
+        response
+            .headers_mut()
+            .insert(CORRELATION_ID_HEADER, correlation);
+    }
+    response
 }
 
-/// A client's `x-request-id` is kept for correlation only if it looks like an id (short,
-/// letters, digits, `-`, `_`, `.`), since it ends up in every log line of the request.
-async fn drop_unsafe_request_id(mut request: Request) -> Request {
-    let sane = request.headers().get(REQUEST_ID_HEADER).map(|v| {
-        let bytes = v.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= MAX_REQUEST_ID_LEN
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    });
-    if sane == Some(false) {
-        request.headers_mut().remove(REQUEST_ID_HEADER);
-    }
-    request
+/// A caller's correlation id, if it is 1 to 64 of `A-Z a-z 0-9 - _ .` with no run of more
+/// than 5 digits.
+fn correlation_id(value: &HeaderValue) -> Option<HeaderValue> {
+    let bytes = value.as_bytes();
+    let charset = !bytes.is_empty()
+        && bytes.len() <= MAX_CORRELATION_ID_LEN
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let longest_digit_run = bytes
+        .split(|b| !b.is_ascii_digit())
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    (charset && longest_digit_run <= MAX_CORRELATION_DIGIT_RUN).then(|| value.clone())
 }
 
 fn make_span(request: &axum::http::Request<axum::body::Body>) -> Span {
@@ -126,11 +155,17 @@ fn make_span(request: &axum::http::Request<axum::body::Body>) -> Span {
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    let correlation_id = request
+        .headers()
+        .get(CORRELATION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     tracing::info_span!(
         "request",
         method = %request.method(),
         route = %route,
         request_id = %request_id,
+        correlation_id = %correlation_id,
         principal = Empty,
         status = Empty,
     )
@@ -147,11 +182,17 @@ fn on_response(response: &Response, latency: Duration, span: &Span) {
     }
 }
 
-/// Fills in the problem's `instance` (the path, without the query) and turns any bare error
-/// response (from a layer or axum itself) into problem JSON, so that every error a client sees
-/// has the same shape.
+/// Fills in the problem's `instance` and turns any bare error response (from a layer or axum
+/// itself) into problem JSON, so that every error a client sees has the same shape. The
+/// instance is the route template the request matched
+/// (`/v1/collections/{collection}/records/{id}`), never the path sent: a path segment is the
+/// caller's input (a record id, a collection name, or a national id sent by mistake). A
+/// request that matched no route has no instance.
 async fn complete_problem(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|matched| matched.as_str().to_owned());
     let response = next.run(request).await;
     let problem = match response.extensions().get::<Problem>() {
         Some(problem) => problem.clone(),
@@ -163,7 +204,7 @@ async fn complete_problem(request: Request, next: Next) -> Response {
     };
     let (parts, _body) = response.into_parts();
     let mut completed = problem_response(Problem {
-        instance: Some(path),
+        instance: route,
         ..problem
     });
     // Keep the headers the inner layers set (request id, Retry-After, …).
@@ -267,6 +308,24 @@ mod tests {
         (status, headers, serde_json::from_slice(&body).unwrap())
     }
 
+    #[test]
+    fn correlation_ids_that_could_hold_a_national_id_are_dropped() {
+        let check = |value: &str, kept: bool| {
+            let header = HeaderValue::from_str(value).unwrap();
+            assert_eq!(correlation_id(&header).is_some(), kept, "{value}");
+        };
+        check("CANARY13097248022", false);
+        check("13097248022", false);
+        check("ord-151086", false);
+        check("0190b5d2-7c1e-7a00-8b00-0a0b0c0d0e01", true);
+        // A UUID whose digits happen to run long is dropped too: the rule is about digits.
+        check("0190b5d2-7c1e-7000-8000-000000000001", false);
+        check("trace-12345-abc", true);
+        check("a b", false);
+        check(&"a".repeat(65), false);
+        check("", false);
+    }
+
     fn app(config: &ServerConfig) -> Router {
         let router = Router::new()
             .route("/pending", get(std::future::pending::<&'static str>))
@@ -276,7 +335,7 @@ mod tests {
             )
             .route("/bare", get(|| async { StatusCode::FORBIDDEN }))
             .fallback(route_not_found);
-        apply(router, config)
+        apply(router, config, RateLimits::without_state(config))
     }
 
     #[tokio::test]
@@ -304,7 +363,7 @@ mod tests {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(problem.code, "internal_error");
         assert!(!problem.detail.contains("boom"), "{}", problem.detail);
-        assert_eq!(problem.instance.as_deref(), Some("/panic/7"));
+        assert_eq!(problem.instance.as_deref(), Some("/panic/{id}"));
     }
 
     #[tokio::test]
@@ -315,5 +374,6 @@ mod tests {
         let (status, _, problem) = call(app(&ServerConfig::default()), "/nowhere").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(problem.code, "route_not_found");
+        assert_eq!(problem.instance, None);
     }
 }

@@ -43,8 +43,14 @@ pub enum Outcome {
 
 impl AuditFacts {
     /// The facts for a denied request.
+    ///
+    /// A name the catalog does not know (the collection of `collection_unknown`, the purpose
+    /// of `purpose_unknown`, the field of `field_unknown`) is left out: it is the caller's
+    /// input, and the audit log is permanent.
     pub fn denied(principal: &Principal, request: &AccessRequest<'_>, denial: &Denial) -> Self {
-        let collection = CollectionName::parse(request.collection()).ok();
+        let collection = CollectionName::parse(request.collection())
+            .ok()
+            .filter(|_| !matches!(denial, Denial::CollectionUnknown { .. }));
         AuditFacts {
             principal: principal.id().clone(),
             tenant: principal.tenant(),
@@ -52,11 +58,18 @@ impl AuditFacts {
             collection,
             purpose: request
                 .purpose()
-                .and_then(|p| PurposeId::parse(p.trim()).ok()),
+                .and_then(|p| PurposeId::parse(p.trim()).ok())
+                .filter(|_| !matches!(denial, Denial::PurposeUnknown { .. })),
             outcome: Outcome::Denied(denial.code()),
             fields: request
                 .lookup_field()
                 .and_then(|f| FieldName::parse(f).ok())
+                .filter(|_| {
+                    !matches!(
+                        denial,
+                        Denial::FieldUnknown { .. } | Denial::CollectionUnknown { .. }
+                    )
+                })
                 .into_iter()
                 .collect(),
             withheld: Vec::new(),

@@ -27,9 +27,9 @@
 //! let problems = record::validate(innbyggere, body.as_object().unwrap(), Mode::Patch).unwrap_err();
 //! assert_eq!(
 //!     problems.to_string(),
-//!     "/fodselsnr: collection `innbyggere` has no field `fodselsnr`; did you mean \
-//!      `fodselsnummer`?; /fodselsnummer: not a valid fødselsnummer: first check digit \
-//!      does not match"
+//!     ": member 1 of the body (counting members in name order) is not a field of collection \
+//!      `innbyggere`; did you mean `fodselsnummer`?; /fodselsnummer: not a valid \
+//!      fødselsnummer: first check digit does not match"
 //! );
 //! ```
 //!

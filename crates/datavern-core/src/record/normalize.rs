@@ -21,10 +21,13 @@ pub fn normalize_lookup(
     value: &str,
 ) -> Result<String, Problem> {
     let Some(field) = collection.field(field) else {
-        return Err(Problem::new(
-            field,
+        // The name is the caller's input: not repeated.
+        return Err(Problem::at_body(
             ProblemCode::UnknownField,
-            format!("collection `{}` has no field `{field}`", collection.name()),
+            format!(
+                "the looked-up name is not a field of collection `{}`",
+                collection.name()
+            ),
         ));
     };
     let reference = match collection.subjects() {

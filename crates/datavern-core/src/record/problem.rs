@@ -112,6 +112,16 @@ impl Problem {
             message: message.into(),
         }
     }
+
+    /// A problem with the body as a whole (pointer `""`), for a member whose name must not be
+    /// repeated.
+    pub fn at_body(code: ProblemCode, message: impl Into<String>) -> Self {
+        Problem {
+            path: String::new(),
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 /// Every problem found in a record body (at least one), in a stable order: names that are

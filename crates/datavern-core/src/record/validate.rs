@@ -41,9 +41,9 @@ pub fn validate(
     mode: Mode,
 ) -> Result<ValidatedRecord, RecordProblems> {
     let mut problems = Vec::new();
-    for name in body.keys() {
+    for (position, name) in body.keys().enumerate() {
         if collection.field(name).is_none() {
-            problems.push(not_a_field(collection, name));
+            problems.push(not_a_field(collection, name, position + 1));
         }
     }
 
@@ -105,13 +105,16 @@ pub fn validate(
     }
 }
 
-/// The problem with a body member that is not a field of the collection.
-fn not_a_field(collection: &Collection, name: &str) -> Problem {
+/// The problem with a body member that is not a field of the collection. The name is the
+/// caller's input and is never repeated (it could be a value sent as a name): the problem
+/// names the member's `position` among the body's members in name order, its pointer is the
+/// body's, and a suggestion names a field of the catalog.
+fn not_a_field(collection: &Collection, name: &str, position: usize) -> Problem {
+    let member = format!("member {position} of the body (counting members in name order)");
     if let Some(why) = reserved(name) {
-        return Problem::new(
-            name,
+        return Problem::at_body(
             ProblemCode::ReservedField,
-            format!("`{name}` is reserved: {why}; remove it from the body"),
+            format!("{member} has a reserved name: {why}; remove it from the body"),
         );
     }
     let names = || collection.fields().iter().map(|f| f.name().as_str());
@@ -125,11 +128,10 @@ fn not_a_field(collection: &Collection, name: &str) -> Problem {
                 .join(", ")
         ),
     };
-    Problem::new(
-        name,
+    Problem::at_body(
         ProblemCode::UnknownField,
         format!(
-            "collection `{}` has no field `{name}`{tail}",
+            "{member} is not a field of collection `{}`{tail}",
             collection.name()
         ),
     )

@@ -121,6 +121,10 @@ pub enum Code {
     HoldReasonInvalid,
     /// A legal hold's expiry is not in the future.
     HoldExpiryInvalid,
+    // ---- 429 ----
+    /// Too many requests from this client address or principal; `Retry-After` says when to
+    /// try again.
+    RateLimited,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -136,7 +140,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 53] = [
+    pub const ALL: [Code; 54] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -190,6 +194,7 @@ impl Code {
         Code::ConsentNotApplicable,
         Code::PurposeNotObjectionable,
         Code::CorrectionInvalid,
+        Code::RateLimited,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -366,6 +371,7 @@ impl Code {
                 S::UNPROCESSABLE_ENTITY,
                 "Value cannot be stored",
             ),
+            Code::RateLimited => ("rate_limited", S::TOO_MANY_REQUESTS, "Too many requests"),
             Code::InternalError => (
                 "internal_error",
                 S::INTERNAL_SERVER_ERROR,

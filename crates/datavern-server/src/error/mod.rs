@@ -1,8 +1,9 @@
 //! The API's one error type, rendered as RFC 9457 `application/problem+json`.
 //!
 //! Every error response has `type` (`https://datavern.no/problems/<code>`), `title`,
-//! `status`, `detail` (what went wrong and what to do), `instance` (the request path, never
-//! the query string, which may hold looked-up values), `code` (the stable machine code from
+//! `status`, `detail` (what went wrong and what to do), `instance` (the route template the
+//! request matched, never the path or query sent, which may hold values), `code` (the stable
+//! machine code from
 //! [`Code`]) and, for record bodies, `errors`: one entry per problem, each with a JSON
 //! `pointer` into the body, a `code` and a `detail`.
 //!
@@ -16,6 +17,7 @@ use std::fmt;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use datavern_core::access::Denial;
+use datavern_core::consent::ConsentError;
 use datavern_core::record::RecordProblems;
 use datavern_store::audit::AuditLogError;
 use datavern_store::rights::RightsError;
@@ -63,7 +65,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this request, and what to change.
     pub detail: String,
-    /// The request path (without the query string).
+    /// The route template the request matched, e.g.
+    /// `/v1/collections/{collection}/records/{id}` (never the path sent, which is input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// The stable machine code (see the error code table in `docs/api.md`).
@@ -221,7 +224,49 @@ pub(crate) fn problem_response(problem: Problem) -> Response {
 
 impl From<Denial> for ApiError {
     fn from(denial: Denial) -> Self {
-        ApiError::new(Code::for_denial(&denial), denial.to_string())
+        ApiError::new(Code::for_denial(&denial), denial_detail(denial))
+    }
+}
+
+/// The caller's message for a denial. A name the catalog does not know (a collection in the
+/// path, a purpose in the header, a looked-up field) is the caller's input and is not
+/// repeated; a suggestion is a catalog name and is kept.
+fn denial_detail(denial: Denial) -> String {
+    let without_input = match denial {
+        Denial::CollectionUnknown { suggestion, .. } => Denial::CollectionUnknown {
+            name: None,
+            suggestion,
+        },
+        Denial::PurposeUnknown { suggestion, .. } => Denial::PurposeUnknown {
+            given: None,
+            suggestion,
+        },
+        Denial::FieldUnknown {
+            collection,
+            suggestion,
+            ..
+        } => Denial::FieldUnknown {
+            collection,
+            field: None,
+            suggestion,
+        },
+        other => other,
+    };
+    without_input.to_string()
+}
+
+/// The caller's message for a consent that cannot be recorded: a purpose, channel or
+/// action the catalog or the API does not know is the caller's input and is not repeated.
+pub(crate) fn consent_detail(err: &ConsentError) -> String {
+    match err {
+        ConsentError::UnknownPurpose(_) => {
+            "the purpose is not declared in the catalog; GET /v1/catalog lists them".to_owned()
+        }
+        ConsentError::UnknownChannel(_) => {
+            "unknown channel: use web, app, paper, phone, in_person, email or api".to_owned()
+        }
+        ConsentError::UnknownAction(_) => "unknown action: use grant or withdraw".to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -250,7 +295,14 @@ impl From<StoreError> for ApiError {
                 let code = match &hold {
                     HoldError::NotFound => Code::HoldNotFound,
                     HoldError::AlreadyReleased => Code::HoldAlreadyReleased,
-                    HoldError::UnknownCollection(_) => Code::CollectionUnknown,
+                    HoldError::UnknownCollection(_) => {
+                        // The name is the caller's: not repeated.
+                        return ApiError::new(
+                            Code::CollectionUnknown,
+                            "`collection` is not a collection of the catalog: a hold must name \
+                             a governed collection; GET /v1/catalog lists them",
+                        );
+                    }
                     HoldError::Reason => Code::HoldReasonInvalid,
                     HoldError::ExpiryPassed => Code::HoldExpiryInvalid,
                     _ => Code::BadRequest,
@@ -281,8 +333,17 @@ impl From<RightsError> for ApiError {
             RightsError::NoSubjects | RightsError::NoGround => {
                 ApiError::new(Code::InvalidSubjectRequest, detail)
             }
-            RightsError::UnknownCollection(_) => ApiError::new(Code::CollectionUnknown, detail),
-            RightsError::UnknownPurpose(_) => ApiError::new(Code::PurposeUnknown, detail),
+            // The names below come from the request body: not repeated.
+            RightsError::UnknownCollection(_) => ApiError::new(
+                Code::CollectionUnknown,
+                "a collection named in the request is not a collection of personal data in \
+                 the catalog; GET /v1/catalog lists them",
+            ),
+            RightsError::UnknownPurpose(_) => ApiError::new(
+                Code::PurposeUnknown,
+                "a purpose named in the request is not a purpose id of the catalog; GET \
+                 /v1/catalog lists them",
+            ),
             RightsError::NotExecutable(_) => ApiError::new(Code::RequestTypeNotExecutable, detail),
             RightsError::NotSubjectsRecord { .. }
             | RightsError::FieldNotCorrectable { .. }
@@ -324,7 +385,9 @@ impl From<RecordError> for ApiError {
                 ApiError::new(Code::InvalidQuery, detail)
             }
             RecordError::SubjectNotFound => ApiError::new(Code::SubjectNotFound, detail),
-            RecordError::Consent(_) => ApiError::new(Code::ConsentInvalid, detail),
+            RecordError::Consent(ref consent) => {
+                ApiError::new(Code::ConsentInvalid, consent_detail(consent))
+            }
             RecordError::ConsentNotApplicable { .. } => {
                 ApiError::new(Code::ConsentNotApplicable, detail)
             }

@@ -76,7 +76,7 @@ pub(crate) async fn audit(
 fn filter(principal: &Principal, params: Vec<(String, String)>) -> Result<AuditFilter, ApiError> {
     let mut filter = AuditFilter::new(principal.tenant()).limit(DEFAULT_PAGE_SIZE);
     let (mut from, mut until) = (None, None);
-    for (name, value) in params {
+    for (position, (name, value)) in params.into_iter().enumerate() {
         filter = match name.as_str() {
             "subject" => filter.subject(uuid(&name, &value)?),
             "record" => filter.record(uuid(&name, &value)?),
@@ -104,9 +104,11 @@ fn filter(principal: &Principal, params: Vec<(String, String)>) -> Result<AuditF
                 }
             },
             _ => {
+                // The name is the caller's input: its position is named instead.
                 return Err(invalid(&format!(
-                    "unknown parameter `{name}`: filter by subject, record, collection, \
-                     principal, from and until"
+                    "query parameter {} is not a filter: filter by subject, record, \
+                     collection, principal, from and until",
+                    position + 1
                 )));
             }
         };

@@ -1,6 +1,9 @@
 //! `/v1/legal-holds`: place, list and release legal holds in the caller's tenant, for
 //! principals with the `dpo` role. Placing and releasing are audited by the store
-//! (`hold.placed`, `hold.released`); the reason stays out of the audit log.
+//! (`hold.placed`, `hold.released`); the reason stays out of the audit log. Listing is
+//! audited here (`hold.listed`, with the subject ids the list shows), and so is every
+//! refusal: without the role (`hold.refused`, by the [`Dpo`] extractor), and of a place or
+//! release that fails (`hold.place`, `hold.release`, outcome `denied`, the code as reason).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,25 +14,18 @@ use datavern_store::{HoldScope, LegalHolds, NewHold, SubjectId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::audited;
 use crate::error::{ApiError, Code, Problem};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Dpo};
 use crate::state::AppState;
 use crate::wire::hold::{HoldJson, HoldList, NewHoldJson, ReleaseJson};
 
-pub(crate) use super::requests::DPO_ROLE;
-
-/// Refuses a principal without the `dpo` role.
-pub(crate) fn require_dpo(principal: &Principal, what: &str) -> Result<(), ApiError> {
-    if principal.has_role(DPO_ROLE) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            Code::AccessDenied,
-            format!("{what} needs the role `{DPO_ROLE}`"),
-        ))
-    }
-}
+/// The audit action of listing the holds.
+const LISTED: &str = "hold.listed";
+/// The audit action of a refused placing.
+const PLACE: &str = "hold.place";
+/// The audit action of a refused release.
+const RELEASE: &str = "hold.release";
 
 /// Every legal hold of the tenant, active or not, newest first. Needs the role `dpo`.
 #[utoipa::path(
@@ -45,12 +41,30 @@ pub(crate) fn require_dpo(principal: &Principal, what: &str) -> Result<(), ApiEr
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
+    Dpo(principal, meta): Dpo,
 ) -> Result<Json<HoldList>, ApiError> {
-    require_dpo(&principal, "listing legal holds")?;
-    let holds = LegalHolds::new(state.store().clone())
+    let holds = match LegalHolds::new(state.store().clone())
         .list(principal.tenant())
-        .await?;
+        .await
+    {
+        Ok(holds) => holds,
+        Err(err) => {
+            let err = ApiError::from(err);
+            return Err(audited::refusal(&state, &principal, &meta, LISTED, err).await);
+        }
+    };
+    // The list shows subject ids and reasons: the entry names the subjects shown.
+    let subjects: Vec<Uuid> = holds
+        .iter()
+        .filter_map(|hold| match &hold.scope {
+            HoldScope::Subject { subject } => Some(subject.as_uuid()),
+            _ => None,
+        })
+        .collect();
+    audited::record(&state, &principal, &meta, LISTED, None, |entry| {
+        entry.with_subjects(subjects)
+    })
+    .await?;
     Ok(Json(HoldList {
         items: holds.into_iter().map(HoldJson::from).collect(),
     }))
@@ -72,12 +86,23 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn place(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
-    ApiJson(body): ApiJson<NewHoldJson>,
+    Dpo(principal, meta): Dpo,
+    body: Result<ApiJson<NewHoldJson>, ApiError>,
 ) -> Result<(StatusCode, Json<HoldJson>), ApiError> {
-    require_dpo(&principal, "placing a legal hold")?;
+    match place_hold(&state, &principal, body).await {
+        Ok(hold) => Ok((StatusCode::CREATED, Json(HoldJson::from(hold)))),
+        Err(err) => Err(audited::refusal(&state, &principal, &meta, PLACE, err).await),
+    }
+}
+
+async fn place_hold(
+    state: &AppState,
+    principal: &Principal,
+    body: Result<ApiJson<NewHoldJson>, ApiError>,
+) -> Result<datavern_store::LegalHold, ApiError> {
+    let ApiJson(body) = body?;
     let scope = scope(&body)?;
-    let hold = LegalHolds::new(state.store().clone())
+    Ok(LegalHolds::new(state.store().clone())
         .place(
             state.catalog(),
             principal.tenant(),
@@ -89,8 +114,7 @@ pub(crate) async fn place(
             },
             OffsetDateTime::now_utc(),
         )
-        .await?;
-    Ok((StatusCode::CREATED, Json(HoldJson::from(hold))))
+        .await?)
 }
 
 /// Releases a legal hold, with a reason. Needs the role `dpo`.
@@ -109,15 +133,27 @@ pub(crate) async fn place(
 )]
 pub(crate) async fn release(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
+    Dpo(principal, meta): Dpo,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ReleaseJson>,
+    body: Result<ApiJson<ReleaseJson>, ApiError>,
 ) -> Result<Json<HoldJson>, ApiError> {
-    require_dpo(&principal, "releasing a legal hold")?;
+    match release_hold(&state, &principal, &id, body).await {
+        Ok(hold) => Ok(Json(HoldJson::from(hold))),
+        Err(err) => Err(audited::refusal(&state, &principal, &meta, RELEASE, err).await),
+    }
+}
+
+async fn release_hold(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    body: Result<ApiJson<ReleaseJson>, ApiError>,
+) -> Result<datavern_store::LegalHold, ApiError> {
     let id: Uuid = id
         .parse()
         .map_err(|_| ApiError::new(Code::BadRequest, "the hold id in the path is not a UUID"))?;
-    let hold = LegalHolds::new(state.store().clone())
+    let ApiJson(body) = body?;
+    Ok(LegalHolds::new(state.store().clone())
         .release(
             principal.tenant(),
             id,
@@ -125,8 +161,7 @@ pub(crate) async fn release(
             &body.reason,
             OffsetDateTime::now_utc(),
         )
-        .await?;
-    Ok(Json(HoldJson::from(hold)))
+        .await?)
 }
 
 /// The scope the body describes, or what to fix.
@@ -135,7 +170,7 @@ fn scope(body: &NewHoldJson) -> Result<HoldScope, ApiError> {
         let name = body.collection.as_deref().ok_or_else(|| {
             ApiError::new(
                 Code::InvalidBody,
-                format!("scope `{}` needs `collection`", body.scope),
+                "scopes `collection` and `record` need `collection`",
             )
         })?;
         CollectionName::parse(name).map_err(|_| {
@@ -145,13 +180,14 @@ fn scope(body: &NewHoldJson) -> Result<HoldScope, ApiError> {
             )
         })
     };
-    let only = |ok: bool, fields: &str| {
+    // The scope is named from the match below, never from the body.
+    let only = |ok: bool, scope: &str, fields: &str| {
         if ok {
             Ok(())
         } else {
             Err(ApiError::new(
                 Code::InvalidBody,
-                format!("scope `{}` takes {fields} and nothing else", body.scope),
+                format!("scope `{scope}` takes {fields} and nothing else"),
             ))
         }
     };
@@ -159,6 +195,7 @@ fn scope(body: &NewHoldJson) -> Result<HoldScope, ApiError> {
         "collection" => {
             only(
                 body.record.is_none() && body.subject.is_none(),
+                "collection",
                 "`collection`",
             )?;
             Ok(HoldScope::Collection {
@@ -166,7 +203,11 @@ fn scope(body: &NewHoldJson) -> Result<HoldScope, ApiError> {
             })
         }
         "record" => {
-            only(body.subject.is_none(), "`collection` and `record`")?;
+            only(
+                body.subject.is_none(),
+                "record",
+                "`collection` and `record`",
+            )?;
             let record = body
                 .record
                 .ok_or_else(|| ApiError::new(Code::InvalidBody, "scope `record` needs `record`"))?;
@@ -178,6 +219,7 @@ fn scope(body: &NewHoldJson) -> Result<HoldScope, ApiError> {
         "subject" => {
             only(
                 body.collection.is_none() && body.record.is_none(),
+                "subject",
                 "`subject`",
             )?;
             let subject = body.subject.ok_or_else(|| {

@@ -7,7 +7,7 @@ mod audit;
 mod catalog;
 mod health;
 mod holds;
-mod records;
+pub(crate) mod records;
 mod reports;
 mod requests;
 mod subjects;
@@ -28,6 +28,7 @@ pub use self::requests::{DPO_ROLE, run_request, run_result};
 
 use crate::config::ServerConfig;
 use crate::error::{FieldError, Problem};
+use crate::limit::RateLimits;
 use crate::middleware;
 use crate::state::AppState;
 
@@ -119,7 +120,20 @@ pub fn openapi_json() -> String {
 }
 
 /// The whole application: routes, fallbacks, `/openapi.json` and the middleware stack.
+///
+/// The per-address rate limit applies only to requests that carry the client's address
+/// (`ConnectInfo<SocketAddr>`), as [`Server`](crate::Server) gives them.
 pub fn router(state: AppState, config: &ServerConfig) -> Router {
+    let limits = RateLimits::new(config, state.clone());
+    router_with_limits(state, config, limits)
+}
+
+/// [`router`] with the rate limiters the server also keeps tidy.
+pub(crate) fn router_with_limits(
+    state: AppState,
+    config: &ServerConfig,
+    limits: RateLimits,
+) -> Router {
     let (router, mut doc) = api_router().split_for_parts();
     document_openapi_route(&mut doc);
     let document = std::sync::Arc::new(doc);
@@ -134,7 +148,7 @@ pub fn router(state: AppState, config: &ServerConfig) -> Router {
         .fallback(middleware::route_not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state);
-    middleware::apply(router, config)
+    middleware::apply(router, config, limits)
 }
 
 /// `/openapi.json` is served outside the generated router (it serves the generated

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Code, Problem};
+use crate::error::{ApiError, Code, Problem, consent_detail};
 use crate::extract::{ApiJson, PurposeHeader};
 use crate::middleware::REQUEST_ID_HEADER;
 use crate::state::AppState;
@@ -96,23 +96,29 @@ pub(crate) async fn create(
     Meta(meta): Meta,
     headers: HeaderMap,
     Path(collection): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    body: Result<ApiJson<Map<String, Value>>, ApiError>,
 ) -> Result<Response, ApiError> {
     let request = AccessRequest::create(&collection, principal.tenant())
         .with_purpose(purpose.as_deref())
         .with_consent(ConsentState::Deferred);
     let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
-    let record = record::validate(collection, &body, Mode::Create)?;
+    let record = match body
+        .and_then(|ApiJson(body)| Ok(record::validate(collection, &body, Mode::Create)?))
+    {
+        Ok(record) => record,
+        Err(err) => return Err(refused(&state, &grant, &meta, err).await),
+    };
     check_write(&state, &principal, &request, &grant, &record, &meta).await?;
     let view = match consent_with_create(&headers, &grant)? {
         Some(event) => {
             state
                 .records()
                 .create_with_consent(&grant, record, &event, &meta)
-                .await?
+                .await
         }
-        None => state.records().create(&grant, record, &meta).await?,
+        None => state.records().create(&grant, record, &meta).await,
     };
+    let view = audit_refused(&state, &grant, &meta, view).await?;
     let location = format!("/v1/collections/{}/records/{}", view.collection, view.id);
     let mut response = record_response(StatusCode::CREATED, view);
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -151,7 +157,7 @@ pub(crate) async fn get(
         .with_consent(ConsentState::Deferred);
     let (grant, _) = decide(&state, &principal, &request, &meta).await?;
     let view = state.records().get(&grant, id, &meta).await;
-    let view = audit_not_found(&state, &grant, &meta, view).await?;
+    let view = audit_refused(&state, &grant, &meta, view).await?;
     Ok(record_response(StatusCode::OK, view))
 }
 
@@ -189,7 +195,7 @@ pub(crate) async fn update(
     Meta(meta): Meta,
     headers: HeaderMap,
     Path((collection, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    body: Result<ApiJson<Map<String, Value>>, ApiError>,
 ) -> Result<Response, ApiError> {
     let id = record_id(&id)?;
     let expected_version = if_match(&headers)?;
@@ -197,13 +203,18 @@ pub(crate) async fn update(
         .with_purpose(purpose.as_deref())
         .with_consent(ConsentState::Deferred);
     let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
-    let patch = record::validate(collection, &body, Mode::Patch)?;
+    let patch = match body
+        .and_then(|ApiJson(body)| Ok(record::validate(collection, &body, Mode::Patch)?))
+    {
+        Ok(patch) => patch,
+        Err(err) => return Err(refused(&state, &grant, &meta, err).await),
+    };
     check_write(&state, &principal, &request, &grant, &patch, &meta).await?;
     let view = state
         .records()
         .update(&grant, id, patch, expected_version, &meta)
         .await;
-    let view = audit_not_found(&state, &grant, &meta, view).await?;
+    let view = audit_refused(&state, &grant, &meta, view).await?;
     Ok(record_response(StatusCode::OK, view))
 }
 
@@ -238,7 +249,7 @@ pub(crate) async fn delete(
         .with_consent(ConsentState::Deferred);
     let (grant, _) = decide(&state, &principal, &request, &meta).await?;
     let deleted = state.records().delete(&grant, id, &meta).await;
-    audit_not_found(&state, &grant, &meta, deleted).await?;
+    audit_refused(&state, &grant, &meta, deleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -376,24 +387,38 @@ async fn decide<'s>(
     }
 }
 
-/// An id the caller cannot see (missing, or another tenant's) is recorded in the audit log as
-/// a denied attempt, like any other denial: probing for ids shows up in the log.
-async fn audit_not_found<T>(
+/// A refusal after the access decision granted is recorded in the audit log like a denial:
+/// an id the caller cannot see (missing, or another tenant's: probing for ids shows up in
+/// the log), a version conflict (412), and a write the store finds invalid (422: no change,
+/// a reference to no record, a value that does not fit).
+async fn audit_refused<T>(
     state: &AppState,
     grant: &Grant,
     meta: &RequestMeta,
     result: datavern_store::Result<T>,
 ) -> Result<T, ApiError> {
     match result {
-        Err(StoreError::Record(RecordError::NotFound { collection })) => {
-            // Nothing was touched: no fields, no withheld ones.
-            let mut facts = grant.audit().with_fields([]);
-            facts.withheld.clear();
-            facts.outcome = Outcome::Denied(Code::RecordNotFound.as_str());
-            state.records().audit_denial(&facts, meta).await?;
-            Err(RecordError::NotFound { collection }.into())
-        }
+        Err(StoreError::Record(
+            err @ (RecordError::NotFound { .. }
+            | RecordError::VersionConflict { .. }
+            | RecordError::EmptyUpdate
+            | RecordError::ReferenceNotFound { .. }
+            | RecordError::Unstorable { .. }),
+        )) => Err(refused(state, grant, meta, err.into()).await),
         other => Ok(other?),
+    }
+}
+
+/// Records the refusal `err` of a granted request (a body that is not a valid record, a
+/// version conflict) and returns it; if recording fails, that failure is the answer.
+async fn refused(state: &AppState, grant: &Grant, meta: &RequestMeta, err: ApiError) -> ApiError {
+    // Nothing was touched: no fields, no withheld ones.
+    let mut facts = grant.audit().with_fields([]);
+    facts.withheld.clear();
+    facts.outcome = Outcome::Denied(err.code().as_str());
+    match state.records().audit_denial(&facts, meta).await {
+        Ok(()) => err,
+        Err(audit_err) => audit_err.into(),
     }
 }
 
@@ -449,7 +474,8 @@ fn consent_with_create(
         }
         return Ok(None);
     };
-    let invalid = |err: consent::ConsentError| ApiError::new(Code::ConsentInvalid, err.to_string());
+    let invalid =
+        |err: consent::ConsentError| ApiError::new(Code::ConsentInvalid, consent_detail(&err));
     let notice = NoticeVersion::parse(&notice).map_err(invalid)?;
     let channel = match text(CONSENT_CHANNEL_HEADER) {
         Some(channel) => channel.parse::<ConsentChannel>().map_err(invalid)?,

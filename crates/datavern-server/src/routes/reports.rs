@@ -10,10 +10,14 @@ use datavern_core::report::Ropa;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem};
-use crate::routes::holds::require_dpo;
+use crate::extract::Dpo;
 use crate::state::AppState;
+
+/// The audit action of reading the compliance report.
+const COMPLIANCE_READ: &str = "report.compliance";
 
 /// The query of `GET /v1/reports/ropa`.
 #[derive(Debug, Deserialize)]
@@ -81,7 +85,8 @@ pub(crate) async fn ropa(
 /// personal fields stored unencrypted, active legal holds, data subject requests overdue or
 /// due within 7 days, and consent coverage per consent-based purpose. Judged at the time of
 /// the state's clock (the one the request register's deadlines run on). Needs the role
-/// `dpo`.
+/// `dpo`. Audited: `report.compliance` (granted, or denied when it cannot be made) and
+/// `report.refused` without the role.
 #[utoipa::path(
     get,
     path = "/v1/reports/compliance",
@@ -95,16 +100,23 @@ pub(crate) async fn ropa(
 )]
 pub(crate) async fn compliance(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
+    Dpo(principal, meta): Dpo,
 ) -> Result<Response, ApiError> {
-    require_dpo(&principal, "the compliance report")?;
-    let report = datavern_store::compliance::report(
+    let report = match datavern_store::compliance::report(
         state.store(),
         state.records().catalog().clone(),
         principal.tenant(),
         now(&state),
     )
-    .await?;
+    .await
+    {
+        Ok(report) => report,
+        Err(err) => {
+            let err = ApiError::from(err);
+            return Err(audited::refusal(&state, &principal, &meta, COMPLIANCE_READ, err).await);
+        }
+    };
+    audited::record(&state, &principal, &meta, COMPLIANCE_READ, None, |e| e).await?;
     Ok(Json(report).into_response())
 }
 

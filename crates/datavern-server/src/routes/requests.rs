@@ -13,24 +13,20 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use datavern_core::access::Principal;
 use datavern_core::dsr::{Parameters, Reason, RequestType, SubjectIdentifier};
 use datavern_store::RequestMeta;
-use datavern_store::audit::AuditEntry;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
 use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, FieldError, Problem};
-use crate::extract::ApiJson;
-use crate::routes::records::Meta;
+use crate::extract::{ApiJson, Dpo};
 use crate::state::AppState;
 use crate::wire::request::{
     ExtendJson, NewRequestJson, PortabilityJson, RejectJson, RequestJson, RequestPage, RunJson,
@@ -40,8 +36,6 @@ use crate::wire::request::{
 /// The role that handles data subject requests (the data protection officer and their
 /// staff).
 pub const DPO_ROLE: &str = "dpo";
-/// The audit action of a refused call to these routes.
-const REFUSED: &str = "request.refused";
 
 /// Runs request `id` on behalf of `principal`: the one entry point of
 /// `POST /v1/requests/{id}/run` and `datavern request run`. Only a verified request (or one
@@ -457,38 +451,6 @@ impl From<RequestError> for ApiError {
             RequestError::Store(err) => err.into(),
             err => ApiError::internal(err),
         }
-    }
-}
-
-/// The caller, authenticated and holding the role `dpo`, with the request's meta. Extracted
-/// before the body, so a principal without the role learns nothing about the body's rules;
-/// the refusal is audited (action `request.refused`) before it is answered.
-pub(crate) struct Dpo(Principal, RequestMeta);
-
-impl FromRequestParts<AppState> for Dpo {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
-        let Ok(Meta(meta)) = Meta::from_request_parts(parts, state).await;
-        if principal.has_role(DPO_ROLE) {
-            return Ok(Dpo(principal, meta));
-        }
-        let mut entry = AuditEntry::new(
-            Some(principal.tenant()),
-            principal.id().as_str(),
-            REFUSED,
-            "denied",
-        );
-        entry.reason = Some(Code::AccessDenied.as_str().to_owned());
-        if let Some(id) = &meta.request_id {
-            entry = entry.with_request_id(id.as_str());
-        }
-        state.store().audit().record(entry).await?;
-        Err(ApiError::new(
-            Code::AccessDenied,
-            format!("data subject requests need the role `{DPO_ROLE}`"),
-        ))
     }
 }
 

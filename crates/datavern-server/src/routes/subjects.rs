@@ -31,7 +31,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Code, Problem};
+use crate::error::{ApiError, Code, Problem, consent_detail};
 use crate::extract::{ApiJson, PurposeHeader};
 use crate::routes::AUDITOR_ROLE;
 use crate::routes::records::Meta;
@@ -245,31 +245,49 @@ pub(crate) async fn record_consent(
     purpose: PurposeHeader,
     Meta(meta): Meta,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ConsentRequest>,
+    body: Result<ApiJson<ConsentRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<ConsentEventJson>), ApiError> {
-    let subject = subject_id(&id)?;
-    let header = match consent_purpose_header(&state, &principal, purpose.as_deref()) {
-        Ok(purpose) => purpose,
-        Err(err) => {
-            let action = action_name(&body.action);
-            return Err(refuse(&state, &principal, &meta, action, None, err).await);
+    // Every failure is a refused consent write and is audited, whatever refused it.
+    let action = body
+        .as_ref()
+        .map_or("consent_grant", |ApiJson(body)| action_name(&body.action));
+    match write_consent(&state, &principal, purpose.as_deref(), &meta, &id, body).await {
+        Ok(stored) => Ok((StatusCode::CREATED, Json(event_json(&stored)))),
+        Err((err, purpose)) => {
+            Err(refuse(&state, &principal, &meta, action, purpose.as_ref(), err).await)
         }
-    };
+    }
+}
+
+/// Records the consent event the body describes, or why not (with the purpose, once the
+/// header named one the caller may use).
+async fn write_consent(
+    state: &AppState,
+    principal: &Principal,
+    purpose: Option<&str>,
+    meta: &RequestMeta,
+    id: &str,
+    body: Result<ApiJson<ConsentRequest>, ApiError>,
+) -> Result<StoredConsent, (ApiError, Option<PurposeId>)> {
+    let subject = subject_id(id).map_err(|err| (err, None))?;
+    let header = consent_purpose_header(state, principal, purpose).map_err(|err| (err, None))?;
+    let refused = |err: ApiError| (err, Some(header.clone()));
+    let ApiJson(body) = body.map_err(refused)?;
     if body.purpose.trim() != header.as_str() {
-        return Err(ApiError::new(
+        return Err(refused(ApiError::new(
             Code::BadRequest,
             format!(
                 "the body's purpose must be the Datavern-Purpose header's (`{header}`): a consent \
                  is recorded by the service that processes for its purpose"
             ),
-        ));
+        )));
     }
-    let event = consent_event(&principal, &header, &body)?;
+    let event = consent_event(principal, &header, &body).map_err(refused)?;
     let controls = Controls::new(state.records().clone());
-    let stored = controls
-        .record_consent(&principal, subject, &event, &meta)
-        .await?;
-    Ok((StatusCode::CREATED, Json(event_json(&stored))))
+    controls
+        .record_consent(principal, subject, &event, meta)
+        .await
+        .map_err(|err| refused(ApiError::from(err)))
 }
 
 /// Everything that governs processing of the subject beyond the catalog: consents,
@@ -338,7 +356,7 @@ fn consent_purpose_header(
             Code::PurposeUnknown,
             "the Datavern-Purpose header names no declared purpose; GET /v1/catalog lists them",
         ),
-        other => ApiError::new(Code::ConsentInvalid, other.to_string()),
+        other => ApiError::new(Code::ConsentInvalid, consent_detail(&other)),
     })?;
     if !principal.may_use(purpose.id().as_str()) {
         return Err(ApiError::new(
@@ -364,18 +382,18 @@ fn consent_event(
         .action
         .trim()
         .parse()
-        .map_err(|err: consent::ConsentError| invalid(err.to_string()))?;
+        .map_err(|err: consent::ConsentError| invalid(consent_detail(&err)))?;
     let channel: ConsentChannel = body
         .channel
         .trim()
         .parse()
-        .map_err(|err: consent::ConsentError| invalid(err.to_string()))?;
+        .map_err(|err: consent::ConsentError| invalid(consent_detail(&err)))?;
     let notice_version = body
         .notice_version
         .as_deref()
         .map(|v| NoticeVersion::parse(v.trim()))
         .transpose()
-        .map_err(|err| invalid(err.to_string()))?;
+        .map_err(|err| invalid(consent_detail(&err)))?;
     let now =
         i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default();
     let at = match body.occurred_at.as_deref() {
@@ -398,7 +416,7 @@ fn consent_event(
         at,
         principal.id().as_str(),
     )
-    .map_err(|err| invalid(err.to_string()))
+    .map_err(|err| invalid(consent_detail(&err)))
 }
 
 fn action_name(action: &str) -> &'static str {

@@ -75,8 +75,23 @@ pub type Serving = (
 );
 
 /// Serves `state` with `config` on a free loopback port (its listen address is replaced by
-/// `127.0.0.1:0`) until the returned sender fires.
+/// `127.0.0.1:0`) until the returned sender fires. The rate limits are turned off: tests
+/// send requests as fast as they can, and whether a limit was reached would depend on the
+/// machine's speed; `flood.rs` tests the limits with [`serve_as_configured`].
 pub async fn serve(state: AppState, config: ServerConfig) -> Serving {
+    serve_as_configured(
+        state,
+        ServerConfig {
+            rate_limit_per_ip: None,
+            rate_limit_per_principal: None,
+            ..config
+        },
+    )
+    .await
+}
+
+/// [`serve`] with `config`'s rate limits as they are.
+pub async fn serve_as_configured(state: AppState, config: ServerConfig) -> Serving {
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..config
@@ -88,6 +103,15 @@ pub async fn serve(state: AppState, config: ServerConfig) -> Serving {
         let _ = stopped.await;
     }));
     (addr, stop, task)
+}
+
+/// Whether a test server keeps its configuration's rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimiting {
+    /// No rate limits (see [`serve`]).
+    Off,
+    /// The configuration's rate limits.
+    AsConfigured,
 }
 
 /// A running server and what a test needs to call it.
@@ -120,6 +144,15 @@ impl TestApp {
     /// The server over `backend`, with `config` (its listen address is replaced by
     /// `127.0.0.1:0`).
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
+        Self::spawn_limited(backend, config, RateLimiting::Off).await
+    }
+
+    /// The server over `backend`, with `config` and its rate limits as `limiting` says.
+    pub async fn spawn_limited(
+        backend: Backend,
+        config: ServerConfig,
+        limiting: RateLimiting,
+    ) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = db.open().await;
         let catalog = test_catalog();
@@ -167,7 +200,10 @@ impl TestApp {
 
         let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
         let state = AppState::new(records, Arc::new(keys), Metrics::global());
-        let (addr, stop, task) = serve(state, config).await;
+        let (addr, stop, task) = match limiting {
+            RateLimiting::Off => serve(state, config).await,
+            RateLimiting::AsConfigured => serve_as_configured(state, config).await,
+        };
         TestApp {
             addr,
             client: reqwest::Client::new(),

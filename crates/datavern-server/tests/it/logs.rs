@@ -55,6 +55,13 @@ async fn logs_never_contain_the_api_key_or_request_values() {
         app.client
             .get(app.url("/v1/catalog"))
             .bearer_auth(format!("{key}tail")),
+        // A request id and a correlation id shaped like a national id are the client's input:
+        // dropped, so they reach neither the logs nor the audit log.
+        app.client
+            .get(app.url("/v1/catalog"))
+            .bearer_auth(&key)
+            .header("x-request-id", "CANARY13097248022")
+            .header("x-correlation-id", "CANARY13097248022"),
         app.client
             .get(app.url(&format!("/v1/collections/innbyggere/records/{fnr}")))
             .bearer_auth(&key)
@@ -96,7 +103,7 @@ async fn logs_never_contain_the_api_key_or_request_values() {
     for request in requests {
         statuses.push(request.send().await.unwrap().status().as_u16());
     }
-    assert_eq!(statuses, [200, 401, 400, 405, 201, 200, 422]);
+    assert_eq!(statuses, [200, 401, 200, 400, 405, 201, 200, 422]);
     app.stop().await;
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -105,7 +112,14 @@ async fn logs_never_contain_the_api_key_or_request_values() {
     assert!(logs.contains("route=/v1/catalog"), "{logs}");
     assert!(logs.contains("principal=dev"), "{logs}");
     assert!(!logs.contains(&key[4..]), "API key in logs:\n{logs}");
-    for value in [fnr, "15108695077", "Gudbrand", "Dalsrud", "91234567"] {
+    for value in [
+        fnr,
+        "15108695077",
+        "Gudbrand",
+        "Dalsrud",
+        "91234567",
+        "13097248022",
+    ] {
         assert!(
             !logs.contains(value),
             "personal data in logs: {value}\n{logs}"

@@ -11,12 +11,15 @@
 #[macro_use]
 mod app;
 mod audit;
+mod audit_coverage;
 mod auth;
 mod consent;
 mod errors;
+mod flood;
 mod health;
 mod logs;
 mod metrics;
+mod no_echo;
 mod openapi;
 mod records;
 mod reports;

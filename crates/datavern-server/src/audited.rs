@@ -1,0 +1,57 @@
+//! Audit entries the routes write themselves (the store audits its own writes and record
+//! reads): what a route did or refused, by whom, in which request.
+
+use datavern_core::access::Principal;
+use datavern_store::{AuditEntry, RequestMeta};
+
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
+
+/// Records `action` by `principal` in the audit log: granted when `refusal` is `None`,
+/// otherwise denied with the refusal's code as the reason. `detail` adds what the action
+/// touched (subject ids, a record). The entry holds names, codes and ids only.
+pub(crate) async fn record(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    action: &str,
+    refusal: Option<Code>,
+    detail: impl FnOnce(AuditEntry) -> AuditEntry,
+) -> Result<(), ApiError> {
+    let outcome = if refusal.is_some() {
+        "denied"
+    } else {
+        "granted"
+    };
+    let mut entry = AuditEntry::new(
+        Some(principal.tenant()),
+        principal.id().as_str(),
+        action,
+        outcome,
+    );
+    entry.reason = refusal.map(|code| code.as_str().to_owned());
+    if let Some(id) = &meta.request_id {
+        entry = entry.with_request_id(id.as_str());
+    }
+    state.store().audit().record(detail(entry)).await?;
+    Ok(())
+}
+
+/// Records the refusal `err` of `action` and returns it; if the audit log cannot be
+/// written, that failure is the answer (the log is never silently incomplete). A server
+/// error is not a refusal: it is logged where it is answered, not audited.
+pub(crate) async fn refusal(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    action: &str,
+    err: ApiError,
+) -> ApiError {
+    if err.code().status().is_server_error() {
+        return err;
+    }
+    match record(state, principal, meta, action, Some(err.code()), |e| e).await {
+        Ok(()) => err,
+        Err(audit_err) => audit_err,
+    }
+}
