@@ -11,6 +11,16 @@ fn kommune() -> Catalog {
     Catalog::from_yaml(include_str!("../../../../examples/kommune.yaml")).unwrap()
 }
 
+/// The example catalog with grants to `nyhetsbrev` reserved to the role `consent_recorder`.
+fn kommune_with_recorder_role() -> Catalog {
+    let yaml = include_str!("../../../../examples/kommune.yaml").replacen(
+        "    lawful_basis: 6(1)(a)\n",
+        "    lawful_basis: 6(1)(a)\n    consent:\n      recorder_role: consent_recorder\n",
+        1,
+    );
+    Catalog::from_yaml(&yaml).unwrap()
+}
+
 fn purpose(id: &str) -> PurposeId {
     PurposeId::parse(id).unwrap()
 }
@@ -194,7 +204,7 @@ fn evidence_references_name_the_proof_and_never_hold_personal_data() {
 
 #[test]
 fn a_recorder_role_in_the_catalog_holds_back_grants_not_withdrawals() {
-    let catalog = kommune();
+    let catalog = kommune_with_recorder_role();
     let nyhetsbrev = consent::consent_purpose(&catalog, "nyhetsbrev").unwrap();
     assert_eq!(
         nyhetsbrev.consent_recorder_role().map(Role::as_str),
@@ -229,11 +239,7 @@ fn a_recorder_role_in_the_catalog_holds_back_grants_not_withdrawals() {
         Ok(())
     );
     // Without the catalog rule, any principal of the purpose may record a grant.
-    let open = Catalog::from_yaml(
-        &include_str!("../../../../examples/kommune.yaml")
-            .replace("    consent:\n      recorder_role: consent_recorder\n", ""),
-    )
-    .unwrap();
+    let open = kommune();
     let purpose = consent::consent_purpose(&open, "nyhetsbrev").unwrap();
     assert_eq!(purpose.consent_recorder_role(), None);
     let plain = Principal::new(

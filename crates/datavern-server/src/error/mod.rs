@@ -324,6 +324,9 @@ impl From<RecordError> for ApiError {
                 ApiError::new(Code::InvalidQuery, detail)
             }
             RecordError::SubjectNotFound => ApiError::new(Code::SubjectNotFound, detail),
+            RecordError::Consent(datavern_core::consent::ConsentError::RecorderRoleRequired {
+                ..
+            }) => ApiError::new(Code::ConsentRecorderRequired, detail),
             RecordError::Consent(_) => ApiError::new(Code::ConsentInvalid, detail),
             RecordError::ConsentNotApplicable { .. } => {
                 ApiError::new(Code::ConsentNotApplicable, detail)

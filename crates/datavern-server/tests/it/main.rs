@@ -13,6 +13,7 @@ mod app;
 mod audit;
 mod auth;
 mod consent;
+mod consent_recorder;
 mod errors;
 mod health;
 mod logs;
