@@ -4,7 +4,10 @@
 //!
 //! The database is found as `serve` finds it (`--data-dir`, `--config`, `DATAVERN_`
 //! environment). `--recorded-by` names the employee or system that recorded the consent: it
-//! is the principal in the audit entry. Exit codes: 0 done, 2 refused or failed (the reason on
+//! is the principal in the audit entry. `--evidence-ref` names where the proof is kept (the
+//! signed form's id). Whoever runs the command holds the database and its key, so the command
+//! records as the purpose's `consent.recorder_role` when the catalog names one: the role rule
+//! is for the API's principals. Exit codes: 0 done, 2 refused or failed (the reason on
 //! stderr).
 
 use std::io::Write as _;
@@ -15,7 +18,9 @@ use anyhow::{Context, anyhow, bail};
 use datavern_core::access::{ConsentState, Principal, PrincipalId};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
-use datavern_core::consent::{self, ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
+use datavern_core::consent::{
+    self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
+};
 use datavern_store::controls::Controls;
 use datavern_store::{AuditEntry, RequestMeta, Store, SubjectId};
 
@@ -57,6 +62,10 @@ pub(crate) struct RecordArgs {
     /// Who records it (an employee's or system's id, as in the audit log).
     #[arg(long, value_name = "ID")]
     recorded_by: String,
+    /// Where the evidence is kept: the id of the signed form or message (never personal
+    /// data), e.g. `skjema:2026/4711`.
+    #[arg(long, value_name = "REF")]
+    evidence_ref: Option<String>,
     /// The tenant (kommunenummer) [default: the catalog's only tenant].
     #[arg(long, value_name = "KOMMUNENR")]
     tenant: Option<String>,
@@ -158,9 +167,15 @@ async fn record(
 ) -> anyhow::Result<ExitCode> {
     let principal = opened.principal(args.tenant.as_deref(), &args.recorded_by)?;
     let subject = subject(&args.subject)?;
-    let purpose = consent::consent_purpose(&opened.catalog, args.purpose.trim())?
-        .id()
-        .clone();
+    let declared = consent::consent_purpose(&opened.catalog, args.purpose.trim())?;
+    let principal = principal.with_roles(declared.consent_recorder_role().cloned());
+    let purpose = declared.id().clone();
+    let evidence = args
+        .evidence_ref
+        .as_deref()
+        .map(EvidenceRef::parse)
+        .transpose()
+        .context("--evidence-ref")?;
     let notice = args
         .notice_version
         .as_deref()
@@ -179,6 +194,10 @@ async fn record(
         }
     };
     let event = ConsentEvent::new(purpose, action, notice, channel, at, &args.recorded_by)?;
+    let event = match evidence {
+        Some(evidence) => event.with_evidence(evidence),
+        None => event,
+    };
     let stored = opened
         .controls
         .record_consent(&principal, subject, &event, &RequestMeta::new())
@@ -231,13 +250,14 @@ async fn show(opened: &Opened, args: ShowArgs) -> anyhow::Result<ExitCode> {
         let event = &stored.event;
         writeln!(
             out,
-            "  {}  {:<8} {:<24} notice {:<12} via {:<9} by {}",
+            "  {}  {:<8} {:<24} notice {:<12} via {:<9} by {} evidence {}",
             event.at(),
             event.action().as_str(),
             event.purpose().as_str(),
             event.notice_version().map_or("-", |v| v.as_str()),
             event.channel().as_str(),
             event.recorded_by(),
+            event.evidence().map_or("-", |e| e.as_str()),
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,10 @@
 //!
 //! The history is append-only (Art. 7(1): the controller must be able to *demonstrate*
 //! consent, so a withdrawal is a new event, never an edit). Each event names the version of
-//! the privacy notice the person was shown, the channel, the time and who recorded it. The
+//! the privacy notice the person was shown, the channel, the time, who recorded it and,
+//! where there is one, a reference to the evidence (the id of the signed form or message,
+//! never its content). A catalog can require that grants are recorded only by principals
+//! with a role ([`check_recorder`]). The
 //! state of a (subject, purpose) pair is its latest event: granted after a grant, not granted
 //! after a withdrawal or with no event at all. Withdrawal takes effect from the next request
 //! (Art. 7(3)); it does not make earlier processing unlawful.
@@ -36,11 +39,13 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::access::ConsentState;
+use crate::access::{ConsentState, Principal};
 use crate::catalog::{Catalog, Purpose, PurposeId};
 
 /// The longest notice version, recorder and channel name accepted.
 const MAX_LABEL_LEN: usize = 64;
+/// The longest evidence reference accepted, in bytes.
+pub const MAX_EVIDENCE_REF_LEN: usize = 128;
 
 /// Whether an event gives or takes back consent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -79,6 +84,14 @@ pub enum ConsentChannel {
 #[serde(transparent)]
 pub struct NoticeVersion(String);
 
+/// Where the proof of a consent is kept: the id of the signed form, the message or the
+/// recording in the system that keeps it (`skjema:2026/4711`, a UUID), 1 to 128 ASCII
+/// letters, digits and `.` `-` `_` `:` `/` `#`, with no run of exactly 11 digits (the shape
+/// of a fødselsnummer). It points at the evidence; it never holds personal data itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct EvidenceRef(String);
+
 /// One grant or withdrawal, as recorded: immutable once stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentEvent {
@@ -88,6 +101,7 @@ pub struct ConsentEvent {
     channel: ConsentChannel,
     at: Timestamp,
     recorded_by: String,
+    evidence: Option<EvidenceRef>,
 }
 
 /// Why a consent event or purpose was refused. Messages name purposes and versions, never a
@@ -130,6 +144,45 @@ pub enum ConsentError {
     /// A time that is not RFC 3339, or out of range.
     #[error("the time must be RFC 3339 with an offset, e.g. 2026-03-01T10:00:00Z")]
     InvalidTime,
+    /// An evidence reference outside the accepted form.
+    #[error(
+        "evidence_ref must be 1 to {MAX_EVIDENCE_REF_LEN} ASCII letters, digits, `.`, `-`, `_`, \
+         `:`, `/` or `#`, naming the signed form or message (e.g. skjema:2026/4711), never \
+         personal data such as a fødselsnummer"
+    )]
+    InvalidEvidence,
+    /// The catalog requires a role to record grants for the purpose, and the recorder lacks
+    /// it.
+    #[error(
+        "recording a grant of consent to purpose `{purpose}` needs the role `{role}` (the \
+         catalog's consent.recorder_role): consents are recorded by those who collected them"
+    )]
+    RecorderRoleRequired {
+        /// The purpose.
+        purpose: String,
+        /// The role the catalog requires.
+        role: String,
+    },
+}
+
+/// Checks that `principal` may record `action` for `purpose`: a grant needs the purpose's
+/// `consent.recorder_role` if the catalog names one. Withdrawals are never held back by
+/// role: withdrawing must be as easy as giving consent (Art. 7(3)), and a withdrawal
+/// recorded in error stops processing rather than starting it.
+pub fn check_recorder(
+    purpose: &Purpose,
+    action: ConsentAction,
+    principal: &Principal,
+) -> Result<(), ConsentError> {
+    match (action, purpose.consent_recorder_role()) {
+        (ConsentAction::Grant, Some(role)) if !principal.has_role(role.as_str()) => {
+            Err(ConsentError::RecorderRoleRequired {
+                purpose: purpose.id().to_string(),
+                role: role.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Parses the time of an event: RFC 3339 with an offset (`2026-03-01T10:00:00Z`), kept to
@@ -204,7 +257,19 @@ impl ConsentEvent {
             channel,
             at,
             recorded_by: recorded_by.to_owned(),
+            evidence: None,
         })
+    }
+
+    /// The same event with a reference to its evidence.
+    pub fn with_evidence(mut self, evidence: EvidenceRef) -> ConsentEvent {
+        self.evidence = Some(evidence);
+        self
+    }
+
+    /// Where the evidence of the consent is kept, if recorded.
+    pub fn evidence(&self) -> Option<&EvidenceRef> {
+        self.evidence.as_ref()
     }
 
     /// The purpose consented to.
@@ -254,6 +319,30 @@ impl NoticeVersion {
     }
 
     /// The version as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl EvidenceRef {
+    /// Checks the form (see [`EvidenceRef`]); surrounding whitespace is ignored.
+    pub fn parse(input: &str) -> Result<EvidenceRef, ConsentError> {
+        let input = input.trim();
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b".-_:/#".contains(&b);
+        let ok = !input.is_empty()
+            && input.len() <= MAX_EVIDENCE_REF_LEN
+            && input.bytes().all(allowed)
+            && !input
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|run| run.len() == 11);
+        if ok {
+            Ok(EvidenceRef(input.to_owned()))
+        } else {
+            Err(ConsentError::InvalidEvidence)
+        }
+    }
+
+    /// The reference as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -79,6 +79,14 @@ pub enum Error {
     )]
     BlindIndexLength(usize),
 
+    /// A padding bucket outside the allowed range was requested.
+    #[error(
+        "padding bucket must be {min}..={max} bytes, not {0}",
+        min = crate::PaddingBucket::MIN,
+        max = crate::PaddingBucket::MAX
+    )]
+    PaddingBucket(usize),
+
     /// A context value (tenant, collection, field, record id or subject id) is longer than the
     /// 4 GiB its length prefix can describe.
     #[error("context value is too long to encode")]

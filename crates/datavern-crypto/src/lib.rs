@@ -58,8 +58,8 @@ pub use self::blind_index::{
 };
 pub use self::data_key::DataKey;
 pub use self::envelope::{
-    ENVELOPE_OVERHEAD, ENVELOPE_VERSION, FieldContext, NONCE_LEN, TAG_LEN, decrypt_field,
-    encrypt_field, envelope_key_id,
+    ENVELOPE_OVERHEAD, ENVELOPE_VERSION, FieldContext, NONCE_LEN, PADDED_ENVELOPE_VERSION, Padding,
+    PaddingBucket, TAG_LEN, decrypt_field, encrypt_field, encrypt_field_padded, envelope_key_id,
 };
 pub use self::error::{Error, Result};
 pub use self::ids::{KekId, KekVersion, KeyId, KeyKind, KeyVersion};

@@ -92,6 +92,8 @@ async fn consent_is_granted_withdrawn_and_shown_from_the_command_line(backend: B
                 "paper",
                 "--occurred-at",
                 "2026-03-01T10:00:00Z",
+                "--evidence-ref",
+                "skjema:2026/4711",
             ],
         ),
         0,
@@ -119,7 +121,9 @@ async fn consent_is_granted_withdrawn_and_shown_from_the_command_line(backend: B
         .collect();
     assert_eq!(history.len(), 2, "{shown}");
     assert!(
-        history[0].contains("grant") && history[0].contains("paper"),
+        history[0].contains("grant")
+            && history[0].contains("paper")
+            && history[0].contains("evidence skjema:2026/4711"),
         "{shown}"
     );
     assert!(
@@ -131,6 +135,29 @@ async fn consent_is_granted_withdrawn_and_shown_from_the_command_line(backend: B
     let refused = record("grant", &["--channel", "paper"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr(&refused).contains("notice"), "{}", stderr(&refused));
+    // An evidence reference is an id, never personal data (and never echoed).
+    let refused = record(
+        "grant",
+        &[
+            "--notice-version",
+            "2026-01",
+            "--channel",
+            "paper",
+            "--evidence-ref",
+            "15108695088",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("evidence_ref"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stderr(&refused).contains("15108695088"),
+        "{}",
+        stderr(&refused)
+    );
     let refused = site.run(&[
         "consent",
         "grant",

@@ -95,11 +95,13 @@ pub enum ErrorCode {
     Archive,
     /// A public-access exemption without a valid hjemmel.
     PublicAccess,
+    /// Consent rules (`consent:`) that cannot apply to the purpose.
+    Consent,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::Syntax,
         ErrorCode::Empty,
         ErrorCode::WrongType,
@@ -130,6 +132,7 @@ impl ErrorCode {
         ErrorCode::Retention,
         ErrorCode::Archive,
         ErrorCode::PublicAccess,
+        ErrorCode::Consent,
     ];
 
     /// The stable snake_case code.
@@ -165,6 +168,7 @@ impl ErrorCode {
             ErrorCode::Retention => "retention",
             ErrorCode::Archive => "archive",
             ErrorCode::PublicAccess => "public_access",
+            ErrorCode::Consent => "consent",
         }
     }
 }

@@ -27,12 +27,28 @@ pub struct Field {
     pub(super) declared_classification: Option<Classification>,
     pub(super) encryption: Encryption,
     pub(super) searchable: bool,
+    pub(super) blind_index_length: Option<u8>,
+    pub(super) padding: Option<u16>,
     pub(super) purposes: Vec<PurposeId>,
     pub(super) purposes_declared: bool,
     pub(super) attribution: Attribution,
     pub(super) public_access: Option<PublicAccessExemption>,
     pub(super) source: Option<String>,
 }
+
+/// The blind-index length of a searchable field that declares none, in bytes (24 bits):
+/// lookups stay near-unique in a municipality's tables while equal indexes across a large
+/// column no longer prove equal values. See `docs/crypto.md`, "What a database holder learns".
+pub const DEFAULT_BLIND_INDEX_LENGTH: usize = 3;
+/// The shortest blind index a catalog may declare, in bytes.
+pub const MIN_BLIND_INDEX_LENGTH: usize = 2;
+/// The longest blind index a catalog may declare, in bytes: 128 bits already make an index a
+/// unique pseudonym of its value; longer only costs space.
+pub const MAX_BLIND_INDEX_LENGTH: usize = 16;
+/// The padding bucket of encrypted names and contact details that declare none, in bytes.
+pub const DEFAULT_PADDING: usize = 32;
+/// The largest padding bucket a catalog may declare, in bytes.
+pub const MAX_PADDING: usize = 4096;
 
 /// The value type of a field (its SQL column type when stored in plaintext).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -148,6 +164,20 @@ impl Field {
     /// Whether the field has a blind index for exact-match search (only encrypted fields do).
     pub fn is_searchable(&self) -> bool {
         self.searchable
+    }
+
+    /// The length of the field's blind index in bytes, for searchable fields: as declared
+    /// (`blind_index_length`), else [`DEFAULT_BLIND_INDEX_LENGTH`]; `None` for the others.
+    pub fn blind_index_length(&self) -> Option<usize> {
+        self.blind_index_length.map(usize::from)
+    }
+
+    /// The padding bucket of the field's encrypted values in bytes (values are padded to the
+    /// next multiple inside the encryption), or `None` for no padding: as declared
+    /// (`padding`), else [`DEFAULT_PADDING`] for encrypted names and contact details
+    /// (`user.name.*`, `user.contact.*`), else none. Always `None` for plaintext fields.
+    pub fn padding(&self) -> Option<usize> {
+        self.padding.map(usize::from)
     }
 
     /// The purposes allowed to read the field: its own list, else the collection's.

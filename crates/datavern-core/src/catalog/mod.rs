@@ -43,7 +43,10 @@ use std::collections::HashSet;
 use serde_norway::Value;
 
 pub use error::{CatalogError, CatalogErrors, ErrorCode};
-pub use field::{Attribution, Encryption, EncryptionReason, Field, FieldType};
+pub use field::{
+    Attribution, DEFAULT_BLIND_INDEX_LENGTH, DEFAULT_PADDING, Encryption, EncryptionReason, Field,
+    FieldType, MAX_BLIND_INDEX_LENGTH, MAX_PADDING, MIN_BLIND_INDEX_LENGTH,
+};
 pub use legal::{
     ArchiveDuty, InvalidHjemmel, LawfulBasis, PublicAccessExemption, RestrictionGround,
     SpecialCategoryCondition, UnknownProvision,

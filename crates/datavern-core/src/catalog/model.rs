@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::access::Role;
 use crate::classification::Classification;
 use crate::residency::{Location, ResidencyPolicy};
 
@@ -86,6 +87,7 @@ pub struct Purpose {
     pub(super) secure_identification: bool,
     pub(super) recipients: Vec<String>,
     pub(super) allowed_under_restriction: Option<RestrictionGround>,
+    pub(super) consent_recorder_role: Option<Role>,
 }
 
 /// A collection: one kind of record, stored in its own table.
@@ -316,6 +318,12 @@ impl Purpose {
     /// Why the purpose may still use restricted data (Art. 18(2)); `None` means it may not.
     pub fn allowed_under_restriction(&self) -> Option<RestrictionGround> {
         self.allowed_under_restriction
+    }
+
+    /// The role a principal needs to record a grant of consent to this purpose
+    /// (`consent: { recorder_role: … }`), if the catalog requires one.
+    pub fn consent_recorder_role(&self) -> Option<&Role> {
+        self.consent_recorder_role.as_ref()
     }
 
     /// Whether reads for this purpose must be checked against the subject's consents: the

@@ -24,7 +24,9 @@ pub(crate) const PURPOSE_KEYS: &[&str] = &[
     "secure_identification",
     "recipients",
     "allowed_under_restriction",
+    "consent",
 ];
+pub(crate) const CONSENT_KEYS: &[&str] = &["recorder_role"];
 pub(crate) const COLLECTION_KEYS: &[&str] = &[
     "name",
     "description",
@@ -53,6 +55,8 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "classification",
     "encrypted",
     "searchable",
+    "blind_index_length",
+    "padding",
     "purposes",
     "subject",
     "unntatt_offentlighet",
@@ -109,6 +113,13 @@ pub(crate) struct RawPurpose {
     pub(crate) secure_identification: Slot<bool>,
     pub(crate) recipients: Slot<Vec<Item<String>>>,
     pub(crate) allowed_under_restriction: Slot<String>,
+    pub(crate) consent: Slot<RawConsentRules>,
+}
+
+/// A consent purpose's rules for recording consent (`consent: { recorder_role: … }`).
+pub(crate) struct RawConsentRules {
+    pub(crate) path: Path,
+    pub(crate) recorder_role: Slot<String>,
 }
 
 pub(crate) struct RawCollection {
@@ -176,6 +187,10 @@ pub(crate) struct RawField {
     pub(crate) classification: Slot<String>,
     pub(crate) encrypted: Slot<bool>,
     pub(crate) searchable: Slot<bool>,
+    /// A number or text; parsed by validation.
+    pub(crate) blind_index_length: Slot<String>,
+    /// A number or `none`; parsed by validation.
+    pub(crate) padding: Slot<String>,
     pub(crate) purposes: Slot<Vec<Item<String>>>,
     pub(crate) subject: Slot<String>,
     pub(crate) unntatt_offentlighet: Slot<RawExemption>,
@@ -244,6 +259,14 @@ fn read_purpose(problems: &mut Problems, value: &Value, path: Path) -> Option<Ra
         secure_identification: obj.boolean(problems, "secure_identification"),
         recipients: obj.strings(problems, "recipients"),
         allowed_under_restriction: obj.string(problems, "allowed_under_restriction"),
+        consent: obj.nested(problems, "consent", |problems, value, path| {
+            let what = "the consent rules";
+            let obj = object(problems, value, &path, what, CONSENT_KEYS)?;
+            Some(RawConsentRules {
+                recorder_role: obj.string(problems, "recorder_role"),
+                path,
+            })
+        }),
         path,
     })
 }
@@ -359,6 +382,8 @@ fn read_field(problems: &mut Problems, value: &Value, path: Path) -> Option<RawF
         classification: obj.string(problems, "classification"),
         encrypted: obj.boolean(problems, "encrypted"),
         searchable: obj.boolean(problems, "searchable"),
+        blind_index_length: obj.string(problems, "blind_index_length"),
+        padding: obj.string(problems, "padding"),
         purposes: obj.strings(problems, "purposes"),
         subject: obj.string(problems, "subject"),
         unntatt_offentlighet: obj.nested(problems, "unntatt_offentlighet", read_exemption),

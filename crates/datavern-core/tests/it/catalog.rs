@@ -783,7 +783,7 @@ fn structural_problems_do_not_hide_each_other() {
         rendered,
         [
             "deployment.accreditation: expected a string, found a list",
-            "purposes[1].owner: unknown key \"owner\" in a purpose; a purpose has the keys id, description, lawful_basis, legal_reference, special_category_condition, criminal_data_basis, secure_identification, recipients, allowed_under_restriction",
+            "purposes[1].owner: unknown key \"owner\" in a purpose; a purpose has the keys id, description, lawful_basis, legal_reference, special_category_condition, criminal_data_basis, secure_identification, recipients, allowed_under_restriction, consent",
             "collections[0].subjects[0]: expected a subject reference (a mapping), found a string",
         ]
     );

@@ -1,13 +1,24 @@
 //! Consent events and the state folded from them.
 
-use datavern_core::access::ConsentState;
-use datavern_core::catalog::{Catalog, PurposeId};
+use datavern_core::access::{ConsentState, Principal, PrincipalId, Role};
+use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
+use datavern_core::classification::Classification;
 use datavern_core::consent::{
-    self, ConsentAction, ConsentChannel, ConsentError, ConsentEvent, NoticeVersion,
+    self, ConsentAction, ConsentChannel, ConsentError, ConsentEvent, EvidenceRef, NoticeVersion,
 };
 
 fn kommune() -> Catalog {
     Catalog::from_yaml(include_str!("../../../../examples/kommune.yaml")).unwrap()
+}
+
+/// The example catalog with grants to `nyhetsbrev` reserved to the role `consent_recorder`.
+fn kommune_with_recorder_role() -> Catalog {
+    let yaml = include_str!("../../../../examples/kommune.yaml").replacen(
+        "    lawful_basis: 6(1)(a)\n",
+        "    lawful_basis: 6(1)(a)\n    consent:\n      recorder_role: consent_recorder\n",
+        1,
+    );
+    Catalog::from_yaml(&yaml).unwrap()
 }
 
 fn purpose(id: &str) -> PurposeId {
@@ -144,4 +155,100 @@ fn notice_versions_channels_and_actions_parse_strictly() {
         "revoke".parse::<ConsentAction>(),
         Err(ConsentError::UnknownAction(_))
     ));
+}
+
+#[test]
+fn evidence_references_name_the_proof_and_never_hold_personal_data() {
+    for good in [
+        "skjema:2026/4711",
+        "0190b5d2-7c1e-7000-8000-000000000001",
+        "msg#42",
+        "eByggesak.2026_17",
+        "1234567890",
+        "123456789012",
+        &"a".repeat(consent::MAX_EVIDENCE_REF_LEN),
+    ] {
+        let parsed = EvidenceRef::parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert_eq!(parsed.as_str(), good);
+    }
+    assert_eq!(
+        EvidenceRef::parse("  skjema:1 ").unwrap().as_str(),
+        "skjema:1"
+    );
+    for bad in [
+        "",
+        "   ",
+        "skjema 2026",
+        "kari@example.no",
+        "Kari Nordmann",
+        "skjema:15108695088",
+        "15108695088",
+        "fnr-15108695088-x",
+        "æøå",
+        "line\nbreak",
+        &"a".repeat(consent::MAX_EVIDENCE_REF_LEN + 1),
+    ] {
+        let err = EvidenceRef::parse(bad).unwrap_err();
+        assert_eq!(err, ConsentError::InvalidEvidence, "{bad:?}");
+        // The message names the form, never the value.
+        assert!(bad.trim().is_empty() || !err.to_string().contains(bad.trim()));
+    }
+    let event = event("nyhetsbrev", ConsentAction::Grant, "2026-03-01T10:00:00Z");
+    assert_eq!(event.evidence(), None);
+    let event = event.with_evidence(EvidenceRef::parse("skjema:2026/4711").unwrap());
+    assert_eq!(
+        event.evidence().map(EvidenceRef::as_str),
+        Some("skjema:2026/4711")
+    );
+}
+
+#[test]
+fn a_recorder_role_in_the_catalog_holds_back_grants_not_withdrawals() {
+    let catalog = kommune_with_recorder_role();
+    let nyhetsbrev = consent::consent_purpose(&catalog, "nyhetsbrev").unwrap();
+    assert_eq!(
+        nyhetsbrev.consent_recorder_role().map(Role::as_str),
+        Some("consent_recorder")
+    );
+    let portal = Principal::new(
+        PrincipalId::parse("minside").unwrap(),
+        Kommunenummer::parse("4601").unwrap(),
+        Classification::Apen,
+    )
+    .with_purposes([purpose("nyhetsbrev")]);
+    let err = consent::check_recorder(nyhetsbrev, ConsentAction::Grant, &portal).unwrap_err();
+    assert_eq!(
+        err,
+        ConsentError::RecorderRoleRequired {
+            purpose: "nyhetsbrev".to_owned(),
+            role: "consent_recorder".to_owned(),
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("needs the role `consent_recorder`"),
+        "{err}"
+    );
+    assert_eq!(
+        consent::check_recorder(nyhetsbrev, ConsentAction::Withdraw, &portal),
+        Ok(())
+    );
+    let recorder = portal.with_roles([Role::parse("consent_recorder").unwrap()]);
+    assert_eq!(
+        consent::check_recorder(nyhetsbrev, ConsentAction::Grant, &recorder),
+        Ok(())
+    );
+    // Without the catalog rule, any principal of the purpose may record a grant.
+    let open = kommune();
+    let purpose = consent::consent_purpose(&open, "nyhetsbrev").unwrap();
+    assert_eq!(purpose.consent_recorder_role(), None);
+    let plain = Principal::new(
+        PrincipalId::parse("minside").unwrap(),
+        Kommunenummer::parse("4601").unwrap(),
+        Classification::Apen,
+    );
+    assert_eq!(
+        consent::check_recorder(purpose, ConsentAction::Grant, &plain),
+        Ok(())
+    );
 }

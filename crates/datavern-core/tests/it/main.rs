@@ -4,6 +4,7 @@
 
 mod access;
 mod catalog;
+mod catalog_protection;
 mod consent;
 mod controls;
 mod id;

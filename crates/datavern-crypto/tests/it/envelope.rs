@@ -1,8 +1,9 @@
 //! The field envelope: round trip, layout, and that ciphertext cannot be read, altered or moved.
 
 use datavern_crypto::{
-    ENVELOPE_OVERHEAD, ENVELOPE_VERSION, Error, FieldContext, KeyId, NONCE_LEN, decrypt_field,
-    encrypt_field, envelope_key_id,
+    ENVELOPE_OVERHEAD, ENVELOPE_VERSION, Error, FieldContext, KeyId, NONCE_LEN,
+    PADDED_ENVELOPE_VERSION, Padding, PaddingBucket, decrypt_field, encrypt_field,
+    encrypt_field_padded, envelope_key_id,
 };
 use proptest::prelude::*;
 
@@ -28,7 +29,57 @@ fn as_context(parts: &[String; 5]) -> FieldContext<'_> {
     }
 }
 
+fn bucket(bytes: usize) -> Padding {
+    Padding::Bucket(PaddingBucket::new(bytes).unwrap())
+}
+
 proptest! {
+    #[test]
+    fn padded_envelopes_round_trip_and_show_only_the_bucket(
+        plaintext in proptest::collection::vec(any::<u8>(), 0..600),
+        size in 1usize..=300,
+        parts in contexts(),
+    ) {
+        let key = data_key();
+        let ctx = as_context(&parts);
+        let padding = bucket(size);
+        let envelope = encrypt_field_padded(&key, &ctx, &plaintext, padding).unwrap();
+        prop_assert_eq!(envelope[0], PADDED_ENVELOPE_VERSION);
+        // Length: the next multiple of the bucket above the value (room for the marker).
+        let sealed = envelope.len() - ENVELOPE_OVERHEAD;
+        prop_assert_eq!(sealed % size, 0);
+        prop_assert!(sealed > plaintext.len() && sealed <= plaintext.len() + size);
+        prop_assert_eq!(envelope.len(), padding.envelope_len(plaintext.len()));
+        prop_assert_eq!(envelope_key_id(&envelope).unwrap(), key.id());
+        let opened = decrypt_field(&key, &ctx, &envelope).unwrap();
+        prop_assert_eq!(opened.as_slice(), plaintext.as_slice());
+    }
+
+    #[test]
+    fn values_within_a_bucket_give_envelopes_of_equal_length(
+        a in proptest::collection::vec(any::<u8>(), 0..32),
+        b in proptest::collection::vec(any::<u8>(), 0..32),
+    ) {
+        let key = data_key();
+        let one = encrypt_field_padded(&key, &context(), &a, bucket(32)).unwrap();
+        let two = encrypt_field_padded(&key, &context(), &b, bucket(32)).unwrap();
+        prop_assert_eq!(one.len(), 32 + ENVELOPE_OVERHEAD);
+        prop_assert_eq!(one.len(), two.len());
+    }
+
+    #[test]
+    fn changing_any_byte_of_a_padded_envelope_fails(
+        plaintext in proptest::collection::vec(any::<u8>(), 0..40),
+        position in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        let key = data_key();
+        let mut envelope = encrypt_field_padded(&key, &context(), &plaintext, bucket(16)).unwrap();
+        let i = position.index(envelope.len());
+        envelope[i] ^= flip;
+        prop_assert!(is_auth_failure(decrypt_field(&key, &context(), &envelope)));
+    }
+
     #[test]
     fn round_trips_any_plaintext_in_any_context(
         plaintext in proptest::collection::vec(any::<u8>(), 0..2048),
@@ -251,9 +302,56 @@ fn key_id_of_a_malformed_envelope_is_an_error() {
         Err(Error::MalformedEnvelope)
     ));
     let mut unknown_version = encrypt_field(&data_key(), &context(), b"x").unwrap();
-    unknown_version[0] = 2;
+    unknown_version[0] = 3;
     assert!(matches!(
         envelope_key_id(&unknown_version),
         Err(Error::MalformedEnvelope)
     ));
+}
+
+/// Envelopes written before padding existed (format 1) still open, and `Padding::None` still
+/// writes them: old data stays readable and unpadded fields keep their layout.
+#[test]
+fn unpadded_envelopes_keep_format_one_and_still_open() {
+    let key = data_key();
+    let old = encrypt_field(&key, &context(), b"Kari Nordmann").unwrap();
+    let none = encrypt_field_padded(&key, &context(), b"Kari Nordmann", Padding::None).unwrap();
+    for envelope in [&old, &none] {
+        assert_eq!(envelope[0], ENVELOPE_VERSION);
+        assert_eq!(envelope.len(), 13 + ENVELOPE_OVERHEAD);
+        assert_eq!(
+            decrypt_field(&key, &context(), envelope)
+                .unwrap()
+                .as_slice(),
+            b"Kari Nordmann"
+        );
+    }
+}
+
+/// The version byte is authenticated: relabelling a padded envelope as format 1 (which would
+/// return the padding as part of the value) or a plain one as format 2 (which would strip
+/// bytes) fails.
+#[test]
+fn relabelling_the_format_fails() {
+    let key = data_key();
+    let mut padded = encrypt_field_padded(&key, &context(), b"Ola", bucket(32)).unwrap();
+    padded[0] = ENVELOPE_VERSION;
+    assert!(is_auth_failure(decrypt_field(&key, &context(), &padded)));
+    let mut plain = encrypt_field(&key, &context(), b"Ola\x80").unwrap();
+    plain[0] = PADDED_ENVELOPE_VERSION;
+    assert!(is_auth_failure(decrypt_field(&key, &context(), &plain)));
+}
+
+#[test]
+fn padding_buckets_outside_the_range_are_refused() {
+    for n in [0, PaddingBucket::MAX + 1, 1 << 20] {
+        assert!(matches!(PaddingBucket::new(n), Err(Error::PaddingBucket(m)) if m == n));
+    }
+    assert_eq!(
+        PaddingBucket::new(0).unwrap_err().to_string(),
+        "padding bucket must be 1..=4096 bytes, not 0"
+    );
+    assert_eq!(PaddingBucket::new(32).unwrap().padded_len(31), 32);
+    assert_eq!(PaddingBucket::new(32).unwrap().padded_len(32), 64);
+    assert_eq!(PaddingBucket::new(32).unwrap().padded_len(0), 32);
 }

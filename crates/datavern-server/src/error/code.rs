@@ -62,6 +62,9 @@ pub enum Code {
     ProcessingRestricted,
     /// The record's data subject objected to processing for the purpose (GDPR Art. 21).
     ObjectionUpheld,
+    /// The catalog requires a role to record grants of consent to the purpose, and the caller
+    /// lacks it.
+    ConsentRecorderRequired,
     // ---- 404 ----
     /// No such route.
     RouteNotFound,
@@ -140,7 +143,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 54] = [
+    pub const ALL: [Code; 55] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -189,6 +192,7 @@ impl Code {
         Code::RequestTypeNotExecutable,
         Code::ProcessingRestricted,
         Code::ObjectionUpheld,
+        Code::ConsentRecorderRequired,
         Code::SubjectNotFound,
         Code::ConsentInvalid,
         Code::ConsentNotApplicable,
@@ -295,6 +299,11 @@ impl Code {
                 "Processing restricted",
             ),
             Code::ObjectionUpheld => ("objection_upheld", S::FORBIDDEN, "Data subject objected"),
+            Code::ConsentRecorderRequired => (
+                "consent_recorder_required",
+                S::FORBIDDEN,
+                "Consent recorder role required",
+            ),
             Code::SubjectNotFound => ("subject_not_found", S::NOT_FOUND, "Data subject not found"),
             Code::ConsentInvalid => (
                 "consent_invalid",

@@ -385,6 +385,9 @@ impl From<RecordError> for ApiError {
                 ApiError::new(Code::InvalidQuery, detail)
             }
             RecordError::SubjectNotFound => ApiError::new(Code::SubjectNotFound, detail),
+            RecordError::Consent(datavern_core::consent::ConsentError::RecorderRoleRequired {
+                ..
+            }) => ApiError::new(Code::ConsentRecorderRequired, detail),
             RecordError::Consent(ref consent) => {
                 ApiError::new(Code::ConsentInvalid, consent_detail(consent))
             }

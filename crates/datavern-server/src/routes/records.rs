@@ -18,7 +18,9 @@ use datavern_core::access::{
     self, AccessRequest, AuditFacts, ConsentState, Denial, Grant, Outcome, Principal,
 };
 use datavern_core::catalog::Collection;
-use datavern_core::consent::{self, ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
+use datavern_core::consent::{
+    self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
+};
 use datavern_core::record::{self, Mode, normalize_lookup};
 use datavern_store::records::{Cursor, DEFAULT_PAGE_LIMIT, page_limit};
 use datavern_store::{RecordError, RecordView, RequestMeta, StoreError};
@@ -29,6 +31,7 @@ use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem, consent_detail};
 use crate::extract::{ApiJson, PurposeHeader};
 use crate::middleware::REQUEST_ID_HEADER;
+use crate::routes::subjects;
 use crate::state::AppState;
 use crate::wire::record::{RecordJson, RecordPage};
 
@@ -39,6 +42,8 @@ const LIMIT_PARAM: &str = "limit";
 const CONSENT_NOTICE_HEADER: &str = "datavern-consent-notice";
 /// The channel of a consent given with a create.
 const CONSENT_CHANNEL_HEADER: &str = "datavern-consent-channel";
+/// Where the evidence of a consent given with a create is kept (the signed form's id).
+const CONSENT_EVIDENCE_HEADER: &str = "datavern-consent-evidence";
 
 /// The request id, for the audit entries of the request.
 pub(crate) struct Meta(pub(crate) RequestMeta);
@@ -76,6 +81,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
         ("Datavern-Consent-Channel" = Option<String>, Header,
             description = "How that consent was given (`web`, `app`, `paper`, `phone`, \
             `in_person`, `email`, `api`; default `api`)"),
+        ("Datavern-Consent-Evidence" = Option<String>, Header,
+            description = "Where the evidence of that consent is kept: the id of the signed \
+            form or message (1 to 128 ASCII letters, digits, `.-_:/#`; never personal data). \
+            Where the catalog names a `consent.recorder_role` for the purpose, consent given \
+            with a create needs that role too"),
     ),
     request_body(
         content = Object,
@@ -111,6 +121,23 @@ pub(crate) async fn create(
     check_write(&state, &principal, &request, &grant, &record, &meta).await?;
     let view = match consent_with_create(&headers, &grant)? {
         Some(event) => {
+            // The same rule as POST /v1/subjects/{id}/consents: a person created with a
+            // consent records a grant.
+            let purpose = grant.purpose();
+            if let Err(err) =
+                subjects::check_recorder(&state, &principal, purpose, ConsentAction::Grant)
+            {
+                let action = "consent_grant";
+                return Err(subjects::refuse(
+                    &state,
+                    &principal,
+                    &meta,
+                    action,
+                    Some(purpose),
+                    err,
+                )
+                .await);
+            }
             state
                 .records()
                 .create_with_consent(&grant, record, &event, &meta)
@@ -465,11 +492,11 @@ fn consent_with_create(
             .map(|v| v.to_str().map(str::trim).unwrap_or_default().to_owned())
     };
     let Some(notice) = text(CONSENT_NOTICE_HEADER) else {
-        if text(CONSENT_CHANNEL_HEADER).is_some() {
+        if text(CONSENT_CHANNEL_HEADER).is_some() || text(CONSENT_EVIDENCE_HEADER).is_some() {
             return Err(ApiError::new(
                 Code::ConsentInvalid,
-                "Datavern-Consent-Channel needs Datavern-Consent-Notice, the privacy notice \
-                 version the person consented under",
+                "Datavern-Consent-Channel and Datavern-Consent-Evidence need \
+                 Datavern-Consent-Notice, the privacy notice version the person consented under",
             ));
         }
         return Ok(None);
@@ -492,7 +519,10 @@ fn consent_with_create(
         grant.principal().as_str(),
     )
     .map_err(invalid)?;
-    Ok(Some(event))
+    Ok(Some(match text(CONSENT_EVIDENCE_HEADER) {
+        Some(evidence) => event.with_evidence(EvidenceRef::parse(&evidence).map_err(invalid)?),
+        None => event,
+    }))
 }
 
 /// A record id from the path.

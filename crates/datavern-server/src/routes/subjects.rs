@@ -4,7 +4,9 @@
 //! - `POST /v1/subjects/{id}/consents` records a grant or withdrawal for the purpose the
 //!   `Datavern-Purpose` header names, which must be the body's `purpose`, rest on consent and
 //!   be allowed for the caller: the service that collects a consent is the one that processes
-//!   for it (the self-service portal for `nyhetsbrev`), and no other can fabricate one.
+//!   for it (the self-service portal for `nyhetsbrev`), and no other can fabricate one. Where
+//!   the catalog names a `consent.recorder_role` for the purpose, a grant also needs that role
+//!   (`consent_recorder_required`, audited); withdrawals do not (Art. 7(3)).
 //! - `GET /v1/subjects/{id}/consents`: with the role `auditor` (the data protection officer)
 //!   every purpose; otherwise the purpose the `Datavern-Purpose` header names (a consent
 //!   purpose the caller may use), and only its events.
@@ -20,7 +22,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datavern_core::access::{ConsentState, Principal};
 use datavern_core::catalog::PurposeId;
-use datavern_core::consent::{self, ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
+use datavern_core::consent::{
+    self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
+};
 use datavern_store::controls::{
     ConsentRegister, Controls, CurrentConsent, Objection, Restriction, StoredConsent,
 };
@@ -57,6 +61,11 @@ pub(crate) struct ConsentRequest {
     /// When the person gave or withdrew it (RFC 3339); now if absent.
     #[serde(default)]
     pub occurred_at: Option<String>,
+    /// Where the evidence is kept: the id of the signed form or message (1 to 128 ASCII
+    /// letters, digits, `.`, `-`, `_`, `:`, `/`, `#`; never personal data), e.g.
+    /// `skjema:2026/4711`.
+    #[serde(default)]
+    pub evidence_ref: Option<String>,
 }
 
 /// One recorded consent event.
@@ -78,6 +87,8 @@ pub(crate) struct ConsentEventJson {
     pub occurred_at: OffsetDateTime,
     /// Who recorded it (a principal id).
     pub recorded_by: String,
+    /// Where the evidence is kept (the id of the signed form or message), if recorded.
+    pub evidence_ref: Option<String>,
     /// When datavern stored it.
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -282,6 +293,13 @@ async fn write_consent(
             ),
         )));
     }
+    // Who may record comes before what is recorded: anything but a withdrawal is held to
+    // the grant's rule, so a caller without the role learns nothing from validation.
+    let action = match body.action.trim() {
+        "withdraw" => ConsentAction::Withdraw,
+        _ => ConsentAction::Grant,
+    };
+    check_recorder(state, principal, &header, action).map_err(refused)?;
     let event = consent_event(principal, &header, &body).map_err(refused)?;
     let controls = Controls::new(state.records().clone());
     controls
@@ -371,6 +389,22 @@ fn consent_purpose_header(
     Ok(purpose.id().clone())
 }
 
+/// Whether `principal` may record `action` for the consent purpose `purpose`: a grant needs
+/// the purpose's `consent.recorder_role` if the catalog names one
+/// ([`consent::check_recorder`]); `consent_recorder_required` otherwise.
+pub(crate) fn check_recorder(
+    state: &AppState,
+    principal: &Principal,
+    purpose: &PurposeId,
+    action: ConsentAction,
+) -> Result<(), ApiError> {
+    let Some(declared) = state.catalog().purpose(purpose.as_str()) else {
+        return Ok(());
+    };
+    consent::check_recorder(declared, action, principal)
+        .map_err(|err| ApiError::new(Code::ConsentRecorderRequired, err.to_string()))
+}
+
 /// The event the body describes, recorded by the caller.
 fn consent_event(
     principal: &Principal,
@@ -408,7 +442,13 @@ fn consent_event(
             "occurred_at lies in the future: give the time the person consented or withdrew".into(),
         ));
     }
-    ConsentEvent::new(
+    let evidence = body
+        .evidence_ref
+        .as_deref()
+        .map(EvidenceRef::parse)
+        .transpose()
+        .map_err(|err| invalid(err.to_string()))?;
+    let event = ConsentEvent::new(
         purpose.clone(),
         action,
         notice_version,
@@ -416,7 +456,11 @@ fn consent_event(
         at,
         principal.id().as_str(),
     )
-    .map_err(|err| invalid(consent_detail(&err)))
+    .map_err(|err| invalid(consent_detail(&err)))?;
+    Ok(match evidence {
+        Some(evidence) => event.with_evidence(evidence),
+        None => event,
+    })
 }
 
 fn action_name(action: &str) -> &'static str {
@@ -438,7 +482,7 @@ fn subject_id(text: &str) -> Result<SubjectId, ApiError> {
 
 /// Audits a refusal of `action` and returns `err`; if the audit log cannot be written, that
 /// failure is the answer.
-async fn refuse(
+pub(crate) async fn refuse(
     state: &AppState,
     principal: &Principal,
     meta: &RequestMeta,
@@ -534,6 +578,7 @@ fn event_json(stored: &StoredConsent) -> ConsentEventJson {
         occurred_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
         recorded_by: event.recorded_by().to_owned(),
+        evidence_ref: event.evidence().map(|e| e.as_str().to_owned()),
         recorded_at: stored.recorded_at,
     }
 }

@@ -14,6 +14,7 @@ mod audit;
 mod audit_coverage;
 mod auth;
 mod consent;
+mod consent_recorder;
 mod errors;
 mod flood;
 mod health;

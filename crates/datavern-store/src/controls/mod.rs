@@ -64,7 +64,8 @@ pub struct StoredConsent {
     pub id: Uuid,
     /// The data subject.
     pub subject: SubjectId,
-    /// What was recorded: purpose, action, notice version, channel, time, recorder.
+    /// What was recorded: purpose, action, notice version, channel, time, recorder, evidence
+    /// reference.
     pub event: ConsentEvent,
     /// When datavern stored it.
     pub recorded_at: OffsetDateTime,
@@ -171,8 +172,10 @@ impl Controls {
     /// entry and the outbox event `no.datavern.consent.granted` / `.withdrawn`, in one
     /// transaction. The next request for the purpose sees it.
     ///
-    /// Fails with [`RecordError::Consent`] if the purpose does not rest on consent and
-    /// [`RecordError::SubjectNotFound`] if the subject is not a person of the tenant.
+    /// Fails with [`RecordError::Consent`] if the purpose does not rest on consent or the
+    /// catalog requires a role to record grants for it that `principal` lacks
+    /// ([`consent::check_recorder`]), and [`RecordError::SubjectNotFound`] if the subject is
+    /// not a person of the tenant.
     #[instrument(skip_all, fields(tenant = %principal.tenant(), subject = %subject, purpose = %event.purpose()))]
     pub async fn record_consent(
         &self,
@@ -181,8 +184,9 @@ impl Controls {
         event: &ConsentEvent,
         meta: &RequestMeta,
     ) -> Result<StoredConsent> {
-        consent::consent_purpose(self.records.catalog(), event.purpose().as_str())
+        let purpose = consent::consent_purpose(self.records.catalog(), event.purpose().as_str())
             .map_err(RecordError::from)?;
+        consent::check_recorder(purpose, event.action(), principal).map_err(RecordError::from)?;
         let tenant = principal.tenant();
         let mut tx = Tx::begin(self.records.store().data(), tenant, TxMode::Write).await?;
         if !self

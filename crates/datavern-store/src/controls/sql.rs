@@ -4,7 +4,9 @@
 
 use datavern_core::access::{ConsentState, Principal};
 use datavern_core::catalog::{Kommunenummer, PurposeId};
-use datavern_core::consent::{ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
+use datavern_core::consent::{
+    ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
+};
 use datavern_core::controls::RestrictionReason;
 use sea_query::{Alias, Cond, Expr, Order, Query, SimpleExpr};
 use serde_json::json;
@@ -125,6 +127,7 @@ pub(crate) async fn append_consent(
                 "recorded_by",
                 "recorded_at",
                 "request_id",
+                "evidence_ref",
             ]
             .map(col),
         )
@@ -140,6 +143,7 @@ pub(crate) async fn append_consent(
             event.recorded_by().into(),
             time_expr(conn, recorded_at),
             request_id.map(str::to_owned).into(),
+            event.evidence().map(|e| e.as_str().to_owned()).into(),
         ])
         .to_owned();
     conn.execute(&insert).await?;
@@ -237,6 +241,7 @@ type ConsentRow = (
     Text,
     OffsetDateTime,
     Option<Text>,
+    Option<Text>,
 );
 
 /// A `dv_consent_state` row as read.
@@ -262,6 +267,7 @@ pub(super) async fn consents(
                         "recorded_by",
                         "recorded_at",
                         "request_id",
+                        "evidence_ref",
                     ]
                     .map(col),
                 )
@@ -290,6 +296,12 @@ pub(super) async fn consents(
                 &row.6.0,
             )
             .map_err(|_| corrupt("recorded_by"))?;
+            let event = match row.9 {
+                Some(evidence) => event.with_evidence(
+                    EvidenceRef::parse(&evidence.0).map_err(|_| corrupt("evidence_ref"))?,
+                ),
+                None => event,
+            };
             Ok(StoredConsent {
                 id: row.0,
                 subject,

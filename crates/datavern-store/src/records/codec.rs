@@ -210,6 +210,8 @@ mod tests {
             field_type,
             encrypted,
             blind_index: None,
+            index_length: 3,
+            padding: None,
         }
     }
 

@@ -224,6 +224,9 @@ impl RecordError {
             RecordError::InvalidCursor => "invalid_cursor",
             RecordError::BatchTooLarge { .. } => "batch_too_large",
             RecordError::SubjectNotFound => "subject_not_found",
+            RecordError::Consent(datavern_core::consent::ConsentError::RecorderRoleRequired {
+                ..
+            }) => "consent_recorder_required",
             RecordError::Consent(_) => "consent_invalid",
             RecordError::NotObjectionable { .. } => "purpose_not_objectionable",
             RecordError::SubjectCount { .. } => "invalid_subjects",

@@ -25,14 +25,15 @@ use crate::error::{Result, StoreError};
 use crate::ids::SubjectId;
 use crate::keys::{KeyState, KeyStore};
 
-/// The length of every blind index datavern computes, in bytes: 24 bits.
+/// The blind-index length of a searchable field that declares none, in bytes: 24 bits. Each
+/// field's length is the catalog's `blind_index_length`
+/// ([`Field::blind_index_length`](datavern_core::catalog::Field::blind_index_length)).
 ///
 /// With N distinct values in a field, about N / 2²⁴ other values share each index value:
 /// ≈ 0.02 false positives per lookup among Bergen's ~290 000 residents, ≈ 0.3 among all
-/// of Norway's. Lookups stay near-unique (few candidates to decrypt), while across a
-/// national-scale column equal indexes no longer prove equal values. See `docs/crypto.md`,
-/// "Choosing the length". Fixed once indexes exist: changing it means recomputing them.
-pub const BLIND_INDEX_LEN: usize = 3;
+/// of Norway's. See `docs/crypto.md`, "Choosing the length". Fixed once indexes exist:
+/// changing it means recomputing them, so the store refuses the change.
+pub const BLIND_INDEX_LEN: usize = datavern_core::catalog::DEFAULT_BLIND_INDEX_LENGTH;
 
 /// How long and how many keys the cache keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +74,7 @@ struct Loaded {
     destroyed: HashSet<(Uuid, KeyId)>,
 }
 
-type IndexKeyId = (Kommunenummer, String, String);
+type IndexKeyId = (Kommunenummer, String, String, usize);
 
 /// Unwrapped keys, loaded through the key store and the KEK provider.
 pub(crate) struct KeyCache {
@@ -332,15 +333,17 @@ impl KeyCache {
         self.load_subjects(tenant, &missing).await.map(drop)
     }
 
-    /// The blind-index key of `collection`.`field` in the tenant, deriving it from the
-    /// tenant's root key (made and stored first if the tenant has none).
+    /// The blind-index key of `collection`.`field` in the tenant, computing indexes of
+    /// `length` bytes (the field's `blind_index_length`), deriving it from the tenant's root
+    /// key (made and stored first if the tenant has none).
     pub(crate) async fn index_key(
         &self,
         tenant: Kommunenummer,
         collection: &str,
         field: &str,
+        length: usize,
     ) -> Result<BlindIndexKey> {
-        let id = (tenant, collection.to_owned(), field.to_owned());
+        let id = (tenant, collection.to_owned(), field.to_owned(), length);
         if let Some(key) = self.index.get(&id).await {
             return Ok(key);
         }
@@ -351,7 +354,7 @@ impl KeyCache {
                 collection,
                 field,
             },
-            BlindIndexLength::new(BLIND_INDEX_LEN)?,
+            BlindIndexLength::new(length)?,
         )?;
         self.index.insert(id, key.clone()).await;
         Ok(key)

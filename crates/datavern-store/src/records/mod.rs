@@ -282,6 +282,10 @@ impl Records {
     /// record and the consent event (subject: the new record's id) are written in one
     /// transaction, so the record never exists without the consent that allows it. A create
     /// for a consent purpose without one is refused (`consent_required`).
+    ///
+    /// The grant carries no roles: a caller that takes consents from principals checks
+    /// [`datavern_core::consent::check_recorder`] first, as the HTTP API does, when the
+    /// catalog requires a recorder role for the purpose.
     #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant()))]
     pub async fn create_with_consent(
         &self,

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use datavern_core::catalog::{Catalog, Collection, DataSubjects, Field, FieldName, FieldType};
+use datavern_core::catalog::{
+    Catalog, Collection, DEFAULT_BLIND_INDEX_LENGTH, DataSubjects, Field, FieldName, FieldType,
+};
+use datavern_crypto::{Padding, PaddingBucket};
 
 use crate::schema::{self, BLIND_INDEX_PREFIX, ColumnRole, SubjectModel, TableDescription};
 
@@ -65,6 +68,20 @@ pub(super) struct FieldPlan {
     pub(super) encrypted: bool,
     /// The blind-index column, for searchable fields.
     pub(super) blind_index: Option<String>,
+    /// The blind-index length in bytes (the catalog's; unused without an index).
+    pub(super) index_length: usize,
+    /// The padding bucket of its envelopes in bytes, if padded (encrypted fields only).
+    pub(super) padding: Option<usize>,
+}
+
+impl FieldPlan {
+    /// How the field's values are padded before sealing.
+    pub(super) fn padding(&self) -> datavern_crypto::Result<Padding> {
+        self.padding
+            .map(|bytes| PaddingBucket::new(bytes).map(Padding::Bucket))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
 }
 
 impl CollectionPlan {
@@ -124,6 +141,10 @@ impl CollectionPlan {
                         blind_index: catalog_field
                             .is_searchable()
                             .then(|| format!("{BLIND_INDEX_PREFIX}{field}")),
+                        index_length: catalog_field
+                            .blind_index_length()
+                            .unwrap_or(DEFAULT_BLIND_INDEX_LENGTH),
+                        padding: catalog_field.padding().filter(|_| *encrypted),
                     })
                 }
                 _ => None,

@@ -583,7 +583,7 @@ pub(super) async fn lookup(
     let key = records
         .inner
         .keys
-        .index_key(tenant, &plan.name, field)
+        .index_key(tenant, &plan.name, field, field_plan.index_length)
         .await?;
     let blind_index = key.compute(normalized_value.as_bytes());
 

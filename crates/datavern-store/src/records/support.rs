@@ -8,7 +8,7 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::record::FieldValue;
-use datavern_crypto::{FieldContext, Zeroizing, encrypt_field};
+use datavern_crypto::{FieldContext, Zeroizing, encrypt_field_padded};
 use sea_query::{Alias, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -276,7 +276,12 @@ impl Records {
                     record_id: &record_text,
                     subject_id: &owner_text,
                 };
-                Some(encrypt_field(&key, &context, text.as_bytes())?)
+                Some(encrypt_field_padded(
+                    &key,
+                    &context,
+                    text.as_bytes(),
+                    field_plan.padding()?,
+                )?)
             }
             None => None,
         };
@@ -301,7 +306,15 @@ impl Records {
         field: &str,
         form: &str,
     ) -> Result<Vec<u8>> {
-        let key = self.inner.keys.index_key(tenant, collection, field).await?;
+        let length = self
+            .plan_of(collection)?
+            .field(field)
+            .map_or(crate::records::BLIND_INDEX_LEN, |f| f.index_length);
+        let key = self
+            .inner
+            .keys
+            .index_key(tenant, collection, field, length)
+            .await?;
         Ok(key.compute(form.as_bytes()).as_bytes().to_vec())
     }
 

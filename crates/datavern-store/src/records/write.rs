@@ -8,7 +8,7 @@ use datavern_core::catalog::{FieldName, Kommunenummer};
 use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
-use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field};
+use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field_padded};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
@@ -99,7 +99,7 @@ impl Records {
             let key = self
                 .inner
                 .keys
-                .index_key(tenant, &plan.name, &field.name)
+                .index_key(tenant, &plan.name, &field.name, field.index_length)
                 .await?;
             keys.push((field.name.as_str(), key));
         }
@@ -136,7 +136,12 @@ impl Records {
                         record_id: &record_text,
                         subject_id: &owner_text,
                     };
-                    Some(encrypt_field(key, &context, text.as_bytes())?)
+                    Some(encrypt_field_padded(
+                        key,
+                        &context,
+                        text.as_bytes(),
+                        field.padding()?,
+                    )?)
                 }
                 _ => None,
             };

@@ -201,7 +201,7 @@ impl Rule<'_> {
                     columns.push(column.name.clone());
                     fields.push(field.clone());
                 }
-                ColumnRole::BlindIndex { field } if self.clears(field) => {
+                ColumnRole::BlindIndex { field, .. } if self.clears(field) => {
                     columns.push(column.name.clone());
                 }
                 _ => {}

@@ -128,6 +128,12 @@ fn row_level_security(table: &str) -> Vec<String> {
     ]
 }
 
+/// The bytes a MariaDB blind-index column holds (`varbinary(32)`): every length a catalog may
+/// declare fits (PostgreSQL's `bytea` and SQLite's `blob` hold any), so a field's length is
+/// the index values', not the column's.
+const BLIND_INDEX_COLUMN_BYTES: u32 = 32;
+const _: () = assert!(datavern_core::catalog::MAX_BLIND_INDEX_LENGTH <= 32);
+
 /// The column type of `role` on `backend`.
 fn column_type(backend: Backend, role: &ColumnRole) -> Result<ColumnType> {
     use Backend::{MySql, Postgres, Sqlite};
@@ -153,7 +159,9 @@ fn column_type(backend: Backend, role: &ColumnRole) -> Result<ColumnType> {
             },
             MySql,
         ) => custom("longblob"),
-        (ColumnRole::BlindIndex { .. }, MySql) => ColumnType::VarBinary(StringLen::N(32)),
+        (ColumnRole::BlindIndex { .. }, MySql) => {
+            ColumnType::VarBinary(StringLen::N(BLIND_INDEX_COLUMN_BYTES))
+        }
         (
             ColumnRole::Field {
                 encrypted: true, ..

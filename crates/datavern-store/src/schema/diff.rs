@@ -70,7 +70,8 @@ pub fn differences(applied: &TableDescription, wanted: &TableDescription) -> Vec
 struct Shape<'a> {
     field_type: &'a str,
     encrypted: bool,
-    searchable: bool,
+    /// The blind-index length in bytes, for searchable fields.
+    index_length: Option<usize>,
     nullable: bool,
 }
 
@@ -88,9 +89,10 @@ fn shapes(table: &TableDescription) -> Vec<(&str, Shape<'_>)> {
                 Shape {
                     field_type,
                     encrypted: *encrypted,
-                    searchable: table.columns.iter().any(
-                        |c| matches!(&c.role, ColumnRole::BlindIndex { field: f } if f == field),
-                    ),
+                    index_length: table.columns.iter().find_map(|c| match &c.role {
+                        ColumnRole::BlindIndex { field: f, length } if f == field => Some(*length),
+                        _ => None,
+                    }),
                     nullable: column.nullable,
                 },
             )),
@@ -135,13 +137,18 @@ fn field_differences(
             )),
             _ => {}
         }
-        match (old.searchable, new.searchable) {
-            (false, true) => changes.push(format!(
+        match (old.index_length, new.index_length) {
+            (None, Some(_)) => changes.push(format!(
                 "field \"{name}\" is now searchable (a blind-index column would be added)"
             )),
-            (true, false) => changes.push(format!(
+            (Some(_), None) => changes.push(format!(
                 "field \"{name}\" is no longer searchable (its blind-index column would be \
                  dropped)"
+            )),
+            (Some(before), Some(after)) if before != after => changes.push(format!(
+                "field \"{name}\" changed its blind_index_length from {before} to {after} bytes \
+                 (every stored index would have to be recomputed from the decrypted values, \
+                 which datavern does not do yet; keep {before})"
             )),
             _ => {}
         }
@@ -164,7 +171,7 @@ fn describe_shape(shape: &Shape<'_>) -> String {
     if shape.encrypted {
         words.push_str("encrypted ");
     }
-    if shape.searchable {
+    if shape.index_length.is_some() {
         words.push_str("searchable ");
     }
     words.push_str(shape.field_type);

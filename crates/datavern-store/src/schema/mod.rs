@@ -26,7 +26,7 @@ mod ddl;
 mod diff;
 pub(crate) mod names;
 
-use datavern_core::catalog::{Collection, DataSubjects, Field};
+use datavern_core::catalog::{Collection, DEFAULT_BLIND_INDEX_LENGTH, DataSubjects, Field};
 use serde::{Deserialize, Serialize};
 
 pub use self::apply::ApplyReport;
@@ -131,6 +131,14 @@ pub enum ColumnRole {
     BlindIndex {
         /// The field indexed.
         field: String,
+        /// The index length in bytes (the catalog's `blind_index_length`). Descriptions
+        /// written before the length was configurable have none: they were 3 bytes, and it
+        /// is left out of the JSON when 3, so their fingerprints stay the same.
+        #[serde(
+            default = "default_index_length",
+            skip_serializing_if = "is_default_index_length"
+        )]
+        length: usize,
     },
     /// When the record was created (UTC).
     CreatedAt,
@@ -140,6 +148,14 @@ pub enum ColumnRole {
     Version,
     /// Whether processing of the record is restricted (GDPR Art. 18).
     Restricted,
+}
+
+fn default_index_length() -> usize {
+    DEFAULT_BLIND_INDEX_LENGTH
+}
+
+fn is_default_index_length(length: &usize) -> bool {
+    *length == DEFAULT_BLIND_INDEX_LENGTH
 }
 
 impl TableDescription {
@@ -285,11 +301,12 @@ fn field_columns(field: &Field) -> Vec<Column> {
         },
         nullable: true,
     }];
-    if field.is_searchable() {
+    if let Some(length) = field.blind_index_length() {
         columns.push(Column {
             name: names::blind_index_column(name),
             role: ColumnRole::BlindIndex {
                 field: name.to_owned(),
+                length,
             },
             nullable: true,
         });

@@ -3,9 +3,11 @@
 //! (writes refused, reads only for purposes allowed under restriction, lifting restores) and
 //! objection (6(1)(e)/(f) purposes refused, 6(1)(c) still allowed).
 
-use datavern_core::access::{self, AccessRequest, ConsentState, Grant, Operation};
+use datavern_core::access::{self, AccessRequest, ConsentState, Grant, Operation, Principal, Role};
 use datavern_core::catalog::PurposeId;
-use datavern_core::consent::{ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
+use datavern_core::consent::{
+    ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
+};
 use datavern_core::controls::RestrictionReason;
 use datavern_core::record::Mode;
 use datavern_store::controls::Controls;
@@ -14,7 +16,7 @@ use datavern_store::{Backend, RecordError, StoreError, SubjectId};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::records::{Env, meta, record_error};
+use crate::records::{Env, kommune_two_tenants, meta, record_error};
 use crate::support::{backend_tests, strings, tenant};
 
 backend_tests!(
@@ -22,9 +24,82 @@ backend_tests!(
     create_for_a_consent_purpose_needs_the_consent,
     consent_history_is_append_only_ordered_and_latest_wins,
     consent_is_recorded_only_for_consent_purposes_and_known_subjects,
+    grants_need_the_recorder_role_and_keep_their_evidence,
     restriction_refuses_writes_and_reads_except_for_allowed_purposes,
     objection_refuses_public_task_purposes_but_not_legal_obligation,
 );
+
+/// The test principal of `tenant_no` with the role [`with_recorder_role`] requires for
+/// recording grants to `nyhetsbrev`.
+fn recorder(env: &Env, tenant_no: &str) -> Principal {
+    env.principal(tenant_no)
+        .with_roles([Role::parse("consent_recorder").unwrap()])
+}
+
+/// The example catalog (two tenants) with grants to `nyhetsbrev` reserved to the role
+/// `consent_recorder`.
+fn with_recorder_role() -> String {
+    kommune_two_tenants().replacen(
+        "    lawful_basis: 6(1)(a)\n",
+        "    lawful_basis: 6(1)(a)\n    consent:\n      recorder_role: consent_recorder\n",
+        1,
+    )
+}
+
+async fn grants_need_the_recorder_role_and_keep_their_evidence(backend: Backend) {
+    let env = Env::new(backend, &with_recorder_role()).await;
+    let controls = Controls::new(env.records.clone());
+    let view = subscribe(&env).await;
+    let subject = SubjectId::from_uuid(view.id);
+    let before = env.count("dv_consent_events").await;
+    let grant = event(ConsentAction::Grant, "2026-06-01T10:00:00Z")
+        .with_evidence(EvidenceRef::parse("skjema:2026/4711").unwrap());
+
+    // Without the role (the principal may use the purpose): refused, nothing recorded.
+    let result = controls
+        .record_consent(&env.principal("4601"), subject, &grant, &meta())
+        .await;
+    let err = record_error(result);
+    assert_eq!(err.code(), "consent_recorder_required");
+    assert!(err.to_string().contains("`consent_recorder`"), "{err}");
+    assert_eq!(env.count("dv_consent_events").await, before);
+    // A withdrawal needs no role.
+    controls
+        .record_consent(
+            &env.principal("4601"),
+            subject,
+            &event(ConsentAction::Withdraw, "2026-06-02T10:00:00Z"),
+            &meta(),
+        )
+        .await
+        .unwrap();
+
+    // With the role: recorded with its channel and evidence, and read back.
+    let stored = controls
+        .record_consent(&recorder(&env, "4601"), subject, &grant, &meta())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.event.evidence().map(EvidenceRef::as_str),
+        Some("skjema:2026/4711")
+    );
+    let register = controls.consents(tenant("4601"), subject).await.unwrap();
+    let last = register.history.last().unwrap();
+    assert_eq!(last.id, stored.id);
+    assert_eq!(last.event.channel(), ConsentChannel::Web);
+    assert_eq!(
+        last.event.evidence().map(EvidenceRef::as_str),
+        Some("skjema:2026/4711")
+    );
+    // Events without evidence read back without it.
+    assert!(
+        register.history[register.history.len() - 2]
+            .event
+            .evidence()
+            .is_none()
+    );
+    env.finish().await;
+}
 
 /// A grant as the server asks for it: consent left to the store.
 fn grant(env: &Env, operation: Operation, collection: &str, purpose: &str) -> Grant {

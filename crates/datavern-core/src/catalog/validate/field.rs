@@ -6,7 +6,10 @@ use crate::id::IdentifierKind;
 use crate::taxonomy::{self, Category};
 
 use super::super::error::ErrorCode;
-use super::super::field::{Attribution, Encryption, EncryptionReason, Field, FieldType};
+use super::super::field::{
+    Attribution, DEFAULT_BLIND_INDEX_LENGTH, DEFAULT_PADDING, Encryption, EncryptionReason, Field,
+    FieldType, MAX_BLIND_INDEX_LENGTH, MAX_PADDING, MIN_BLIND_INDEX_LENGTH,
+};
 use super::super::model::DataSubjects;
 use super::super::names::{FieldName, PurposeId, SubjectName};
 use super::super::path::Path;
@@ -137,6 +140,10 @@ pub(super) fn validate_field(
     let searchable = raw.searchable.get().copied().unwrap_or(false);
     let searchable_ok =
         !searchable || check_searchable(cx, field_type, encryption, &at("searchable"));
+    let blind_index_length = blind_index_length(cx, raw, searchable);
+    let padding = category
+        .zip(encryption)
+        .map(|(c, e)| padding(cx, raw, c, e));
 
     let (purposes, purposes_declared) = field_purposes(cx, raw, shape);
     if let (Some(purposes), Some(category)) = (&purposes, category) {
@@ -170,6 +177,8 @@ pub(super) fn validate_field(
         declared_classification,
         encryption: encryption?,
         searchable,
+        blind_index_length: blind_index_length?,
+        padding: padding??,
         purposes: purposes?,
         purposes_declared,
         attribution: attribution?,
@@ -310,6 +319,113 @@ fn check_searchable(
         return false;
     }
     true
+}
+
+/// The length of a searchable field's blind index: `blind_index_length` (a whole number of
+/// bytes, [`MIN_BLIND_INDEX_LENGTH`] to [`MAX_BLIND_INDEX_LENGTH`]), else the default; only
+/// searchable fields may declare one. `None` once reported; `Some(None)` for fields without
+/// an index.
+fn blind_index_length(
+    cx: &mut Context<'_>,
+    raw: &RawField,
+    searchable: bool,
+) -> Option<Option<u8>> {
+    let path = raw.path.key("blind_index_length");
+    let declared = match &raw.blind_index_length {
+        Slot::Absent => None,
+        Slot::Invalid => return None,
+        Slot::Present(text) => Some(text.trim()),
+    };
+    if !searchable {
+        if declared.is_some() {
+            cx.push(
+                &path,
+                ErrorCode::Searchable,
+                "blind_index_length sets the length of a searchable field's blind index; this \
+                 field is not searchable: remove it or add `searchable: true`",
+            );
+            return None;
+        }
+        return Some(None);
+    }
+    let Some(text) = declared else {
+        return u8::try_from(DEFAULT_BLIND_INDEX_LENGTH).ok().map(Some);
+    };
+    match text.parse::<u8>() {
+        Ok(n) if (MIN_BLIND_INDEX_LENGTH..=MAX_BLIND_INDEX_LENGTH).contains(&usize::from(n)) => {
+            Some(Some(n))
+        }
+        _ => {
+            cx.push(
+                &path,
+                ErrorCode::InvalidValue,
+                format!(
+                    "blind_index_length must be a whole number of bytes from \
+                     {MIN_BLIND_INDEX_LENGTH} to {MAX_BLIND_INDEX_LENGTH} (default \
+                     {DEFAULT_BLIND_INDEX_LENGTH}); shorter indexes reveal less and cost more \
+                     decryptions per lookup (docs/crypto.md)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The padding bucket of an encrypted field: `padding` (a whole number of bytes, 1 to
+/// [`MAX_PADDING`], or `none`), else [`DEFAULT_PADDING`] for names and contact details, else
+/// none. Plaintext fields may not declare one. `None` once reported.
+fn padding(
+    cx: &mut Context<'_>,
+    raw: &RawField,
+    category: &'static Category,
+    encryption: Encryption,
+) -> Option<Option<u16>> {
+    let path = raw.path.key("padding");
+    let declared = match &raw.padding {
+        Slot::Absent => None,
+        Slot::Invalid => return None,
+        Slot::Present(text) => Some(text.trim()),
+    };
+    if !encryption.encrypted {
+        if declared.is_some() {
+            cx.push(
+                &path,
+                ErrorCode::Encryption,
+                "padding hides the length of encrypted values; this field is stored in \
+                 plaintext: remove `padding` or set `encrypted: true`",
+            );
+            return None;
+        }
+        return Some(None);
+    }
+    match declared {
+        None if pads_by_default(category) => Some(u16::try_from(DEFAULT_PADDING).ok()),
+        None => Some(None),
+        Some("none") => Some(None),
+        Some(text) => match text.parse::<u16>() {
+            Ok(n) if n >= 1 && usize::from(n) <= MAX_PADDING => Some(Some(n)),
+            _ => {
+                cx.push(
+                    &path,
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "padding must be a bucket size in bytes from 1 to {MAX_PADDING} (values \
+                         are padded to its next multiple), or `none`"
+                    ),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// Whether encrypted values of `category` are padded without being asked: names and contact
+/// details, short personal text whose length alone can single a person out.
+fn pads_by_default(category: &'static Category) -> bool {
+    ["user.name", "user.contact"]
+        .iter()
+        .filter_map(|id| taxonomy::lookup(id))
+        .any(|parent| parent.covers(category))
 }
 
 /// The field's read purposes: its own list (each served by the collection), else the

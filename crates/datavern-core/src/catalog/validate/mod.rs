@@ -18,7 +18,9 @@ use super::legal::{LawfulBasis, RestrictionGround, SpecialCategoryCondition};
 use super::model::{Catalog, Collection, Deployment, Purpose, StorageKind, StorageTarget, Tenant};
 use super::names::{Kommunenummer, PurposeId, StorageName};
 use super::path::Path;
-use super::raw::{RawCatalog, RawDeployment, RawPurpose, RawResidencyRule, RawStorage};
+use super::raw::{
+    RawCatalog, RawConsentRules, RawDeployment, RawPurpose, RawResidencyRule, RawStorage,
+};
 use super::read::{Item, Problems, Slot};
 use super::suggest::{did_you_mean, did_you_mean_or};
 
@@ -393,6 +395,12 @@ fn validate_purpose(cx: &mut Context<'_>, raw: &RawPurpose) -> Option<Purpose> {
         None => Vec::new(),
     };
 
+    let consent_recorder_role = match (&raw.consent, lawful_basis) {
+        (Slot::Present(rules), Some(basis)) => consent_rules(cx, rules, basis, condition),
+        (Slot::Present(_), None) | (Slot::Invalid, _) => Err(()),
+        (Slot::Absent, _) => Ok(None),
+    };
+
     if legal_reference.is_none() && raw.legal_reference.is_absent() {
         if let Some(basis) = lawful_basis.filter(|b| b.needs_basis_in_law()) {
             cx.push(
@@ -427,7 +435,51 @@ fn validate_purpose(cx: &mut Context<'_>, raw: &RawPurpose) -> Option<Purpose> {
         secure_identification: raw.secure_identification.get().copied().unwrap_or(false),
         recipients,
         allowed_under_restriction: restriction,
+        consent_recorder_role: consent_recorder_role.ok()?,
     })
+}
+
+/// `consent: { recorder_role: … }`: only for purposes that rest on consent; the role must be
+/// a valid role name. `Err` once reported.
+fn consent_rules(
+    cx: &mut Context<'_>,
+    raw: &RawConsentRules,
+    basis: LawfulBasis,
+    condition: Option<SpecialCategoryCondition>,
+) -> Result<Option<crate::access::Role>, ()> {
+    if !basis.is_consent() && !condition.is_some_and(SpecialCategoryCondition::is_consent) {
+        cx.push(
+            &raw.path,
+            ErrorCode::Consent,
+            format!(
+                "consent rules apply only to purposes that rest on consent (6(1)(a) or 9(2)(a)), \
+                 not {basis} ({}); remove `consent`",
+                basis.name()
+            ),
+        );
+        return Err(());
+    }
+    let path = raw.path.key("recorder_role");
+    let Some(text) = cx.optional_text(&raw.recorder_role, &path) else {
+        return if raw.recorder_role.is_absent() {
+            Ok(None)
+        } else {
+            Err(())
+        };
+    };
+    match crate::access::Role::parse(text.trim()) {
+        Ok(role) => Ok(Some(role)),
+        Err(err) => {
+            cx.push(
+                &path,
+                ErrorCode::InvalidName,
+                format!(
+                    "{err}; name the role principals need to record a grant, e.g. consent_recorder"
+                ),
+            );
+            Err(())
+        }
+    }
 }
 
 fn validate_deployment(cx: &mut Context<'_>, raw: &RawDeployment) -> Option<Deployment> {

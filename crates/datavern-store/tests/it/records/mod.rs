@@ -27,6 +27,7 @@ use crate::support::{KOMMUNE, backend_tests, catalog, execute, report, scalar, s
 mod batch;
 mod events;
 mod operations;
+mod sealing;
 mod security;
 mod serving_role;
 
@@ -82,7 +83,7 @@ collections:
 "#;
 
 /// The example catalog with Oslo as a second tenant.
-fn kommune_two_tenants() -> String {
+pub(crate) fn kommune_two_tenants() -> String {
     KOMMUNE.replacen(
         "      name: Bergen kommune\n",
         "      name: Bergen kommune\n    - kommunenummer: \"0301\"\n      name: Oslo kommune\n",
@@ -101,7 +102,7 @@ pub(crate) struct Env {
 }
 
 impl Env {
-    async fn new(backend: Backend, yaml: &str) -> Env {
+    pub(crate) async fn new(backend: Backend, yaml: &str) -> Env {
         let db = TestDb::new(backend).await;
         let store = db.open().await;
         let catalog = Arc::new(catalog(yaml));
