@@ -27,6 +27,7 @@ pub struct Field {
     pub(super) declared_classification: Option<Classification>,
     pub(super) encryption: Encryption,
     pub(super) searchable: bool,
+    pub(super) unique: bool,
     pub(super) purposes: Vec<PurposeId>,
     pub(super) purposes_declared: bool,
     pub(super) attribution: Attribution,
@@ -148,6 +149,12 @@ impl Field {
     /// Whether the field has a blind index for exact-match search (only encrypted fields do).
     pub fn is_searchable(&self) -> bool {
         self.searchable
+    }
+
+    /// Whether no two records of a tenant may hold the same value (`unique: true`; only
+    /// searchable fields can be, as uniqueness is enforced through the blind index).
+    pub fn is_unique(&self) -> bool {
+        self.unique
     }
 
     /// The purposes allowed to read the field: its own list, else the collection's.

@@ -121,6 +121,13 @@ pub enum Code {
     HoldReasonInvalid,
     /// A legal hold's expiry is not in the future.
     HoldExpiryInvalid,
+    /// An active legal hold covers the record (on it, its collection or its data subject):
+    /// it may not be changed or deleted; `detail` gives the hold's reason.
+    LegalHold,
+    /// The collection has archive duty: its records are never deleted.
+    ArchiveDuty,
+    /// A field the catalog marks unique already has this value in another record.
+    DuplicateValue,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -136,7 +143,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 53] = [
+    pub const ALL: [Code; 56] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -190,6 +197,9 @@ impl Code {
         Code::ConsentNotApplicable,
         Code::PurposeNotObjectionable,
         Code::CorrectionInvalid,
+        Code::LegalHold,
+        Code::ArchiveDuty,
+        Code::DuplicateValue,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -361,6 +371,9 @@ impl Code {
                 S::BAD_REQUEST,
                 "Invalid legal hold expiry",
             ),
+            Code::LegalHold => ("legal_hold", S::CONFLICT, "Record under legal hold"),
+            Code::ArchiveDuty => ("archive_duty", S::CONFLICT, "Record under archive duty"),
+            Code::DuplicateValue => ("duplicate_value", S::CONFLICT, "Value already taken"),
             Code::ValueNotStorable => (
                 "value_not_storable",
                 S::UNPROCESSABLE_ENTITY,

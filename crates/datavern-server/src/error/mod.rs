@@ -324,6 +324,16 @@ impl From<RecordError> for ApiError {
                 ApiError::new(Code::InvalidQuery, detail)
             }
             RecordError::SubjectNotFound => ApiError::new(Code::SubjectNotFound, detail),
+            RecordError::Held { .. } => ApiError::new(Code::LegalHold, detail),
+            RecordError::ArchiveDuty { .. } => ApiError::new(Code::ArchiveDuty, detail),
+            RecordError::DuplicateValue { ref field, .. } => {
+                let pointer = pointer(field);
+                ApiError::new(Code::DuplicateValue, detail.clone()).with_errors([FieldError {
+                    pointer,
+                    code: Code::DuplicateValue.as_str().to_owned(),
+                    detail,
+                }])
+            }
             RecordError::Consent(_) => ApiError::new(Code::ConsentInvalid, detail),
             RecordError::ConsentNotApplicable { .. } => {
                 ApiError::new(Code::ConsentNotApplicable, detail)

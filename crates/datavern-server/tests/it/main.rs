@@ -22,3 +22,4 @@ mod records;
 mod reports;
 mod requests;
 mod rights;
+mod write_guards;

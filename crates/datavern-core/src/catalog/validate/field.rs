@@ -137,6 +137,16 @@ pub(super) fn validate_field(
     let searchable = raw.searchable.get().copied().unwrap_or(false);
     let searchable_ok =
         !searchable || check_searchable(cx, field_type, encryption, &at("searchable"));
+    let unique = raw.unique.get().copied().unwrap_or(false);
+    let unique_ok = !unique || searchable || {
+        cx.push(
+            &at("unique"),
+            ErrorCode::Searchable,
+            "a unique field is checked through its blind index, which only searchable fields \
+             have: add `searchable: true` or remove `unique`",
+        );
+        false
+    };
 
     let (purposes, purposes_declared) = field_purposes(cx, raw, shape);
     if let (Some(purposes), Some(category)) = (&purposes, category) {
@@ -156,7 +166,7 @@ pub(super) fn validate_field(
     };
     let source = cx.optional_text(&raw.source, &at("source"));
 
-    if !identifier_ok || !searchable_ok {
+    if !identifier_ok || !searchable_ok || !unique_ok {
         return None;
     }
     Some(Field {
@@ -170,6 +180,7 @@ pub(super) fn validate_field(
         declared_classification,
         encryption: encryption?,
         searchable,
+        unique,
         purposes: purposes?,
         purposes_declared,
         attribution: attribution?,
