@@ -60,9 +60,39 @@ pub(super) async fn keep(
     row: &StoredRow,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let kept = Kept {
+        id: row.id,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        references: &row.references,
+        values: &row.values,
+    };
+    keep_parts(conn, plan, tenant, principal, kept, now).await
+}
+
+/// A version to keep, as read.
+pub(super) struct Kept<'a> {
+    pub(super) id: Uuid,
+    pub(super) version: i64,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) updated_at: OffsetDateTime,
+    pub(super) references: &'a [Option<Uuid>],
+    pub(super) values: &'a [Stored],
+}
+
+/// [`keep`] from the row's parts.
+pub(super) async fn keep_parts(
+    conn: &mut Conn<'_>,
+    plan: &CollectionPlan,
+    tenant: datavern_core::catalog::Kommunenummer,
+    principal: &str,
+    row: Kept<'_>,
+    now: OffsetDateTime,
+) -> Result<()> {
     let backend = conn.backend();
     let mut content = Content::default();
-    for (field, stored) in plan.fields.iter().zip(&row.values) {
+    for (field, stored) in plan.fields.iter().zip(row.values) {
         let kept = match stored {
             Stored::Null => continue,
             Stored::Sealed(bytes) => KeptValue::Sealed(BASE64.encode(bytes)),
@@ -73,7 +103,7 @@ pub(super) async fn keep(
         };
         content.fields.insert(field.name.clone(), kept);
     }
-    for (reference, subject) in plan.references.iter().zip(&row.references) {
+    for (reference, subject) in plan.references.iter().zip(row.references) {
         if let Some(subject) = subject {
             content.subjects.insert(reference.name.clone(), *subject);
         }

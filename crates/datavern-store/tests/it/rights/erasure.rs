@@ -16,6 +16,7 @@ backend_tests!(
     erasure_twice_is_idempotent,
     legal_hold_refuses_erasure_with_its_reason,
     anonymization_keeps_only_non_personal_fields,
+    rectification_keeps_archived_versions_and_a_hold_refuses_it,
 );
 
 async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
@@ -499,5 +500,67 @@ async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
         env.count_where("c_ansatte", "id", family.a_employee).await,
         1
     );
+    env.finish().await;
+}
+
+/// Rectification is a correction like a `PATCH`: under archive duty the version it replaces
+/// is kept, and an active legal hold on the subject refuses it.
+async fn rectification_keeps_archived_versions_and_a_hold_refuses_it(backend: Backend) {
+    use datavern_store::rights::Correction;
+
+    let env = Env::new(backend).await;
+    let family = env.family().await;
+    let subjects = env.resolve_fnr(1).await;
+    let correction = |vedtak: &str| {
+        [Correction::new(
+            "saker",
+            family.sak,
+            serde_json::json!({ "vedtak": vedtak })
+                .as_object()
+                .unwrap()
+                .clone(),
+        )]
+    };
+    let outcome = env
+        .rights
+        .rectify(
+            &env.actor(),
+            &subjects,
+            &correction("innvilget etter klage"),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{}", report(&err)));
+    assert_eq!(outcome.corrections[0].version, 2);
+    let kept = |version: i64| {
+        format!(
+            "SELECT COUNT(*) FROM dv_record_versions WHERE collection = 'saker' \
+             AND version = {version}"
+        )
+    };
+    assert_eq!(scalar(env.data(), &kept(1)).await, 1, "version 1 is kept");
+
+    LegalHolds::new(env.store.clone())
+        .place(
+            &env.catalog,
+            tenant("4601"),
+            &PrincipalId::parse("jurist-1").unwrap(),
+            NewHold {
+                scope: HoldScope::Subject {
+                    subject: subjects[0],
+                },
+                reason: "Tilsynssak 26-4".to_owned(),
+                expires_at: None,
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let err = env
+        .rights
+        .rectify(&env.actor(), &subjects, &correction("avslått"))
+        .await
+        .unwrap_err();
+    assert!(report(&err).contains("Tilsynssak 26-4"), "{}", report(&err));
+    assert_eq!(scalar(env.data(), &kept(2)).await, 0, "nothing changed");
     env.finish().await;
 }
