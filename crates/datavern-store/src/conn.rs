@@ -122,6 +122,39 @@ impl Conn<'_> {
         Ok(rows)
     }
 
+    /// [`fetch_all`](Self::fetch_all) as a locking read on MariaDB/MySQL (`LOCK IN SHARE
+    /// MODE`, which MariaDB accepts where it rejects `FOR SHARE`): it reads the latest
+    /// committed rows rather than the transaction's snapshot, and its shared next-key locks
+    /// hold back inserts into the range read until the transaction ends. On SQLite and
+    /// PostgreSQL the same as `fetch_all`.
+    pub(crate) async fn fetch_all_shared<T: AnyRow, S: SqlxBinder>(
+        &mut self,
+        statement: &S,
+    ) -> Result<Vec<T>> {
+        let rows = match self {
+            Conn::MySql(c) => {
+                let (mut sql, values) = statement.build_sqlx(MysqlQueryBuilder);
+                sql.push_str(" LOCK IN SHARE MODE");
+                sqlx::query_as_with::<_, T, _>(&sql, values)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            Conn::Sqlite(c) => {
+                let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
+                sqlx::query_as_with::<_, T, _>(&sql, values)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            Conn::Postgres(c) => {
+                let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_as_with::<_, T, _>(&sql, values)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
+
     /// Runs dialect-specific `sql` with one text parameter (written `$1` or `?` as the
     /// dialect wants) and returns the first column of every row as text.
     pub(crate) async fn fetch_strings(&mut self, sql: &str, param: &str) -> Result<Vec<String>> {

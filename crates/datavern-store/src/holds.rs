@@ -10,6 +10,22 @@
 //!
 //! Holds are few, so callers load a tenant's active ones once ([`LegalHolds::active`]) and
 //! test each collection, record and subject against the [`HoldSet`] in memory.
+//!
+//! Ordinary record writes consult holds too: an update or delete of a record an active hold
+//! covers is refused (`legal_hold`). Every writer that a hold must stop (record update and
+//! delete, erasure) reads the holds **inside its own write transaction**
+//! ([`covering`], [`active_in`]), after it has locked what it changes, and placing a hold
+//! waits for those writers:
+//!
+//! - SQLite: every write transaction holds the database's write lock from `BEGIN IMMEDIATE`,
+//!   so a placement and a write are strictly one after the other.
+//! - PostgreSQL: writers take a transaction-scoped *shared* advisory lock on the tenant's hold
+//!   register before reading it; placing a hold takes the same lock *exclusively*, so it waits
+//!   for the writers in flight and the writers after it read the new hold (each statement of a
+//!   READ COMMITTED transaction sees what committed before it began).
+//! - MariaDB/MySQL: writers read the holds with `LOCK IN SHARE MODE`, a locking read of the
+//!   latest committed rows whose next-key locks cover the range a new active hold of the
+//!   tenant is inserted into, so the insert waits for the writers in flight.
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{Catalog, CollectionName, Kommunenummer};
@@ -20,7 +36,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::audit::{AuditEntry, writer};
-use crate::conn::{Text, optional_time_value, time_value};
+use crate::conn::{Conn, Text, optional_time_value, time_value};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::records::tx::{Tx, TxMode};
@@ -28,6 +44,10 @@ use crate::store::Store;
 
 /// The longest hold reason, in characters.
 pub const MAX_REASON_CHARS: usize = 1000;
+
+/// The first key of the PostgreSQL advisory lock on a tenant's hold register (`dvhd`); the
+/// second is the kommunenummer as a number.
+const HOLD_LOCK_CLASS: i32 = 0x6476_6864;
 
 /// The legal hold register of a store.
 #[derive(Debug, Clone)]
@@ -216,6 +236,8 @@ impl LegalHolds {
             .to_owned();
         let entry = audit_entry(&held, principal, "hold.placed", now);
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
+        // Waits for the writers reading the register (see the module docs).
+        lock_register(&mut tx.conn(), tenant, true).await?;
         tx.conn().execute(&insert).await?;
         writer::append(&mut tx.conn(), &entry).await?;
         tx.commit().await?;
@@ -298,6 +320,95 @@ impl LegalHolds {
             .collect();
         Ok(HoldSet { holds })
     }
+}
+
+/// Takes the PostgreSQL advisory lock on `tenant`'s hold register for the rest of the
+/// transaction: shared for a writer that reads it, exclusive for placing a hold. Nothing on
+/// the other backends (see the module docs).
+async fn lock_register(conn: &mut Conn<'_>, tenant: Kommunenummer, exclusive: bool) -> Result<()> {
+    if conn.backend() != crate::Backend::Postgres {
+        return Ok(());
+    }
+    // A kommunenummer is four digits (checked when parsed): it fits an int4 and needs no
+    // quoting.
+    let key: i32 = tenant.as_str().parse().unwrap_or(0);
+    let function = if exclusive {
+        "pg_advisory_xact_lock"
+    } else {
+        "pg_advisory_xact_lock_shared"
+    };
+    let lock = Query::select()
+        .expr(Expr::cust(format!("{function}({HOLD_LOCK_CLASS}, {key})")))
+        .to_owned();
+    conn.execute(&lock).await?;
+    Ok(())
+}
+
+/// Reads the holds of `query` in the caller's write transaction, after locking the register
+/// for reading (see the module docs): the holds active at `now`.
+async fn read_in_transaction(
+    conn: &mut Conn<'_>,
+    tenant: Kommunenummer,
+    query: &sea_query::SelectStatement,
+    now: OffsetDateTime,
+) -> Result<Vec<LegalHold>> {
+    lock_register(conn, tenant, false).await?;
+    let rows: Vec<HoldRow> = conn.fetch_all_shared(query).await?;
+    Ok(rows
+        .into_iter()
+        .map(HoldRow::into_hold)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|hold| hold.is_active(now))
+        .collect())
+}
+
+/// The holds of `tenant` active at `now`, read inside the caller's write transaction so that
+/// a hold placed concurrently is either seen or placed after the transaction commits.
+pub(crate) async fn active_in(
+    conn: &mut Conn<'_>,
+    tenant: Kommunenummer,
+    now: OffsetDateTime,
+) -> Result<HoldSet> {
+    let query = select(tenant)
+        .and_where(Expr::col(Alias::new("released_at")).is_null())
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    let holds = read_in_transaction(conn, tenant, &query, now).await?;
+    Ok(HoldSet { holds })
+}
+
+/// The first (oldest) hold of `tenant` active at `now` that covers record `record` of
+/// `collection` whose data subjects are `subjects`: a hold on the collection, on the record
+/// or on one of the subjects. One indexed query, inside the caller's write transaction (see
+/// [`active_in`]).
+pub(crate) async fn covering(
+    conn: &mut Conn<'_>,
+    tenant: Kommunenummer,
+    collection: &str,
+    record: Uuid,
+    subjects: &[Uuid],
+    now: OffsetDateTime,
+) -> Result<Option<LegalHold>> {
+    use sea_query::Cond;
+    let on_collection_or_record = Cond::all()
+        .add(Expr::col(Alias::new("collection")).eq(collection))
+        .add(
+            Cond::any()
+                .add(Expr::col(Alias::new("scope")).eq("collection"))
+                .add(Expr::col(Alias::new("record_id")).eq(record)),
+        );
+    let mut scope = Cond::any().add(on_collection_or_record);
+    if !subjects.is_empty() {
+        scope = scope.add(Expr::col(Alias::new("subject_id")).is_in(subjects.iter().copied()));
+    }
+    let query = select(tenant)
+        .and_where(Expr::col(Alias::new("released_at")).is_null())
+        .cond_where(scope)
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    let holds = read_in_transaction(conn, tenant, &query, now).await?;
+    Ok(holds.into_iter().next())
 }
 
 impl LegalHold {

@@ -29,6 +29,7 @@ pub struct Field {
     pub(super) searchable: bool,
     pub(super) blind_index_length: Option<u8>,
     pub(super) padding: Option<u16>,
+    pub(super) unique: bool,
     pub(super) purposes: Vec<PurposeId>,
     pub(super) purposes_declared: bool,
     pub(super) attribution: Attribution,
@@ -178,6 +179,12 @@ impl Field {
     /// (`user.name.*`, `user.contact.*`), else none. Always `None` for plaintext fields.
     pub fn padding(&self) -> Option<usize> {
         self.padding.map(usize::from)
+    }
+
+    /// Whether no two records of a tenant may hold the same value (`unique: true`; only
+    /// searchable fields can be, as uniqueness is enforced through the blind index).
+    pub fn is_unique(&self) -> bool {
+        self.unique
     }
 
     /// The purposes allowed to read the field: its own list, else the collection's.

@@ -57,6 +57,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "searchable",
     "blind_index_length",
     "padding",
+    "unique",
     "purposes",
     "subject",
     "unntatt_offentlighet",
@@ -191,6 +192,7 @@ pub(crate) struct RawField {
     pub(crate) blind_index_length: Slot<String>,
     /// A number or `none`; parsed by validation.
     pub(crate) padding: Slot<String>,
+    pub(crate) unique: Slot<bool>,
     pub(crate) purposes: Slot<Vec<Item<String>>>,
     pub(crate) subject: Slot<String>,
     pub(crate) unntatt_offentlighet: Slot<RawExemption>,
@@ -384,6 +386,7 @@ fn read_field(problems: &mut Problems, value: &Value, path: Path) -> Option<RawF
         searchable: obj.boolean(problems, "searchable"),
         blind_index_length: obj.string(problems, "blind_index_length"),
         padding: obj.string(problems, "padding"),
+        unique: obj.boolean(problems, "unique"),
         purposes: obj.strings(problems, "purposes"),
         subject: obj.string(problems, "subject"),
         unntatt_offentlighet: obj.nested(problems, "unntatt_offentlighet", read_exemption),

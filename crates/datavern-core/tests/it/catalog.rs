@@ -527,6 +527,16 @@ fn broken_catalogs_report_path_and_message() {
             ],
         ),
         (
+            "unique without a blind index",
+            edit(&[(
+                "category: user.name\n",
+                "category: user.name\n        unique: true\n",
+            )]),
+            vec![
+                "collections[0].fields[1].unique: a unique field is checked through its blind index, which only searchable fields have: add `searchable: true` or remove `unique`",
+            ],
+        ),
+        (
             "searchable free text",
             edit(&[(
                 "category: user.health\n",

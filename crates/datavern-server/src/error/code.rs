@@ -128,6 +128,13 @@ pub enum Code {
     /// Too many requests from this client address or principal; `Retry-After` says when to
     /// try again.
     RateLimited,
+    /// An active legal hold covers the record (on it, its collection or its data subject):
+    /// it may not be changed or deleted; `detail` gives the hold's reason.
+    LegalHold,
+    /// The collection has archive duty: its records are never deleted.
+    ArchiveDuty,
+    /// A field the catalog marks unique already has this value in another record.
+    DuplicateValue,
     // ---- 5xx ----
     /// Something failed inside the server; the cause is in the server's log.
     InternalError,
@@ -143,7 +150,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 55] = [
+    pub const ALL: [Code; 58] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -199,6 +206,9 @@ impl Code {
         Code::PurposeNotObjectionable,
         Code::CorrectionInvalid,
         Code::RateLimited,
+        Code::LegalHold,
+        Code::ArchiveDuty,
+        Code::DuplicateValue,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -375,6 +385,9 @@ impl Code {
                 S::BAD_REQUEST,
                 "Invalid legal hold expiry",
             ),
+            Code::LegalHold => ("legal_hold", S::CONFLICT, "Record under legal hold"),
+            Code::ArchiveDuty => ("archive_duty", S::CONFLICT, "Record under archive duty"),
+            Code::DuplicateValue => ("duplicate_value", S::CONFLICT, "Value already taken"),
             Code::ValueNotStorable => (
                 "value_not_storable",
                 S::UNPROCESSABLE_ENTITY,

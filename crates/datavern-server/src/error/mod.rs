@@ -391,6 +391,16 @@ impl From<RecordError> for ApiError {
             RecordError::Consent(ref consent) => {
                 ApiError::new(Code::ConsentInvalid, consent_detail(consent))
             }
+            RecordError::Held { .. } => ApiError::new(Code::LegalHold, detail),
+            RecordError::ArchiveDuty { .. } => ApiError::new(Code::ArchiveDuty, detail),
+            RecordError::DuplicateValue { ref field, .. } => {
+                let pointer = pointer(field);
+                ApiError::new(Code::DuplicateValue, detail.clone()).with_errors([FieldError {
+                    pointer,
+                    code: Code::DuplicateValue.as_str().to_owned(),
+                    detail,
+                }])
+            }
             RecordError::ConsentNotApplicable { .. } => {
                 ApiError::new(Code::ConsentNotApplicable, detail)
             }

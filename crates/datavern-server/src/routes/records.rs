@@ -281,8 +281,10 @@ pub(crate) async fn delete(
 }
 
 /// Lists records a page at a time (`cursor`, `limit`), or, with one `FIELD=VALUE` parameter
-/// naming a searchable field, returns every record whose field has exactly that value (found
-/// by blind index; e.g. `?fodselsnummer=15108695088`).
+/// naming a searchable field, returns the records whose field has exactly that value (found
+/// by blind index; e.g. `?fodselsnummer=15108695088`), up to 1000 a page: when more records
+/// share the value, `next_cursor` continues the lookup (pass it as `cursor` with the same
+/// `FIELD=VALUE`).
 #[utoipa::path(
     get,
     path = "/v1/collections/{collection}/records",
@@ -297,7 +299,7 @@ pub(crate) async fn delete(
             description = "Records per page: default 50, at most 500"),
     ),
     responses(
-        (status = 200, description = "A page of records, or every match of a lookup",
+        (status = 200, description = "A page of records, or a page of a lookup's matches",
             body = RecordPage),
         (status = "4XX", description = "See the error code table", body = Problem,
             content_type = "application/problem+json"),
@@ -353,12 +355,14 @@ pub(crate) async fn list(
             }))
         }
         [(field, value)] => {
-            if cursor.is_some() || limit.is_some() {
+            if limit.is_some() {
                 return Err(ApiError::new(
                     Code::InvalidQuery,
-                    "a lookup returns every match at once: drop `cursor` and `limit`",
+                    "a lookup returns up to 1000 matches a page: drop `limit`, and pass \
+                     `next_cursor` as `cursor` for the next page",
                 ));
             }
+            let cursor = cursor.as_deref().map(Cursor::parse).transpose()?;
             let request = AccessRequest::lookup(&collection, principal.tenant(), field)
                 .with_purpose(purpose.as_deref())
                 .with_consent(ConsentState::Deferred);
@@ -374,13 +378,13 @@ pub(crate) async fn list(
                     detail: problem.message,
                 }])
             })?;
-            let views = state
+            let page = state
                 .records()
-                .lookup(&grant, field, &normalized, &meta)
+                .lookup_page(&grant, field, &normalized, cursor, &meta)
                 .await?;
             Ok(Json(RecordPage {
-                items: views.into_iter().map(RecordJson::from).collect(),
-                next_cursor: None,
+                items: page.items.into_iter().map(RecordJson::from).collect(),
+                next_cursor: page.next.map(|c| c.to_string()),
             }))
         }
         _ => Err(ApiError::new(

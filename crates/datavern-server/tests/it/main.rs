@@ -27,3 +27,4 @@ mod reports;
 mod requests;
 mod rights;
 mod tenants;
+mod write_guards;

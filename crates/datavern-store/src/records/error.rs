@@ -195,6 +195,44 @@ pub enum RecordError {
         purpose: String,
     },
 
+    /// An active legal hold covers the record (on the record, its collection or one of its
+    /// data subjects): it may not be changed or deleted until the hold is released.
+    #[error(
+        "a legal hold covers this record in collection `{collection}` and keeps it unchanged: \
+         {reason}; ask the data protection officer who placed it"
+    )]
+    Held {
+        /// The collection.
+        collection: String,
+        /// The hold's reason (the DPO's text, shown to whoever is refused, never audited).
+        reason: String,
+    },
+
+    /// The record's collection has archive duty: its records are preserved and never deleted.
+    #[error(
+        "collection `{collection}` has archive duty ({legal_reason}): its records are kept, not \
+         deleted; a correction is kept as a new version"
+    )]
+    ArchiveDuty {
+        /// The collection.
+        collection: String,
+        /// The catalog's legal reason for the duty.
+        legal_reason: String,
+    },
+
+    /// A field the catalog marks `unique` already has this value in another record of the
+    /// tenant. The message names the field, never the value.
+    #[error(
+        "field `{field}` is unique in collection `{collection}` and another record already has \
+         this value"
+    )]
+    DuplicateValue {
+        /// The collection.
+        collection: String,
+        /// The unique field.
+        field: String,
+    },
+
     /// A restriction or objection naming no subject, or more than one call may hold.
     #[error("give between 1 and {max} data subjects")]
     SubjectCount {
@@ -231,6 +269,9 @@ impl RecordError {
             RecordError::NotObjectionable { .. } => "purpose_not_objectionable",
             RecordError::SubjectCount { .. } => "invalid_subjects",
             RecordError::ConsentNotApplicable { .. } => "consent_not_applicable",
+            RecordError::Held { .. } => "legal_hold",
+            RecordError::ArchiveDuty { .. } => "archive_duty",
+            RecordError::DuplicateValue { .. } => "duplicate_value",
         }
     }
 }

@@ -45,12 +45,14 @@ mod codec;
 pub(crate) mod control;
 mod cursor;
 mod error;
+pub(crate) mod history;
 mod keys;
 mod plan;
 mod read;
 mod row;
 pub(crate) mod support;
 pub(crate) mod tx;
+mod unique;
 mod write;
 
 use std::collections::HashMap;
@@ -75,8 +77,10 @@ use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::store::Store;
 
-/// The most records one lookup returns; a lookup matching more fails with
-/// [`RecordError::TooManyMatches`].
+/// The most records one lookup page returns, and the most candidates (records sharing the
+/// value's blind index) one page examines. [`Records::lookup_page`] pages through more;
+/// [`Records::lookup`] fails with [`RecordError::TooManyMatches`] when more than this many
+/// records hold the value exactly (false positives of the truncated index never count).
 pub const MAX_LOOKUP_MATCHES: usize = 1000;
 
 /// The most records one [`Records::create_many`] writes; a larger batch fails with
@@ -358,8 +362,10 @@ impl Records {
     /// The records whose `field` equals `normalized_value` exactly (the value as
     /// `datavern_core::record::normalize_lookup` returns it), found by blind index: the
     /// candidates sharing the value's index are decrypted and compared, so the truncated
-    /// index's false positives are dropped (never returned, never audited). At most
-    /// [`MAX_LOOKUP_MATCHES`]; each returned record is audited as in [`list`](Self::list).
+    /// index's false positives are dropped (never returned, never audited, never counted).
+    /// At most [`MAX_LOOKUP_MATCHES`] exact matches, else [`RecordError::TooManyMatches`]
+    /// (page with [`lookup_page`](Self::lookup_page) instead); each returned record is
+    /// audited as in [`list`](Self::list).
     #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), field = %field))]
     pub async fn lookup(
         &self,
@@ -369,6 +375,24 @@ impl Records {
         meta: &RequestMeta,
     ) -> Result<Vec<RecordView>> {
         read::lookup(self, grant, field, normalized_value, meta).await
+    }
+
+    /// One page of the records whose `field` equals `normalized_value` exactly, in id order:
+    /// the exact matches among the next [`MAX_LOOKUP_MATCHES`] candidates sharing the value's
+    /// blind index after `cursor` (the first page without one), each audited as in
+    /// [`list`](Self::list), and the cursor of the next page if more candidates follow. Many
+    /// records holding one value (a flood of writes with someone's e-mail address) make
+    /// several pages, never an error that hides the records.
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), field = %field))]
+    pub async fn lookup_page(
+        &self,
+        grant: &Grant,
+        field: &str,
+        normalized_value: &str,
+        cursor: Option<Cursor>,
+        meta: &RequestMeta,
+    ) -> Result<Page<RecordView>> {
+        read::lookup_page(self, grant, field, normalized_value, cursor, meta).await
     }
 
     /// Records a denied request in the audit log (group commit). The server calls it for
@@ -414,8 +438,15 @@ impl Records {
         else {
             return Ok(None);
         };
-        let (select, _) =
-            read::lookup_select(plan, crate::Backend::Sqlite, None, tenant, index, &[0; 3]);
+        let (select, _) = read::lookup_select(
+            plan,
+            crate::Backend::Sqlite,
+            None,
+            tenant,
+            index,
+            &[0; 3],
+            None,
+        );
         let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
         let rows = sqlx::query_with(&format!("EXPLAIN QUERY PLAN {sql}"), values)
             .fetch_all(pool)

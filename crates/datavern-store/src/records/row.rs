@@ -119,6 +119,34 @@ pub(super) async fn fetch(
     Ok(rows)
 }
 
+/// [`fetch`] as a locking read on MariaDB/MySQL (`LOCK IN SHARE MODE`): the latest committed
+/// rows rather than the transaction's snapshot. The same as `fetch` elsewhere.
+pub(super) async fn fetch_shared(
+    conn: &mut Conn<'_>,
+    select: &SelectStatement,
+    kinds: &[ColumnKind],
+) -> Result<Vec<Vec<Cell>>> {
+    let rows = match conn {
+        Conn::MySql(c) => {
+            let (mut sql, values) = select.build_sqlx(MysqlQueryBuilder);
+            sql.push_str(" LOCK IN SHARE MODE");
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            decode_all(&rows, kinds)?
+        }
+        Conn::Sqlite(c) => {
+            let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            decode_all(&rows, kinds)?
+        }
+        Conn::Postgres(c) => {
+            let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            decode_all(&rows, kinds)?
+        }
+    };
+    Ok(rows)
+}
+
 fn decode_all<R: CellRow>(rows: &[R], kinds: &[ColumnKind]) -> Result<Vec<Vec<Cell>>> {
     rows.iter()
         .map(|row| {

@@ -190,6 +190,52 @@ impl Records {
         Ok(rows)
     }
 
+    /// What a data subject request must do before it changes `row` of `collection`
+    /// (rectification), in its own transaction: refuse if an active legal hold covers the
+    /// row (read in that transaction, as for an ordinary update), and under archive duty
+    /// keep the version it replaces in `dv_record_versions`.
+    pub(crate) async fn before_correction(
+        &self,
+        conn: &mut Conn<'_>,
+        tenant: Kommunenummer,
+        collection: &str,
+        row: &RawRow,
+        principal: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let plan = self.plan_of(collection)?;
+        let mut subjects: Vec<Uuid> = row.references.iter().flatten().copied().collect();
+        if plan.key_owner == super::plan::KeyOwner::Record {
+            subjects.push(row.id);
+        }
+        if let Some(hold) =
+            crate::holds::covering(conn, tenant, collection, row.id, &subjects, now).await?
+        {
+            return Err(RecordError::Held {
+                collection: collection.to_owned(),
+                reason: hold.reason,
+            }
+            .into());
+        }
+        if self
+            .inner
+            .catalog
+            .collection(collection)
+            .is_some_and(|c| c.archive().is_some())
+        {
+            let kept = super::history::Kept {
+                id: row.id,
+                version: row.version,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                references: &row.references,
+                values: &row.stored,
+            };
+            super::history::keep_parts(conn, plan, tenant, principal, kept, now).await?;
+        }
+        Ok(())
+    }
+
     /// Loads the keys of `owners` (one key store query and one KEK call for those not
     /// cached), before decrypting many rows.
     pub(crate) async fn preload_keys(&self, tenant: Kommunenummer, owners: &[Uuid]) -> Result<()> {

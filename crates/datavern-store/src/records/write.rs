@@ -12,7 +12,6 @@ use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_f
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
-use super::codec;
 use super::control::ControlQuery;
 use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
@@ -20,6 +19,7 @@ use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
 use super::row::{self, Cell, ColumnKind};
 use super::tx::{Tx, TxMode};
 use super::{MAX_BATCH, RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
+use super::{codec, history};
 use crate::audit::{self, AuditEntry};
 use crate::backend::Backend;
 use crate::conn::Conn;
@@ -492,6 +492,14 @@ async fn create_all(
 
     let indexed = indexed_fields(prepared.iter().flat_map(|r| r.values.iter().copied()));
     let index = records.index_keys(tenant, plan, indexed).await?;
+    let mut unique = Vec::new();
+    for new in &prepared {
+        unique.extend(
+            records
+                .unique_values(tenant, plan, new.id, &new.values)
+                .await?,
+        );
+    }
 
     let now = codec::now_micros();
     let time = time_expr(backend, now);
@@ -575,6 +583,23 @@ async fn create_all(
                     .await);
             }
         }
+    }
+    if let Some((error, record)) = records
+        .find_duplicate(&mut tx.conn(), plan, tenant, &unique)
+        .await?
+    {
+        drop(tx);
+        let references = prepared
+            .iter()
+            .find(|new| new.id == record)
+            .map(|new| new.references.as_slice())
+            .unwrap_or_default();
+        // The record was not written: its own id names nobody yet.
+        let (primary, secondary) = subjects_of(plan, record, references);
+        let primary = primary.filter(|subject| *subject != record);
+        return Err(records
+            .refuse_with(grant, None, primary, secondary, error.code(), error, meta)
+            .await);
     }
     for (names, rows) in groups {
         insert_rows(&mut tx.conn(), &plan.table, &names, rows).await?;
@@ -682,6 +707,13 @@ pub(super) async fn update(
             .refuse(grant, Some(id), primary, secondary, denial, meta)
             .await);
     }
+    if let Some((code, error)) = guard(records, &mut tx, plan, tenant, &row, false).await? {
+        drop(tx);
+        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
+        return Err(records
+            .refuse_with(grant, Some(id), primary, secondary, code, error, meta)
+            .await);
+    }
     if let Some(expected) = expected_version
         && expected != row.version
     {
@@ -735,6 +767,40 @@ pub(super) async fn update(
     // values the caller will see are decrypted now, before anything is written, so a
     // tampered field fails the update instead of its answer; when the primary subject
     // changes, every encrypted value is decrypted to be sealed again under the new key.
+    let unique = records
+        .unique_values(tenant, plan, id, &patch_values)
+        .await?;
+    if let Some((error, _)) = records
+        .find_duplicate(&mut tx.conn(), plan, tenant, &unique)
+        .await?
+    {
+        drop(tx);
+        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
+        return Err(records
+            .refuse_with(
+                grant,
+                Some(id),
+                primary,
+                secondary,
+                error.code(),
+                error,
+                meta,
+            )
+            .await);
+    }
+    let now = codec::now_micros();
+    if has_archive_duty(records, plan) {
+        // Archive duty: the version replaced is kept, in this transaction (see `history`).
+        history::keep(
+            &mut tx.conn(),
+            plan,
+            tenant,
+            grant.principal().as_str(),
+            &row,
+            now,
+        )
+        .await?;
+    }
     let mut merged: Vec<Stored> = Vec::with_capacity(plan.fields.len());
     let mut resealed: Vec<(&FieldPlan, FieldValue)> = Vec::new();
     let old_owner = row.key_owner(plan);
@@ -798,7 +864,6 @@ pub(super) async fn update(
         };
         columns.push((plan.references[*position].column.as_str(), value));
     }
-    let now = codec::now_micros();
     columns.push(("updated_at", time_expr(backend, now)));
     columns.push(("version", Expr::col(col("version")).add(1i64)));
     let update = Query::update()
@@ -879,6 +944,13 @@ pub(super) async fn delete(
             .refuse(grant, Some(id), primary, secondary, denial, meta)
             .await);
     }
+    if let Some((code, error)) = guard(records, &mut tx, plan, tenant, &row, true).await? {
+        drop(tx);
+        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
+        return Err(records
+            .refuse_with(grant, Some(id), primary, secondary, code, error, meta)
+            .await);
+    }
     let delete = Query::delete()
         .from_table(col(&plan.table))
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
@@ -911,6 +983,61 @@ pub(super) async fn delete(
     tx.commit().await?;
     tracing::debug!(record = %id, "Deleted record");
     Ok(())
+}
+
+/// Whether `plan`'s collection has archive duty.
+fn has_archive_duty(records: &Records, plan: &CollectionPlan) -> bool {
+    records
+        .inner
+        .catalog
+        .collection(&plan.name)
+        .is_some_and(|c| c.archive().is_some())
+}
+
+/// Why a change of `row` (locked in `tx`) must be refused, if it must: an active legal hold on
+/// the record, its collection or one of its data subjects (read in `tx`, so that a hold placed
+/// concurrently is either seen here or placed after this transaction; see `crate::holds`),
+/// or, for a delete, its collection's archive duty. The refusal's audit code and error.
+async fn guard(
+    records: &Records,
+    tx: &mut Tx,
+    plan: &CollectionPlan,
+    tenant: Kommunenummer,
+    row: &StoredRow,
+    deleting: bool,
+) -> Result<Option<(&'static str, RecordError)>> {
+    let mut subjects: Vec<Uuid> = row.secondary_subjects(plan);
+    subjects.extend(row.primary_subject(plan));
+    let hold = crate::holds::covering(
+        &mut tx.conn(),
+        tenant,
+        &plan.name,
+        row.id,
+        &subjects,
+        codec::now_micros(),
+    )
+    .await?;
+    if let Some(hold) = hold {
+        let error = RecordError::Held {
+            collection: plan.name.clone(),
+            reason: hold.reason,
+        };
+        return Ok(Some((error.code(), error)));
+    }
+    if deleting
+        && let Some(archive) = records
+            .inner
+            .catalog
+            .collection(&plan.name)
+            .and_then(|c| c.archive())
+    {
+        let error = RecordError::ArchiveDuty {
+            collection: plan.name.clone(),
+            legal_reason: archive.legal_reason().to_owned(),
+        };
+        return Ok(Some((error.code(), error)));
+    }
+    Ok(None)
 }
 
 /// The record id the validated record (or patch) gives for the subject reference `subject`.

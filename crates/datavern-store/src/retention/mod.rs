@@ -232,13 +232,13 @@ impl Retention {
                 .await?;
             for rule in &rules {
                 let plan = self.plan_collection(tenant, rule, &holds).await?;
-                planned.push((plan, holds.clone()));
+                planned.push(plan);
             }
         }
-        let total: u64 = planned.iter().map(|(plan, _)| plan.due).sum();
+        let total: u64 = planned.iter().map(|plan| plan.due).sum();
         let mut done = 0;
         let mut outcomes = Vec::new();
-        for ((plan, holds), rule) in planned.into_iter().zip(rules.iter().cycle()) {
+        for (plan, rule) in planned.into_iter().zip(rules.iter().cycle()) {
             let collection_started = Instant::now();
             let mut outcome = CollectionOutcome {
                 tenant: plan.tenant,
@@ -259,8 +259,7 @@ impl Retention {
                 // again.
                 let mut after = None;
                 loop {
-                    let (changed, last, ids) =
-                        self.batch(plan.tenant, rule, &holds, after, run_id).await?;
+                    let (changed, last, ids) = self.batch(plan.tenant, rule, after, run_id).await?;
                     if changed == 0 {
                         break;
                     }
@@ -415,7 +414,6 @@ impl Retention {
         &self,
         tenant: Kommunenummer,
         rule: &Rule<'_>,
-        holds: &HoldSet,
         after: Option<Uuid>,
         run_id: Uuid,
     ) -> Result<(u64, Option<Uuid>, Vec<Uuid>)> {
@@ -424,6 +422,10 @@ impl Retention {
         // the time it is changed.
         let changed_at = crate::audit::entry::now_micros();
         let name = rule.collection.name().as_str();
+        let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
+        // The holds in force now, read in the batch's own transaction: a hold placed during
+        // the run is seen by the next batch, or waits for this one (see `crate::holds`).
+        let holds = &crate::holds::active_in(&mut tx.conn(), tenant, changed_at).await?;
         if holds.on_collection(name).is_some() {
             return Ok((0, None, Vec::new()));
         }
@@ -433,7 +435,6 @@ impl Retention {
         if let Some(after) = after {
             cond = cond.add(rule.after(after));
         }
-        let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         let rows: Vec<(Uuid, i64)> = tx
             .conn()
             .fetch_all(&rule.batch(backend, cond, self.batch_size as u64))

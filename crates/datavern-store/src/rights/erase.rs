@@ -27,6 +27,7 @@ use crate::error::Result;
 use crate::holds::HoldSet;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
+use crate::records::history;
 use crate::records::support::{RawRow, TableInfo};
 use crate::records::tx::{Tx, TxMode};
 use crate::records::{Records, time_expr};
@@ -203,7 +204,6 @@ impl Rights {
         let tenant = actor.tenant;
         let records = &self.records;
         let catalog = records.catalog().clone();
-        let holds = self.holds.active(tenant, now).await?;
         let backend = records.store().data().backend();
         let changed_at = Records::now_micros();
 
@@ -211,6 +211,9 @@ impl Rights {
         let mut retained: BTreeMap<Uuid, String> = BTreeMap::new();
         let mut archived: BTreeSet<Uuid> = BTreeSet::new();
         let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Write).await?;
+        // The holds in force, read in the erasure's own transaction: a hold placed while the
+        // erasure runs is either seen here or placed after it commits (see `crate::holds`).
+        let holds = crate::holds::active_in(&mut tx.conn(), tenant, now).await?;
         for table in records.tables() {
             let Some(filter) = subject_filter(&table, &ids) else {
                 continue;
@@ -415,6 +418,8 @@ async fn apply(
                         .to_owned();
                     records += conn.execute(&delete).await?;
                 }
+                // Versions kept under an archive duty since lifted go with the record.
+                history::forget(conn, tenant, name, &plan.primary).await?;
                 fields.extend(table.fields.iter().map(|f| f.name.clone()));
                 let all: Vec<String> = table.fields.iter().map(|f| f.name.clone()).collect();
                 events.extend(
@@ -444,6 +449,8 @@ async fn apply(
                 }
                 records +=
                     update(conn, table, tenant, &plan.primary, columns, backend, now).await?;
+                // Earlier versions hold what was just anonymized.
+                history::forget(conn, tenant, name, &plan.primary).await?;
                 fields.extend(erased.iter().cloned());
                 events.extend(
                     plan.primary
@@ -491,6 +498,11 @@ async fn apply(
             }
         }
         secondary_records += update(conn, table, tenant, ids, columns, backend, now).await?;
+        if collection.archive().is_none() {
+            // Earlier versions hold the party's part too; under archive duty they are the
+            // archive, kept like the record.
+            history::forget(conn, tenant, name, ids).await?;
+        }
         fields.extend(erased.iter().cloned());
         events.extend(
             ids.iter()

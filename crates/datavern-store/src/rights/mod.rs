@@ -46,7 +46,6 @@ pub use self::portability::{ExcludedCollection, PORTABILITY_JSON, Portability};
 pub use self::rectify::{Correction, CorrectionOutcome, RectificationOutcome};
 pub use self::run::{Delivery, Executed, RunError, RunInput};
 use crate::audit::AuditEntry;
-use crate::holds::LegalHolds;
 use crate::ids::SubjectId;
 use crate::records::Records;
 use crate::records::support::{Owner, TableInfo};
@@ -59,7 +58,6 @@ pub use datavern_core::dsr::SubjectIdentifier;
 #[derive(Clone)]
 pub struct Rights {
     records: Records,
-    holds: LegalHolds,
 }
 
 /// Who carries out a request: the principal (case worker or service), the tenant, and the
@@ -104,8 +102,7 @@ impl Actor {
 impl Rights {
     /// The rights over `records`' store and catalog.
     pub fn new(records: Records) -> Self {
-        let holds = LegalHolds::new(records.store().clone());
-        Rights { records, holds }
+        Rights { records }
     }
 
     /// The record operations underneath.

@@ -176,6 +176,17 @@ impl Rights {
                     .into());
                 }
             }
+            // A legal hold refuses; archive duty keeps the version replaced.
+            records
+                .before_correction(
+                    &mut tx.conn(),
+                    tenant,
+                    &table.collection,
+                    row,
+                    &actor.principal,
+                    now,
+                )
+                .await?;
             let owner = row.key_owner(&table);
             let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
             for (name, value) in patch.iter() {

@@ -77,10 +77,12 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
             "dv_legal_holds",
             "dv_objections",
             "dv_outbox",
+            "dv_record_versions",
             "dv_request_events",
             "dv_requests",
             "dv_restrictions",
             "dv_retention_register",
+            "dv_unique_claims",
         ]
     );
     assert_eq!(internal(&keys), ["dv_index_keys", "dv_subject_keys"]);

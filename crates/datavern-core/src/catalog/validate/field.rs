@@ -144,6 +144,16 @@ pub(super) fn validate_field(
     let padding = category
         .zip(encryption)
         .map(|(c, e)| padding(cx, raw, c, e));
+    let unique = raw.unique.get().copied().unwrap_or(false);
+    let unique_ok = !unique || searchable || {
+        cx.push(
+            &at("unique"),
+            ErrorCode::Searchable,
+            "a unique field is checked through its blind index, which only searchable fields \
+             have: add `searchable: true` or remove `unique`",
+        );
+        false
+    };
 
     let (purposes, purposes_declared) = field_purposes(cx, raw, shape);
     if let (Some(purposes), Some(category)) = (&purposes, category) {
@@ -163,7 +173,7 @@ pub(super) fn validate_field(
     };
     let source = cx.optional_text(&raw.source, &at("source"));
 
-    if !identifier_ok || !searchable_ok {
+    if !identifier_ok || !searchable_ok || !unique_ok {
         return None;
     }
     Some(Field {
@@ -179,6 +189,7 @@ pub(super) fn validate_field(
         searchable,
         blind_index_length: blind_index_length?,
         padding: padding??,
+        unique,
         purposes: purposes?,
         purposes_declared,
         attribution: attribution?,

@@ -16,6 +16,7 @@ backend_tests!(
     erasure_twice_is_idempotent,
     legal_hold_refuses_erasure_with_its_reason,
     anonymization_keeps_only_non_personal_fields,
+    rectification_keeps_archived_versions_and_a_hold_refuses_it,
 );
 
 async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
@@ -377,5 +378,189 @@ async fn anonymization_keeps_only_non_personal_fields(backend: Backend) {
         .unwrap();
     assert_eq!(a.retained, None);
     assert_eq!(a.destroyed_versions, 1);
+    env.finish().await;
+}
+
+/// A hold whose placement is still in flight when an erasure starts: the erasure reads the
+/// holds inside its own transaction, after it has waited for the placement, and honours the
+/// hold. (It used to read them just before its transaction, and missed it.) The placement is
+/// made by hand so that it can be held open: on PostgreSQL with the register's exclusive
+/// advisory lock, as `LegalHolds::place` takes it; on MariaDB as an uncommitted insert, which
+/// the erasure's locking read of the register waits for. The test commits the hold only once
+/// the database shows the erasure waiting. SQLite needs no such test: its writers hold the
+/// database's write lock from `BEGIN IMMEDIATE`, and the erasure reads the holds after that.
+#[tokio::test]
+async fn hold_placed_while_an_erasure_starts_is_honoured_on_postgres() {
+    hold_placed_while_an_erasure_starts_is_honoured(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn hold_placed_while_an_erasure_starts_is_honoured_on_mariadb() {
+    hold_placed_while_an_erasure_starts_is_honoured(Backend::MySql).await;
+}
+
+async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
+    use datavern_store::DbPool;
+
+    let env = Env::new(backend).await;
+    let family = env.family().await;
+    let subjects = env.resolve_fnr(1).await;
+    let reason = "Tvistesak 26-009999TVI-BERG";
+    let hold_id = uuid::Uuid::now_v7();
+    let insert = |p: [&str; 3]| {
+        format!(
+            "INSERT INTO dv_legal_holds (id, tenant, scope, collection, reason, placed_by, \
+             placed_at) VALUES ({}, '4601', 'collection', 'ansatte', {}, 'jurist-1', {})",
+            p[0], p[1], p[2]
+        )
+    };
+
+    // The placement, open.
+    enum Open {
+        Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+        MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    }
+    let open = match env.store.data().pool() {
+        DbPool::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            // As `LegalHolds::place`: class `dvhd`, the kommunenummer.
+            sqlx::query("SELECT pg_advisory_xact_lock(1685481572, 4601)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(&insert(["$1", "$2", "now()"]))
+                .bind(hold_id)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            Open::Postgres(tx)
+        }
+        DbPool::MySql(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(&insert(["?", "?", "NOW(6)"]))
+                .bind(hold_id)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            Open::MySql(tx)
+        }
+        _ => unreachable!("PostgreSQL and MariaDB only"),
+    };
+
+    let rights = env.rights.clone();
+    let actor = env.actor();
+    let erasure = tokio::spawn(async move {
+        rights
+            .erase(&actor, &subjects, OffsetDateTime::now_utc())
+            .await
+    });
+    // Until the erasure waits for the placement (or has finished without waiting, which is
+    // the bug): the database's own view of its lock waits, in this test's database only.
+    let waiting = match env.store.data().pool() {
+        DbPool::Postgres(_) => {
+            "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()"
+        }
+        // MariaDB lists a locking read that waits for a row lock as still running it (in
+        // `innodb_trx` it has no transaction yet).
+        _ => {
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE db = DATABASE() \
+             AND info LIKE '%FROM `dv_legal_holds`%LOCK IN SHARE MODE'"
+        }
+    };
+    let mut waited = false;
+    for _ in 0..100_000 {
+        if erasure.is_finished() {
+            break;
+        }
+        if scalar(env.data(), waiting).await > 0 {
+            waited = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    match open {
+        Open::Postgres(tx) => tx.commit().await.unwrap(),
+        Open::MySql(tx) => tx.commit().await.unwrap(),
+    }
+    let outcome = erasure.await.unwrap().unwrap();
+    assert!(waited, "the erasure never waited for the hold being placed");
+    assert_eq!(outcome.refused(), ["ansatte"], "{outcome:#?}");
+    assert_eq!(
+        outcome
+            .collection("ansatte")
+            .unwrap()
+            .refusal_reason
+            .as_deref(),
+        Some(reason)
+    );
+    assert_eq!(
+        env.count_where("c_ansatte", "id", family.a_employee).await,
+        1
+    );
+    env.finish().await;
+}
+
+/// Rectification is a correction like a `PATCH`: under archive duty the version it replaces
+/// is kept, and an active legal hold on the subject refuses it.
+async fn rectification_keeps_archived_versions_and_a_hold_refuses_it(backend: Backend) {
+    use datavern_store::rights::Correction;
+
+    let env = Env::new(backend).await;
+    let family = env.family().await;
+    let subjects = env.resolve_fnr(1).await;
+    let correction = |vedtak: &str| {
+        [Correction::new(
+            "saker",
+            family.sak,
+            serde_json::json!({ "vedtak": vedtak })
+                .as_object()
+                .unwrap()
+                .clone(),
+        )]
+    };
+    let outcome = env
+        .rights
+        .rectify(
+            &env.actor(),
+            &subjects,
+            &correction("innvilget etter klage"),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{}", report(&err)));
+    assert_eq!(outcome.corrections[0].version, 2);
+    let kept = |version: i64| {
+        format!(
+            "SELECT COUNT(*) FROM dv_record_versions WHERE collection = 'saker' \
+             AND version = {version}"
+        )
+    };
+    assert_eq!(scalar(env.data(), &kept(1)).await, 1, "version 1 is kept");
+
+    LegalHolds::new(env.store.clone())
+        .place(
+            &env.catalog,
+            tenant("4601"),
+            &PrincipalId::parse("jurist-1").unwrap(),
+            NewHold {
+                scope: HoldScope::Subject {
+                    subject: subjects[0],
+                },
+                reason: "Tilsynssak 26-4".to_owned(),
+                expires_at: None,
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let err = env
+        .rights
+        .rectify(&env.actor(), &subjects, &correction("avslått"))
+        .await
+        .unwrap_err();
+    assert!(report(&err).contains("Tilsynssak 26-4"), "{}", report(&err));
+    assert_eq!(scalar(env.data(), &kept(2)).await, 0, "nothing changed");
     env.finish().await;
 }
