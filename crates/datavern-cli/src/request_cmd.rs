@@ -21,8 +21,8 @@ use anyhow::{Context, bail};
 use datavern_core::access::{Principal, PrincipalId};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
-    Clock, ManualClock, Parameters, Reason, RequestState, RequestType, SubjectIdentifier,
-    SystemClock,
+    Clock, EvidenceRef, ManualClock, Parameters, Reason, RequestState, RequestType,
+    SubjectIdentifier, SystemClock, Verification, VerificationMethod,
 };
 use datavern_server::wire::request::{RequestJson, RequestPage};
 use datavern_store::records::Cursor;
@@ -151,6 +151,12 @@ pub(crate) struct RunArgs {
     /// Created (owner-only permissions) before the request runs; must not exist.
     #[arg(long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    /// Run an erasure or rectification that `--actor` verified themselves (the four-eyes
+    /// rule refuses it otherwise), for this reason: recorded in the request's history and
+    /// the audit log. For an operator alone at the console in an emergency; a second
+    /// principal's `verify` is the normal way.
+    #[arg(long, value_name = "REASON")]
+    four_eyes_override: Option<String>,
 }
 
 /// Arguments of `datavern request verify`.
@@ -158,9 +164,12 @@ pub(crate) struct RunArgs {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     one: IdArgs,
-    /// How the identity was verified, e.g. `id-porten`.
+    /// How the identity was verified: id_porten, in_person, bankid, letter or other.
     #[arg(long, value_name = "METHOD")]
-    method: Option<String>,
+    method: String,
+    /// Where the evidence is kept: a case or document number (never personal data).
+    #[arg(long, value_name = "REFERENCE")]
+    evidence: Option<String>,
 }
 
 /// Arguments of `datavern request extend`.
@@ -224,8 +233,9 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
     // Parse everything before the store is opened: a usage error touches nothing.
     let step = Step::parse(command, tenant)?;
     let settings = Settings::load(&settings, &Overrides::default())?;
+    let four_eyes = settings.requests.four_eyes()?;
     let governed = Governed::open(&settings, Missing::Refuse).await?;
-    let requests = Requests::new(&governed.store, clock);
+    let requests = Requests::new(&governed.store, clock).with_four_eyes(four_eyes);
     let principal = Principal::new(
         PrincipalId::parse(&actor.principal).map_err(|err| anyhow::anyhow!("--actor: {err}"))?,
         tenant,
@@ -270,10 +280,10 @@ enum Step {
     /// The filter, and whether to list only requests overdue today (by the clock).
     List(RequestFilter, bool),
     Show(Uuid),
-    Verify(Uuid, Option<String>),
+    Verify(Uuid, Verification),
     Extend(Uuid, u8, Reason),
     Reject(Uuid, Reason),
-    Run(Uuid, Vec<Correction>, Option<Output>),
+    Run(Uuid, RunInput, Option<Output>),
 }
 
 struct NewRequestParts {
@@ -375,12 +385,35 @@ impl Step {
                     None => Vec::new(),
                 };
                 let id = id(&args.one.id)?;
+                let four_eyes_override = args
+                    .four_eyes_override
+                    .as_deref()
+                    .map(Reason::parse)
+                    .transpose()
+                    .map_err(|err| anyhow::anyhow!("--four-eyes-override: {err}"))?;
                 // Created now, so a path that cannot be written is refused before the
                 // request runs: what it delivers is given once.
                 let output = args.output.map(Output::create).transpose()?;
-                Step::Run(id, corrections, output)
+                let input = RunInput {
+                    corrections,
+                    four_eyes_override,
+                };
+                Step::Run(id, input, output)
             }
-            RequestCommand::Verify(args) => Step::Verify(id(&args.one.id)?, args.method),
+            RequestCommand::Verify(args) => {
+                let method: VerificationMethod = args
+                    .method
+                    .parse()
+                    .map_err(|err| anyhow::anyhow!("--method: {err}"))?;
+                let mut verification = Verification::new(method);
+                if let Some(evidence) = &args.evidence {
+                    verification = verification.with_evidence(
+                        EvidenceRef::parse(evidence)
+                            .map_err(|err| anyhow::anyhow!("--evidence: {err}"))?,
+                    );
+                }
+                Step::Verify(id(&args.one.id)?, verification)
+            }
             RequestCommand::Extend(args) => {
                 Step::Extend(id(&args.one.id)?, args.months, Reason::parse(&args.reason)?)
             }
@@ -420,17 +453,17 @@ impl Step {
                 Shown::Page(requests.list(&filter).await?)
             }
             Step::Show(id) => Shown::One(Box::new(requests.get(tenant, id).await?)),
-            Step::Verify(id, method) => {
-                Shown::One(Box::new(requests.verify(tenant, id, method, actor).await?))
-            }
+            Step::Verify(id, verification) => Shown::One(Box::new(
+                requests.verify(tenant, id, verification, actor).await?,
+            )),
             Step::Extend(id, months, reason) => Shown::One(Box::new(
                 requests.extend(tenant, id, months, reason, actor).await?,
             )),
             Step::Reject(id, reason) => {
                 Shown::One(Box::new(requests.reject(tenant, id, reason, actor).await?))
             }
-            Step::Run(id, corrections, output) => {
-                let ran = run_request(opened, tenant, id, corrections, output.is_some()).await;
+            Step::Run(id, input, output) => {
+                let ran = run_request(opened, tenant, id, input, output.is_some()).await;
                 match (ran, output) {
                     (Ok(executed), output) => Shown::Ran(Box::new(executed), output),
                     // The file, still empty, is removed as `output` drops.
@@ -447,7 +480,7 @@ async fn run_request(
     opened: &Opened<'_>,
     tenant: Kommunenummer,
     id: Uuid,
-    corrections: Vec<Correction>,
+    input: RunInput,
     has_output: bool,
 ) -> Result<Executed, Refused> {
     let request = opened.requests.get(tenant, id).await?;
@@ -470,14 +503,13 @@ async fn run_request(
         }
         _ => {}
     }
-    if request.request_type == RequestType::Rectification && corrections.is_empty() {
+    if request.request_type == RequestType::Rectification && input.corrections.is_empty() {
         return Err(Refused(
             "a rectification is run with its corrections: give --corrections FILE, a JSON \
              list of {\"collection\", \"record\", \"fields\"}"
                 .to_owned(),
         ));
     }
-    let input = RunInput { corrections };
     match opened
         .rights
         .run(opened.requests, &opened.principal, id, input)

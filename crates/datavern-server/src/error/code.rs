@@ -132,11 +132,14 @@ pub enum Code {
     NotReady,
     /// No executor for this type of data subject request is installed in this server.
     RequestTypeNotExecutable,
+    /// The four-eyes rule: the principal who verified a data subject request may not also
+    /// run it (erasure and rectification by default).
+    FourEyesRequired,
 }
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 53] = [
+    pub const ALL: [Code; 54] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -190,6 +193,7 @@ impl Code {
         Code::ConsentNotApplicable,
         Code::PurposeNotObjectionable,
         Code::CorrectionInvalid,
+        Code::FourEyesRequired,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -290,6 +294,11 @@ impl Code {
                 "Processing restricted",
             ),
             Code::ObjectionUpheld => ("objection_upheld", S::FORBIDDEN, "Data subject objected"),
+            Code::FourEyesRequired => (
+                "four_eyes_required",
+                S::FORBIDDEN,
+                "A second principal must run this request",
+            ),
             Code::SubjectNotFound => ("subject_not_found", S::NOT_FOUND, "Data subject not found"),
             Code::ConsentInvalid => (
                 "consent_invalid",

@@ -14,6 +14,7 @@ mod audit;
 mod auth;
 mod consent;
 mod errors;
+mod four_eyes;
 mod health;
 mod logs;
 mod metrics;
