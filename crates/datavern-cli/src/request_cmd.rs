@@ -5,7 +5,11 @@
 //! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
 //! `datavern_store::requests::Requests` (and, for `run`, `datavern_store::rights::Rights::run`,
 //! which the HTTP route calls too), and prints a table or, with `--json`, the API's JSON.
-//! Every step is audited with `--actor` as the principal. Exit codes: 0 done (also a request
+//! Every step is audited with `--actor` as the principal. The four-eyes rule holds here too:
+//! `run` by the actor who verified an erasure or rectification is refused unless
+//! `--four-eyes-override REASON` is given, which the request's history and the audit log
+//! record (the CLI's actor names are asserted, not authenticated: whoever runs it holds the
+//! database and the key file). Exit codes: 0 done (also a request
 //! only partially completed: its outcome says why), 1 refused (unknown request or subject, a
 //! step the state does not allow, a refused extension, a right that could not be carried
 //! out), 2 usage or I/O error.
@@ -637,6 +641,14 @@ fn print_one(request: DsrRequest, today: jiff::civil::Date, json: bool) -> anyho
         view.received_at, view.received_by
     )?;
     writeln!(out, "due       {due}: {status}")?;
+    if let (Some(by), Some(method)) = (&view.verified_by, &view.verification) {
+        let evidence = view
+            .verification_evidence
+            .as_deref()
+            .map(|e| format!(", evidence {e}"))
+            .unwrap_or_default();
+        writeln!(out, "verified  by {by} ({method}{evidence})")?;
+    }
     if let Some(reason) = &view.extension_reason {
         writeln!(out, "extended  {reason}")?;
     }
