@@ -156,13 +156,7 @@ impl Rights {
             Err(RunError::Store(StoreError::Rights(
                 err @ RightsError::ClearanceInsufficient { .. },
             ))) => {
-                let fields = match &err {
-                    RightsError::ClearanceInsufficient { fields, .. } => fields.clone(),
-                    _ => Vec::new(),
-                };
-                return Err(self
-                    .refused(requests, &request, &register_actor, err, fields)
-                    .await);
+                return Err(self.refused(requests, &request, &register_actor, err).await);
             }
             other => other?,
         };
@@ -210,9 +204,7 @@ impl Rights {
                     request_type: request.request_type.as_str(),
                     runner: runner.to_owned(),
                 };
-                return Err(self
-                    .refused(requests, request, register_actor, err, Vec::new())
-                    .await);
+                return Err(self.refused(requests, request, register_actor, err).await);
             }
         }
         let checked = match request.request_type {
@@ -242,28 +234,25 @@ impl Rights {
         };
         match checked {
             Err(StoreError::Rights(err @ RightsError::ClearanceInsufficient { .. })) => {
-                let fields = match &err {
-                    RightsError::ClearanceInsufficient { fields, .. } => fields.clone(),
-                    _ => Vec::new(),
-                };
-                Err(self
-                    .refused(requests, request, register_actor, err, fields)
-                    .await)
+                Err(self.refused(requests, request, register_actor, err).await)
             }
             other => Ok(other?),
         }
     }
 
-    /// Records the refusal `err` of a run in the register and returns it (or the register's
-    /// error, if recording failed).
+    /// Records the refusal `err` of a run in the register (with the field names a clearance
+    /// refusal concerns) and returns it, or the register's error if recording failed.
     async fn refused(
         &self,
         requests: &Requests,
         request: &DsrRequest,
         register_actor: &requests::Actor,
         err: RightsError,
-        fields: Vec<String>,
     ) -> RunError {
+        let fields = match &err {
+            RightsError::ClearanceInsufficient { fields, .. } => fields.clone(),
+            _ => Vec::new(),
+        };
         // The message names levels, principals and field names, never values.
         let text: String = err.to_string().chars().take(MAX_REASON_LEN).collect();
         let Ok(note) = Reason::parse(&text) else {
