@@ -5,7 +5,11 @@
 //! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
 //! `datavern_store::requests::Requests` (and, for `run`, `datavern_store::rights::Rights::run`,
 //! which the HTTP route calls too), and prints a table or, with `--json`, the API's JSON.
-//! Every step is audited with `--actor` as the principal. Exit codes: 0 done (also a request
+//! Every step is audited with `--actor` as the principal. The four-eyes rule holds here too:
+//! `run` by the actor who verified an erasure or rectification is refused unless
+//! `--four-eyes-override REASON` is given, which the request's history and the audit log
+//! record (the CLI's actor names are asserted, not authenticated: whoever runs it holds the
+//! database and the key file). Exit codes: 0 done (also a request
 //! only partially completed: its outcome says why), 1 refused (unknown request or subject, a
 //! step the state does not allow, a refused extension, a right that could not be carried
 //! out), 2 usage or I/O error.
@@ -21,8 +25,8 @@ use anyhow::{Context, bail};
 use datavern_core::access::{Principal, PrincipalId};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
-    Clock, ManualClock, Parameters, Reason, RequestState, RequestType, SubjectIdentifier,
-    SystemClock,
+    Clock, EvidenceRef, ManualClock, Parameters, Reason, RequestState, RequestType,
+    SubjectIdentifier, SystemClock, Verification, VerificationMethod,
 };
 use datavern_server::wire::request::{RequestJson, RequestPage};
 use datavern_store::records::Cursor;
@@ -151,6 +155,12 @@ pub(crate) struct RunArgs {
     /// Created (owner-only permissions) before the request runs; must not exist.
     #[arg(long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    /// Run an erasure or rectification that `--actor` verified themselves (the four-eyes
+    /// rule refuses it otherwise), for this reason: recorded in the request's history and
+    /// the audit log. For an operator alone at the console in an emergency; a second
+    /// principal's `verify` is the normal way.
+    #[arg(long, value_name = "REASON")]
+    four_eyes_override: Option<String>,
 }
 
 /// Arguments of `datavern request verify`.
@@ -158,9 +168,12 @@ pub(crate) struct RunArgs {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     one: IdArgs,
-    /// How the identity was verified, e.g. `id-porten`.
+    /// How the identity was verified: id_porten, in_person, bankid, letter or other.
     #[arg(long, value_name = "METHOD")]
-    method: Option<String>,
+    method: String,
+    /// Where the evidence is kept: a case or document number (never personal data).
+    #[arg(long, value_name = "REFERENCE")]
+    evidence: Option<String>,
 }
 
 /// Arguments of `datavern request extend`.
@@ -224,8 +237,9 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
     // Parse everything before the store is opened: a usage error touches nothing.
     let step = Step::parse(command, tenant)?;
     let settings = Settings::load(&settings, &Overrides::default())?;
+    let four_eyes = settings.requests.four_eyes()?;
     let governed = Governed::open(&settings, Missing::Refuse).await?;
-    let requests = Requests::new(&governed.store, clock);
+    let requests = Requests::new(&governed.store, clock).with_four_eyes(four_eyes);
     let principal = Principal::new(
         PrincipalId::parse(&actor.principal).map_err(|err| anyhow::anyhow!("--actor: {err}"))?,
         tenant,
@@ -270,10 +284,10 @@ enum Step {
     /// The filter, and whether to list only requests overdue today (by the clock).
     List(RequestFilter, bool),
     Show(Uuid),
-    Verify(Uuid, Option<String>),
+    Verify(Uuid, Verification),
     Extend(Uuid, u8, Reason),
     Reject(Uuid, Reason),
-    Run(Uuid, Vec<Correction>, Option<Output>),
+    Run(Uuid, RunInput, Option<Output>),
 }
 
 struct NewRequestParts {
@@ -375,12 +389,35 @@ impl Step {
                     None => Vec::new(),
                 };
                 let id = id(&args.one.id)?;
+                let four_eyes_override = args
+                    .four_eyes_override
+                    .as_deref()
+                    .map(Reason::parse)
+                    .transpose()
+                    .map_err(|err| anyhow::anyhow!("--four-eyes-override: {err}"))?;
                 // Created now, so a path that cannot be written is refused before the
                 // request runs: what it delivers is given once.
                 let output = args.output.map(Output::create).transpose()?;
-                Step::Run(id, corrections, output)
+                let input = RunInput {
+                    corrections,
+                    four_eyes_override,
+                };
+                Step::Run(id, input, output)
             }
-            RequestCommand::Verify(args) => Step::Verify(id(&args.one.id)?, args.method),
+            RequestCommand::Verify(args) => {
+                let method: VerificationMethod = args
+                    .method
+                    .parse()
+                    .map_err(|err| anyhow::anyhow!("--method: {err}"))?;
+                let mut verification = Verification::new(method);
+                if let Some(evidence) = &args.evidence {
+                    verification = verification.with_evidence(
+                        EvidenceRef::parse(evidence)
+                            .map_err(|err| anyhow::anyhow!("--evidence: {err}"))?,
+                    );
+                }
+                Step::Verify(id(&args.one.id)?, verification)
+            }
             RequestCommand::Extend(args) => {
                 Step::Extend(id(&args.one.id)?, args.months, Reason::parse(&args.reason)?)
             }
@@ -420,17 +457,17 @@ impl Step {
                 Shown::Page(requests.list(&filter).await?)
             }
             Step::Show(id) => Shown::One(Box::new(requests.get(tenant, id).await?)),
-            Step::Verify(id, method) => {
-                Shown::One(Box::new(requests.verify(tenant, id, method, actor).await?))
-            }
+            Step::Verify(id, verification) => Shown::One(Box::new(
+                requests.verify(tenant, id, verification, actor).await?,
+            )),
             Step::Extend(id, months, reason) => Shown::One(Box::new(
                 requests.extend(tenant, id, months, reason, actor).await?,
             )),
             Step::Reject(id, reason) => {
                 Shown::One(Box::new(requests.reject(tenant, id, reason, actor).await?))
             }
-            Step::Run(id, corrections, output) => {
-                let ran = run_request(opened, tenant, id, corrections, output.is_some()).await;
+            Step::Run(id, input, output) => {
+                let ran = run_request(opened, tenant, id, input, output.is_some()).await;
                 match (ran, output) {
                     (Ok(executed), output) => Shown::Ran(Box::new(executed), output),
                     // The file, still empty, is removed as `output` drops.
@@ -447,7 +484,7 @@ async fn run_request(
     opened: &Opened<'_>,
     tenant: Kommunenummer,
     id: Uuid,
-    corrections: Vec<Correction>,
+    input: RunInput,
     has_output: bool,
 ) -> Result<Executed, Refused> {
     let request = opened.requests.get(tenant, id).await?;
@@ -470,14 +507,13 @@ async fn run_request(
         }
         _ => {}
     }
-    if request.request_type == RequestType::Rectification && corrections.is_empty() {
+    if request.request_type == RequestType::Rectification && input.corrections.is_empty() {
         return Err(Refused(
             "a rectification is run with its corrections: give --corrections FILE, a JSON \
              list of {\"collection\", \"record\", \"fields\"}"
                 .to_owned(),
         ));
     }
-    let input = RunInput { corrections };
     match opened
         .rights
         .run(opened.requests, &opened.principal, id, input)
@@ -605,6 +641,14 @@ fn print_one(request: DsrRequest, today: jiff::civil::Date, json: bool) -> anyho
         view.received_at, view.received_by
     )?;
     writeln!(out, "due       {due}: {status}")?;
+    if let (Some(by), Some(method)) = (&view.verified_by, &view.verification) {
+        let evidence = view
+            .verification_evidence
+            .as_deref()
+            .map(|e| format!(", evidence {e}"))
+            .unwrap_or_default();
+        writeln!(out, "verified  by {by} ({method}{evidence})")?;
+    }
     if let Some(reason) = &view.extension_reason {
         writeln!(out, "extended  {reason}")?;
     }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
+use datavern_core::dsr::RequestType;
 use datavern_crypto::LocalKeyFile;
 use datavern_crypto::audit::CheckpointSigner;
 use datavern_server::auth::StaticKeys;
@@ -128,7 +129,18 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         tokio::spawn(run_retention(job, interval))
     });
     let records = Records::new(store.clone(), catalog, Arc::new(kek));
-    let state = AppState::new(records, Arc::new(authenticator), Metrics::global());
+    let four_eyes = settings.requests.four_eyes()?;
+    for request_type in [RequestType::Erasure, RequestType::Rectification] {
+        if !four_eyes.requires(request_type) {
+            tracing::warn!(
+                request_type = %request_type,
+                "The four-eyes rule is off: one principal may verify and run these requests \
+                 (requests.four_eyes)"
+            );
+        }
+    }
+    let state = AppState::new(records, Arc::new(authenticator), Metrics::global())
+        .with_four_eyes(four_eyes);
     let config = settings.server_config();
     let server = Server::bind(&config, state)
         .await

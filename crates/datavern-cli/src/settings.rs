@@ -46,7 +46,7 @@ pub(crate) const AUDIT_ORIGIN: &str = "datavern/audit";
 
 /// The top-level keys; environment variables under other names (e.g. the test suites'
 /// `DATAVERN_TEST_POSTGRES_URL`) are not configuration.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "data_dir",
     "catalog",
     "server",
@@ -55,6 +55,7 @@ const SECTIONS: [&str; 8] = [
     "auth",
     "audit",
     "retention",
+    "requests",
 ];
 
 /// Where the settings come from, shared by every command that touches data.
@@ -89,6 +90,8 @@ pub(crate) struct Settings {
     pub(crate) audit: AuditSettings,
     #[serde(default)]
     pub(crate) retention: RetentionSettings,
+    #[serde(default)]
+    pub(crate) requests: RequestSettings,
     /// The configuration file read, if any.
     #[serde(skip)]
     pub(crate) config_file: Option<PathBuf>,
@@ -206,6 +209,39 @@ pub(crate) struct RetentionSettings {
     pub(crate) interval: Option<Duration>,
     /// Records changed per transaction.
     pub(crate) batch_size: usize,
+}
+
+/// `[requests]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RequestSettings {
+    /// The four-eyes rule: the data subject request types that a principal other than the
+    /// one who verified the request must run (default `["erasure", "rectification"]`; `[]`
+    /// switches it off, which `serve` warns about).
+    pub(crate) four_eyes: Vec<String>,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        RequestSettings {
+            four_eyes: vec!["erasure".to_owned(), "rectification".to_owned()],
+        }
+    }
+}
+
+impl RequestSettings {
+    /// The four-eyes rule the settings name; an unknown request type is refused.
+    pub(crate) fn four_eyes(&self) -> anyhow::Result<datavern_core::dsr::FourEyes> {
+        let types = self
+            .four_eyes
+            .iter()
+            .map(|name| {
+                name.parse::<datavern_core::dsr::RequestType>()
+                    .map_err(|err| anyhow::anyhow!("requests.four_eyes: {err}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(datavern_core::dsr::FourEyes::for_types(types))
+    }
 }
 
 /// Whether the process runs on the built-in development setup.

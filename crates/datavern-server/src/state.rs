@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
-use datavern_core::dsr::{Clock, SystemClock};
+use datavern_core::dsr::{Clock, FourEyes, SystemClock};
 use datavern_store::requests::{Requests, SubjectResolver};
 use datavern_store::rights::Rights;
 use datavern_store::{Records, Store};
@@ -48,7 +48,15 @@ impl AppState {
     /// The same state with the data subject request register on `clock` (tests move a
     /// [`ManualClock`](datavern_core::dsr::ManualClock) instead of sleeping).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.requests = Requests::new(self.inner.records.store(), clock);
+        self.requests = Requests::new(self.inner.records.store(), clock)
+            .with_four_eyes(self.requests.four_eyes().clone());
+        self
+    }
+
+    /// The same state with the four-eyes rule `four_eyes` for data subject requests (the
+    /// default covers erasure and rectification).
+    pub fn with_four_eyes(mut self, four_eyes: FourEyes) -> Self {
+        self.requests = self.requests.with_four_eyes(four_eyes);
         self
     }
 

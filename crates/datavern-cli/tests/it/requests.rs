@@ -35,7 +35,10 @@ macro_rules! on_every_backend {
 }
 pub(crate) use on_every_backend;
 
-on_every_backend!(request_lifecycle_through_the_cli);
+on_every_backend!(
+    request_lifecycle_through_the_cli,
+    erasure_needs_a_second_actor_or_an_audited_override,
+);
 
 /// Runs `datavern request ARGS` on `site` as the DPO of tenant 4601, at `now` if given, with
 /// `stdin` on standard input.
@@ -45,11 +48,22 @@ pub(crate) fn request(
     now: Option<&str>,
     stdin: Option<&str>,
 ) -> Output {
+    request_as(site, "personvernombud", args, now, stdin)
+}
+
+/// The same as principal `actor`.
+pub(crate) fn request_as(
+    site: &Site,
+    actor: &str,
+    args: &[&str],
+    now: Option<&str>,
+    stdin: Option<&str>,
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_datavern"));
     command
         .arg("request")
         .args(args)
-        .args(["--tenant", "4601", "--actor", "personvernombud"])
+        .args(["--tenant", "4601", "--actor", actor])
         .current_dir(site.dir.path())
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
@@ -293,7 +307,7 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
 
     let rejected = json(&["reject", &id, "--reason", "archival duty"], APR_1);
     assert_eq!(rejected["state"], "rejected");
-    exits(&run(&["verify", &id], APR_1), 1);
+    exits(&run(&["verify", &id, "--method", "letter"], APR_1), 1);
     exits(&run(&["run", &id], APR_1), 1);
     exits(&run(&["show", "not-a-uuid"], APR_1), 2);
 
@@ -326,6 +340,138 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
     store.close().await;
     let out = exits(&site.run(&["audit", "verify"]), 0);
     assert!(out.contains("audit log intact"), "{out}");
+    site.finish().await;
+}
+
+/// The four-eyes rule at the command line: the actor who verified an erasure may not run
+/// it; a second actor may, and an operator alone may only with `--four-eyes-override` and a
+/// reason, which the history and the audit log record.
+async fn erasure_needs_a_second_actor_or_an_audited_override(backend: Backend) {
+    let site = Site::new(backend).await;
+    seed(&site, 10, SEED);
+    let subject = |index: u64| {
+        let fnr = demo::person(SEED, index).fodselsnummer;
+        let created = json(
+            &site,
+            &["create", "--type", "erasure", "--fodselsnummer-stdin"],
+            None,
+            Some(&format!("{fnr}\n")),
+        );
+        created["id"].as_str().unwrap().to_owned()
+    };
+    let (alone, second) = (subject(0), subject(1));
+
+    // The verification says how, and where the evidence is; personal data is refused.
+    let output = request(
+        &site,
+        &[
+            "verify",
+            &alone,
+            "--method",
+            "in_person",
+            "--evidence",
+            "15108695088",
+        ],
+        None,
+        None,
+    );
+    exits(&output, 2);
+    assert!(!stderr(&output).contains("15108695088"));
+    let verified = json(
+        &site,
+        &[
+            "verify",
+            &alone,
+            "--method",
+            "in_person",
+            "--evidence",
+            "2026/412-1",
+        ],
+        None,
+        None,
+    );
+    assert_eq!(verified["verification"], "in_person");
+    assert_eq!(verified["verification_evidence"], "2026/412-1");
+
+    // The verifier runs it: refused (exit 1), nothing erased, the refusal recorded.
+    let output = request(&site, &["run", &alone], None, None);
+    exits(&output, 1);
+    assert!(stderr(&output).contains("four eyes"), "{}", stderr(&output));
+    let shown = json(&site, &["show", &alone], None, None);
+    assert_eq!(shown["state"], "verified");
+
+    // Alone at the console, with a reason: run, and the override is on record.
+    let ran = json(
+        &site,
+        &[
+            "run",
+            &alone,
+            "--four-eyes-override",
+            "the second DPO is on leave; approved by the municipal director",
+        ],
+        None,
+        None,
+    );
+    assert_ne!(ran["state"], "verified", "{ran}");
+    let history: Vec<&str> = ran["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history[..5],
+        [
+            "received",
+            "verified",
+            "refused",
+            "four_eyes_overridden",
+            "started"
+        ],
+        "{ran}"
+    );
+
+    // A second actor verifies: the first runs it without an override.
+    let output = request_as(
+        &site,
+        "personvernombud-2",
+        &["verify", &second, "--method", "letter"],
+        None,
+        None,
+    );
+    exits(&output, 0);
+    let ran = json(&site, &["run", &second], None, None);
+    assert_ne!(ran["state"], "verified", "{ran}");
+
+    let store = open_store(&site).await;
+    let tenant = Kommunenummer::parse("4601").unwrap();
+    let audit = store
+        .audit()
+        .query(AuditFilter::new(tenant).record(alone.parse().unwrap()))
+        .await
+        .unwrap();
+    let steps: Vec<(&str, &str, Option<&str>)> = audit
+        .items
+        .iter()
+        .filter(|r| r.entry.action.starts_with("request."))
+        .map(|r| {
+            (
+                r.entry.action.as_str(),
+                r.entry.outcome.as_str(),
+                r.entry.reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps[..4],
+        [
+            ("request.received", "granted", None),
+            ("request.verified", "granted", Some("method=in_person")),
+            ("request.refused", "denied", Some("four_eyes_required")),
+            ("request.four_eyes_overridden", "granted", None),
+        ]
+    );
+    store.close().await;
     site.finish().await;
 }
 

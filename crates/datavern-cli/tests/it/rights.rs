@@ -26,7 +26,7 @@ use datavern_store::{Backend, Records, RequestMeta, Store, StoreConfig};
 use serde_json::{Value, json};
 
 use crate::demo::{Site, exits, seed};
-use crate::requests::{on_every_backend, request};
+use crate::requests::{on_every_backend, request, request_as};
 
 on_every_backend!(every_right_runs_end_to_end_through_the_cli);
 
@@ -80,9 +80,25 @@ impl Dpo<'_> {
         assert_eq!(created["state"], "received", "{created}");
         assert_eq!(created["identified_by"], "synthetic", "{created}");
         let id = created["id"].as_str().unwrap().to_owned();
-        let verified = self.json(&["verify", &id, "--method", "id-porten"], None);
-        assert_eq!(verified["state"], "verified", "{verified}");
+        self.verify(&id);
         id
+    }
+
+    /// Verifies request `id` as a second DPO (`personvernombud-2`), so that the four-eyes
+    /// rule lets `personvernombud` run an erasure or a rectification.
+    #[track_caller]
+    fn verify(&self, id: &str) {
+        let output = request_as(
+            self.site,
+            "personvernombud-2",
+            &["verify", id, "--method", "id-porten", "--json"],
+            None,
+            None,
+        );
+        self.keep(&output);
+        let verified: Value = serde_json::from_str(&exits(&output, 0)).unwrap();
+        assert_eq!(verified["state"], "verified", "{verified}");
+        assert_eq!(verified["verified_by"], "personvernombud-2", "{verified}");
     }
 
     /// `request run ID EXTRA --json`, which must exit 0: the request after its run.
@@ -304,7 +320,7 @@ async fn every_right_runs_end_to_end_through_the_cli(backend: Backend) {
         None,
     );
     let id = created["id"].as_str().unwrap().to_owned();
-    dpo.json(&["verify", &id], None);
+    dpo.verify(&id);
     let ran = dpo.run(&id, &["--output", "abonnent.zip"]);
     assert_eq!(ran["state"], "completed", "{ran}");
     assert_eq!(ran["outcome"]["included"], json!(["nyhetsbrev"]), "{ran}");

@@ -12,6 +12,11 @@
 //!     └──────reject────────┴────────reject──────┴──────────────►  rejected
 //! ```
 //!
+//! Verifying records *how* the identity was established ([`Verification`]: a
+//! [`VerificationMethod`] and an optional [`EvidenceRef`], never personal data), and the
+//! [`FourEyes`] rule says which types (by default erasure and rectification) a principal other
+//! than the verifier must run.
+//!
 //! [`RequestState::apply`] is the only way to move, and names the illegal moves. The deadline
 //! ([`Deadline`]) is one calendar month after receipt in Norwegian time, extendable by up to
 //! two further months with a recorded reason, but only before the original due date has
@@ -33,6 +38,7 @@ mod deadline;
 mod kind;
 mod params;
 mod state;
+mod verification;
 
 pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::deadline::{Deadline, ExtensionError, MAX_EXTENSION_MONTHS, oslo, today_in_oslo};
@@ -41,3 +47,7 @@ pub use self::kind::{
 };
 pub use self::params::{InvalidParameters, MAX_REASON_LEN, Parameters, Reason, ReasonError};
 pub use self::state::{IllegalTransition, RequestState, Transition, UnknownState};
+pub use self::verification::{
+    EvidenceError, EvidenceRef, FourEyes, MAX_EVIDENCE_LEN, UnknownVerificationMethod,
+    Verification, VerificationMethod,
+};

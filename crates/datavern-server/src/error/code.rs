@@ -146,11 +146,14 @@ pub enum Code {
     NotReady,
     /// No executor for this type of data subject request is installed in this server.
     RequestTypeNotExecutable,
+    /// The four-eyes rule: the principal who verified a data subject request may not also
+    /// run it (erasure and rectification by default).
+    FourEyesRequired,
 }
 
 impl Code {
     /// Every code, grouped by status.
-    pub const ALL: [Code; 58] = [
+    pub const ALL: [Code; 59] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::InvalidQuery,
@@ -209,6 +212,7 @@ impl Code {
         Code::LegalHold,
         Code::ArchiveDuty,
         Code::DuplicateValue,
+        Code::FourEyesRequired,
     ];
 
     /// The stable machine code, e.g. `purpose_not_allowed`.
@@ -313,6 +317,11 @@ impl Code {
                 "consent_recorder_required",
                 S::FORBIDDEN,
                 "Consent recorder role required",
+            ),
+            Code::FourEyesRequired => (
+                "four_eyes_required",
+                S::FORBIDDEN,
+                "A second principal must run this request",
             ),
             Code::SubjectNotFound => ("subject_not_found", S::NOT_FOUND, "Data subject not found"),
             Code::ConsentInvalid => (

@@ -350,6 +350,12 @@ impl From<RightsError> for ApiError {
             | RightsError::InvalidCorrection { .. }
             | RightsError::EmptyCorrection { .. }
             | RightsError::NothingToCorrect => ApiError::new(Code::CorrectionInvalid, detail),
+            RightsError::ClearanceInsufficient {
+                required, fields, ..
+            } => ApiError::new(Code::ClearanceInsufficient, detail)
+                .with_extension("required_clearance", Value::from(required.as_str()))
+                .with_extension("fields", Value::from(fields)),
+            RightsError::FourEyesRequired { .. } => ApiError::new(Code::FourEyesRequired, detail),
             other => ApiError::internal(other),
         }
     }

@@ -18,8 +18,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use datavern_core::access::Principal;
-use datavern_core::dsr::{Parameters, Reason, RequestType, SubjectIdentifier};
+use datavern_core::dsr::{
+    EvidenceRef, Parameters, Reason, RequestType, SubjectIdentifier, Verification,
+    VerificationMethod,
+};
 use datavern_store::RequestMeta;
+use datavern_store::audit::AuditEntry;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
 use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
@@ -36,6 +40,12 @@ use crate::wire::request::{
 /// The role that handles data subject requests (the data protection officer and their
 /// staff).
 pub const DPO_ROLE: &str = "dpo";
+/// The audit action of a refused call to these routes.
+const REFUSED: &str = "request.refused";
+/// The audit action of a list of requests (its subjects are every listed request's).
+const LISTED: &str = "request.listed";
+/// The audit action of one request shown.
+const READ: &str = "request.read";
 
 /// Runs request `id` on behalf of `principal`: the one entry point of
 /// `POST /v1/requests/{id}/run` and `datavern request run`. Only a verified request (or one
@@ -70,9 +80,20 @@ pub async fn run_request(
 pub(crate) async fn create(
     State(state): State<AppState>,
     Dpo(principal, meta): Dpo,
-    ApiJson(body): ApiJson<NewRequestJson>,
+    body: Result<ApiJson<NewRequestJson>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (request_type, identifier, parameters) = validate(&state, &body)?;
+    let created = create_request(&state, &principal, &meta, body).await;
+    audited(&state, &principal, &meta, None, created).await
+}
+
+async fn create_request(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    body: Result<ApiJson<NewRequestJson>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ApiJson(body) = body?;
+    let (request_type, identifier, parameters) = validate(state, &body)?;
     let tenant = principal.tenant();
     let subjects = state
         .subject_resolver()
@@ -94,7 +115,7 @@ pub(crate) async fn create(
     };
     let request = state
         .requests()
-        .create(new, &actor(&principal, &meta))
+        .create(new, &actor(principal, meta))
         .await?;
     let location = format!("/v1/requests/{}", request.id);
     let mut response = (
@@ -131,9 +152,28 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Dpo(principal, _): Dpo,
+    Dpo(principal, meta): Dpo,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<RequestPage>, ApiError> {
+    let listed = list_requests(&state, &principal, query).await;
+    let page = audited(&state, &principal, &meta, None, listed).await?;
+    // The page shows subject ids: who saw which requests is recorded.
+    let subjects = page
+        .items
+        .iter()
+        .flat_map(|r| r.subjects.iter().copied())
+        .collect::<Vec<_>>();
+    let mut entry = entry(&principal, &meta, LISTED, "granted").with_subjects(subjects);
+    entry.reason = Some(format!("requests={}", page.items.len()));
+    state.store().audit().record(entry).await?;
+    Ok(Json(page))
+}
+
+async fn list_requests(
+    state: &AppState,
+    principal: &Principal,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<RequestPage, ApiError> {
     let Query(params) = query.map_err(|_| invalid_query("the query string is malformed"))?;
     let today = state.requests().today();
     let mut filter = RequestFilter::new(principal.tenant());
@@ -181,14 +221,14 @@ pub(crate) async fn list(
         };
     }
     let page = state.requests().list(&filter).await?;
-    Ok(Json(RequestPage {
+    Ok(RequestPage {
         items: page
             .items
             .into_iter()
             .map(|r| RequestJson::new(r, today))
             .collect(),
         next_cursor: page.next.map(|c| c.to_string()),
-    }))
+    })
 }
 
 /// One request with its history, due dates, days left and overdue flag. Needs the role
@@ -207,13 +247,25 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Dpo(principal, _): Dpo,
+    Dpo(principal, meta): Dpo,
     Path(id): Path<String>,
 ) -> Result<Json<RequestJson>, ApiError> {
-    let request = state
-        .requests()
-        .get(principal.tenant(), request_id(&id)?)
-        .await?;
+    let id = request_id(&id);
+    let record = id.as_ref().ok().copied();
+    let found = match id {
+        Ok(id) => state
+            .requests()
+            .get(principal.tenant(), id)
+            .await
+            .map_err(ApiError::from),
+        Err(err) => Err(err),
+    };
+    let request = audited(&state, &principal, &meta, record, found).await?;
+    let shown = entry(&principal, &meta, READ, "granted")
+        .with_record(request.id)
+        .with_subjects(request.subjects.iter().map(|s| s.as_uuid()))
+        .with_fields(request.parameters.fields.iter().cloned());
+    state.store().audit().record(shown).await?;
     Ok(Json(RequestJson::new(request, state.requests().today())))
 }
 
@@ -236,28 +288,65 @@ pub(crate) async fn verify(
     State(state): State<AppState>,
     Dpo(principal, meta): Dpo,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<VerifyJson>,
+    body: Result<ApiJson<VerifyJson>, ApiError>,
 ) -> Result<Json<RequestJson>, ApiError> {
-    if body
-        .method
-        .as_ref()
-        .is_some_and(|m| m.chars().count() > datavern_store::requests::MAX_VERIFICATION_LEN)
-    {
-        return Err(invalid_body(
-            "/method",
-            "the verification method is at most 64 characters, e.g. `id-porten`",
-        ));
+    let id = request_id(&id);
+    let record = id.as_ref().ok().copied();
+    let verified = async {
+        let id = id?;
+        let ApiJson(body) = body?;
+        let verification = verification(&body)?;
+        Ok(state
+            .requests()
+            .verify(
+                principal.tenant(),
+                id,
+                verification,
+                &actor(&principal, &meta),
+            )
+            .await?)
     }
-    let request = state
-        .requests()
-        .verify(
-            principal.tenant(),
-            request_id(&id)?,
-            body.method,
-            &actor(&principal, &meta),
-        )
-        .await?;
+    .await;
+    let request = audited(&state, &principal, &meta, record, verified).await?;
     Ok(Json(RequestJson::new(request, state.requests().today())))
+}
+
+/// The verification a body gives: a method, and optionally where the evidence is kept.
+fn verification(body: &VerifyJson) -> Result<Verification, ApiError> {
+    let mut errors = Vec::new();
+    let method = match body.method.as_deref().map(str::parse::<VerificationMethod>) {
+        Some(Ok(method)) => Some(method),
+        Some(Err(err)) => {
+            errors.push(field_error("/method", &err.to_string()));
+            None
+        }
+        None => {
+            errors.push(field_error(
+                "/method",
+                "say how the identity was verified: id_porten, in_person, bankid, letter or \
+                 other",
+            ));
+            None
+        }
+    };
+    let evidence = match body.evidence.as_deref().map(EvidenceRef::parse) {
+        Some(Ok(evidence)) => Some(evidence),
+        Some(Err(err)) => {
+            errors.push(field_error("/evidence", &err.to_string()));
+            None
+        }
+        None => None,
+    };
+    match method {
+        Some(method) if errors.is_empty() => {
+            let verification = Verification::new(method);
+            Ok(match evidence {
+                Some(evidence) => verification.with_evidence(evidence),
+                None => verification,
+            })
+        }
+        _ => Err(invalid_request(errors)),
+    }
 }
 
 /// Extends the deadline by 1 or 2 months (at most two in total) with a reason, before the
@@ -279,31 +368,38 @@ pub(crate) async fn extend(
     State(state): State<AppState>,
     Dpo(principal, meta): Dpo,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ExtendJson>,
+    body: Result<ApiJson<ExtendJson>, ApiError>,
 ) -> Result<Json<RequestJson>, ApiError> {
-    let id = request_id(&id)?;
-    let mut errors = Vec::new();
-    let months = match u8::try_from(body.months) {
-        Ok(months @ 1..=2) => Some(months),
-        _ => {
-            errors.push(field_error("/months", "months is 1 or 2"));
-            None
-        }
-    };
-    let reason = reason(body.reason.as_deref(), &mut errors);
-    let (Some(months), Some(reason)) = (months, reason) else {
-        return Err(invalid_request(errors));
-    };
-    let request = state
-        .requests()
-        .extend(
-            principal.tenant(),
-            id,
-            months,
-            reason,
-            &actor(&principal, &meta),
-        )
-        .await?;
+    let id = request_id(&id);
+    let record = id.as_ref().ok().copied();
+    let extended = async {
+        let id = id?;
+        let ApiJson(body) = body?;
+        let mut errors = Vec::new();
+        let months = match u8::try_from(body.months) {
+            Ok(months @ 1..=2) => Some(months),
+            _ => {
+                errors.push(field_error("/months", "months is 1 or 2"));
+                None
+            }
+        };
+        let reason = reason(body.reason.as_deref(), &mut errors);
+        let (Some(months), Some(reason)) = (months, reason) else {
+            return Err(invalid_request(errors));
+        };
+        Ok(state
+            .requests()
+            .extend(
+                principal.tenant(),
+                id,
+                months,
+                reason,
+                &actor(&principal, &meta),
+            )
+            .await?)
+    }
+    .await;
+    let request = audited(&state, &principal, &meta, record, extended).await?;
     Ok(Json(RequestJson::new(request, state.requests().today())))
 }
 
@@ -325,17 +421,24 @@ pub(crate) async fn reject(
     State(state): State<AppState>,
     Dpo(principal, meta): Dpo,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<RejectJson>,
+    body: Result<ApiJson<RejectJson>, ApiError>,
 ) -> Result<Json<RequestJson>, ApiError> {
-    let id = request_id(&id)?;
-    let mut errors = Vec::new();
-    let Some(reason) = reason(body.reason.as_deref(), &mut errors) else {
-        return Err(invalid_request(errors));
-    };
-    let request = state
-        .requests()
-        .reject(principal.tenant(), id, reason, &actor(&principal, &meta))
-        .await?;
+    let id = request_id(&id);
+    let record = id.as_ref().ok().copied();
+    let rejected = async {
+        let id = id?;
+        let ApiJson(body) = body?;
+        let mut errors = Vec::new();
+        let Some(reason) = reason(body.reason.as_deref(), &mut errors) else {
+            return Err(invalid_request(errors));
+        };
+        Ok(state
+            .requests()
+            .reject(principal.tenant(), id, reason, &actor(&principal, &meta))
+            .await?)
+    }
+    .await;
+    let request = audited(&state, &principal, &meta, record, rejected).await?;
     Ok(Json(RequestJson::new(request, state.requests().today())))
 }
 
@@ -359,17 +462,31 @@ pub(crate) async fn reject(
 )]
 pub(crate) async fn run(
     State(state): State<AppState>,
-    Dpo(principal, _meta): Dpo,
+    Dpo(principal, meta): Dpo,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RunResultJson>, ApiError> {
-    let id = request_id(&id)?;
+    let id = request_id(&id);
+    let record = id.as_ref().ok().copied();
+    let ran = match id {
+        Ok(id) => run_body(&state, &principal, id, &body).await,
+        Err(err) => Err(err),
+    };
+    audited(&state, &principal, &meta, record, ran).await
+}
+
+async fn run_body(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    body: &[u8],
+) -> Result<Json<RunResultJson>, ApiError> {
     // The body is optional: only a rectification carries one. No body and JSON `null` (the
     // documented `Option<RunJson>`) both mean none.
     let body: RunJson = if body.iter().all(u8::is_ascii_whitespace) {
         RunJson::default()
     } else {
-        serde_json::from_slice::<Option<RunJson>>(&body)
+        serde_json::from_slice::<Option<RunJson>>(body)
             .map(Option::unwrap_or_default)
             .map_err(|err| {
             ApiError::new(
@@ -391,8 +508,10 @@ pub(crate) async fn run(
             .into_iter()
             .map(|c| Correction::new(c.collection, c.record, c.fields))
             .collect(),
+        // The API has no override: the four-eyes rule holds for every principal.
+        four_eyes_override: None,
     };
-    let executed = run_request(&state, &principal, id, input).await?;
+    let executed = run_request(state, principal, id, input).await?;
     Ok(Json(run_result(executed, state.requests().today())?))
 }
 
@@ -553,10 +672,56 @@ fn invalid_request(errors: Vec<FieldError>) -> ApiError {
     ApiError::new(Code::InvalidSubjectRequest, detail).with_errors(errors)
 }
 
-fn invalid_body(pointer: &str, detail: &str) -> ApiError {
-    invalid_request(vec![field_error(pointer, detail)])
-}
-
 fn invalid_query(detail: &str) -> ApiError {
     ApiError::new(Code::InvalidQuery, detail)
+}
+
+/// An audit entry of `action` with `outcome` by `principal`, with the HTTP request id.
+fn entry(principal: &Principal, meta: &RequestMeta, action: &str, outcome: &str) -> AuditEntry {
+    let entry = AuditEntry::new(
+        Some(principal.tenant()),
+        principal.id().as_str(),
+        action,
+        outcome,
+    );
+    match &meta.request_id {
+        Some(id) => entry.with_request_id(id.as_str()),
+        None => entry,
+    }
+}
+
+/// `result`, with its refusal recorded in the audit log first: action `request.refused`,
+/// outcome `denied`, the code as reason, the request as the record when the path names one.
+/// Every answer of these routes that is not a success is a refusal (a probe for an unknown
+/// subject or request included) except a 5xx, which is a failure and logged, and a run's
+/// `four_eyes_required` or `clearance_insufficient`, which the register records itself
+/// (history and audit) for the API and the CLI alike.
+async fn audited<T>(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    record: Option<Uuid>,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let Err(err) = &result else {
+        return result;
+    };
+    let code = err.code();
+    if code.status().is_server_error()
+        || matches!(code, Code::FourEyesRequired | Code::ClearanceInsufficient)
+    {
+        return result;
+    }
+    let mut refusal = entry(principal, meta, REFUSED, "denied");
+    refusal.reason = Some(code.as_str().to_owned());
+    if let Some(id) = record {
+        refusal = refusal.with_record(id);
+        // A refusal about an existing request names its subjects, so that the subject's
+        // audit trail shows it; a probe for an unknown id names none.
+        if let Ok(request) = state.requests().get(principal.tenant(), id).await {
+            refusal = refusal.with_subjects(request.subjects.iter().map(|s| s.as_uuid()));
+        }
+    }
+    state.store().audit().record(refusal).await?;
+    result
 }

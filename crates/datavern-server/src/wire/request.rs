@@ -45,13 +45,21 @@ impl std::fmt::Debug for NewRequestJson {
     }
 }
 
-/// `POST /v1/requests/{id}/verify`: how the requester's identity was verified.
+/// `POST /v1/requests/{id}/verify`: how the requester's identity was verified. The
+/// verifier is the caller; for erasure and rectification (the four-eyes rule) another
+/// principal runs the request.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"method": "id_porten", "evidence": "idporten:0b9e4f1c"}))]
 pub struct VerifyJson {
-    /// E.g. `id-porten`, `in-person`, `signed-letter` (at most 64 characters).
+    /// `id_porten`, `in_person`, `bankid`, `letter` or `other` (required).
     #[serde(default)]
     pub method: Option<String>,
+    /// Where the evidence is kept: a case or document number, an ID-porten transaction id
+    /// (at most 128 letters, digits, space and `-_./:#`). Never personal data: a value
+    /// holding a national identity number is refused.
+    #[serde(default)]
+    pub evidence: Option<String>,
 }
 
 /// `POST /v1/requests/{id}/extend`: extend the deadline (Art. 12(3)).
@@ -120,8 +128,11 @@ pub struct RequestJson {
     pub verified_at: Option<String>,
     /// Who verified it.
     pub verified_by: Option<String>,
-    /// How it was verified.
+    /// How it was verified: `id_porten`, `in_person`, `bankid`, `letter` or `other`.
     pub verification: Option<String>,
+    /// Where the evidence of the verification is kept.
+    #[serde(default)]
+    pub verification_evidence: Option<String>,
     /// When it was started.
     pub started_at: Option<String>,
     /// When it ended.
@@ -144,14 +155,21 @@ pub struct RequestEventJson {
     /// Who.
     pub actor: String,
     /// `received`, `verified`, `extended`, `started`, `completed`, `partially_completed`,
-    /// `rejected`.
+    /// `rejected`, `refused` (a run refused: four eyes, clearance; the state is unchanged),
+    /// `four_eyes_overridden` (CLI only).
     pub event: String,
     /// The state before.
     pub from: Option<String>,
     /// The state after.
     pub to: String,
-    /// The reason given (extension, rejection).
+    /// The reason given (extension, rejection, refusal, override).
     pub note: Option<String>,
+    /// For `verified`: the verification method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// For `verified`: where the evidence is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
 }
 
 /// A page of requests, oldest first.
@@ -191,6 +209,7 @@ impl RequestJson {
             verified_at: request.verified_at.map(|t| t.to_string()),
             verified_by: request.verified_by.clone(),
             verification: request.verification.clone(),
+            verification_evidence: request.verification_evidence.clone(),
             started_at: request.started_at.map(|t| t.to_string()),
             completed_at: request.completed_at.map(|t| t.to_string()),
             outcome: request.outcome.clone(),
@@ -216,6 +235,8 @@ impl From<RequestEvent> for RequestEventJson {
             from: event.from.map(|s| s.as_str().to_owned()),
             to: event.to.as_str().to_owned(),
             note: event.note.map(|n| n.as_str().to_owned()),
+            method: event.method,
+            evidence: event.evidence,
         }
     }
 }

@@ -17,6 +17,7 @@ mod consent;
 mod consent_recorder;
 mod errors;
 mod flood;
+mod four_eyes;
 mod health;
 mod logs;
 mod metrics;

@@ -211,6 +211,7 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
         .await;
     assert_eq!(verified["state"], "verified");
     assert_eq!(verified["verified_by"], "personvernombud");
+    assert_eq!(verified["verification"], "id_porten");
 
     // Running requests is tested end to end in rights.rs; this one stays open.
 
@@ -293,8 +294,11 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
     assert_eq!(rejected["overdue"], false);
     assert_eq!(rejected["days_left"], Value::Null);
     let (status, body) = problem(
-        app.post(&format!("/v1/requests/{id}/verify"), json!({}))
-            .await,
+        app.post(
+            &format!("/v1/requests/{id}/verify"),
+            json!({"method": "letter"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(
@@ -324,13 +328,36 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
         .iter()
         .map(|r| r.entry.action.as_str())
         .collect();
+    // Every step, every refusal (with its code) and the read of the request (issue 10).
+    let reasons: Vec<Option<&str>> = audit
+        .items
+        .iter()
+        .map(|r| r.entry.reason.as_deref())
+        .collect();
     assert_eq!(
         actions,
         [
             "request.received",
             "request.verified",
+            "request.refused",
             "request.extended",
-            "request.rejected"
+            "request.refused",
+            "request.read",
+            "request.rejected",
+            "request.refused",
+        ]
+    );
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some("method=id_porten"),
+            Some("invalid_subject_request"),
+            None,
+            Some("extension_refused"),
+            None,
+            None,
+            Some("illegal_transition"),
         ]
     );
     assert!(

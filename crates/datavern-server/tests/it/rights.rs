@@ -65,8 +65,11 @@ struct RightsApp {
     client: reqwest::Client,
     /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
     clerk: ApiKey,
-    /// Principal `personvernombud`: role `dpo`.
+    /// Principal `personvernombud`: role `dpo`; files and runs requests.
     dpo: ApiKey,
+    /// Principal `personvernombud-2`: role `dpo`; verifies them, so that erasure and
+    /// rectification have four eyes.
+    dpo2: ApiKey,
     clock: ManualClock,
     store: Store,
     _keys_dir: tempfile::TempDir,
@@ -97,7 +100,11 @@ impl RightsApp {
         let store = db.open().await;
         store.apply_catalog(&catalog).await.unwrap();
         let tenant = Kommunenummer::parse("4601").unwrap();
-        let (clerk, dpo) = (ApiKey::generate().unwrap(), ApiKey::generate().unwrap());
+        let (clerk, dpo, dpo2) = (
+            ApiKey::generate().unwrap(),
+            ApiKey::generate().unwrap(),
+            ApiKey::generate().unwrap(),
+        );
         let keys = StaticKeys::new(vec![
             (
                 clerk.hash(),
@@ -118,6 +125,15 @@ impl RightsApp {
                 )
                 .with_roles([Role::parse("dpo").unwrap()]),
             ),
+            (
+                dpo2.hash(),
+                Principal::new(
+                    PrincipalId::parse("personvernombud-2").unwrap(),
+                    tenant,
+                    Classification::Begrenset,
+                )
+                .with_roles([Role::parse("dpo").unwrap()]),
+            ),
         ]);
         let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
         let clock = ManualClock::new(jiff::Timestamp::now());
@@ -129,6 +145,7 @@ impl RightsApp {
             client: reqwest::Client::new(),
             clerk,
             dpo,
+            dpo2,
             clock,
             store,
             _keys_dir: keys_dir,
@@ -213,19 +230,23 @@ impl RightsApp {
             .unwrap()
     }
 
-    /// Records a request of `kind` by fødselsnummer `fnr` with `parameters`, verified; its id.
+    /// Records a request of `kind` by fødselsnummer `fnr` with `parameters`, verified by the
+    /// second DPO (the four-eyes rule: the first runs it); its id.
     async fn verified_request(&self, kind: &str, fnr: &str, parameters: Value) -> String {
         let id = self.received_request(kind, fnr, parameters).await;
-        let verified = Self::ok(
-            self.dpo_post(
+        let response = self
+            .call(
+                &self.dpo2,
+                Method::POST,
                 &format!("/v1/requests/{id}/verify"),
-                json!({"method": "id-porten"}),
             )
-            .await,
-            200,
-        )
-        .await;
+            .json(&json!({"method": "id-porten"}))
+            .send()
+            .await
+            .unwrap();
+        let verified = Self::ok(response, 200).await;
         assert_eq!(verified["state"], "verified");
+        assert_eq!(verified["verified_by"], "personvernombud-2");
         id
     }
 

@@ -23,8 +23,8 @@ use std::sync::Arc;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
-    Clock, Deadline, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
-    SubjectIdentifier, today_in_oslo,
+    Clock, Deadline, FourEyes, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
+    SubjectIdentifier, Verification, today_in_oslo,
 };
 use futures_util::future::BoxFuture;
 use jiff::Timestamp;
@@ -45,14 +45,12 @@ pub type Result<T, E = RequestError> = std::result::Result<T, E>;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 /// Most requests per page.
 pub const MAX_PAGE_SIZE: u32 = 500;
-/// The longest verification method recorded (e.g. `id-porten`, `in-person`).
-pub const MAX_VERIFICATION_LEN: usize = 64;
-
 /// The data subject request register of a store.
 #[derive(Clone)]
 pub struct Requests {
     db: Database,
     clock: Arc<dyn Clock>,
+    four_eyes: FourEyes,
 }
 
 /// A data subject request as stored, with its deadline and (from [`Requests::get`]) its
@@ -86,8 +84,11 @@ pub struct DsrRequest {
     pub verified_at: Option<Timestamp>,
     /// Who verified it.
     pub verified_by: Option<String>,
-    /// How it was verified (e.g. `id-porten`).
+    /// How it was verified: the method (`id_porten`, `in_person`, `bankid`, `letter`,
+    /// `other`; older requests may hold free text).
     pub verification: Option<String>,
+    /// Where the evidence of the verification is kept (a case or document number).
+    pub verification_evidence: Option<String>,
     /// When it was started.
     pub started_at: Option<Timestamp>,
     /// When it ended (completed, partially completed or rejected).
@@ -111,14 +112,19 @@ pub struct RequestEvent {
     /// Who (principal id).
     pub actor: String,
     /// What: `received`, `verified`, `extended`, `started`, `completed`,
-    /// `partially_completed`, `rejected`.
+    /// `partially_completed`, `rejected`, `refused` (a run refused: four eyes, clearance),
+    /// `four_eyes_overridden`.
     pub event: String,
     /// The state before (none for `received`).
     pub from: Option<RequestState>,
     /// The state after.
     pub to: RequestState,
-    /// The reason given, for an extension or a rejection.
+    /// The reason given, for an extension, a rejection, a refusal or an override.
     pub note: Option<Reason>,
+    /// For `verified`: the verification method.
+    pub method: Option<String>,
+    /// For `verified`: where the evidence is kept.
+    pub evidence: Option<String>,
 }
 
 /// A request to record.
@@ -308,7 +314,21 @@ impl Requests {
         Requests {
             db: store.data().clone(),
             clock,
+            four_eyes: FourEyes::default(),
         }
+    }
+
+    /// The same register with the four-eyes rule `four_eyes` (the default covers erasure and
+    /// rectification).
+    pub fn with_four_eyes(mut self, four_eyes: FourEyes) -> Self {
+        self.four_eyes = four_eyes;
+        self
+    }
+
+    /// The four-eyes rule in force: which request types a principal other than the verifier
+    /// must run.
+    pub fn four_eyes(&self) -> &FourEyes {
+        &self.four_eyes
     }
 
     /// The clock the register uses.
@@ -340,17 +360,66 @@ impl Requests {
         ops::list(self, filter).await
     }
 
-    /// received → verified: the requester's identity is established, by `method` (e.g.
-    /// `id-porten`, at most [`MAX_VERIFICATION_LEN`] characters).
+    /// received → verified: the requester's identity is established by `verification` (the
+    /// method and, optionally, where the evidence is kept), recorded with the verifier in the
+    /// request, its history and the audit entry.
     #[tracing::instrument(skip_all, fields(tenant = %tenant, request = %id))]
     pub async fn verify(
         &self,
         tenant: Kommunenummer,
         id: Uuid,
-        method: Option<String>,
+        verification: Verification,
         actor: &Actor,
     ) -> Result<DsrRequest> {
-        ops::verify(self, tenant, id, method, actor).await
+        ops::verify(self, tenant, id, verification, actor).await
+    }
+
+    /// Records that a run of request `id` was refused (`code`: `four_eyes_required`,
+    /// `clearance_insufficient`) with `note` (what the DPO is to do; no personal values) and
+    /// the field names concerned: a history row `refused` and an audit entry
+    /// `request.refused` (outcome `denied`, the code as reason), in one transaction. The
+    /// request's state does not change.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant, request = %id, code))]
+    pub async fn refuse_run(
+        &self,
+        tenant: Kommunenummer,
+        id: Uuid,
+        code: &'static str,
+        note: Reason,
+        fields: &[String],
+        actor: &Actor,
+    ) -> Result<DsrRequest> {
+        ops::note_event(
+            self,
+            tenant,
+            id,
+            ops::NoteEvent::Refused { code, fields },
+            note,
+            actor,
+        )
+        .await
+    }
+
+    /// Records that `actor` runs request `id` although they verified it themselves, for
+    /// `reason` (the CLI's `--four-eyes-override`): a history row `four_eyes_overridden` and
+    /// an audit entry `request.four_eyes_overridden`, in one transaction.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant, request = %id))]
+    pub async fn override_four_eyes(
+        &self,
+        tenant: Kommunenummer,
+        id: Uuid,
+        reason: Reason,
+        actor: &Actor,
+    ) -> Result<DsrRequest> {
+        ops::note_event(
+            self,
+            tenant,
+            id,
+            ops::NoteEvent::FourEyesOverridden,
+            reason,
+            actor,
+        )
+        .await
     }
 
     /// Extends the deadline by `months` (1 or 2, at most two in total) for `reason`; only

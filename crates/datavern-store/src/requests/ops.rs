@@ -2,7 +2,9 @@
 //! audit entry.
 
 use datavern_core::catalog::Kommunenummer;
-use datavern_core::dsr::{Deadline, IllegalTransition, Reason, RequestState, Transition};
+use datavern_core::dsr::{
+    Deadline, IllegalTransition, Reason, RequestState, Transition, Verification,
+};
 use jiff::civil::Date;
 use sea_query::{Expr, Order, Query, SimpleExpr};
 use serde_json::json;
@@ -12,8 +14,8 @@ use super::row::{
     EVENT_COLUMNS, EVENTS, EventRow, REQUEST_COLUMNS, REQUESTS, RequestRow, col, offset_date_time,
 };
 use super::{
-    Actor, DsrRequest, Finish, FinishStatus, MAX_VERIFICATION_LEN, NewRequest, RequestError,
-    RequestFilter, Requests, Result,
+    Actor, DsrRequest, Finish, FinishStatus, NewRequest, RequestError, RequestFilter, Requests,
+    Result,
 };
 use crate::audit::{self, AuditEntry};
 use crate::conn::{Conn, time_value};
@@ -88,6 +90,8 @@ pub(super) async fn create(reqs: &Requests, new: NewRequest, actor: &Actor) -> R
         from: None,
         to: RequestState::Received,
         note: None,
+        verification: None,
+        refusal: None,
     };
     record_event(&mut conn, &event).await?;
     let entry = audit_entry(&event, &new.subjects, &new.parameters.fields);
@@ -184,23 +188,23 @@ pub(super) async fn verify(
     reqs: &Requests,
     tenant: Kommunenummer,
     id: Uuid,
-    method: Option<String>,
+    verification: Verification,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let method = method
-        .map(|m| {
-            m.trim()
-                .chars()
-                .take(MAX_VERIFICATION_LEN)
-                .collect::<String>()
-        })
-        .filter(|m| !m.is_empty());
     let now = offset_date_time(reqs.clock.now());
     let backend = reqs.db.backend();
     let changes = vec![
         ("verified_at", time_value(backend, now).into()),
         ("verified_by", actor.principal.clone().into()),
-        ("verification", method.into()),
+        ("verification", verification.method.as_str().into()),
+        (
+            "verification_evidence",
+            verification
+                .evidence
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .into(),
+        ),
     ];
     transition_in(
         reqs,
@@ -208,10 +212,61 @@ pub(super) async fn verify(
         id,
         (Transition::Verify, None),
         changes,
-        None,
+        (None, Some(&verification)),
         actor,
     )
     .await
+}
+
+/// An event that leaves the request's state as it is and carries a note.
+pub(super) enum NoteEvent<'a> {
+    /// A run refused, with the code and the field names concerned.
+    Refused {
+        code: &'static str,
+        fields: &'a [String],
+    },
+    /// The four-eyes rule overridden (CLI).
+    FourEyesOverridden,
+}
+
+/// Records `kind` with `note` on request `id`: a history row and an audit entry, in one
+/// transaction; the request row is not changed.
+pub(super) async fn note_event(
+    reqs: &Requests,
+    tenant: Kommunenummer,
+    id: Uuid,
+    kind: NoteEvent<'_>,
+    note: Reason,
+    actor: &Actor,
+) -> Result<DsrRequest> {
+    let now = offset_date_time(reqs.clock.now());
+    let mut tx = Tx::begin(&reqs.db, tenant, TxMode::Write).await?;
+    let mut conn = tx.conn();
+    let request = fetch(&mut conn, tenant, id).await?;
+    let (name, refusal, fields) = match kind {
+        NoteEvent::Refused { code, fields } => ("refused", Some(code), fields.to_vec()),
+        NoteEvent::FourEyesOverridden => (
+            "four_eyes_overridden",
+            None,
+            request.parameters.fields.clone(),
+        ),
+    };
+    let event = Event {
+        id,
+        tenant,
+        at: now,
+        actor,
+        name,
+        from: Some(request.state),
+        to: request.state,
+        note: Some(note),
+        verification: None,
+        refusal,
+    };
+    record_event(&mut conn, &event).await?;
+    audit::append(&mut conn, &audit_entry(&event, &request.subjects, &fields)).await?;
+    tx.commit().await?;
+    get(reqs, tenant, id).await
 }
 
 pub(super) async fn start(
@@ -228,7 +283,7 @@ pub(super) async fn start(
         id,
         (Transition::Start, None),
         changes,
-        None,
+        (None, None),
         actor,
     )
     .await
@@ -252,7 +307,7 @@ pub(super) async fn reject(
         id,
         (Transition::Reject, None),
         changes,
-        Some(reason),
+        (Some(reason), None),
         actor,
     )
     .await
@@ -289,7 +344,7 @@ pub(super) async fn finish(
         id,
         (transition, only_from),
         changes,
-        finish.note,
+        (finish.note, None),
         actor,
     )
     .await
@@ -350,6 +405,8 @@ pub(super) async fn extend(
         from: Some(request.state),
         to: request.state,
         note: Some(reason),
+        verification: None,
+        refusal: None,
     };
     record_event(&mut conn, &event).await?;
     audit::append(
@@ -362,14 +419,15 @@ pub(super) async fn extend(
 }
 
 /// Moves request `id` by `transition`, setting `changes` too, in one transaction with the
-/// history row and the audit entry. With `only_from`, the move is taken only from that state.
+/// history row (with `note` and, for a verification, its method and evidence) and the audit
+/// entry. With `only_from`, the move is taken only from that state.
 async fn transition_in(
     reqs: &Requests,
     tenant: Kommunenummer,
     id: Uuid,
     (transition, only_from): (Transition, Option<RequestState>),
     changes: Vec<(&str, SimpleExpr)>,
-    note: Option<Reason>,
+    (note, verification): (Option<Reason>, Option<&Verification>),
     actor: &Actor,
 ) -> Result<DsrRequest> {
     let now = offset_date_time(reqs.clock.now());
@@ -407,6 +465,8 @@ async fn transition_in(
         from: Some(request.state),
         to,
         note,
+        verification,
+        refusal: None,
     };
     record_event(&mut conn, &event).await?;
     audit::append(
@@ -442,6 +502,10 @@ struct Event<'a> {
     from: Option<RequestState>,
     to: RequestState,
     note: Option<Reason>,
+    /// A verification's method and evidence, for the history row.
+    verification: Option<&'a Verification>,
+    /// A refusal's code: the audit entry is `denied` with it as the reason.
+    refusal: Option<&'static str>,
 }
 
 async fn record_event(conn: &mut Conn<'_>, event: &Event<'_>) -> Result<()> {
@@ -459,6 +523,8 @@ async fn record_event(conn: &mut Conn<'_>, event: &Event<'_>) -> Result<()> {
                 "from_state",
                 "to_state",
                 "note",
+                "method",
+                "evidence",
             ]
             .map(col),
         )
@@ -471,6 +537,12 @@ async fn record_event(conn: &mut Conn<'_>, event: &Event<'_>) -> Result<()> {
             event.from.map(|s| s.as_str()).into(),
             event.to.as_str().into(),
             event.note.as_ref().map(|r| r.as_str().to_owned()).into(),
+            event.verification.map(|v| v.method.as_str()).into(),
+            event
+                .verification
+                .and_then(|v| v.evidence.as_ref())
+                .map(|e| e.as_str().to_owned())
+                .into(),
         ])
         .map_err(|err| RequestError::Corrupt {
             id: event.id,
@@ -481,22 +553,33 @@ async fn record_event(conn: &mut Conn<'_>, event: &Event<'_>) -> Result<()> {
 }
 
 /// The audit entry of a transition: action `request.<event>`, the request as the record,
-/// its subjects, the field names it concerns. Never the reason or a personal value.
+/// its subjects, the field names it concerns; a verification's method as the reason, a
+/// refusal's code (outcome `denied`). Never the note, the evidence or a personal value.
 fn audit_entry(
     event: &Event<'_>,
     subjects: &[crate::ids::SubjectId],
     fields: &[String],
 ) -> AuditEntry {
-    let entry = AuditEntry::new(
+    let outcome = if event.refusal.is_some() {
+        "denied"
+    } else {
+        "granted"
+    };
+    let mut entry = AuditEntry::new(
         Some(event.tenant),
         event.actor.principal.as_str(),
         format!("request.{}", event.name),
-        "granted",
+        outcome,
     )
     .with_time(event.at)
     .with_record(event.id)
     .with_subjects(subjects.iter().map(|s| s.as_uuid()))
     .with_fields(fields.iter().cloned());
+    entry.reason = match (event.refusal, event.verification) {
+        (Some(code), _) => Some(code.to_owned()),
+        (None, Some(verification)) => Some(format!("method={}", verification.method)),
+        (None, None) => None,
+    };
     match &event.actor.request_id {
         Some(request_id) => entry.with_request_id(request_id.as_str()),
         None => entry,

@@ -21,7 +21,7 @@ pub(super) const REQUESTS: &str = "dv_requests";
 pub(super) const EVENTS: &str = "dv_request_events";
 
 /// The columns of `dv_requests`, in [`RequestRow`] order.
-pub(super) const REQUEST_COLUMNS: [&str; 22] = [
+pub(super) const REQUEST_COLUMNS: [&str; 23] = [
     "id",
     "tenant",
     "request_type",
@@ -39,6 +39,7 @@ pub(super) const REQUEST_COLUMNS: [&str; 22] = [
     "verified_at",
     "verified_by",
     "verification",
+    "verification_evidence",
     "started_at",
     "completed_at",
     "outcome",
@@ -47,13 +48,15 @@ pub(super) const REQUEST_COLUMNS: [&str; 22] = [
 ];
 
 /// The columns of `dv_request_events` a reader needs, in [`EventRow`] order.
-pub(super) const EVENT_COLUMNS: [&str; 6] = [
+pub(super) const EVENT_COLUMNS: [&str; 8] = [
     "occurred_at",
     "actor",
     "event",
     "from_state",
     "to_state",
     "note",
+    "method",
+    "evidence",
 ];
 
 pub(super) fn col(name: &str) -> Alias {
@@ -80,6 +83,7 @@ pub(super) struct RequestRow {
     verified_at: Option<OffsetDateTime>,
     verified_by: Option<Text>,
     verification: Option<Text>,
+    verification_evidence: Option<Text>,
     started_at: Option<OffsetDateTime>,
     completed_at: Option<OffsetDateTime>,
     outcome: Option<Json<Value>>,
@@ -96,6 +100,8 @@ pub(super) struct EventRow {
     from_state: Option<Text>,
     to_state: Text,
     note: Option<Text>,
+    method: Option<Text>,
+    evidence: Option<Text>,
 }
 
 impl RequestRow {
@@ -151,6 +157,7 @@ impl RequestRow {
             verified_at: self.verified_at.map(timestamp),
             verified_by: self.verified_by.map(|t| t.0),
             verification: self.verification.map(|t| t.0),
+            verification_evidence: self.verification_evidence.map(|t| t.0),
             started_at: self.started_at.map(timestamp),
             completed_at: self.completed_at.map(timestamp),
             outcome: self.outcome.map(|j| j.0),
@@ -185,6 +192,8 @@ impl EventRow {
                 .map_err(|_| corrupt("from_state"))?,
             to: state(&self.to_state).map_err(|_| corrupt("to_state"))?,
             note: reason(self.note).map_err(|_| corrupt("note"))?,
+            method: self.method.map(|t| t.0),
+            evidence: self.evidence.map(|t| t.0),
         })
     }
 }

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
+use super::clearance::{Reach, Shortfall, cap};
 use super::value::to_json;
 use super::{Actor, Rights, RightsError, subject_filter, uuids};
 use crate::audit::AuditEntry;
@@ -351,15 +352,13 @@ pub(super) fn context(catalog: &Catalog, collection: &Collection) -> ProcessingC
     }
 }
 
-/// The subjects' rows of every collection with their decrypted fields, as access and
-/// portability need them: per collection (catalog order), the rows with one entry per
-/// appearance of a subject. One query per collection, in one read transaction.
-pub(super) async fn collect(
+/// The subjects' rows of every collection, as a right reads them: per collection (catalog
+/// order) with at least one row, in one read transaction, one query per collection.
+pub(super) async fn rows_of(
     records: &Records,
     actor: &Actor,
     subjects: &[Uuid],
-) -> Result<Vec<(TableInfo, Vec<AccessRecord>)>> {
-    let catalog = records.catalog().clone();
+) -> Result<Vec<(TableInfo, Vec<RawRow>)>> {
     let tenant = actor.tenant;
     let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Read).await?;
     let mut fetched = Vec::new();
@@ -375,6 +374,44 @@ pub(super) async fn collect(
         }
     }
     tx.commit().await?;
+    Ok(fetched)
+}
+
+/// Refuses (`clearance_insufficient`) when `reach` would take a field of `fetched` above
+/// the actor's cap.
+pub(super) fn check_cap(
+    catalog: &Catalog,
+    actor: &Actor,
+    reach: Reach,
+    fetched: &[(TableInfo, Vec<RawRow>)],
+    subjects: &[Uuid],
+) -> Result<()> {
+    let mut shortfall = Shortfall::new(cap(catalog, actor));
+    for (table, rows) in fetched {
+        let Some(collection) = catalog.collection(&table.collection) else {
+            continue;
+        };
+        for row in rows {
+            shortfall.row(reach, (catalog, collection, table), row, subjects);
+        }
+    }
+    Ok(shortfall.into_result()?)
+}
+
+/// The subjects' rows of every collection with their decrypted fields, as access and
+/// portability (`reach`) need them: per collection (catalog order), the rows with one entry
+/// per appearance of a subject. One query per collection, in one read transaction. Refused
+/// before anything is decrypted when a field it would return is above the actor's cap.
+pub(super) async fn collect(
+    records: &Records,
+    actor: &Actor,
+    subjects: &[Uuid],
+    reach: Reach,
+) -> Result<Vec<(TableInfo, Vec<AccessRecord>)>> {
+    let catalog = records.catalog().clone();
+    let tenant = actor.tenant;
+    let fetched = rows_of(records, actor, subjects).await?;
+    check_cap(&catalog, actor, reach, &fetched, subjects)?;
 
     let owners: Vec<Uuid> = fetched
         .iter()
@@ -387,6 +424,12 @@ pub(super) async fn collect(
         let Some(collection) = catalog.collection(&table.collection) else {
             continue;
         };
+        // What portability leaves out is not decrypted at all.
+        if reach == Reach::Portability
+            && super::portability::exclusion(&catalog, collection).is_some()
+        {
+            continue;
+        }
         let mut items = Vec::new();
         for row in &rows {
             for appearance in appearances(&table, row, subjects) {
@@ -438,7 +481,10 @@ impl Rights {
     /// For a secondary party (a guardian on a child's application) only their reference
     /// and the fields attributed to them are shown; for the primary subject every field but
     /// those attributed to another party. One query per collection; every record shown is
-    /// audited (`dsr.access`, with the request id) before the report is returned.
+    /// audited (`dsr.access`, with the request id) before the report is returned. A field
+    /// about the subject classified above the actor's clearance (or the accreditation)
+    /// refuses the whole report ([`RightsError::ClearanceInsufficient`]) before anything is
+    /// decrypted.
     #[instrument(skip_all, fields(tenant = %actor.tenant, subjects = subjects.len()))]
     pub async fn access(&self, actor: &Actor, subjects: &[SubjectId]) -> Result<AccessReport> {
         let ids = uuids(subjects);
@@ -446,7 +492,7 @@ impl Rights {
             return Err(RightsError::NoSubjects.into());
         }
         let catalog = self.records.catalog().clone();
-        let collected = collect(&self.records, actor, &ids).await?;
+        let collected = collect(&self.records, actor, &ids, Reach::Access).await?;
         let mut entries = Vec::new();
         let mut collections = Vec::with_capacity(collected.len());
         for (table, items) in collected {

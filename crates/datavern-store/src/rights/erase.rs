@@ -20,6 +20,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use super::access::{SubjectRole, appearances};
+use super::clearance::{Shortfall, cap, erased};
 use super::{Actor, Rights, RightsError, subject_filter, uuids};
 use crate::audit;
 use crate::conn::Conn;
@@ -186,6 +187,9 @@ impl Rights {
     /// - a legal hold on the collection, a record or a subject refuses that part with the
     ///   hold's reason; the outcome is then not `complete`.
     ///
+    /// Every field it deletes or nulls must be within the actor's clearance (and the
+    /// accreditation); otherwise nothing changes ([`RightsError::ClearanceInsufficient`]).
+    ///
     /// One statement per collection and part, all in one data transaction with one audit
     /// entry per collection (collection, subjects, fields erased, method and record counts)
     /// and an outbox event per record changed. Running it again changes nothing and gives an
@@ -210,6 +214,7 @@ impl Rights {
         let mut parts = Vec::new();
         let mut retained: BTreeMap<Uuid, String> = BTreeMap::new();
         let mut archived: BTreeSet<Uuid> = BTreeSet::new();
+        let mut shortfall = Shortfall::new(cap(&catalog, actor));
         let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Write).await?;
         // The holds in force, read in the erasure's own transaction: a hold placed while the
         // erasure runs is either seen here or placed after it commits (see `crate::holds`).
@@ -225,6 +230,7 @@ impl Rights {
                 .raw_rows(&mut tx.conn(), tenant, &table.collection, filter, true)
                 .await?;
             let plan = plan(collection, &table, &rows, &ids, &holds);
+            plan_within_cap(collection, &table, &rows, &ids, &plan, &mut shortfall);
             for (owner, why) in &plan.retained {
                 retained.entry(*owner).or_insert_with(|| why.clone());
             }
@@ -241,6 +247,9 @@ impl Rights {
             .await?;
             parts.push(part);
         }
+        // Nothing above the runner's clearance is destroyed: refused, the transaction rolls
+        // back (`clearance.rs`).
+        shortfall.into_result()?;
         tx.commit().await?;
 
         // Only now, with the rows gone for good, the keys (see the module docs).
@@ -286,6 +295,34 @@ impl Rights {
             archived: archived.into_iter().map(SubjectId::from_uuid).collect(),
             complete,
         })
+    }
+}
+
+/// Counts in `shortfall` the fields above the cap that `plan` deletes or nulls (rows it
+/// refuses or only restricts change no value).
+fn plan_within_cap(
+    collection: &Collection,
+    table: &TableInfo,
+    rows: &[RawRow],
+    subjects: &[Uuid],
+    plan: &Plan,
+    shortfall: &mut Shortfall,
+) {
+    if matches!(plan.method, ErasureMethod::Restrict | ErasureMethod::Refuse) {
+        return;
+    }
+    let changed: BTreeSet<Uuid> = plan
+        .primary
+        .iter()
+        .chain(plan.secondary.values().flatten())
+        .copied()
+        .collect();
+    for row in rows.iter().filter(|row| changed.contains(&row.id)) {
+        for appearance in appearances(table, row, subjects) {
+            for field in erased(collection, table, &appearance) {
+                shortfall.field(collection, &field);
+            }
+        }
     }
 }
 

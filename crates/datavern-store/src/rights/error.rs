@@ -1,5 +1,6 @@
 //! Why a data subject request could not be carried out.
 
+use datavern_core::classification::Classification;
 use uuid::Uuid;
 
 /// A data subject request that cannot be carried out as asked. Messages name collections,
@@ -80,6 +81,32 @@ pub enum RightsError {
     /// A request type this version cannot carry out.
     #[error("{0} requests cannot be carried out by this version")]
     NotExecutable(&'static str),
+    /// The right would return or change fields classified above the runner's clearance (or
+    /// the deployment's accreditation).
+    #[error(
+        "running this request needs clearance {required}: it reaches {} classified above \
+         {clearance}; a principal with clearance {required} or higher must run it",
+        fields.join(", ")
+    )]
+    ClearanceInsufficient {
+        /// The clearance needed.
+        required: Classification,
+        /// The runner's clearance (capped by the accreditation).
+        clearance: Classification,
+        /// The fields above it, as `collection.field`.
+        fields: Vec<String>,
+    },
+    /// The four-eyes rule: the runner verified the request themselves.
+    #[error(
+        "{request_type} requests need four eyes: {runner} verified this request and may not \
+         also run it; another principal with the role `dpo` runs it (or verifies a new one)"
+    )]
+    FourEyesRequired {
+        /// The request type.
+        request_type: &'static str,
+        /// The runner, who is also the verifier.
+        runner: String,
+    },
 }
 
 impl RightsError {
@@ -98,6 +125,8 @@ impl RightsError {
             RightsError::NoGround => "invalid_subject_request",
             RightsError::UnknownPurpose(_) => "purpose_unknown",
             RightsError::NotExecutable(_) => "request_type_not_executable",
+            RightsError::ClearanceInsufficient { .. } => "clearance_insufficient",
+            RightsError::FourEyesRequired { .. } => "four_eyes_required",
         }
     }
 }

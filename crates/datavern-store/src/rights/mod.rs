@@ -22,6 +22,7 @@
 //! reports contain and why erasure destroys keys after its transaction commits.
 
 mod access;
+mod clearance;
 mod erase;
 mod error;
 mod portability;
@@ -33,6 +34,7 @@ mod value;
 use std::fmt;
 
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::classification::Classification;
 use sea_query::{Alias, Condition, Expr, SimpleExpr};
 use uuid::Uuid;
 
@@ -60,8 +62,9 @@ pub struct Rights {
     records: Records,
 }
 
-/// Who carries out a request: the principal (case worker or service), the tenant, and the
-/// data subject request's id, which becomes the `request_id` of every audit entry.
+/// Who carries out a request: the principal (case worker or service), the tenant, the
+/// principal's clearance, and the data subject request's id, which becomes the `request_id`
+/// of every audit entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Actor {
@@ -69,18 +72,30 @@ pub struct Actor {
     pub principal: String,
     /// The tenant whose records are concerned.
     pub tenant: Kommunenummer,
+    /// The principal's clearance: with the deployment's accreditation, it caps the
+    /// classification of what a right returns or changes (`clearance.rs`).
+    pub clearance: Classification,
     /// The data subject request's id, if any.
     pub request_id: Option<String>,
 }
 
 impl Actor {
-    /// `principal` acting in `tenant`, without a request id.
+    /// `principal` acting in `tenant`, without a request id, capped by the deployment's
+    /// accreditation only (the library caller is trusted; [`Rights::run`] gives the
+    /// principal's clearance with [`with_clearance`](Self::with_clearance)).
     pub fn new(principal: impl Into<String>, tenant: Kommunenummer) -> Self {
         Actor {
             principal: principal.into(),
             tenant,
+            clearance: Classification::StrengtHemmelig,
             request_id: None,
         }
+    }
+
+    /// The same with the principal's `clearance`.
+    pub fn with_clearance(mut self, clearance: Classification) -> Self {
+        self.clearance = clearance;
+        self
     }
 
     /// The same with the data subject request's id.

@@ -20,6 +20,7 @@ use tracing::instrument;
 use zip::write::SimpleFileOptions;
 
 use super::access::{AccessRecord, collect};
+use super::clearance::Reach;
 use super::value::to_cell;
 use super::{Actor, Rights, RightsError, uuids};
 use crate::error::Result;
@@ -97,7 +98,8 @@ pub(super) fn exclusion(catalog: &Catalog, collection: &Collection) -> Option<St
 impl Rights {
     /// The data `subjects` provided, machine-readable: see the module docs for what counts
     /// as provided. Reads like [`access`](Self::access) (one query per collection), and
-    /// audits every record exported (`dsr.portability`).
+    /// audits every record exported (`dsr.portability`). A field it would export above the
+    /// actor's clearance refuses it, like access.
     #[instrument(skip_all, fields(tenant = %actor.tenant, subjects = subjects.len()))]
     pub async fn portability(&self, actor: &Actor, subjects: &[SubjectId]) -> Result<Portability> {
         let ids = uuids(subjects);
@@ -117,7 +119,7 @@ impl Rights {
                 });
             }
         }
-        let collected = collect(&self.records, actor, &ids).await?;
+        let collected = collect(&self.records, actor, &ids, Reach::Portability).await?;
 
         let mut included = Vec::new();
         let mut documents = Map::new();

@@ -10,6 +10,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use super::access::{SubjectRole, appearances, field_concerns};
+use super::clearance::{Shortfall, cap};
 use super::{Actor, Rights, RightsError, uuids};
 use crate::audit;
 use crate::error::Result;
@@ -87,7 +88,9 @@ impl Rights {
     /// not the subject's is refused ([`RightsError::NotSubjectsRecord`]). Values are sealed
     /// again under the record's key, the version is incremented, and each correction gets an
     /// audit entry (`dsr.rectify`, the field names, never the values) and an outbox event
-    /// `no.datavern.record.updated`, in one transaction.
+    /// `no.datavern.record.updated`, in one transaction. A correction of a field classified
+    /// above the actor's clearance (or the accreditation) refuses them all
+    /// ([`RightsError::ClearanceInsufficient`]) before anything is written.
     #[instrument(skip_all, fields(tenant = %actor.tenant, corrections = corrections.len()))]
     pub async fn rectify(
         &self,
@@ -106,11 +109,15 @@ impl Rights {
 
         // Validate everything before the transaction: a bad correction writes nothing.
         let mut validated = Vec::with_capacity(corrections.len());
+        let mut shortfall = Shortfall::new(cap(&catalog, actor));
         for correction in corrections {
             let collection = catalog
                 .collection(&correction.collection)
                 .filter(|c| c.has_data_subjects())
                 .ok_or_else(|| RightsError::UnknownCollection(correction.collection.clone()))?;
+            for name in correction.fields.keys() {
+                shortfall.field(collection, name);
+            }
             let patch = record::validate(collection, &correction.fields, Mode::Patch).map_err(
                 |problems| RightsError::InvalidCorrection {
                     collection: correction.collection.clone(),
@@ -127,6 +134,8 @@ impl Rights {
             }
             validated.push((correction, collection, patch));
         }
+        // No field above the runner's clearance is changed (`clearance.rs`).
+        shortfall.into_result()?;
 
         let now = Records::now_micros();
         let mut outcomes = Vec::with_capacity(validated.len());

@@ -18,11 +18,13 @@
 
 use datavern_core::access::Principal;
 use datavern_core::catalog::PurposeId;
-use datavern_core::dsr::{RequestState, RequestType};
+use datavern_core::dsr::{MAX_REASON_LEN, Reason, RequestState, RequestType};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::access::{check_cap, rows_of};
+use super::clearance::{Reach, Shortfall, cap};
 use super::{AccessReport, Actor, Correction, Portability, Rights, RightsError};
 use crate::controls::Controls;
 use crate::error::StoreError;
@@ -56,6 +58,10 @@ type Result<T, E = RunError> = std::result::Result<T, E>;
 pub struct RunInput {
     /// The corrections of a rectification request (none for the other types).
     pub corrections: Vec<Correction>,
+    /// Run even though the runner verified the request themselves, for this reason: the
+    /// CLI's `--four-eyes-override`, recorded in the request's history and the audit log
+    /// (`request.four_eyes_overridden`). The HTTP API never sets it.
+    pub four_eyes_override: Option<Reason>,
 }
 
 /// What a run delivers to the data subject, once; never stored.
@@ -130,14 +136,30 @@ impl Rights {
         if request.request_type == RequestType::Rectification && input.corrections.is_empty() {
             return Err(RightsError::NothingToCorrect.into());
         }
+        let actor = Actor::new(principal.id().as_str(), tenant)
+            .with_clearance(principal.clearance())
+            .with_request_id(format!("dsr:{id}"));
+        // Only a request that may run is checked: another state is the register's refusal.
+        if matches!(
+            request.state,
+            RequestState::Verified | RequestState::InProgress
+        ) {
+            self.admit(requests, &request, &actor, &register_actor, &input)
+                .await?;
+        }
         if request.state != RequestState::InProgress {
             request = requests.start(tenant, id, &register_actor).await?;
         }
-        let actor =
-            Actor::new(principal.id().as_str(), tenant).with_request_id(format!("dsr:{id}"));
-        let (status, outcome, delivery) = self
-            .execute(&request, principal, &actor, input, now)
-            .await?;
+        let executed = self.execute(&request, principal, &actor, input, now).await;
+        let (status, outcome, delivery) = match executed {
+            // The data changed since `admit` read it: refused all the same, and recorded.
+            Err(RunError::Store(StoreError::Rights(
+                err @ RightsError::ClearanceInsufficient { .. },
+            ))) => {
+                return Err(self.refused(requests, &request, &register_actor, err).await);
+            }
+            other => other?,
+        };
         let request = requests
             .finish(
                 tenant,
@@ -151,6 +173,105 @@ impl Rights {
             )
             .await?;
         Ok(Executed { request, delivery })
+    }
+
+    /// The checks before a run changes anything: the four-eyes rule (the runner is not the
+    /// verifier, for the types it covers, unless overridden with a reason) and the runner's
+    /// clearance against what the right returns or changes (`clearance.rs`). A refusal is
+    /// recorded in the request's history and the audit log (`request.refused`, the code as
+    /// reason) and leaves the request's state as it was.
+    async fn admit(
+        &self,
+        requests: &Requests,
+        request: &DsrRequest,
+        actor: &Actor,
+        register_actor: &requests::Actor,
+        input: &RunInput,
+    ) -> Result<()> {
+        let tenant = actor.tenant;
+        let runner = actor.principal.as_str();
+        if !requests.four_eyes().allows(
+            request.request_type,
+            request.verified_by.as_deref(),
+            runner,
+        ) {
+            if let Some(reason) = &input.four_eyes_override {
+                requests
+                    .override_four_eyes(tenant, request.id, reason.clone(), register_actor)
+                    .await?;
+            } else {
+                let err = RightsError::FourEyesRequired {
+                    request_type: request.request_type.as_str(),
+                    runner: runner.to_owned(),
+                };
+                return Err(self.refused(requests, request, register_actor, err).await);
+            }
+        }
+        let checked = match request.request_type {
+            RequestType::Access | RequestType::Portability | RequestType::Erasure => {
+                let reach = match request.request_type {
+                    RequestType::Access => Reach::Access,
+                    RequestType::Portability => Reach::Portability,
+                    _ => Reach::Erasure,
+                };
+                let ids = super::uuids(&request.subjects);
+                let fetched = rows_of(&self.records, actor, &ids).await?;
+                check_cap(self.records.catalog(), actor, reach, &fetched, &ids)
+            }
+            RequestType::Rectification => {
+                let catalog = self.records.catalog();
+                let mut shortfall = Shortfall::new(cap(catalog, actor));
+                for correction in &input.corrections {
+                    if let Some(collection) = catalog.collection(&correction.collection) {
+                        for name in correction.fields.keys() {
+                            shortfall.field(collection, name);
+                        }
+                    }
+                }
+                shortfall.into_result().map_err(StoreError::from)
+            }
+            _ => Ok(()),
+        };
+        match checked {
+            Err(StoreError::Rights(err @ RightsError::ClearanceInsufficient { .. })) => {
+                Err(self.refused(requests, request, register_actor, err).await)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Records the refusal `err` of a run in the register (with the field names a clearance
+    /// refusal concerns) and returns it, or the register's error if recording failed.
+    async fn refused(
+        &self,
+        requests: &Requests,
+        request: &DsrRequest,
+        register_actor: &requests::Actor,
+        err: RightsError,
+    ) -> RunError {
+        let fields = match &err {
+            RightsError::ClearanceInsufficient { fields, .. } => fields.clone(),
+            _ => Vec::new(),
+        };
+        // The message names levels, principals and field names, never values.
+        let text: String = err.to_string().chars().take(MAX_REASON_LEN).collect();
+        let Ok(note) = Reason::parse(&text) else {
+            return RunError::from(err);
+        };
+        match requests
+            .refuse_run(
+                request.tenant,
+                request.id,
+                err.code(),
+                note,
+                &fields,
+                register_actor,
+            )
+            .await
+        {
+            Ok(_) => RunError::from(err),
+            Err(register) => RunError::Request(register),
+        }
     }
 
     /// Carries out the request's right; returns how it ended, its outcome (no personal

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use datavern_core::dsr::{
-    Clock, ExtensionError, IdentifiedBy, ManualClock, Parameters, Reason, RequestState, RequestType,
+    Clock, EvidenceRef, ExtensionError, IdentifiedBy, ManualClock, Parameters, Reason,
+    RequestState, RequestType, Verification, VerificationMethod,
 };
 use datavern_store::audit::AuditFilter;
 use datavern_store::requests::{
@@ -28,6 +29,11 @@ backend_tests!(
     rejection_needs_a_reason_and_ends_the_request,
     concurrent_moves_have_one_winner,
 );
+
+/// A verification by letter, without an evidence reference.
+fn letter() -> Verification {
+    Verification::new(VerificationMethod::Letter)
+}
 
 struct Setup {
     db: TestDb,
@@ -109,11 +115,21 @@ async fn lifecycle_records_history_and_audits_every_step(backend: Backend) {
     s.advance_days(1);
     let verified = s
         .requests
-        .verify(t, created.id, Some("id-porten".into()), &dpo())
+        .verify(
+            t,
+            created.id,
+            Verification::new(VerificationMethod::IdPorten)
+                .with_evidence(EvidenceRef::parse("idporten:7f3a").unwrap()),
+            &dpo(),
+        )
         .await
         .unwrap();
     assert_eq!(verified.state, RequestState::Verified);
-    assert_eq!(verified.verification.as_deref(), Some("id-porten"));
+    assert_eq!(verified.verification.as_deref(), Some("id_porten"));
+    assert_eq!(
+        verified.verification_evidence.as_deref(),
+        Some("idporten:7f3a")
+    );
     assert_eq!(verified.verified_at, Some(s.clock.now()));
 
     let started = s.requests.start(t, created.id, &dpo()).await.unwrap();
@@ -158,6 +174,10 @@ async fn lifecycle_records_history_and_audits_every_step(backend: Backend) {
         ]
     );
     assert!(done.history.iter().all(|e| e.actor == "personvernombud"));
+    // Who verified and by what means is in the history row of the verification too.
+    assert_eq!(done.history[1].method.as_deref(), Some("id_porten"));
+    assert_eq!(done.history[1].evidence.as_deref(), Some("idporten:7f3a"));
+    assert!(done.history[2].method.is_none());
 
     let audit = s
         .store
@@ -207,9 +227,12 @@ async fn illegal_transitions_are_refused_and_change_nothing(backend: Backend) {
         outcome: json!({}),
         note: None,
     };
-    s.requests.verify(t, r.id, None, &dpo()).await.unwrap();
+    s.requests.verify(t, r.id, letter(), &dpo()).await.unwrap();
     for err in [
-        s.requests.verify(t, r.id, None, &dpo()).await.unwrap_err(),
+        s.requests
+            .verify(t, r.id, letter(), &dpo())
+            .await
+            .unwrap_err(),
         s.requests
             .finish(t, r.id, finish(FinishStatus::Completed), &dpo())
             .await
@@ -260,7 +283,7 @@ async fn illegal_transitions_are_refused_and_change_nothing(backend: Backend) {
         4,
         "received, verified, started, partially completed"
     );
-    let missing = s.requests.verify(t, Uuid::now_v7(), None, &dpo()).await;
+    let missing = s.requests.verify(t, Uuid::now_v7(), letter(), &dpo()).await;
     assert!(matches!(missing, Err(RequestError::NotFound(_))));
     s.finish().await;
 }
@@ -371,8 +394,14 @@ async fn list_filters_by_state_type_overdue_and_due_date_with_cursor(backend: Ba
         ids.push(s.create(request_type, vec![subject()]).await.id);
         s.advance_days(2);
     }
-    s.requests.verify(t, ids[0], None, &dpo()).await.unwrap();
-    s.requests.verify(t, ids[2], None, &dpo()).await.unwrap();
+    s.requests
+        .verify(t, ids[0], letter(), &dpo())
+        .await
+        .unwrap();
+    s.requests
+        .verify(t, ids[2], letter(), &dpo())
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     let mut filter = RequestFilter::new(t).limit(2);
@@ -434,7 +463,7 @@ async fn other_tenants_requests_are_not_found(backend: Backend) {
         Err(RequestError::NotFound(_))
     ));
     assert!(matches!(
-        s.requests.verify(oslo, bergen.id, None, &dpo()).await,
+        s.requests.verify(oslo, bergen.id, letter(), &dpo()).await,
         Err(RequestError::NotFound(_))
     ));
     let listed = s.requests.list(&RequestFilter::new(oslo)).await.unwrap();
@@ -460,7 +489,7 @@ async fn rejection_needs_a_reason_and_ends_the_request(backend: Backend) {
     let s = Setup::new(backend, "2026-05-04T09:00:00Z").await;
     let t = tenant("0301");
     let r = s.create(RequestType::Objection, vec![subject()]).await;
-    s.requests.verify(t, r.id, None, &dpo()).await.unwrap();
+    s.requests.verify(t, r.id, letter(), &dpo()).await.unwrap();
     s.requests.start(t, r.id, &dpo()).await.unwrap();
     let missing = s
         .requests
@@ -512,7 +541,7 @@ async fn concurrent_moves_have_one_winner(backend: Backend) {
     let t = tenant("0301");
     let r = s.create(RequestType::Access, vec![subject()]).await;
     let actor = dpo();
-    let attempts = (0..8).map(|_| s.requests.verify(t, r.id, None, &actor));
+    let attempts = (0..8).map(|_| s.requests.verify(t, r.id, letter(), &actor));
     let results = futures_util::future::join_all(attempts).await;
     let won = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(won, 1, "{results:?}");
