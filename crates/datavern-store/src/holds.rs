@@ -14,7 +14,7 @@
 //! Ordinary record writes consult holds too: an update or delete of a record an active hold
 //! covers is refused (`legal_hold`). Every writer that a hold must stop (record update and
 //! delete, erasure) reads the holds **inside its own write transaction**
-//! ([`covering`], [`active_in`]), after it has locked what it changes, and placing a hold
+//! (`covering`, `active_in`), after it has locked what it changes, and placing a hold
 //! waits for those writers:
 //!
 //! - SQLite: every write transaction holds the database's write lock from `BEGIN IMMEDIATE`,

@@ -177,7 +177,7 @@ async fn list_requests(
     let Query(params) = query.map_err(|_| invalid_query("the query string is malformed"))?;
     let today = state.requests().today();
     let mut filter = RequestFilter::new(principal.tenant());
-    for (name, value) in params {
+    for (position, (name, value)) in params.into_iter().enumerate() {
         filter = match name.as_str() {
             "state" => filter.state(
                 value
@@ -214,8 +214,11 @@ async fn list_requests(
                 }
             },
             _ => {
+                // Named by position, never echoed: a query string is caller input.
                 return Err(invalid_query(&format!(
-                    "unknown parameter `{name}`: filter by state, type, overdue and due_before"
+                    "query parameter {} is not known: filter by state, type, overdue and \
+                     due_before",
+                    position + 1
                 )));
             }
         };

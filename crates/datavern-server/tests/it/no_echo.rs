@@ -91,6 +91,16 @@ async fn error_text_never_repeats_submitted_names_or_values(backend: Backend) {
             app.request(Method::GET, &format!("/v1/audit?{CANARY}=1"), ""),
         ),
         (
+            "unknown query parameter of the request register",
+            400,
+            app.as_principal(
+                &app.dpo_key,
+                Method::GET,
+                &format!("/v1/requests?state=received&{CANARY}=1"),
+                "",
+            ),
+        ),
+        (
             "unknown collection",
             404,
             app.request(
