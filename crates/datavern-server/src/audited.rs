@@ -7,17 +7,15 @@ use datavern_store::{AuditEntry, RequestMeta};
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
-/// Records `action` by `principal` in the audit log: granted when `refusal` is `None`,
-/// otherwise denied with the refusal's code as the reason. `detail` adds what the action
-/// touched (subject ids, a record). The entry holds names, codes and ids only.
-pub(crate) async fn record(
-    state: &AppState,
+/// The entry of `action` by `principal` in the request `meta` describes: granted when
+/// `refusal` is `None`, otherwise denied with the refusal's code as the reason. The one
+/// place a route's entry gets its tenant, principal, outcome and request id.
+pub(crate) fn entry(
     principal: &Principal,
     meta: &RequestMeta,
     action: &str,
     refusal: Option<Code>,
-    detail: impl FnOnce(AuditEntry) -> AuditEntry,
-) -> Result<(), ApiError> {
+) -> AuditEntry {
     let outcome = if refusal.is_some() {
         "denied"
     } else {
@@ -30,10 +28,24 @@ pub(crate) async fn record(
         outcome,
     );
     entry.reason = refusal.map(|code| code.as_str().to_owned());
-    if let Some(id) = &meta.request_id {
-        entry = entry.with_request_id(id.as_str());
+    match &meta.request_id {
+        Some(id) => entry.with_request_id(id.as_str()),
+        None => entry,
     }
-    state.store().audit().record(detail(entry)).await?;
+}
+
+/// Records [`entry`] in the audit log, with `detail` adding what the action touched
+/// (subject ids, a record, the purpose). The entry holds names, codes and ids only.
+pub(crate) async fn record(
+    state: &AppState,
+    principal: &Principal,
+    meta: &RequestMeta,
+    action: &str,
+    refusal: Option<Code>,
+    detail: impl FnOnce(AuditEntry) -> AuditEntry,
+) -> Result<(), ApiError> {
+    let entry = detail(entry(principal, meta, action, refusal));
+    state.store().audit().record(entry).await?;
     Ok(())
 }
 

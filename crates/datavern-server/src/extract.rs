@@ -12,9 +12,9 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use datavern_core::access::Principal;
 use datavern_store::RequestMeta;
-use datavern_store::audit::AuditEntry;
 use serde::de::DeserializeOwned;
 
+use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code};
 use crate::routes::DPO_ROLE;
@@ -131,21 +131,11 @@ impl FromRequestParts<AppState> for Dpo {
                 .get::<MatchedPath>()
                 .map_or("", MatchedPath::as_str),
         );
-        let mut entry = AuditEntry::new(
-            Some(principal.tenant()),
-            principal.id().as_str(),
-            area.refused,
-            "denied",
-        );
-        entry.reason = Some(Code::AccessDenied.as_str().to_owned());
-        if let Some(id) = &meta.request_id {
-            entry = entry.with_request_id(id.as_str());
-        }
-        state.store().audit().record(entry).await?;
-        Err(ApiError::new(
+        let refusal = ApiError::new(
             Code::AccessDenied,
             format!("{} the role `{DPO_ROLE}`", area.what),
-        ))
+        );
+        Err(audited::refusal(state, &principal, &meta, area.refused, refusal).await)
     }
 }
 

@@ -22,13 +22,14 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use datavern_core::access::Principal;
-use datavern_store::AuditEntry;
+use datavern_store::RequestMeta;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use metrics::counter;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::auth::BearerToken;
+use crate::audited;
+use crate::auth::{self, Recognised};
 use crate::config::{RateLimit, ServerConfig};
 use crate::error::{ApiError, Code};
 use crate::metrics::{CONNECTIONS_REFUSED_TOTAL, RATE_LIMITED_TOTAL};
@@ -209,7 +210,7 @@ fn limiter<K: std::hash::Hash + Eq + Clone>(limit: RateLimit) -> DefaultKeyedRat
 /// `429 rate_limited` and `Retry-After`.
 pub(crate) async fn rate_limit(
     State(limits): State<RateLimits>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let inner = &limits.inner;
@@ -222,11 +223,7 @@ pub(crate) async fn rate_limit(
     }
     if let Some(limiter) = &inner.per_principal
         && let Some(state) = &limits.state
-        && let Some(token) = bearer(&request)
-        && let Ok(principal) = state
-            .authenticator()
-            .authenticate(BearerToken::new(&token))
-            .await
+        && let Ok(principal) = auth::authenticate(request.headers(), state).await
     {
         let key = (
             principal.tenant().to_string(),
@@ -241,46 +238,38 @@ pub(crate) async fn rate_limit(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             if inner.audit_gate.check_key(&key).is_ok()
-                && let Err(err) = audit(state, &principal, request_id.as_deref()).await
+                && let Err(err) = audit(state, &principal, request_id).await
             {
                 return err.into_response();
             }
             return too_many_requests(wait);
         }
+        // The handler's `Authenticated` takes this principal instead of authenticating the
+        // credential again; a bad credential is left for it to answer.
+        request.extensions_mut().insert(Recognised(principal));
     }
     next.run(request).await
 }
 
-/// The request's bearer credential, to learn whose limit the request counts against. The
-/// handler's `Authenticated` extractor authenticates again and answers a bad credential.
-fn bearer(request: &Request) -> Option<String> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
-}
-
+/// Records that `principal` was throttled (at most once a minute per principal).
 async fn audit(
     state: &AppState,
     principal: &Principal,
-    request_id: Option<&str>,
+    request_id: Option<String>,
 ) -> Result<(), ApiError> {
-    let mut entry = AuditEntry::new(
-        Some(principal.tenant()),
-        principal.id().as_str(),
+    let meta = match request_id {
+        Some(id) => RequestMeta::new().with_request_id(id),
+        None => RequestMeta::new(),
+    };
+    audited::record(
+        state,
+        principal,
+        &meta,
         RATE_LIMITED_ACTION,
-        "denied",
-    );
-    entry.reason = Some(Code::RateLimited.as_str().to_owned());
-    if let Some(id) = request_id {
-        entry = entry.with_request_id(id);
-    }
-    state.store().audit().record(entry).await?;
-    Ok(())
+        Some(Code::RateLimited),
+        |entry| entry,
+    )
+    .await
 }
 
 /// `429 rate_limited` with `Retry-After` in whole seconds (at least 1).

@@ -45,6 +45,15 @@ impl<T> AnyRow for T where
 {
 }
 
+/// Whether a read locks what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadLock {
+    /// A plain read.
+    None,
+    /// A shared locking read on MariaDB/MySQL; a plain read elsewhere.
+    SharedOnMySql,
+}
+
 impl Conn<'_> {
     /// The connection's backend.
     pub(crate) fn backend(&self) -> Backend {
@@ -99,27 +108,7 @@ impl Conn<'_> {
         &mut self,
         statement: &S,
     ) -> Result<Vec<T>> {
-        let rows = match self {
-            Conn::Sqlite(c) => {
-                let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
-                sqlx::query_as_with::<_, T, _>(&sql, values)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            Conn::Postgres(c) => {
-                let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-                sqlx::query_as_with::<_, T, _>(&sql, values)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-            Conn::MySql(c) => {
-                let (sql, values) = statement.build_sqlx(MysqlQueryBuilder);
-                sqlx::query_as_with::<_, T, _>(&sql, values)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
-        };
-        Ok(rows)
+        self.fetch(statement, ReadLock::None).await
     }
 
     /// [`fetch_all`](Self::fetch_all) as a locking read on MariaDB/MySQL (`LOCK IN SHARE
@@ -131,14 +120,15 @@ impl Conn<'_> {
         &mut self,
         statement: &S,
     ) -> Result<Vec<T>> {
+        self.fetch(statement, ReadLock::SharedOnMySql).await
+    }
+
+    async fn fetch<T: AnyRow, S: SqlxBinder>(
+        &mut self,
+        statement: &S,
+        lock: ReadLock,
+    ) -> Result<Vec<T>> {
         let rows = match self {
-            Conn::MySql(c) => {
-                let (mut sql, values) = statement.build_sqlx(MysqlQueryBuilder);
-                sql.push_str(" LOCK IN SHARE MODE");
-                sqlx::query_as_with::<_, T, _>(&sql, values)
-                    .fetch_all(&mut **c)
-                    .await?
-            }
             Conn::Sqlite(c) => {
                 let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
                 sqlx::query_as_with::<_, T, _>(&sql, values)
@@ -147,6 +137,15 @@ impl Conn<'_> {
             }
             Conn::Postgres(c) => {
                 let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+                sqlx::query_as_with::<_, T, _>(&sql, values)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            Conn::MySql(c) => {
+                let (mut sql, values) = statement.build_sqlx(MysqlQueryBuilder);
+                if lock == ReadLock::SharedOnMySql {
+                    sql.push_str(" LOCK IN SHARE MODE");
+                }
                 sqlx::query_as_with::<_, T, _>(&sql, values)
                     .fetch_all(&mut **c)
                     .await?

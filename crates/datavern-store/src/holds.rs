@@ -237,7 +237,7 @@ impl LegalHolds {
         let entry = audit_entry(&held, principal, "hold.placed", now);
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         // Waits for the writers reading the register (see the module docs).
-        lock_register(&mut tx.conn(), tenant, true).await?;
+        lock_register(&mut tx.conn(), tenant, RegisterLock::Exclusive).await?;
         tx.conn().execute(&insert).await?;
         writer::append(&mut tx.conn(), &entry).await?;
         tx.commit().await?;
@@ -322,20 +322,32 @@ impl LegalHolds {
     }
 }
 
+/// How a transaction locks a tenant's hold register on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RegisterLock {
+    /// A writer that reads the register.
+    Shared,
+    /// Placing a hold.
+    Exclusive,
+}
+
 /// Takes the PostgreSQL advisory lock on `tenant`'s hold register for the rest of the
 /// transaction: shared for a writer that reads it, exclusive for placing a hold. Nothing on
 /// the other backends (see the module docs).
-async fn lock_register(conn: &mut Conn<'_>, tenant: Kommunenummer, exclusive: bool) -> Result<()> {
+async fn lock_register(
+    conn: &mut Conn<'_>,
+    tenant: Kommunenummer,
+    mode: RegisterLock,
+) -> Result<()> {
     if conn.backend() != crate::Backend::Postgres {
         return Ok(());
     }
     // A kommunenummer is four digits (checked when parsed): it fits an int4 and needs no
     // quoting.
     let key: i32 = tenant.as_str().parse().unwrap_or(0);
-    let function = if exclusive {
-        "pg_advisory_xact_lock"
-    } else {
-        "pg_advisory_xact_lock_shared"
+    let function = match mode {
+        RegisterLock::Exclusive => "pg_advisory_xact_lock",
+        RegisterLock::Shared => "pg_advisory_xact_lock_shared",
     };
     let lock = Query::select()
         .expr(Expr::cust(format!("{function}({HOLD_LOCK_CLASS}, {key})")))
@@ -352,7 +364,7 @@ async fn read_in_transaction(
     query: &sea_query::SelectStatement,
     now: OffsetDateTime,
 ) -> Result<Vec<LegalHold>> {
-    lock_register(conn, tenant, false).await?;
+    lock_register(conn, tenant, RegisterLock::Shared).await?;
     let rows: Vec<HoldRow> = conn.fetch_all_shared(query).await?;
     Ok(rows
         .into_iter()

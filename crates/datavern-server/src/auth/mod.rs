@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use datavern_core::access::Principal;
 
 use crate::error::{ApiError, Code};
@@ -103,55 +103,71 @@ impl Authenticator for Chain {
     }
 }
 
+/// A principal the rate limiter already authenticated for this request, left in the
+/// request's extensions so that [`Authenticated`] does not authenticate the credential a
+/// second time. Only server code sets extensions; a client cannot.
+#[derive(Clone)]
+pub(crate) struct Recognised(pub(crate) Principal);
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::new(
-                Code::CredentialsMissing,
-                "send an API key in the Authorization header: `Authorization: Bearer <key>`",
-            ));
+        let principal = match parts.extensions.get::<Recognised>() {
+            Some(Recognised(principal)) => principal.clone(),
+            None => authenticate(&parts.headers, state).await?,
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    Code::CredentialsInvalid,
-                    "the Authorization header must be `Bearer <key>`",
-                )
-            })?;
-        match state.authenticator().authenticate(BearerToken(token)).await {
-            Ok(principal) => {
-                tracing::Span::current()
-                    .record("principal", tracing::field::display(principal.id()));
-                if state
-                    .catalog()
-                    .deployment()
-                    .tenant(&principal.tenant())
-                    .is_none()
-                {
-                    return Err(refuse_unserved_tenant(parts, state, &principal).await);
-                }
-                Ok(Authenticated(principal))
-            }
-            Err(AuthError::NotRecognised) => Err(ApiError::new(
-                Code::CredentialsInvalid,
-                "the API key is not recognised; check that it is complete and not revoked",
-            )),
-            Err(AuthError::Invalid(reason)) => Err(ApiError::new(Code::CredentialsInvalid, reason)),
-            Err(AuthError::Unavailable(source)) => Err(ApiError::new(
-                Code::InternalError,
-                "authentication is unavailable; try again shortly",
-            )
-            .with_source(source)),
+        tracing::Span::current().record("principal", tracing::field::display(principal.id()));
+        if state
+            .catalog()
+            .deployment()
+            .tenant(&principal.tenant())
+            .is_none()
+        {
+            return Err(refuse_unserved_tenant(parts, state, &principal).await);
         }
+        Ok(Authenticated(principal))
+    }
+}
+
+/// The principal the `Authorization: Bearer` credential in `headers` identifies, or the
+/// `401` (or, when the authenticator cannot decide, `500`) that answers it.
+pub(crate) async fn authenticate(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<Principal, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
+            Code::CredentialsMissing,
+            "send an API key in the Authorization header: `Authorization: Bearer <key>`",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::CredentialsInvalid,
+                "the Authorization header must be `Bearer <key>`",
+            )
+        })?;
+    match state.authenticator().authenticate(BearerToken(token)).await {
+        Ok(principal) => Ok(principal),
+        Err(AuthError::NotRecognised) => Err(ApiError::new(
+            Code::CredentialsInvalid,
+            "the API key is not recognised; check that it is complete and not revoked",
+        )),
+        Err(AuthError::Invalid(reason)) => Err(ApiError::new(Code::CredentialsInvalid, reason)),
+        Err(AuthError::Unavailable(source)) => Err(ApiError::new(
+            Code::InternalError,
+            "authentication is unavailable; try again shortly",
+        )
+        .with_source(source)),
     }
 }
 
@@ -168,16 +184,6 @@ async fn refuse_unserved_tenant(
     principal: &Principal,
 ) -> ApiError {
     let Ok(crate::routes::Meta(meta)) = crate::routes::Meta::from_request_parts(parts, state).await;
-    let mut entry = datavern_store::AuditEntry::new(
-        Some(principal.tenant()),
-        principal.id().as_str(),
-        AUTHENTICATE,
-        "denied",
-    );
-    entry.reason = Some(Code::TenantUnknown.as_str().to_owned());
-    if let Some(id) = &meta.request_id {
-        entry = entry.with_request_id(id.as_str());
-    }
     let refusal = ApiError::new(
         Code::TenantUnknown,
         format!(
@@ -186,9 +192,6 @@ async fn refuse_unserved_tenant(
             principal.tenant()
         ),
     );
-    match state.store().audit().record(entry).await {
-        Ok(()) => refusal,
-        // Fail closed: a refusal that cannot be audited is an error, and still no access.
-        Err(err) => ApiError::from(err),
-    }
+    // Fail closed: a refusal that cannot be audited is an error, and still no access.
+    crate::audited::refusal(state, principal, &meta, AUTHENTICATE, refusal).await
 }

@@ -6,12 +6,12 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use datavern_core::access::Principal;
-use datavern_store::RequestMeta;
-use datavern_store::audit::{AuditEntry, AuditFilter, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use datavern_store::audit::{AuditFilter, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem};
 use crate::routes::records::Meta;
@@ -54,8 +54,13 @@ pub(crate) async fn audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     let log = state.store().audit();
     if !principal.has_role(AUDITOR_ROLE) {
-        log.record(entry(&principal, &meta, "denied", Some(Code::AccessDenied)))
-            .await?;
+        log.record(audited::entry(
+            &principal,
+            &meta,
+            AUDIT_READ,
+            Some(Code::AccessDenied),
+        ))
+        .await?;
         return Err(ApiError::new(
             Code::AccessDenied,
             format!("reading the audit log needs the role `{AUDITOR_ROLE}`"),
@@ -64,7 +69,7 @@ pub(crate) async fn audit(
     let Query(params) = query.map_err(|_| invalid("the query string is malformed"))?;
     let filter = filter(&principal, params)?;
     let page = log.query(filter).await?;
-    log.record(entry(&principal, &meta, "granted", None))
+    log.record(audited::entry(&principal, &meta, AUDIT_READ, None))
         .await?;
     Ok(Json(AuditPage {
         items: page.items.into_iter().map(AuditEntryJson::from).collect(),
@@ -114,25 +119,6 @@ fn filter(principal: &Principal, params: Vec<(String, String)>) -> Result<AuditF
         };
     }
     Ok(filter.between(from, until))
-}
-
-fn entry(
-    principal: &Principal,
-    meta: &RequestMeta,
-    outcome: &str,
-    denial: Option<Code>,
-) -> AuditEntry {
-    let mut entry = AuditEntry::new(
-        Some(principal.tenant()),
-        principal.id().as_str(),
-        AUDIT_READ,
-        outcome,
-    );
-    entry.reason = denial.map(|code| code.as_str().to_owned());
-    match &meta.request_id {
-        Some(id) => entry.with_request_id(id.as_str()),
-        None => entry,
-    }
 }
 
 fn uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {

@@ -23,7 +23,6 @@ use datavern_core::dsr::{
     VerificationMethod,
 };
 use datavern_store::RequestMeta;
-use datavern_store::audit::AuditEntry;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
 use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
@@ -163,7 +162,7 @@ pub(crate) async fn list(
         .iter()
         .flat_map(|r| r.subjects.iter().copied())
         .collect::<Vec<_>>();
-    let mut entry = entry(&principal, &meta, LISTED, "granted").with_subjects(subjects);
+    let mut entry = crate::audited::entry(&principal, &meta, LISTED, None).with_subjects(subjects);
     entry.reason = Some(format!("requests={}", page.items.len()));
     state.store().audit().record(entry).await?;
     Ok(Json(page))
@@ -264,7 +263,7 @@ pub(crate) async fn get(
         Err(err) => Err(err),
     };
     let request = audited(&state, &principal, &meta, record, found).await?;
-    let shown = entry(&principal, &meta, READ, "granted")
+    let shown = crate::audited::entry(&principal, &meta, READ, None)
         .with_record(request.id)
         .with_subjects(request.subjects.iter().map(|s| s.as_uuid()))
         .with_fields(request.parameters.fields.iter().cloned());
@@ -679,20 +678,6 @@ fn invalid_query(detail: &str) -> ApiError {
     ApiError::new(Code::InvalidQuery, detail)
 }
 
-/// An audit entry of `action` with `outcome` by `principal`, with the HTTP request id.
-fn entry(principal: &Principal, meta: &RequestMeta, action: &str, outcome: &str) -> AuditEntry {
-    let entry = AuditEntry::new(
-        Some(principal.tenant()),
-        principal.id().as_str(),
-        action,
-        outcome,
-    );
-    match &meta.request_id {
-        Some(id) => entry.with_request_id(id.as_str()),
-        None => entry,
-    }
-}
-
 /// `result`, with its refusal recorded in the audit log first: action `request.refused`,
 /// outcome `denied`, the code as reason, the request as the record when the path names one.
 /// Every answer of these routes that is not a success is a refusal (a probe for an unknown
@@ -715,8 +700,7 @@ async fn audited<T>(
     {
         return result;
     }
-    let mut refusal = entry(principal, meta, REFUSED, "denied");
-    refusal.reason = Some(code.as_str().to_owned());
+    let mut refusal = crate::audited::entry(principal, meta, REFUSED, Some(code));
     if let Some(id) = record {
         refusal = refusal.with_record(id);
         // A refusal about an existing request names its subjects, so that the subject's

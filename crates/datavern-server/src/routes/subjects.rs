@@ -28,12 +28,13 @@ use datavern_core::consent::{
 use datavern_store::controls::{
     ConsentRegister, Controls, CurrentConsent, Objection, Restriction, StoredConsent,
 };
-use datavern_store::{AuditEntry, RequestMeta, SubjectId};
+use datavern_store::{RequestMeta, SubjectId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem, consent_detail};
 use crate::extract::{ApiJson, PurposeHeader};
@@ -507,27 +508,14 @@ async fn audit(
     purpose: Option<&PurposeId>,
     denial: Option<Code>,
 ) -> Result<(), ApiError> {
-    let outcome = if denial.is_some() {
-        "denied"
-    } else {
-        "granted"
-    };
-    let mut entry = AuditEntry::new(
-        Some(principal.tenant()),
-        principal.id().as_str(),
-        action,
-        outcome,
-    );
-    entry.purpose = purpose.map(|p| p.as_str().to_owned());
-    entry.reason = denial.map(|code| code.as_str().to_owned());
-    if let Some(subject) = subject {
-        entry = entry.with_subject(subject.as_uuid());
-    }
-    if let Some(id) = &meta.request_id {
-        entry = entry.with_request_id(id.as_str());
-    }
-    state.store().audit().record(entry).await?;
-    Ok(())
+    audited::record(state, principal, meta, action, denial, |mut entry| {
+        entry.purpose = purpose.map(|p| p.as_str().to_owned());
+        match subject {
+            Some(subject) => entry.with_subject(subject.as_uuid()),
+            None => entry,
+        }
+    })
+    .await
 }
 
 fn consents_json(

@@ -398,34 +398,31 @@ impl Records {
         denial: datavern_core::access::Denial,
         meta: &RequestMeta,
     ) -> crate::StoreError {
-        let code = denial.code();
         self.refuse_with(
             grant,
             record,
             primary,
             secondary,
-            code,
             RecordError::Denied(Box::new(denial)),
             meta,
         )
         .await
     }
 
-    /// Records the refusal of `grant`'s operation on record `record` with `code` in the audit
-    /// log (an entry with the outcome `denied`, the code as its reason, and no field or
+    /// Records the refusal `error` of `grant`'s operation on record `record` in the audit log
+    /// (an entry with the outcome `denied`, the error's code as its reason, and no field or
     /// value), and returns `error` (or the audit log's failure). Call it with no write
     /// transaction open.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn refuse_with(
         &self,
         grant: &Grant,
         record: Option<Uuid>,
         primary: Option<Uuid>,
         secondary: Vec<Uuid>,
-        code: &'static str,
         error: RecordError,
         meta: &RequestMeta,
     ) -> crate::StoreError {
+        let code = error.code();
         let mut facts = grant.audit().with_fields([]);
         facts.withheld.clear();
         facts.outcome = datavern_core::access::Outcome::Denied(code);

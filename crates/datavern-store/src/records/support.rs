@@ -208,21 +208,10 @@ impl Records {
         if plan.key_owner == super::plan::KeyOwner::Record {
             subjects.push(row.id);
         }
-        if let Some(hold) =
-            crate::holds::covering(conn, tenant, collection, row.id, &subjects, now).await?
-        {
-            return Err(RecordError::Held {
-                collection: collection.to_owned(),
-                reason: hold.reason,
-            }
-            .into());
+        if let Some(held) = super::write::held(conn, plan, tenant, row.id, &subjects, now).await? {
+            return Err(held.into());
         }
-        if self
-            .inner
-            .catalog
-            .collection(collection)
-            .is_some_and(|c| c.archive().is_some())
-        {
+        if super::write::archive_duty(self, plan).is_some() {
             let kept = super::history::Kept {
                 id: row.id,
                 version: row.version,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use datavern_core::access::{ConsentState, Denial, Grant, Operation};
-use datavern_core::catalog::{FieldName, Kommunenummer};
+use datavern_core::catalog::{ArchiveDuty, FieldName, Kommunenummer};
 use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
@@ -598,7 +598,7 @@ async fn create_all(
         let (primary, secondary) = subjects_of(plan, record, references);
         let primary = primary.filter(|subject| *subject != record);
         return Err(records
-            .refuse_with(grant, None, primary, secondary, error.code(), error, meta)
+            .refuse_with(grant, None, primary, secondary, error, meta)
             .await);
     }
     for (names, rows) in groups {
@@ -707,11 +707,11 @@ pub(super) async fn update(
             .refuse(grant, Some(id), primary, secondary, denial, meta)
             .await);
     }
-    if let Some((code, error)) = guard(records, &mut tx, plan, tenant, &row, false).await? {
+    if let Some(error) = guard(records, &mut tx, plan, tenant, &row, Change::Update).await? {
         drop(tx);
         let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
         return Err(records
-            .refuse_with(grant, Some(id), primary, secondary, code, error, meta)
+            .refuse_with(grant, Some(id), primary, secondary, error, meta)
             .await);
     }
     if let Some(expected) = expected_version
@@ -777,19 +777,11 @@ pub(super) async fn update(
         drop(tx);
         let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
         return Err(records
-            .refuse_with(
-                grant,
-                Some(id),
-                primary,
-                secondary,
-                error.code(),
-                error,
-                meta,
-            )
+            .refuse_with(grant, Some(id), primary, secondary, error, meta)
             .await);
     }
     let now = codec::now_micros();
-    if has_archive_duty(records, plan) {
+    if archive_duty(records, plan).is_some() {
         // Archive duty: the version replaced is kept, in this transaction (see `history`).
         history::keep(
             &mut tx.conn(),
@@ -944,11 +936,11 @@ pub(super) async fn delete(
             .refuse(grant, Some(id), primary, secondary, denial, meta)
             .await);
     }
-    if let Some((code, error)) = guard(records, &mut tx, plan, tenant, &row, true).await? {
+    if let Some(error) = guard(records, &mut tx, plan, tenant, &row, Change::Delete).await? {
         drop(tx);
         let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
         return Err(records
-            .refuse_with(grant, Some(id), primary, secondary, code, error, meta)
+            .refuse_with(grant, Some(id), primary, secondary, error, meta)
             .await);
     }
     let delete = Query::delete()
@@ -985,59 +977,70 @@ pub(super) async fn delete(
     Ok(())
 }
 
-/// Whether `plan`'s collection has archive duty.
-fn has_archive_duty(records: &Records, plan: &CollectionPlan) -> bool {
+/// `plan`'s collection's archive duty, if it has one.
+pub(super) fn archive_duty<'r>(
+    records: &'r Records,
+    plan: &CollectionPlan,
+) -> Option<&'r ArchiveDuty> {
     records
         .inner
         .catalog
         .collection(&plan.name)
-        .is_some_and(|c| c.archive().is_some())
+        .and_then(|c| c.archive())
+}
+
+/// The change of a stored record a [`guard`] judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Update,
+    Delete,
 }
 
 /// Why a change of `row` (locked in `tx`) must be refused, if it must: an active legal hold on
 /// the record, its collection or one of its data subjects (read in `tx`, so that a hold placed
 /// concurrently is either seen here or placed after this transaction; see `crate::holds`),
-/// or, for a delete, its collection's archive duty. The refusal's audit code and error.
+/// or, for a delete, its collection's archive duty.
 async fn guard(
     records: &Records,
     tx: &mut Tx,
     plan: &CollectionPlan,
     tenant: Kommunenummer,
     row: &StoredRow,
-    deleting: bool,
-) -> Result<Option<(&'static str, RecordError)>> {
+    change: Change,
+) -> Result<Option<RecordError>> {
     let mut subjects: Vec<Uuid> = row.secondary_subjects(plan);
     subjects.extend(row.primary_subject(plan));
-    let hold = crate::holds::covering(
-        &mut tx.conn(),
-        tenant,
-        &plan.name,
-        row.id,
-        &subjects,
-        codec::now_micros(),
-    )
-    .await?;
-    if let Some(hold) = hold {
-        let error = RecordError::Held {
-            collection: plan.name.clone(),
-            reason: hold.reason,
-        };
-        return Ok(Some((error.code(), error)));
+    let now = codec::now_micros();
+    if let Some(held) = held(&mut tx.conn(), plan, tenant, row.id, &subjects, now).await? {
+        return Ok(Some(held));
     }
-    if deleting
-        && let Some(archive) = records
-            .inner
-            .catalog
-            .collection(&plan.name)
-            .and_then(|c| c.archive())
+    if change == Change::Delete
+        && let Some(archive) = archive_duty(records, plan)
     {
-        let error = RecordError::ArchiveDuty {
+        return Ok(Some(RecordError::ArchiveDuty {
             collection: plan.name.clone(),
             legal_reason: archive.legal_reason().to_owned(),
-        };
-        return Ok(Some((error.code(), error)));
+        }));
     }
     Ok(None)
+}
+
+/// The refusal of a change of record `record` of `plan`'s collection, concerning `subjects`,
+/// if an active legal hold covers it: on the record, its collection or one of the subjects.
+/// Read in the caller's write transaction (see `crate::holds`).
+pub(super) async fn held(
+    conn: &mut Conn<'_>,
+    plan: &CollectionPlan,
+    tenant: Kommunenummer,
+    record: Uuid,
+    subjects: &[Uuid],
+    now: time::OffsetDateTime,
+) -> Result<Option<RecordError>> {
+    let hold = crate::holds::covering(conn, tenant, &plan.name, record, subjects, now).await?;
+    Ok(hold.map(|hold| RecordError::Held {
+        collection: plan.name.clone(),
+        reason: hold.reason,
+    }))
 }
 
 /// The record id the validated record (or patch) gives for the subject reference `subject`.

@@ -19,10 +19,11 @@
 
 use std::collections::BTreeSet;
 
-use datavern_core::catalog::{Attribution, Catalog, Collection, ErasurePolicy};
+use datavern_core::catalog::{Catalog, Collection, ErasurePolicy};
 use datavern_core::classification::Classification;
 
 use super::access::{Appearance, SubjectRole, appearances, field_concerns};
+use super::erase::{anonymized, attributed};
 use super::portability::exclusion;
 use super::{Actor, RightsError};
 use crate::records::support::{RawRow, TableInfo};
@@ -137,31 +138,13 @@ pub(super) fn erased(
             ErasurePolicy::CryptoShred | ErasurePolicy::Delete => {
                 table.fields.iter().map(|f| f.name.clone()).collect()
             }
-            ErasurePolicy::Anonymize => table
-                .fields
-                .iter()
-                .filter(|field| {
-                    collection
-                        .field(&field.name)
-                        .is_some_and(|f| f.is_personal())
-                        || field.encrypted
-                        || table.references.iter().any(|r| r.field == field.name)
-                })
+            ErasurePolicy::Anonymize => anonymized(collection, table)
                 .map(|f| f.name.clone())
                 .collect(),
         },
         (SubjectRole::Secondary { reference }, Some(position)) => {
             let mut fields = vec![table.references[position].field.clone()];
-            fields.extend(
-                collection
-                    .fields()
-                    .iter()
-                    .filter(|f| {
-                        matches!(f.attribution(),
-                            Attribution::Subject(name) if name.as_str() == reference)
-                    })
-                    .map(|f| f.name().to_string()),
-            );
+            fields.extend(attributed(collection, reference).map(str::to_owned));
             fields
         }
         (SubjectRole::Secondary { .. }, None) => Vec::new(),

@@ -29,7 +29,7 @@ use crate::holds::HoldSet;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::history;
-use crate::records::support::{RawRow, TableInfo};
+use crate::records::support::{FieldInfo, RawRow, TableInfo};
 use crate::records::tx::{Tx, TxMode};
 use crate::records::{Records, time_expr};
 
@@ -416,8 +416,26 @@ fn plan(
     plan
 }
 
+/// The fields anonymization nulls in `table`: the personal, the encrypted and the subject
+/// reference fields.
+pub(super) fn anonymized<'t>(
+    collection: &'t Collection,
+    table: &'t TableInfo,
+) -> impl Iterator<Item = &'t FieldInfo> {
+    table.fields.iter().filter(|field| {
+        collection
+            .field(&field.name)
+            .is_some_and(|f| f.is_personal())
+            || field.encrypted
+            || table.references.iter().any(|r| r.field == field.name)
+    })
+}
+
 /// The fields attributed to reference `name` in `collection`.
-fn attributed<'c>(collection: &'c Collection, name: &'c str) -> impl Iterator<Item = &'c str> {
+pub(super) fn attributed<'c>(
+    collection: &'c Collection,
+    name: &'c str,
+) -> impl Iterator<Item = &'c str> {
     collection
         .fields()
         .iter()
@@ -468,18 +486,12 @@ async fn apply(
             ErasureMethod::Anonymize => {
                 let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
                 let mut erased = Vec::new();
-                for field in &table.fields {
-                    let personal = collection
-                        .field(&field.name)
-                        .is_some_and(|f| f.is_personal());
-                    let is_reference = table.references.iter().any(|r| r.field == field.name);
-                    if personal || field.encrypted || is_reference {
-                        columns.push((field.name.clone(), null()));
-                        if let Some(index) = &field.blind_index {
-                            columns.push((index.clone(), null()));
-                        }
-                        erased.push(field.name.clone());
+                for field in anonymized(collection, table) {
+                    columns.push((field.name.clone(), null()));
+                    if let Some(index) = &field.blind_index {
+                        columns.push((index.clone(), null()));
                     }
+                    erased.push(field.name.clone());
                 }
                 for reference in &table.references {
                     columns.push((reference.column.clone(), null()));
