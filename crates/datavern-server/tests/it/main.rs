@@ -19,7 +19,6 @@ mod errors;
 mod flood;
 mod four_eyes;
 mod health;
-mod logs;
 mod metrics;
 mod no_echo;
 mod openapi;

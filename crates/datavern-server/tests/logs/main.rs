@@ -1,11 +1,28 @@
 //! Logs never contain an API key, the query string or a header value.
+//!
+//! This test is its own binary on purpose: it captures the server's logs with a subscriber set as
+//! the thread's default, and tests running in parallel threads of the same process can leave a
+//! callsite with a cached "never" interest (a race of scoped dispatchers), so that the capture
+//! misses lines. Alone in its process, nothing races it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    unused_macros
+)]
+
+#[path = "../it/app.rs"]
+mod app;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::app::TestApp;
+use app::TestApp;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -41,11 +58,6 @@ async fn logs_never_contain_the_api_key_or_request_values() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = TestApp::spawn().await;
-    // Other tests of this binary run in parallel threads without a subscriber. A callsite they
-    // register while this test's scoped subscriber is being added can keep a cached "never"
-    // interest (a known race of scoped dispatchers), and the capture would miss its lines.
-    // Rebuilding the interest cache now, before any request is sent, closes that window.
-    tracing::callsite::rebuild_interest_cache();
     let key = app.key.expose_secret().to_owned();
     let fnr = "15108695088";
     let requests = [
