@@ -3,8 +3,11 @@
 //!
 //! axum's own `Json` extractor answers bad bodies in plain text; [`ApiJson`] answers every
 //! failure with the API's problem codes, and its messages never repeat the body's values.
-//! `Dpo` is the one role check of the routes for the data protection officer (requests,
-//! legal holds, the compliance report): every refusal is audited before it is answered.
+//! [`Holding`] is the one role check of the routes (the data protection officer's requests,
+//! legal holds and compliance report; the auditor's log and controls): every refusal is
+//! audited before it is answered.
+
+use std::marker::PhantomData;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
@@ -17,8 +20,8 @@ use serde::de::DeserializeOwned;
 use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code};
-use crate::routes::DPO_ROLE;
 use crate::routes::records::Meta;
+use crate::routes::{AUDITOR_ROLE, DPO_ROLE};
 use crate::state::AppState;
 
 /// The header carrying the purpose of processing.
@@ -88,44 +91,81 @@ where
     }
 }
 
-/// The caller, authenticated and holding the role `dpo`, with the request's meta. Extracted
-/// before the body, so a principal without the role learns nothing about the body's rules.
-/// A refusal is recorded in the audit log (action `request.refused`, `hold.refused` or
-/// `report.refused` by route, outcome `denied`, reason `access_denied`) before it is
-/// answered; if the audit log cannot be written, that failure is the answer.
-pub(crate) struct Dpo(pub(crate) Principal, pub(crate) RequestMeta);
+/// The caller, authenticated and holding the role `R` needs, with the request's meta: the one
+/// role check of the routes. Extracted before the path and the body, so a principal without
+/// the role learns nothing about their rules. A refusal is recorded in the audit log (the
+/// route's refusal action, outcome `denied`, reason `access_denied`) before it is answered;
+/// if the audit log cannot be written, that failure is the answer.
+pub(crate) struct Holding<R>(
+    pub(crate) Principal,
+    pub(crate) RequestMeta,
+    pub(crate) PhantomData<R>,
+);
 
-/// What a route for the `dpo` role is about: the audit action of a refusal and the words of
-/// the answer.
-struct DpoArea {
+/// A role a group of routes needs, and how a refusal is recorded and worded per route.
+pub(crate) trait NeededRole {
+    /// The role's name, as principals carry it.
+    const ROLE: &'static str;
+
+    /// The area of the route template `route`.
+    fn area(route: &str) -> RoleArea;
+}
+
+/// What a route needing a role is about: the audit action of a refusal and the words of the
+/// answer ("… needs the role `x`").
+pub(crate) struct RoleArea {
     refused: &'static str,
     what: &'static str,
 }
 
-/// The area of the route template `route`.
-fn dpo_area(route: &str) -> DpoArea {
-    let (refused, what) = if route.starts_with("/v1/legal-holds") {
-        ("hold.refused", "legal holds need")
-    } else if route.starts_with("/v1/reports") {
-        ("report.refused", "the compliance report needs")
-    } else if route.starts_with("/v1/requests") {
-        ("request.refused", "data subject requests need")
-    } else {
-        ("role.refused", "this route needs")
-    };
-    DpoArea { refused, what }
+/// The data protection officer's routes: requests, legal holds, the compliance report.
+pub(crate) enum Dpo {}
+
+/// The auditor's routes: the audit log and a subject's controls.
+pub(crate) enum Auditor {}
+
+impl NeededRole for Dpo {
+    const ROLE: &'static str = DPO_ROLE;
+
+    fn area(route: &str) -> RoleArea {
+        let (refused, what) = if route.starts_with("/v1/legal-holds") {
+            ("hold.refused", "legal holds need")
+        } else if route.starts_with("/v1/reports") {
+            ("report.refused", "the compliance report needs")
+        } else if route.starts_with("/v1/requests") {
+            ("request.refused", "data subject requests need")
+        } else {
+            ("role.refused", "this route needs")
+        };
+        RoleArea { refused, what }
+    }
 }
 
-impl FromRequestParts<AppState> for Dpo {
+impl NeededRole for Auditor {
+    const ROLE: &'static str = AUDITOR_ROLE;
+
+    fn area(route: &str) -> RoleArea {
+        let (refused, what) = if route.starts_with("/v1/audit") {
+            ("audit_read", "reading the audit log needs")
+        } else if route.ends_with("/controls") {
+            ("controls_read", "reading a subject's controls needs")
+        } else {
+            ("role.refused", "this route needs")
+        };
+        RoleArea { refused, what }
+    }
+}
+
+impl<R: NeededRole> FromRequestParts<AppState> for Holding<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
         let Ok(Meta(meta)) = Meta::from_request_parts(parts, state).await;
-        if principal.has_role(DPO_ROLE) {
-            return Ok(Dpo(principal, meta));
+        if principal.has_role(R::ROLE) {
+            return Ok(Holding(principal, meta, PhantomData));
         }
-        let area = dpo_area(
+        let area = R::area(
             parts
                 .extensions
                 .get::<MatchedPath>()
@@ -133,7 +173,7 @@ impl FromRequestParts<AppState> for Dpo {
         );
         let refusal = ApiError::new(
             Code::AccessDenied,
-            format!("{} the role `{DPO_ROLE}`", area.what),
+            format!("{} the role `{}`", area.what, R::ROLE),
         );
         Err(audited::refusal(state, &principal, &meta, area.refused, refusal).await)
     }

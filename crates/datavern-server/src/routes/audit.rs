@@ -12,9 +12,8 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::audited;
-use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem};
-use crate::routes::records::Meta;
+use crate::extract::{Auditor, Holding};
 use crate::state::AppState;
 use crate::wire::audit::{AuditEntryJson, AuditPage};
 
@@ -48,24 +47,10 @@ const AUDIT_READ: &str = "audit_read";
 )]
 pub(crate) async fn audit(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
-    Meta(meta): Meta,
+    Holding(principal, meta, _): Holding<Auditor>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let log = state.store().audit();
-    if !principal.has_role(AUDITOR_ROLE) {
-        log.record(audited::entry(
-            &principal,
-            &meta,
-            AUDIT_READ,
-            Some(Code::AccessDenied),
-        ))
-        .await?;
-        return Err(ApiError::new(
-            Code::AccessDenied,
-            format!("reading the audit log needs the role `{AUDITOR_ROLE}`"),
-        ));
-    }
     let Query(params) = query.map_err(|_| invalid("the query string is malformed"))?;
     let filter = filter(&principal, params)?;
     let page = log.query(filter).await?;

@@ -2,7 +2,7 @@
 //! principals with the `dpo` role. Placing and releasing are audited by the store
 //! (`hold.placed`, `hold.released`); the reason stays out of the audit log. Listing is
 //! audited here (`hold.listed`, with the subject ids the list shows), and so is every
-//! refusal: without the role (`hold.refused`, by the [`Dpo`] extractor), and of a place or
+//! refusal: without the role (`hold.refused`, by the [`Holding`] extractor), and of a place or
 //! release that fails (`hold.place`, `hold.release`, outcome `denied`, the code as reason).
 
 use axum::Json;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::audited;
 use crate::error::{ApiError, Code, Problem};
-use crate::extract::{ApiJson, Dpo};
+use crate::extract::{ApiJson, Dpo, Holding};
 use crate::state::AppState;
 use crate::wire::hold::{HoldJson, HoldList, NewHoldJson, ReleaseJson};
 
@@ -41,7 +41,7 @@ const RELEASE: &str = "hold.release";
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
 ) -> Result<Json<HoldList>, ApiError> {
     let holds = match LegalHolds::new(state.store().clone())
         .list(principal.tenant())
@@ -86,7 +86,7 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn place(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     body: Result<ApiJson<NewHoldJson>, ApiError>,
 ) -> Result<(StatusCode, Json<HoldJson>), ApiError> {
     match place_hold(&state, &principal, body).await {
@@ -133,7 +133,7 @@ async fn place_hold(
 )]
 pub(crate) async fn release(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     Path(id): Path<String>,
     body: Result<ApiJson<ReleaseJson>, ApiError>,
 ) -> Result<Json<HoldJson>, ApiError> {

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem};
-use crate::extract::Dpo;
+use crate::extract::{Dpo, Holding};
 use crate::state::AppState;
 
 /// The audit action of reading the compliance report.
@@ -100,7 +100,7 @@ pub(crate) async fn ropa(
 )]
 pub(crate) async fn compliance(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
 ) -> Result<Response, ApiError> {
     let report = match datavern_store::compliance::report(
         state.store(),

@@ -29,7 +29,7 @@ use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput}
 use uuid::Uuid;
 
 use crate::error::{ApiError, Code, FieldError, Problem};
-use crate::extract::{ApiJson, Dpo};
+use crate::extract::{ApiJson, Dpo, Holding};
 use crate::state::AppState;
 use crate::wire::request::{
     ExtendJson, NewRequestJson, PortabilityJson, RejectJson, RequestJson, RequestPage, RunJson,
@@ -78,7 +78,7 @@ pub async fn run_request(
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     body: Result<ApiJson<NewRequestJson>, ApiError>,
 ) -> Result<Response, ApiError> {
     let created = create_request(&state, &principal, &meta, body).await;
@@ -151,7 +151,7 @@ async fn create_request(
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<RequestPage>, ApiError> {
     let listed = list_requests(&state, &principal, query).await;
@@ -249,7 +249,7 @@ async fn list_requests(
 )]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     Path(id): Path<String>,
 ) -> Result<Json<RequestJson>, ApiError> {
     let id = request_id(&id);
@@ -288,7 +288,7 @@ pub(crate) async fn get(
 )]
 pub(crate) async fn verify(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     Path(id): Path<String>,
     body: Result<ApiJson<VerifyJson>, ApiError>,
 ) -> Result<Json<RequestJson>, ApiError> {
@@ -368,7 +368,7 @@ fn verification(body: &VerifyJson) -> Result<Verification, ApiError> {
 )]
 pub(crate) async fn extend(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     Path(id): Path<String>,
     body: Result<ApiJson<ExtendJson>, ApiError>,
 ) -> Result<Json<RequestJson>, ApiError> {
@@ -421,7 +421,7 @@ pub(crate) async fn extend(
 )]
 pub(crate) async fn reject(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     Path(id): Path<String>,
     body: Result<ApiJson<RejectJson>, ApiError>,
 ) -> Result<Json<RequestJson>, ApiError> {
@@ -464,7 +464,7 @@ pub(crate) async fn reject(
 )]
 pub(crate) async fn run(
     State(state): State<AppState>,
-    Dpo(principal, meta): Dpo,
+    Holding(principal, meta, _): Holding<Dpo>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RunResultJson>, ApiError> {

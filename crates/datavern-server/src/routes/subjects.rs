@@ -37,7 +37,7 @@ use uuid::Uuid;
 use crate::audited;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Code, Problem, consent_detail};
-use crate::extract::{ApiJson, PurposeHeader};
+use crate::extract::{ApiJson, Auditor, Holding, PurposeHeader};
 use crate::routes::AUDITOR_ROLE;
 use crate::routes::records::Meta;
 use crate::state::AppState;
@@ -325,19 +325,11 @@ async fn write_consent(
 )]
 pub(crate) async fn controls(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
-    Meta(meta): Meta,
+    Holding(principal, meta, _): Holding<Auditor>,
     Path(id): Path<String>,
 ) -> Result<Json<ControlsJson>, ApiError> {
     const ACTION: &str = "controls_read";
     let subject = subject_id(&id)?;
-    if !principal.has_role(AUDITOR_ROLE) {
-        let err = ApiError::new(
-            Code::AccessDenied,
-            format!("reading a subject's controls needs the role `{AUDITOR_ROLE}`"),
-        );
-        return Err(refuse(&state, &principal, &meta, ACTION, None, err).await);
-    }
     let controls = Controls::new(state.records().clone());
     let view = match controls.subject(principal.tenant(), subject).await {
         Ok(view) => view,

@@ -201,6 +201,25 @@ async fn every_route_and_outcome_leaves_its_audit_entry(backend: Backend) {
             403,
             ("report.refused", "denied", Some("access_denied")),
         ),
+        // The auditor's routes, refused to the data protection officer (no role `auditor`).
+        case(
+            "audit log refused without the role",
+            Who::Dpo,
+            Method::GET,
+            "/v1/audit",
+            None,
+            403,
+            ("audit_read", "denied", Some("access_denied")),
+        ),
+        case(
+            "subject controls refused without the role",
+            Who::Dpo,
+            Method::GET,
+            &format!("/v1/subjects/{person_id}/controls"),
+            None,
+            403,
+            ("controls_read", "denied", Some("access_denied")),
+        ),
         // Consent writes failing 4xx.
         Case {
             purpose: "nyhetsbrev",
