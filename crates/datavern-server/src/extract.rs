@@ -3,7 +3,7 @@
 //!
 //! axum's own `Json` extractor answers bad bodies in plain text; [`ApiJson`] answers every
 //! failure with the API's problem codes, and its messages never repeat the body's values.
-//! [`Holding`] is the one role check of the routes (the data protection officer's requests,
+//! `Holding` is the one role check of the routes (the data protection officer's requests,
 //! legal holds and compliance report; the auditor's log and controls): every refusal is
 //! audited before it is answered.
 

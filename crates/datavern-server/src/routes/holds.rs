@@ -2,7 +2,7 @@
 //! principals with the `dpo` role. Placing and releasing are audited by the store
 //! (`hold.placed`, `hold.released`); the reason stays out of the audit log. Listing is
 //! audited here (`hold.listed`, with the subject ids the list shows), and so is every
-//! refusal: without the role (`hold.refused`, by the [`Holding`] extractor), and of a place or
+//! refusal: without the role (`hold.refused`, by the `Holding` extractor), and of a place or
 //! release that fails (`hold.place`, `hold.release`, outcome `denied`, the code as reason).
 
 use axum::Json;
