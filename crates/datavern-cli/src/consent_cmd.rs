@@ -22,7 +22,7 @@ use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
 use datavern_store::controls::Controls;
-use datavern_store::{AuditEntry, RequestMeta, Store, SubjectId};
+use datavern_store::{RequestMeta, Store, SubjectId};
 
 use crate::governed::{Governed, Missing};
 use crate::serve_cmd::{LogFormat, init_logging};
@@ -220,18 +220,9 @@ async fn show(opened: &Opened, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let subject = subject(&args.subject)?;
     let register = opened
         .controls
-        .consents(principal.tenant(), subject)
+        .consents(&principal, subject, None, &RequestMeta::new())
         .await
         .map_err(|err| anyhow!("{err}"))?;
-    // Reading a person's consents is reading their data: audited like the API's reads.
-    let entry = AuditEntry::new(
-        Some(principal.tenant()),
-        principal.id().as_str(),
-        "consent_read",
-        "granted",
-    )
-    .with_subject(subject.as_uuid());
-    opened.store.audit().record(entry).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "subject {subject}")?;
     writeln!(out, "current:")?;

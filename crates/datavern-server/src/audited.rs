@@ -2,6 +2,7 @@
 //! reads): what a route did or refused, by whom, in which request.
 
 use datavern_core::access::Principal;
+use datavern_store::audit::{AuditAction, AuditOutcome};
 use datavern_store::{AuditEntry, RequestMeta};
 
 use crate::error::{ApiError, Code};
@@ -13,19 +14,14 @@ use crate::state::AppState;
 pub(crate) fn entry(
     principal: &Principal,
     meta: &RequestMeta,
-    action: &str,
+    action: AuditAction,
     refusal: Option<Code>,
 ) -> AuditEntry {
-    let outcome = if refusal.is_some() {
-        "denied"
-    } else {
-        "granted"
-    };
     let mut entry = AuditEntry::new(
         Some(principal.tenant()),
         principal.id().as_str(),
         action,
-        outcome,
+        AuditOutcome::of_refusal(refusal),
     );
     entry.reason = refusal.map(|code| code.as_str().to_owned());
     match &meta.request_id {
@@ -40,7 +36,7 @@ pub(crate) async fn record(
     state: &AppState,
     principal: &Principal,
     meta: &RequestMeta,
-    action: &str,
+    action: AuditAction,
     refusal: Option<Code>,
     detail: impl FnOnce(AuditEntry) -> AuditEntry,
 ) -> Result<(), ApiError> {
@@ -56,7 +52,7 @@ pub(crate) async fn refusal(
     state: &AppState,
     principal: &Principal,
     meta: &RequestMeta,
-    action: &str,
+    action: AuditAction,
     err: ApiError,
 ) -> ApiError {
     if err.code().status().is_server_error() {

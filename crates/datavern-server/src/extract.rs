@@ -14,7 +14,9 @@ use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use datavern_core::access::Principal;
+use datavern_core::dsr::RequestEvent;
 use datavern_store::RequestMeta;
+use datavern_store::audit::AuditAction;
 use serde::de::DeserializeOwned;
 
 use crate::audited;
@@ -114,7 +116,7 @@ pub(crate) trait NeededRole {
 /// What a route needing a role is about: the audit action of a refusal and the words of the
 /// answer ("… needs the role `x`").
 pub(crate) struct RoleArea {
-    refused: &'static str,
+    refused: AuditAction,
     what: &'static str,
 }
 
@@ -129,13 +131,16 @@ impl NeededRole for Dpo {
 
     fn area(route: &str) -> RoleArea {
         let (refused, what) = if route.starts_with("/v1/legal-holds") {
-            ("hold.refused", "legal holds need")
+            (AuditAction::HoldRefused, "legal holds need")
         } else if route.starts_with("/v1/reports") {
-            ("report.refused", "the compliance report needs")
+            (AuditAction::ReportRefused, "the compliance report needs")
         } else if route.starts_with("/v1/requests") {
-            ("request.refused", "data subject requests need")
+            (
+                AuditAction::Request(RequestEvent::Refused),
+                "data subject requests need",
+            )
         } else {
-            ("role.refused", "this route needs")
+            (AuditAction::RoleRefused, "this route needs")
         };
         RoleArea { refused, what }
     }
@@ -146,11 +151,14 @@ impl NeededRole for Auditor {
 
     fn area(route: &str) -> RoleArea {
         let (refused, what) = if route.starts_with("/v1/audit") {
-            ("audit_read", "reading the audit log needs")
+            (AuditAction::AuditRead, "reading the audit log needs")
         } else if route.ends_with("/controls") {
-            ("controls_read", "reading a subject's controls needs")
+            (
+                AuditAction::ControlsRead,
+                "reading a subject's controls needs",
+            )
         } else {
-            ("role.refused", "this route needs")
+            (AuditAction::RoleRefused, "this route needs")
         };
         RoleArea { refused, what }
     }

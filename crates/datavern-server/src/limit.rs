@@ -23,6 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use datavern_core::access::Principal;
 use datavern_store::RequestMeta;
+use datavern_store::audit::AuditAction;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use metrics::counter;
@@ -37,7 +38,7 @@ use crate::middleware::REQUEST_ID_HEADER;
 use crate::state::AppState;
 
 /// The audit action of a request refused by the per-principal rate limit.
-pub const RATE_LIMITED_ACTION: &str = "http.rate_limited";
+pub const RATE_LIMITED_ACTION: &str = AuditAction::RateLimited.as_str();
 
 /// A client address as limits count it: an IPv4 address, or the /64 prefix of an IPv6
 /// address (one host usually holds a whole /64, so counting single addresses would let it
@@ -265,7 +266,7 @@ async fn audit(
         state,
         principal,
         &meta,
-        RATE_LIMITED_ACTION,
+        AuditAction::RateLimited,
         Some(Code::RateLimited),
         |entry| entry,
     )

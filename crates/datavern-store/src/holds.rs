@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::audit::{AuditEntry, writer};
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome, writer};
 use crate::conn::{Conn, Text, optional_time_value, time_value};
 use crate::error::Result;
 use crate::ids::SubjectId;
@@ -234,7 +234,7 @@ impl LegalHolds {
                 optional_time_value(backend, held.expires_at).into(),
             ])
             .to_owned();
-        let entry = audit_entry(&held, principal, "hold.placed", now);
+        let entry = audit_entry(&held, principal, AuditAction::HoldPlaced, now);
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         // Waits for the writers reading the register (see the module docs).
         lock_register(&mut tx.conn(), tenant, RegisterLock::Exclusive).await?;
@@ -286,7 +286,7 @@ impl LegalHolds {
         hold.released_at = Some(now);
         hold.released_by = Some(principal.as_str().to_owned());
         hold.release_reason = Some(reason.to_owned());
-        let entry = audit_entry(&hold, principal, "hold.released", now);
+        let entry = audit_entry(&hold, principal, AuditAction::HoldReleased, now);
         writer::append(&mut tx.conn(), &entry).await?;
         tx.commit().await?;
         tracing::info!(hold = %id, "Released legal hold");
@@ -516,12 +516,17 @@ fn columns(scope: &HoldScope) -> (&'static str, Option<String>, Option<Uuid>, Op
 fn audit_entry(
     hold: &LegalHold,
     principal: &PrincipalId,
-    action: &str,
+    action: AuditAction,
     now: OffsetDateTime,
 ) -> AuditEntry {
-    let mut entry = AuditEntry::new(Some(hold.tenant), principal.as_str(), action, "granted")
-        .with_request_id(format!("hold:{}", hold.id))
-        .with_time(now);
+    let mut entry = AuditEntry::new(
+        Some(hold.tenant),
+        principal.as_str(),
+        action,
+        AuditOutcome::Granted,
+    )
+    .with_request_id(format!("hold:{}", hold.id))
+    .with_time(now);
     match &hold.scope {
         HoldScope::Collection { collection } => entry.collection = Some(collection.to_string()),
         HoldScope::Record { collection, record } => {

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use datavern_core::access::Operation;
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
-use datavern_store::audit::AuditEntry;
+use datavern_store::audit::{AuditAction, AuditEntry, AuditOutcome};
 use datavern_store::{Store, StoreConfig};
 use sqlx::Connection;
 
@@ -50,8 +51,8 @@ async fn data_dir_with_entries(dir: &Path) -> String {
         let entry = AuditEntry::new(
             Some(tenant),
             format!("saksbehandler-{i}"),
-            "read",
-            "granted",
+            AuditAction::Record(Operation::Read),
+            AuditOutcome::Granted,
         )
         .with_fields(["navn".to_owned()]);
         store.audit().record(entry).await.unwrap();

@@ -453,7 +453,7 @@ async fn erasure_needs_a_second_actor_or_an_audited_override(backend: Backend) {
     let steps: Vec<(&str, &str, Option<&str>)> = audit
         .items
         .iter()
-        .filter(|r| r.entry.action.starts_with("request."))
+        .filter(|r| r.entry.action.as_str().starts_with("request."))
         .map(|r| {
             (
                 r.entry.action.as_str(),

@@ -164,7 +164,7 @@ impl Operation {
 
     /// A stable lowercase name, e.g. for audit entries: `create`, `read`, `update`, `delete`,
     /// `list`, `lookup`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Operation::Create => "create",
             Operation::Read => "read",

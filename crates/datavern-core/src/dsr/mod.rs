@@ -46,7 +46,7 @@ pub use self::kind::{
     IdentifiedBy, InvalidIdentifier, RequestType, SubjectIdentifier, UnknownRequestType,
 };
 pub use self::params::{InvalidParameters, MAX_REASON_LEN, Parameters, Reason, ReasonError};
-pub use self::state::{IllegalTransition, RequestState, Transition, UnknownState};
+pub use self::state::{IllegalTransition, RequestEvent, RequestState, Transition, UnknownState};
 pub use self::verification::{
     EvidenceError, EvidenceRef, FourEyes, MAX_EVIDENCE_LEN, UnknownVerificationMethod,
     Verification, VerificationMethod,

@@ -121,16 +121,62 @@ impl RequestState {
     }
 }
 
-impl Transition {
-    /// The stored name of the event the move records: `verified`, `started`, `completed`,
-    /// `partially_completed`, `rejected`.
-    pub fn event(self) -> &'static str {
+/// What happened to a request, as its history and the audit log record it: a move between
+/// states, or an event that leaves the state as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestEvent {
+    /// The request was received (created).
+    Received,
+    /// The requester's identity was verified.
+    Verified,
+    /// The run began.
+    Started,
+    /// The run completed.
+    Completed,
+    /// The run completed in part (archive duty, a legal hold).
+    PartiallyCompleted,
+    /// The request was rejected.
+    Rejected,
+    /// The due date was extended.
+    Extended,
+    /// A run was refused (the state is unchanged).
+    Refused,
+    /// The four-eyes rule was overridden for a run (CLI).
+    FourEyesOverridden,
+}
+
+impl RequestEvent {
+    /// The stable name, as stored in the request history (`verified`, `four_eyes_overridden`…).
+    pub const fn as_str(self) -> &'static str {
         match self {
-            Transition::Verify => "verified",
-            Transition::Start => "started",
-            Transition::Complete => "completed",
-            Transition::CompletePartially => "partially_completed",
-            Transition::Reject => "rejected",
+            RequestEvent::Received => "received",
+            RequestEvent::Verified => "verified",
+            RequestEvent::Started => "started",
+            RequestEvent::Completed => "completed",
+            RequestEvent::PartiallyCompleted => "partially_completed",
+            RequestEvent::Rejected => "rejected",
+            RequestEvent::Extended => "extended",
+            RequestEvent::Refused => "refused",
+            RequestEvent::FourEyesOverridden => "four_eyes_overridden",
+        }
+    }
+}
+
+impl fmt::Display for RequestEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Transition {
+    /// The event the move records.
+    pub fn event(self) -> RequestEvent {
+        match self {
+            Transition::Verify => RequestEvent::Verified,
+            Transition::Start => RequestEvent::Started,
+            Transition::Complete => RequestEvent::Completed,
+            Transition::CompletePartially => RequestEvent::PartiallyCompleted,
+            Transition::Reject => RequestEvent::Rejected,
         }
     }
 

@@ -20,6 +20,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use datavern_core::access::Principal;
+use datavern_store::audit::AuditAction;
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
@@ -172,7 +173,7 @@ pub(crate) async fn authenticate(
 }
 
 /// The audit action of a request refused at authentication.
-const AUTHENTICATE: &str = "authenticate";
+const AUTHENTICATE: AuditAction = AuditAction::Authenticate;
 
 /// A principal whose tenant the catalog does not serve is refused on every route, before
 /// any handler runs: `403 tenant_unknown`, audited. `datavern serve` also refuses to start

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use datavern_core::access::Principal;
-use datavern_store::audit::{AuditFilter, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use datavern_store::audit::{AuditAction, AuditFilter, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use crate::wire::audit::{AuditEntryJson, AuditPage};
 /// The role that may read the audit log (a data protection officer, an internal auditor).
 pub const AUDITOR_ROLE: &str = "auditor";
 /// The action of an audit log read in the audit log.
-const AUDIT_READ: &str = "audit_read";
+const AUDIT_READ: AuditAction = AuditAction::AuditRead;
 
 /// The tenant's audit entries, oldest first, a page at a time; filter by data subject,
 /// record, collection, principal and time. Needs the role `auditor`.

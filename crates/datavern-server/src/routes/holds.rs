@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datavern_core::access::Principal;
 use datavern_core::catalog::CollectionName;
+use datavern_store::audit::AuditAction;
 use datavern_store::{HoldScope, LegalHolds, NewHold, SubjectId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,11 +22,11 @@ use crate::state::AppState;
 use crate::wire::hold::{HoldJson, HoldList, NewHoldJson, ReleaseJson};
 
 /// The audit action of listing the holds.
-const LISTED: &str = "hold.listed";
+const LISTED: AuditAction = AuditAction::HoldListed;
 /// The audit action of a refused placing.
-const PLACE: &str = "hold.place";
+const PLACE: AuditAction = AuditAction::HoldPlace;
 /// The audit action of a refused release.
-const RELEASE: &str = "hold.release";
+const RELEASE: AuditAction = AuditAction::HoldRelease;
 
 /// Every legal hold of the tenant, active or not, newest first. Needs the role `dpo`.
 #[utoipa::path(

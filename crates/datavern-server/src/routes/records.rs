@@ -22,6 +22,7 @@ use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
 use datavern_core::record::{self, Mode, normalize_lookup};
+use datavern_store::audit::AuditAction;
 use datavern_store::records::{Cursor, DEFAULT_PAGE_LIMIT, page_limit};
 use datavern_store::{RecordError, RecordView, RequestMeta, StoreError};
 use serde_json::{Map, Value};
@@ -127,7 +128,7 @@ pub(crate) async fn create(
             if let Err(err) =
                 subjects::check_recorder(&state, &principal, purpose, ConsentAction::Grant)
             {
-                let action = "consent_grant";
+                let action = AuditAction::ConsentGrant;
                 return Err(subjects::refuse(
                     &state,
                     &principal,

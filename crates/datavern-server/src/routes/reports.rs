@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use datavern_core::report::Ropa;
+use datavern_store::audit::AuditAction;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -17,7 +18,7 @@ use crate::extract::{Dpo, Holding};
 use crate::state::AppState;
 
 /// The audit action of reading the compliance report.
-const COMPLIANCE_READ: &str = "report.compliance";
+const COMPLIANCE_READ: AuditAction = AuditAction::ReportCompliance;
 
 /// The query of `GET /v1/reports/ropa`.
 #[derive(Debug, Deserialize)]

@@ -19,10 +19,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use datavern_core::access::Principal;
 use datavern_core::dsr::{
-    EvidenceRef, Parameters, Reason, RequestType, SubjectIdentifier, Verification,
+    EvidenceRef, Parameters, Reason, RequestEvent, RequestType, SubjectIdentifier, Verification,
     VerificationMethod,
 };
 use datavern_store::RequestMeta;
+use datavern_store::audit::AuditAction;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
 use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
@@ -40,11 +41,11 @@ use crate::wire::request::{
 /// staff).
 pub const DPO_ROLE: &str = "dpo";
 /// The audit action of a refused call to these routes.
-const REFUSED: &str = "request.refused";
+const REFUSED: AuditAction = AuditAction::Request(RequestEvent::Refused);
 /// The audit action of a list of requests (its subjects are every listed request's).
-const LISTED: &str = "request.listed";
+const LISTED: AuditAction = AuditAction::RequestListed;
 /// The audit action of one request shown.
-const READ: &str = "request.read";
+const READ: AuditAction = AuditAction::RequestRead;
 
 /// Runs request `id` on behalf of `principal`: the one entry point of
 /// `POST /v1/requests/{id}/run` and `datavern request run`. Only a verified request (or one

@@ -25,6 +25,7 @@ use datavern_core::catalog::PurposeId;
 use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
+use datavern_store::audit::AuditAction;
 use datavern_store::controls::{
     ConsentRegister, Controls, CurrentConsent, Objection, Restriction, StoredConsent,
 };
@@ -201,7 +202,7 @@ pub(crate) async fn consents(
     Meta(meta): Meta,
     Path(id): Path<String>,
 ) -> Result<Json<ConsentsJson>, ApiError> {
-    const ACTION: &str = "consent_read";
+    const ACTION: AuditAction = AuditAction::ConsentRead;
     let subject = subject_id(&id)?;
     let only = if principal.has_role(AUDITOR_ROLE) {
         None
@@ -212,23 +213,16 @@ pub(crate) async fn consents(
         }
     };
     let controls = Controls::new(state.records().clone());
-    let register = match controls.consents(principal.tenant(), subject).await {
+    let register = match controls
+        .consents(&principal, subject, only.as_ref(), &meta)
+        .await
+    {
         Ok(register) => register,
         Err(err) => {
             let err = ApiError::from(err);
             return Err(refuse(&state, &principal, &meta, ACTION, only.as_ref(), err).await);
         }
     };
-    audit(
-        &state,
-        &principal,
-        &meta,
-        ACTION,
-        Some(subject),
-        only.as_ref(),
-        None,
-    )
-    .await?;
     Ok(Json(consents_json(subject, register, only.as_ref())))
 }
 
@@ -262,7 +256,9 @@ pub(crate) async fn record_consent(
     // Every failure is a refused consent write and is audited, whatever refused it.
     let action = body
         .as_ref()
-        .map_or("consent_grant", |ApiJson(body)| action_name(&body.action));
+        .map_or(AuditAction::ConsentGrant, |ApiJson(body)| {
+            action_name(&body.action)
+        });
     match write_consent(&state, &principal, purpose.as_deref(), &meta, &id, body).await {
         Ok(stored) => Ok((StatusCode::CREATED, Json(event_json(&stored)))),
         Err((err, purpose)) => {
@@ -328,17 +324,16 @@ pub(crate) async fn controls(
     Holding(principal, meta, _): Holding<Auditor>,
     Path(id): Path<String>,
 ) -> Result<Json<ControlsJson>, ApiError> {
-    const ACTION: &str = "controls_read";
+    const ACTION: AuditAction = AuditAction::ControlsRead;
     let subject = subject_id(&id)?;
     let controls = Controls::new(state.records().clone());
-    let view = match controls.subject(principal.tenant(), subject).await {
+    let view = match controls.subject(&principal, subject, &meta).await {
         Ok(view) => view,
         Err(err) => {
             let err = ApiError::from(err);
             return Err(refuse(&state, &principal, &meta, ACTION, None, err).await);
         }
     };
-    audit(&state, &principal, &meta, ACTION, Some(subject), None, None).await?;
     let restricted = view.is_restricted();
     Ok(Json(ControlsJson {
         subject: subject.as_uuid(),
@@ -456,10 +451,10 @@ fn consent_event(
     })
 }
 
-fn action_name(action: &str) -> &'static str {
+fn action_name(action: &str) -> AuditAction {
     match action.trim() {
-        "withdraw" => "consent_withdraw",
-        _ => "consent_grant",
+        "withdraw" => AuditAction::ConsentWithdraw,
+        _ => AuditAction::ConsentGrant,
     }
 }
 
@@ -479,7 +474,7 @@ pub(crate) async fn refuse(
     state: &AppState,
     principal: &Principal,
     meta: &RequestMeta,
-    action: &str,
+    action: AuditAction,
     purpose: Option<&PurposeId>,
     err: ApiError,
 ) -> ApiError {
@@ -495,7 +490,7 @@ async fn audit(
     state: &AppState,
     principal: &Principal,
     meta: &RequestMeta,
-    action: &str,
+    action: AuditAction,
     subject: Option<SubjectId>,
     purpose: Option<&PurposeId>,
     denial: Option<Code>,

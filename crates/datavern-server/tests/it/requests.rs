@@ -575,7 +575,8 @@ async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
         refusals
             .items
             .iter()
-            .all(|r| r.entry.action == "request.refused" && r.entry.outcome == "denied")
+            .all(|r| r.entry.action.as_str() == "request.refused"
+                && r.entry.outcome.as_str() == "denied")
     );
     assert_eq!(app.show(id).await["state"], "received", "nothing changed");
 

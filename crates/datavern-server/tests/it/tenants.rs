@@ -123,8 +123,8 @@ async fn unserved_tenant_is_refused_on_every_route_and_audited(backend: datavern
         .items
         .iter()
         .filter(|r| {
-            r.entry.action == "authenticate"
-                && r.entry.outcome == "denied"
+            r.entry.action.as_str() == "authenticate"
+                && r.entry.outcome.as_str() == "denied"
                 && r.entry.reason.as_deref() == Some("tenant_unknown")
                 && r.entry.principal == "trondheim-pvo"
         })

@@ -9,6 +9,7 @@ use datavern_crypto::audit::CanonicalWriter;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::action::{AuditAction, AuditOutcome};
 use super::error::AuditLogError;
 
 /// The first field of every entry's canonical bytes: the entry format, version 1.
@@ -19,8 +20,10 @@ pub(crate) const FORMAT_V1: i16 = 1;
 /// Longest stored value of each text column, in bytes (the columns' sizes).
 pub(crate) const MAX_PRINCIPAL: usize = 256;
 pub(crate) const MAX_PURPOSE: usize = 64;
+#[cfg(test)]
 pub(crate) const MAX_ACTION: usize = 32;
 pub(crate) const MAX_COLLECTION: usize = 64;
+#[cfg(test)]
 pub(crate) const MAX_OUTCOME: usize = 16;
 pub(crate) const MAX_REASON: usize = 64;
 /// Longest request id kept; longer ones are cut at a character boundary.
@@ -56,8 +59,8 @@ pub struct AuditEntry {
     pub principal: String,
     /// The purpose given, if any.
     pub purpose: Option<String>,
-    /// What: `create`, `read`, `update`, `delete`, `list`, `lookup`, or another action name.
-    pub action: String,
+    /// What happened.
+    pub action: AuditAction,
     /// The collection, if any.
     pub collection: Option<String>,
     /// The record, if one.
@@ -69,8 +72,8 @@ pub struct AuditEntry {
     pub subjects: Vec<Uuid>,
     /// Names of the fields touched, sorted, without duplicates.
     pub fields: Vec<String>,
-    /// `granted` or `denied` (or another outcome name).
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: AuditOutcome,
     /// Why, for a denial: its stable code.
     pub reason: Option<String>,
     /// The request id, to correlate with logs.
@@ -83,21 +86,21 @@ impl AuditEntry {
     pub fn new(
         tenant: Option<Kommunenummer>,
         principal: impl Into<String>,
-        action: impl Into<String>,
-        outcome: impl Into<String>,
+        action: AuditAction,
+        outcome: AuditOutcome,
     ) -> Self {
         AuditEntry {
             occurred_at: now_micros(),
             tenant,
             principal: principal.into(),
             purpose: None,
-            action: action.into(),
+            action,
             collection: None,
             record_id: None,
             subject_id: None,
             subjects: Vec::new(),
             fields: Vec::new(),
-            outcome: outcome.into(),
+            outcome,
             reason: None,
             request_id: None,
         }
@@ -109,8 +112,8 @@ impl AuditEntry {
         let mut entry = AuditEntry::new(
             Some(facts.tenant),
             facts.principal.as_str(),
-            facts.operation.as_str(),
-            facts.outcome.as_str(),
+            AuditAction::Record(facts.operation),
+            AuditOutcome::from(&facts.outcome),
         );
         entry.purpose = facts.purpose.as_ref().map(|p| p.as_str().to_owned());
         entry.collection = facts.collection.as_ref().map(|c| c.as_str().to_owned());
@@ -183,13 +186,13 @@ impl AuditEntry {
             tenant: self.tenant.as_ref().map(Kommunenummer::as_str),
             principal: &self.principal,
             purpose: self.purpose.as_deref(),
-            action: &self.action,
+            action: self.action.as_str(),
             collection: self.collection.as_deref(),
             record_id: record.as_ref().map(|b| b.as_slice()),
             subject_id: subject.as_ref().map(|b| b.as_slice()),
             subjects: subjects.iter().map(String::as_str).collect(),
             fields: self.fields.iter().map(String::as_str).collect(),
-            outcome: &self.outcome,
+            outcome: self.outcome.as_str(),
             reason: self.reason.as_deref(),
             request_id: self.request_id.as_deref(),
         })
@@ -200,12 +203,10 @@ impl AuditEntry {
         let too_long = |what: &'static str, max: usize| {
             AuditLogError::InvalidEntry(format!("{what} is longer than {max} bytes"))
         };
-        let checks: [(&'static str, Option<&str>, usize); 7] = [
+        let checks: [(&'static str, Option<&str>, usize); 5] = [
             ("principal", Some(&self.principal), MAX_PRINCIPAL),
             ("purpose", self.purpose.as_deref(), MAX_PURPOSE),
-            ("action", Some(&self.action), MAX_ACTION),
             ("collection", self.collection.as_deref(), MAX_COLLECTION),
-            ("outcome", Some(&self.outcome), MAX_OUTCOME),
             ("reason", self.reason.as_deref(), MAX_REASON),
             ("request id", self.request_id.as_deref(), MAX_REQUEST_ID),
         ];
@@ -214,9 +215,9 @@ impl AuditEntry {
                 return Err(too_long(what, max));
             }
         }
-        if self.principal.is_empty() || self.action.is_empty() || self.outcome.is_empty() {
+        if self.principal.is_empty() {
             return Err(AuditLogError::InvalidEntry(
-                "principal, action and outcome must not be empty".to_owned(),
+                "the principal must not be empty".to_owned(),
             ));
         }
         if self.fields.len() > MAX_LIST || self.subjects.len() > MAX_LIST {
@@ -329,14 +330,16 @@ fn truncate_at_char(text: &mut String, max: usize) {
 
 #[cfg(test)]
 mod tests {
+    use datavern_core::access::Operation;
+
     use super::*;
 
     fn entry() -> AuditEntry {
         AuditEntry::new(
             Some(Kommunenummer::parse("0301").unwrap()),
             "saksbehandler",
-            "read",
-            "granted",
+            AuditAction::Record(Operation::Read),
+            AuditOutcome::Granted,
         )
         .with_time(OffsetDateTime::UNIX_EPOCH)
     }
@@ -379,7 +382,7 @@ mod tests {
                 ..entry()
             },
             AuditEntry {
-                action: "update".into(),
+                action: AuditAction::Record(Operation::Update),
                 ..entry()
             },
             AuditEntry {
@@ -391,7 +394,7 @@ mod tests {
             entry().with_subject(Uuid::nil()).with_subject(Uuid::max()),
             entry().with_fields(["f".to_owned()]),
             AuditEntry {
-                outcome: "denied".into(),
+                outcome: AuditOutcome::Denied,
                 ..entry()
             },
             AuditEntry {
@@ -424,7 +427,7 @@ mod tests {
     fn values_that_do_not_fit_their_column_are_refused() {
         assert!(entry().check().is_ok());
         let long = AuditEntry {
-            action: "a".repeat(33),
+            principal: "p".repeat(MAX_PRINCIPAL + 1),
             ..entry()
         };
         assert!(long.check().is_err());

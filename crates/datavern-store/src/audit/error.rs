@@ -30,6 +30,14 @@ pub enum AuditLogError {
     #[error("cannot seal the audit log: {0}")]
     Corrupt(String),
 
+    /// A stored entry names an action or outcome this version does not know (written by a
+    /// newer version); the chain still verifies, since it hashes the stored names.
+    #[error("audit entry {id} names an action or outcome this version does not know")]
+    UnknownName {
+        /// The entry's row id.
+        id: i64,
+    },
+
     /// Signing or parsing a checkpoint failed.
     #[error("audit checkpoint: {0}")]
     Checkpoint(#[from] datavern_crypto::audit::AuditError),

@@ -26,6 +26,7 @@
 //!
 //! `docs/audit.md` has the design, the encoding and the threat model.
 
+mod action;
 mod checkpoint;
 pub(crate) mod entry;
 mod error;
@@ -49,6 +50,7 @@ use tracing::instrument;
 use crate::database::Database;
 use crate::error::Result;
 
+pub use self::action::{AuditAction, AuditOutcome};
 pub use self::checkpoint::StoredCheckpoint;
 pub use self::entry::{AuditEntry, MAX_REQUEST_ID};
 pub use self::error::AuditLogError;

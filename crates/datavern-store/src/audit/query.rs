@@ -221,7 +221,7 @@ impl AuditLog {
         let items = rows
             .into_iter()
             .map(|row| record_from_row(row, filter.tenant))
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }
 }
@@ -241,13 +241,15 @@ fn subjects_contain(backend: Backend, subject: Uuid) -> sea_query::SimpleExpr {
     }
 }
 
-fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> AuditRecord {
+fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> Result<AuditRecord, AuditLogError> {
+    let id = row.id;
+    let unknown = |_| AuditLogError::UnknownName { id };
     let entry = AuditEntry {
         occurred_at: row.occurred_at,
         tenant: Some(tenant),
         principal: row.principal.0,
         purpose: row.purpose.map(|t| t.0),
-        action: row.action.0,
+        action: row.action.0.parse().map_err(unknown)?,
         collection: row.collection.map(|t| t.0),
         record_id: row.record_id,
         subject_id: row.subject_id,
@@ -258,11 +260,11 @@ fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> AuditRecord {
             .filter_map(|s| Uuid::parse_str(s).ok())
             .collect(),
         fields: row.fields.0,
-        outcome: row.outcome.0,
+        outcome: row.outcome.0.parse().map_err(unknown)?,
         reason: row.reason.map(|t| t.0),
         request_id: row.request_id.map(|t| t.0),
     };
-    AuditRecord {
+    Ok(AuditRecord {
         id: row.id,
         sequence: row.sequence.and_then(|s| u64::try_from(s).ok()),
         entry_hash: row
@@ -271,5 +273,5 @@ fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> AuditRecord {
             .and_then(|h| ChainHash::try_from(h).ok()),
         sealed_at: row.sealed_at,
         entry,
-    }
+    })
 }

@@ -26,8 +26,9 @@
 //! use datavern_store::RequestMeta;
 //!
 //! let controls = Controls::new(records);
-//! controls.record_consent(&principal, subject, &event, &RequestMeta::new()).await?;
-//! let register = controls.consents(principal.tenant(), subject).await?;
+//! let meta = RequestMeta::new();
+//! controls.record_consent(&principal, subject, &event, &meta).await?;
+//! let register = controls.consents(&principal, subject, None, &meta).await?;
 //! println!("{} events", register.history.len());
 //! # Ok(()) }
 //! ```
@@ -42,6 +43,7 @@ use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::records::tx::{Tx, TxMode};
@@ -209,15 +211,23 @@ impl Controls {
         Ok(stored)
     }
 
-    /// `subject`'s consent history and current state per purpose in `tenant`.
-    /// [`RecordError::SubjectNotFound`] if the subject is not a person of the tenant and has
-    /// no history.
-    #[instrument(skip_all, fields(tenant = %tenant, subject = %subject))]
+    /// `subject`'s consent history and current state per purpose in `principal`'s tenant,
+    /// read for `purpose` (the purpose the caller reads under, recorded in the entry; `None`
+    /// for an auditor reading every purpose). [`RecordError::SubjectNotFound`] if the subject
+    /// is not a person of the tenant and has no history.
+    ///
+    /// Reading a person's consents is reading their data: the read is audited here
+    /// (`consent_read`, with the subject and the purpose), so every front end leaves the same
+    /// entry. A refusal before the read is the caller's to audit.
+    #[instrument(skip_all, fields(tenant = %principal.tenant(), subject = %subject))]
     pub async fn consents(
         &self,
-        tenant: Kommunenummer,
+        principal: &Principal,
         subject: SubjectId,
+        purpose: Option<&PurposeId>,
+        meta: &RequestMeta,
     ) -> Result<ConsentRegister> {
+        let tenant = principal.tenant();
         let mut tx = Tx::begin(self.records.store().data(), tenant, TxMode::Read).await?;
         let register = sql::consents(&mut tx.conn(), tenant, subject).await?;
         if register.history.is_empty()
@@ -229,17 +239,46 @@ impl Controls {
             return Err(RecordError::SubjectNotFound.into());
         }
         tx.commit().await?;
+        self.audit_read(AuditAction::ConsentRead, principal, subject, purpose, meta)
+            .await?;
         Ok(register)
     }
 
-    /// Everything the registers hold about `subject` in `tenant`: consents, restrictions,
-    /// objections. [`RecordError::SubjectNotFound`] as for [`consents`](Self::consents).
-    #[instrument(skip_all, fields(tenant = %tenant, subject = %subject))]
+    /// Records that `principal` read `subject`'s `action` register under `purpose`.
+    async fn audit_read(
+        &self,
+        action: AuditAction,
+        principal: &Principal,
+        subject: SubjectId,
+        purpose: Option<&PurposeId>,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        let mut entry = AuditEntry::new(
+            Some(principal.tenant()),
+            principal.id().as_str(),
+            action,
+            AuditOutcome::Granted,
+        )
+        .with_subject(subject.as_uuid());
+        entry.purpose = purpose.map(|p| p.as_str().to_owned());
+        if let Some(id) = &meta.request_id {
+            entry = entry.with_request_id(id.as_str());
+        }
+        self.records.store().audit().record(entry).await?;
+        Ok(())
+    }
+
+    /// Everything the registers hold about `subject` in `principal`'s tenant: consents,
+    /// restrictions, objections. [`RecordError::SubjectNotFound`] as for
+    /// [`consents`](Self::consents). The read is audited here (`controls_read`).
+    #[instrument(skip_all, fields(tenant = %principal.tenant(), subject = %subject))]
     pub async fn subject(
         &self,
-        tenant: Kommunenummer,
+        principal: &Principal,
         subject: SubjectId,
+        meta: &RequestMeta,
     ) -> Result<SubjectControlsView> {
+        let tenant = principal.tenant();
         let mut tx = Tx::begin(self.records.store().data(), tenant, TxMode::Read).await?;
         let consents = sql::consents(&mut tx.conn(), tenant, subject).await?;
         let restrictions = sql::restrictions(&mut tx.conn(), tenant, subject).await?;
@@ -255,6 +294,8 @@ impl Controls {
         if !known {
             return Err(RecordError::SubjectNotFound.into());
         }
+        self.audit_read(AuditAction::ControlsRead, principal, subject, None, meta)
+            .await?;
         Ok(SubjectControlsView {
             subject,
             consents,

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{ConsentRegister, CurrentConsent, Objection, Restriction, StoredConsent};
-use crate::audit::{self, AuditEntry};
+use crate::audit::{self, AuditAction, AuditEntry, AuditOutcome};
 use crate::conn::{Conn, Text};
 use crate::error::Result;
 use crate::ids::SubjectId;
@@ -82,14 +82,19 @@ pub(super) fn check_count(subjects: &[SubjectId]) -> Result<()> {
 /// (if one), the reason code (if any).
 fn entry(
     principal: Actor<'_>,
-    action: &str,
+    action: AuditAction,
     subject: Uuid,
     purpose: Option<&str>,
     reason: Option<&str>,
     request_id: Option<&str>,
 ) -> AuditEntry {
-    let mut entry = AuditEntry::new(Some(principal.tenant), principal.id, action, "granted")
-        .with_subject(subject);
+    let mut entry = AuditEntry::new(
+        Some(principal.tenant),
+        principal.id,
+        action,
+        AuditOutcome::Granted,
+    )
+    .with_subject(subject);
     entry.purpose = purpose.map(str::to_owned);
     entry.reason = reason.map(str::to_owned);
     match request_id {
@@ -200,8 +205,11 @@ pub(crate) async fn append_consent(
     }
 
     let (action, event_type) = match event.action() {
-        ConsentAction::Grant => ("consent_grant", "no.datavern.consent.granted"),
-        ConsentAction::Withdraw => ("consent_withdraw", "no.datavern.consent.withdrawn"),
+        ConsentAction::Grant => (AuditAction::ConsentGrant, "no.datavern.consent.granted"),
+        ConsentAction::Withdraw => (
+            AuditAction::ConsentWithdraw,
+            "no.datavern.consent.withdrawn",
+        ),
     };
     let audit_entry = entry(principal, action, subject, Some(purpose), None, request_id);
     audit::append(conn, &audit_entry).await?;
@@ -394,7 +402,7 @@ pub(super) async fn insert_restriction(
     conn.execute(&insert).await?;
     let audit_entry = entry(
         Actor::of(principal),
-        "restrict",
+        AuditAction::Restrict,
         subject,
         None,
         Some(reason.as_str()),
@@ -468,7 +476,7 @@ pub(super) async fn insert_objection(
     conn.execute(&insert).await?;
     let audit_entry = entry(
         Actor::of(principal),
-        "object",
+        AuditAction::Object,
         subject,
         purpose,
         None,
@@ -578,12 +586,12 @@ pub(super) async fn lift(
         conn.execute(&update).await?;
         let (action, event_type, key) = match register {
             Register::Restrictions => (
-                "restriction_lift",
+                AuditAction::RestrictionLift,
                 "no.datavern.subject.unrestricted",
                 "restriction_id",
             ),
             Register::Objections => (
-                "objection_lift",
+                AuditAction::ObjectionLift,
                 "no.datavern.subject.objection_lifted",
                 "objection_id",
             ),

@@ -3,7 +3,7 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
-    Deadline, IllegalTransition, Reason, RequestState, Transition, Verification,
+    Deadline, IllegalTransition, Reason, RequestEvent, RequestState, Transition, Verification,
 };
 use jiff::civil::Date;
 use sea_query::{Expr, Order, Query, SimpleExpr};
@@ -17,7 +17,7 @@ use super::{
     Actor, DsrRequest, Finish, FinishStatus, NewRequest, RequestError, RequestFilter, Requests,
     Result,
 };
-use crate::audit::{self, AuditEntry};
+use crate::audit::{self, AuditAction, AuditEntry, AuditOutcome};
 use crate::conn::{Conn, time_value};
 use crate::records::tx::{Tx, TxMode};
 use crate::records::{Cursor, Page};
@@ -86,7 +86,7 @@ pub(super) async fn create(reqs: &Requests, new: NewRequest, actor: &Actor) -> R
         tenant: new.tenant,
         at: now,
         actor,
-        name: "received",
+        name: RequestEvent::Received,
         from: None,
         to: RequestState::Received,
         note: None,
@@ -244,9 +244,9 @@ pub(super) async fn note_event(
     let mut conn = tx.conn();
     let request = fetch(&mut conn, tenant, id).await?;
     let (name, refusal, fields) = match kind {
-        NoteEvent::Refused { code, fields } => ("refused", Some(code), fields.to_vec()),
+        NoteEvent::Refused { code, fields } => (RequestEvent::Refused, Some(code), fields.to_vec()),
         NoteEvent::FourEyesOverridden => (
-            "four_eyes_overridden",
+            RequestEvent::FourEyesOverridden,
             None,
             request.parameters.fields.clone(),
         ),
@@ -401,7 +401,7 @@ pub(super) async fn extend(
         tenant,
         at: now,
         actor,
-        name: "extended",
+        name: RequestEvent::Extended,
         from: Some(request.state),
         to: request.state,
         note: Some(reason),
@@ -498,7 +498,7 @@ struct Event<'a> {
     tenant: Kommunenummer,
     at: time::OffsetDateTime,
     actor: &'a Actor,
-    name: &'static str,
+    name: RequestEvent,
     from: Option<RequestState>,
     to: RequestState,
     note: Option<Reason>,
@@ -533,7 +533,7 @@ async fn record_event(conn: &mut Conn<'_>, event: &Event<'_>) -> Result<()> {
             event.tenant.as_str().to_owned().into(),
             time_value(backend, event.at).into(),
             event.actor.principal.clone().into(),
-            event.name.into(),
+            event.name.as_str().into(),
             event.from.map(|s| s.as_str()).into(),
             event.to.as_str().into(),
             event.note.as_ref().map(|r| r.as_str().to_owned()).into(),
@@ -560,16 +560,11 @@ fn audit_entry(
     subjects: &[crate::ids::SubjectId],
     fields: &[String],
 ) -> AuditEntry {
-    let outcome = if event.refusal.is_some() {
-        "denied"
-    } else {
-        "granted"
-    };
     let mut entry = AuditEntry::new(
         Some(event.tenant),
         event.actor.principal.as_str(),
-        format!("request.{}", event.name),
-        outcome,
+        AuditAction::Request(event.name),
+        AuditOutcome::of_refusal(event.refusal),
     )
     .with_time(event.at)
     .with_record(event.id)

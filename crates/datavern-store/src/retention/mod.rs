@@ -33,7 +33,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use self::select::{REGISTER, Rule, col};
-use crate::audit::{AuditEntry, writer};
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome, writer};
 use crate::conn::time_value;
 use crate::error::{Result, StoreError};
 use crate::holds::{HoldSet, LegalHolds};
@@ -512,8 +512,8 @@ impl Retention {
         let mut entry = AuditEntry::new(
             Some(tenant),
             RETENTION_PRINCIPAL,
-            format!("retention.{}", rule.action.as_str()),
-            "granted",
+            AuditAction::Retention(rule.action),
+            AuditOutcome::Granted,
         )
         .with_request_id(format!("retention:{run_id}"))
         .with_fields(fields)

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::clearance::{Reach, Shortfall, cap};
 use super::value::to_json;
 use super::{Actor, Rights, RightsError, subject_filter, uuids};
-use crate::audit::AuditEntry;
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::records::Records;
@@ -523,7 +523,7 @@ impl Rights {
 /// The audit entry of one record shown to the subject.
 fn access_entry(actor: &Actor, collection: &str, item: &AccessRecord) -> AuditEntry {
     let mut entry = actor
-        .entry("dsr.access", "granted")
+        .entry(AuditAction::DsrAccess, AuditOutcome::Granted)
         .with_record(item.id)
         .with_subject(item.subject.as_uuid())
         .with_fields(item.fields.iter().map(|f| f.name.clone()));

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::access::{SubjectRole, appearances};
 use super::clearance::{Shortfall, cap, erased};
 use super::{Actor, Rights, RightsError, subject_filter, uuids};
-use crate::audit;
+use crate::audit::{self, AuditAction, AuditOutcome};
 use crate::conn::Conn;
 use crate::error::Result;
 use crate::holds::HoldSet;
@@ -143,6 +143,18 @@ impl ErasureMethod {
             ErasureMethod::Anonymize => "anonymize",
             ErasureMethod::Restrict => "restrict",
             ErasureMethod::Refuse => "refuse",
+        }
+    }
+
+    /// The outcome of an erasure part done this way, for its audit entry (a part a legal
+    /// hold refused is `refused`).
+    fn outcome(self) -> AuditOutcome {
+        match self {
+            ErasureMethod::CryptoShred => AuditOutcome::CryptoShred,
+            ErasureMethod::Delete => AuditOutcome::Delete,
+            ErasureMethod::Anonymize => AuditOutcome::Anonymize,
+            ErasureMethod::Restrict => AuditOutcome::Restrict,
+            ErasureMethod::Refuse => AuditOutcome::Refused,
         }
     }
 }
@@ -575,13 +587,13 @@ async fn apply(
     };
 
     if !plan.subjects.is_empty() || part.refusal_reason.is_some() {
-        let outcome = if plan.refused > 0 || plan.method == ErasureMethod::Refuse {
-            "refused"
+        let outcome = if plan.refused > 0 {
+            AuditOutcome::Refused
         } else {
-            plan.method.as_str()
+            plan.method.outcome()
         };
         let mut entry = actor
-            .entry("dsr.erase", outcome)
+            .entry(AuditAction::DsrErase, outcome)
             .with_subjects(plan.subjects.iter().copied())
             .with_fields(part.fields.iter().cloned());
         entry.collection = Some(name.to_owned());

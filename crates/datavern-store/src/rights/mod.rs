@@ -47,7 +47,7 @@ pub use self::error::RightsError;
 pub use self::portability::{ExcludedCollection, PORTABILITY_JSON, Portability};
 pub use self::rectify::{Correction, CorrectionOutcome, RectificationOutcome};
 pub use self::run::{Delivery, Executed, RunError, RunInput};
-use crate::audit::AuditEntry;
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::ids::SubjectId;
 use crate::records::Records;
 use crate::records::support::{Owner, TableInfo};
@@ -105,7 +105,7 @@ impl Actor {
     }
 
     /// An audit entry of `action` by this actor with `outcome`.
-    fn entry(&self, action: &str, outcome: &str) -> AuditEntry {
+    fn entry(&self, action: AuditAction, outcome: AuditOutcome) -> AuditEntry {
         let entry = AuditEntry::new(Some(self.tenant), self.principal.as_str(), action, outcome);
         match &self.request_id {
             Some(id) => entry.with_request_id(id.as_str()),

@@ -23,6 +23,7 @@ use super::access::{AccessRecord, collect};
 use super::clearance::Reach;
 use super::value::to_cell;
 use super::{Actor, Rights, RightsError, uuids};
+use crate::audit::{AuditAction, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
 
@@ -157,7 +158,7 @@ impl Rights {
                 csv.write_record(&record).map_err(export_error)?;
                 rows.push(json!({ "id": item.id, "role": role, "fields": fields }));
                 let mut entry = actor
-                    .entry("dsr.portability", "granted")
+                    .entry(AuditAction::DsrPortability, AuditOutcome::Granted)
                     .with_record(item.id)
                     .with_subject(item.subject.as_uuid())
                     .with_fields(columns.iter().map(|c| (*c).to_owned()));

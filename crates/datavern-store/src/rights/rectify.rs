@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::access::{SubjectRole, appearances, field_concerns};
 use super::clearance::{Shortfall, cap};
 use super::{Actor, Rights, RightsError, uuids};
-use crate::audit;
+use crate::audit::{self, AuditAction, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
@@ -236,7 +236,7 @@ impl Rights {
                 .or(seen.first())
                 .map(|a| a.subject);
             let mut entry = actor
-                .entry("dsr.rectify", "granted")
+                .entry(AuditAction::DsrRectify, AuditOutcome::Granted)
                 .with_record(row.id)
                 .with_fields(fields.iter().cloned());
             if let Some(subject) = primary {

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use datavern_core::access::Operation;
 use datavern_crypto::audit::{
     ChainError, ChainHash, ChainHead, CheckpointSigner, CheckpointVerifier, KeyName, chain_next,
 };
 use datavern_store::audit::{
-    AuditConfig, AuditEntry, AuditFilter, AuditLog, AuditLogError, Problem, TxEnd, VerifyReport,
-    verify_export,
+    AuditAction, AuditConfig, AuditEntry, AuditFilter, AuditLog, AuditLogError, AuditOutcome,
+    Problem, TxEnd, VerifyReport, verify_export,
 };
 use datavern_store::testing::TestDb;
 use datavern_store::{Backend, Database, DatabaseRole, StoreError};
@@ -19,6 +20,9 @@ use time::macros::datetime;
 use uuid::Uuid;
 
 use crate::support::{backend_tests, execute, report, scalar, tenant};
+
+/// The action of the test entries.
+const READ: AuditAction = AuditAction::Record(Operation::Read);
 
 const ORIGIN: &str = "datavern.test/audit/0301";
 
@@ -122,8 +126,8 @@ fn entry(i: usize) -> AuditEntry {
     AuditEntry::new(
         Some(tenant("0301")),
         format!("saksbehandler-{i}"),
-        "read",
-        "granted",
+        READ,
+        AuditOutcome::Granted,
     )
     .with_fields(["navn".to_owned(), "adresse".to_owned()])
     .with_request_id(format!("req-{i}"))
@@ -219,7 +223,12 @@ async fn failed_group_commit_fails_every_waiter(backend: Backend) {
     assert_eq!(closed.stats().entries_recorded, 0);
 
     // A value that does not fit its column is refused before it is queued.
-    let long = AuditEntry::new(Some(tenant("0301")), "p", "a".repeat(40), "granted");
+    let long = AuditEntry::new(
+        Some(tenant("0301")),
+        "p".repeat(300),
+        READ,
+        AuditOutcome::Granted,
+    );
     let err = s.log.record(long).await.unwrap_err();
     assert!(matches!(
         err,
@@ -368,7 +377,8 @@ async fn deleted_entry_is_found_at_its_position(backend: Backend) {
 /// Inserts a forged entry with sequence 8 after the seven, hashed onto entry 7 (or not).
 async fn forge_eighth(s: &Setup, correct_hash: bool) {
     let at = datetime!(2025-01-01 00:00:00 UTC);
-    let forged = AuditEntry::new(Some(tenant("0301")), "forger", "read", "granted").with_time(at);
+    let forged =
+        AuditEntry::new(Some(tenant("0301")), "forger", READ, AuditOutcome::Granted).with_time(at);
     let report = s.log.verify(None).await.unwrap();
     let hash = if correct_hash {
         chain_next(&report.head.hash, 8, &forged.canonical_bytes())
@@ -679,11 +689,16 @@ async fn query_filters_by_subject_record_principal_and_time_with_cursor(backend:
     let record = Uuid::now_v7();
     let early = datetime!(2025-03-01 10:00:00.123456 UTC);
     let late = datetime!(2025-03-02 10:00:00 UTC);
-    let about_child = AuditEntry::new(Some(tenant("0301")), "barnehage", "create", "granted")
-        .with_time(early)
-        .with_record(record)
-        .with_subject(child)
-        .with_subject(guardian);
+    let about_child = AuditEntry::new(
+        Some(tenant("0301")),
+        "barnehage",
+        AuditAction::Record(Operation::Create),
+        AuditOutcome::Granted,
+    )
+    .with_time(early)
+    .with_record(record)
+    .with_subject(child)
+    .with_subject(guardian);
     s.log.record(about_child.clone()).await.unwrap();
     s.log
         .record(entry(1).with_time(late).with_subject(guardian))
@@ -691,7 +706,8 @@ async fn query_filters_by_subject_record_principal_and_time_with_cursor(backend:
         .unwrap();
     s.log
         .record(
-            AuditEntry::new(Some(tenant("4601")), "bergen", "read", "granted").with_subject(child),
+            AuditEntry::new(Some(tenant("4601")), "bergen", READ, AuditOutcome::Granted)
+                .with_subject(child),
         )
         .await
         .unwrap();

@@ -83,7 +83,10 @@ async fn grants_need_the_recorder_role_and_keep_their_evidence(backend: Backend)
         stored.event.evidence().map(EvidenceRef::as_str),
         Some("skjema:2026/4711")
     );
-    let register = controls.consents(tenant("4601"), subject).await.unwrap();
+    let register = controls
+        .consents(&env.principal("4601"), subject, None, &meta())
+        .await
+        .unwrap();
     let last = register.history.last().unwrap();
     assert_eq!(last.id, stored.id);
     assert_eq!(last.event.channel(), ConsentChannel::Web);
@@ -323,7 +326,10 @@ async fn consent_history_is_append_only_ordered_and_latest_wins(backend: Backend
     // Recorded late, dated before the latest: it joins the history, the state stays.
     record(ConsentAction::Withdraw, "2026-04-15T10:00:00Z").await;
 
-    let register = controls.consents(tenant("4601"), subject).await.unwrap();
+    let register = controls
+        .consents(&principal, subject, None, &meta())
+        .await
+        .unwrap();
     let history: Vec<(ConsentAction, String)> = register
         .history
         .iter()
@@ -554,7 +560,10 @@ async fn restriction_refuses_writes_and_reads_except_for_allowed_purposes(backen
         )
         .await
         .unwrap();
-    let view = controls.subject(tenant("4601"), subject).await.unwrap();
+    let view = controls
+        .subject(&principal, subject, &meta())
+        .await
+        .unwrap();
     assert_eq!(view.restrictions.len(), 1);
     assert!(view.restrictions[0].lifted_at.is_some());
     assert_eq!(view.restrictions[0].request_id.as_deref(), Some("dsr-1"));

@@ -528,7 +528,7 @@ async fn rejection_needs_a_reason_and_ends_the_request(backend: Backend) {
         .await
         .unwrap();
     let last = &audit.items.last().unwrap().entry;
-    assert_eq!(last.action, "request.rejected");
+    assert_eq!(last.action.as_str(), "request.rejected");
     assert!(
         !format!("{last:?}").contains("compelling"),
         "reasons stay out of the audit log"
