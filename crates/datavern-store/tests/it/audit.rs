@@ -8,12 +8,13 @@ use std::time::Duration;
 use datavern_crypto::audit::{
     ChainError, ChainHash, ChainHead, CheckpointSigner, CheckpointVerifier, KeyName, chain_next,
 };
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, Database, DatabaseRole};
+use datavern_store::StoreError;
 use datavern_store::audit::{
     AuditConfig, AuditEntry, AuditFilter, AuditLog, AuditLogError, Problem, TxEnd, VerifyReport,
     verify_export,
 };
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Database, DatabaseRole, StoreError};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -99,7 +100,7 @@ impl Setup {
     /// Runs `sql` as an attacker with the owner's privileges would: dropping the triggers
     /// that keep the audit tables append-only first.
     async fn sql(&self, sql: &str) {
-        datavern_store::testing::drop_audit_guards(&self.data).await;
+        datavern_sql::testing::drop_audit_guards(&self.data).await;
         execute(&self.data, sql).await;
     }
 
