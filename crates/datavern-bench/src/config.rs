@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use datavern_store::redact_url;
+use datavern_sql::redact_url;
 
 use crate::{BenchError, Scenario};
 
@@ -77,7 +77,7 @@ impl BenchConfig {
             scenarios: Scenario::ALL.to_vec(),
             seed: 1,
             max_ops: 10_000_000,
-            max_connections: datavern_store::DatabaseConfig::DEFAULT_MAX_CONNECTIONS,
+            max_connections: datavern_sql::DatabaseConfig::DEFAULT_MAX_CONNECTIONS,
             quick: false,
         }
     }

@@ -4,7 +4,7 @@
 //! a lookup of person `i`'s fødselsnummer finds a record in either table.
 
 use datavern_core::demo;
-use datavern_store::baseline::RawPerson;
+use datavern_sql::baseline::RawPerson;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 

@@ -11,7 +11,7 @@
 //!   and an outbox event; every read is audited;
 //! - the **raw baseline**: plain SQL on a plain table with the same columns in plaintext and
 //!   an ordinary index on the fødselsnummer column
-//!   ([`datavern_store::baseline::RawBaseline`]), on the same pool;
+//!   ([`datavern_sql::baseline::RawBaseline`]), on the same pool;
 //!
 //! for three [`Scenario`]s at each number of clients, each for a warm-up and then a measured
 //! window, bounded in time and in count. The tables are seeded first with the same synthetic
@@ -157,9 +157,12 @@ pub enum BenchError {
         #[source]
         source: std::io::Error,
     },
-    /// The store failed (connecting, creating databases, seeding).
+    /// The store failed (applying the catalog, seeding).
     #[error(transparent)]
     Store(#[from] datavern_store::StoreError),
+    /// A database failed (connecting, creating databases, the raw baseline).
+    #[error(transparent)]
+    Sql(#[from] datavern_sql::SqlError),
 }
 
 impl BenchError {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datavern_store::baseline::RawBaseline;
+use datavern_sql::baseline::RawBaseline;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -81,7 +81,7 @@ pub(crate) enum Input {
     /// A governed record body (JSON) to insert.
     Insert(Vec<u8>),
     /// A row to insert.
-    InsertRow(Box<datavern_store::baseline::RawPerson>),
+    InsertRow(Box<datavern_sql::baseline::RawPerson>),
     /// A record id to read.
     Get(Uuid),
     /// A fødselsnummer to look up.

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use datavern_crypto::audit::{CheckpointSigner, CheckpointVerifier};
+use datavern_sql::{Backend, Database, DatabaseRole};
 use datavern_store::audit::{AuditConfig, AuditLog, VerifyReport, verify_export_file};
-use datavern_store::{Backend, Database, DatabaseRole};
 
 use crate::settings::{Overrides, Settings, SettingsArgs};
 
@@ -147,7 +147,7 @@ async fn open_log(args: &SettingsArgs) -> anyhow::Result<AuditLog> {
     let settings = Settings::load(args, &Overrides::default())?;
     let config = settings.store_config()?;
     if config.data.backend() == Backend::Sqlite {
-        let path = settings.data_dir().join(datavern_store::EMBEDDED_DATA_FILE);
+        let path = settings.data_dir().join(datavern_sql::EMBEDDED_DATA_FILE);
         if settings.database.url.is_none() && !path.is_file() {
             bail!(
                 "no datavern database at {} (`datavern serve` or `datavern init` makes one; \

@@ -11,8 +11,9 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use datavern_store::grants::{self, Grantee};
-use datavern_store::{Backend, Store};
+use datavern_sql::Backend;
+use datavern_sql::grants::{self, Grantee};
+use datavern_store::Store;
 
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings, SettingsArgs};

@@ -40,7 +40,7 @@ pub(crate) async fn open_migrated(
     catalog: &Catalog,
 ) -> anyhow::Result<(Store, ApplyReport)> {
     let config = settings.store_config()?;
-    let cannot_open = |config: &datavern_store::StoreConfig| {
+    let cannot_open = |config: &datavern_sql::StoreConfig| {
         format!(
             "cannot open the store (data {}, keys {})",
             config.data.redacted_url(),

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
 use datavern_server::{RateLimit, ServerConfig};
-use datavern_store::{DatabaseConfig, StoreConfig, TlsMode, redact_url};
+use datavern_sql::{DatabaseConfig, StoreConfig, TlsMode, redact_url};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::magic::RelativePathBuf;

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use datavern_core::catalog::{Catalog, Kommunenummer, Purpose, RetentionAction};
 use datavern_core::classification::Classification;
 use datavern_core::dsr::SystemClock;
+use datavern_sql::{Tx, TxMode};
 use sea_query::{Alias, Expr, Func, JoinType, Query, SelectStatement, UnionType};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -28,7 +29,6 @@ use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
 use crate::holds::{LegalHold, LegalHolds};
-use crate::records::tx::{Tx, TxMode};
 use crate::requests::{DsrRequest, Requests};
 use crate::retention::Retention;
 use crate::schema;
@@ -193,7 +193,7 @@ async fn requests_section(
 fn request_error(err: crate::requests::RequestError) -> StoreError {
     match err {
         crate::requests::RequestError::Store(err) => err,
-        other => StoreError::Database(sqlx::Error::Decode(Box::new(other))),
+        other => StoreError::Sql(datavern_sql::SqlError::decode(other)),
     }
 }
 

@@ -1,37 +1,8 @@
 //! The store's error type.
 
-use std::fmt;
+use datavern_sql::SqlError;
 
-use crate::backend::Backend;
 use crate::schema::IncompatibleCatalog;
-
-/// Which of a store's two databases something concerns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DatabaseRole {
-    /// The data database: collection tables, audit log, outbox, jobs.
-    Data,
-    /// The key store: wrapped subject keys and blind-index root keys.
-    Keys,
-}
-
-impl DatabaseRole {
-    /// The lowercase name, for logs and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatabaseRole::Data => "data",
-            DatabaseRole::Keys => "keys",
-        }
-    }
-}
-
-impl fmt::Display for DatabaseRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DatabaseRole::Data => "data",
-            DatabaseRole::Keys => "key store",
-        })
-    }
-}
 
 /// Everything that can go wrong in the store. Messages never contain passwords (URLs are
 /// redacted), key material or personal data.
@@ -42,45 +13,9 @@ pub enum StoreError {
     #[error("invalid database configuration: {0}")]
     Config(String),
 
-    /// A database could not be reached (network, authentication, TLS, missing database).
-    #[error("cannot connect to the {role} database ({backend} at {url})")]
-    Connect {
-        /// Which database.
-        role: DatabaseRole,
-        /// Its backend.
-        backend: Backend,
-        /// Its URL, password redacted.
-        url: String,
-        /// The driver's error.
-        #[source]
-        source: sqlx::Error,
-    },
-
-    /// Applying the internal migrations failed.
-    #[error("cannot migrate the {role} database")]
-    Migrate {
-        /// Which database.
-        role: DatabaseRole,
-        /// What sqlx reported.
-        #[source]
-        source: sqlx::migrate::MigrateError,
-    },
-
-    /// The database lacks internal migrations this version needs, and the store was opened
-    /// without migrating (as a serving role that may not change the schema).
-    #[error(
-        "the {role} database is not migrated: {missing} migration(s) missing, the first \
-         {first}; run the migrations as the owner (database.migration_url, or `datavern db \
-         migrate`)"
-    )]
-    NotMigrated {
-        /// Which database.
-        role: DatabaseRole,
-        /// How many migrations are missing.
-        missing: usize,
-        /// The first missing version.
-        first: i64,
-    },
+    /// A database could not be reached, a statement failed, or a migration is missing.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
 
     /// The data and key store configurations reach the same database.
     #[error(
@@ -146,10 +81,14 @@ pub enum StoreError {
     /// does not validate or is not the subject's record); see its `code()`.
     #[error(transparent)]
     Rights(#[from] crate::rights::RightsError),
+}
 
-    /// A database operation failed.
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+/// A driver error from the store code that still runs sqlx itself (record rows decoded by
+/// column kind, the catalog's application, the audit log's transactions).
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::Sql(SqlError::from(err))
+    }
 }
 
 /// The store's result type.
@@ -161,87 +100,13 @@ impl StoreError {
     /// may succeed when retried later, and nothing is wrong with it or with the data.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Connect { .. } => true,
-            StoreError::Database(err) => is_unavailable(err),
+            StoreError::Sql(err) => err.is_unavailable(),
             _ => false,
         }
     }
 }
 
-fn is_unavailable(err: &sqlx::Error) -> bool {
-    use std::io::ErrorKind;
-    match err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Io(io) => matches!(
-            io.kind(),
-            ErrorKind::ConnectionRefused
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::NotConnected
-                | ErrorKind::BrokenPipe
-                | ErrorKind::TimedOut
-                | ErrorKind::UnexpectedEof
-        ),
-        _ => false,
-    }
-}
-
 /// An error with its causes, on one line, `: `-separated, for logs.
 pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::{Error as IoError, ErrorKind};
-
-    use super::StoreError;
-
-    fn check(err: sqlx::Error, expected: bool) {
-        let label = err.to_string();
-        assert_eq!(
-            StoreError::Database(err).is_unavailable(),
-            expected,
-            "{label}"
-        );
-    }
-
-    #[test]
-    fn lost_or_unreachable_database_is_unavailable() {
-        check(sqlx::Error::PoolTimedOut, true);
-        check(sqlx::Error::PoolClosed, true);
-        check(
-            sqlx::Error::Io(IoError::from(ErrorKind::ConnectionRefused)),
-            true,
-        );
-        check(
-            sqlx::Error::Io(IoError::from(ErrorKind::ConnectionReset)),
-            true,
-        );
-        check(
-            sqlx::Error::Io(IoError::from(ErrorKind::UnexpectedEof)),
-            true,
-        );
-    }
-
-    #[test]
-    fn failed_statement_or_bad_config_is_not_unavailable() {
-        check(sqlx::Error::RowNotFound, false);
-        check(
-            sqlx::Error::Protocol("unexpected message".to_owned()),
-            false,
-        );
-        check(
-            sqlx::Error::Io(IoError::from(ErrorKind::PermissionDenied)),
-            false,
-        );
-        assert!(!StoreError::Config("no url".to_owned()).is_unavailable());
-    }
+    datavern_sql::report(err)
 }

@@ -29,6 +29,7 @@
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{Catalog, CollectionName, Kommunenummer};
+use datavern_sql::{Conn, Text, Tx, TxMode, optional_time_value, time_value};
 use sea_query::{Alias, Expr, Order, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -36,10 +37,8 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome, writer};
-use crate::conn::{Conn, Text, optional_time_value, time_value};
 use crate::error::Result;
 use crate::ids::SubjectId;
-use crate::records::tx::{Tx, TxMode};
 use crate::store::Store;
 
 /// The longest hold reason, in characters.
@@ -263,7 +262,7 @@ impl LegalHolds {
         let mut found = select(tenant)
             .and_where(Expr::col(Alias::new("id")).eq(id))
             .to_owned();
-        if backend != crate::Backend::Sqlite {
+        if backend != datavern_sql::Backend::Sqlite {
             found.lock(sea_query::LockType::Update);
         }
         let rows: Vec<HoldRow> = tx.conn().fetch_all(&found).await?;
@@ -339,7 +338,7 @@ async fn lock_register(
     tenant: Kommunenummer,
     mode: RegisterLock,
 ) -> Result<()> {
-    if conn.backend() != crate::Backend::Postgres {
+    if conn.backend() != datavern_sql::Backend::Postgres {
         return Ok(());
     }
     // A kommunenummer is four digits (checked when parsed): it fits an int4 and needs no

@@ -13,13 +13,12 @@ use std::future::Future;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::{KeyId, KeyKind, KeyVersion, WrappedKey};
+use datavern_sql::{Conn, Database, Tx, TxMode};
 use sea_query::{Alias, Expr, InsertStatement, Order, Query, SelectStatement, SimpleExpr};
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::conn::Conn;
-use crate::database::Database;
 use crate::error::{Result, StoreError};
 use crate::ids::SubjectId;
 
@@ -173,15 +172,15 @@ impl KeyStore {
                 tracing::debug!(key_id = %wrapped.key_id(), "Stored new subject key");
                 Ok(wrapped)
             }
-            Err(err) if is_unique_violation(&err) => {
+            Err(err) if err.is_unique_violation() => {
                 // Another caller stored the subject's first key in the meantime: use theirs.
                 drop(conn);
                 match self.newest_subject_key(tenant, subject).await? {
                     Some(key) => live_or_destroyed(tenant, key),
-                    None => Err(err),
+                    None => Err(err.into()),
                 }
             }
-            Err(err) => Err(err),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -203,9 +202,7 @@ impl KeyStore {
         for (_, wrapped) in keys {
             check_new_key(wrapped, KeyKind::DataKey)?;
         }
-        let mut tx =
-            crate::records::tx::Tx::begin(&self.db, tenant, crate::records::tx::TxMode::Write)
-                .await?;
+        let mut tx = Tx::begin(&self.db, tenant, TxMode::Write).await?;
         // One statement per chunk: a subject that got a key meanwhile fails the statement,
         // and with it the transaction.
         let rows_per_insert = self.db.backend().rows_per_insert(2 + KEY_COLUMNS.len());
@@ -220,8 +217,8 @@ impl KeyStore {
             match tx.conn().execute(&insert).await {
                 Ok(_) => {}
                 // Dropping the transaction rolls it back.
-                Err(err) if is_unique_violation(&err) => return Ok(false),
-                Err(err) => return Err(err),
+                Err(err) if err.is_unique_violation() => return Ok(false),
+                Err(err) => return Err(err.into()),
             }
         }
         tx.commit().await?;
@@ -360,14 +357,14 @@ impl KeyStore {
         let mut conn = self.db.acquire().await?;
         match conn.conn().execute(&insert).await {
             Ok(_) => Ok(wrapped),
-            Err(err) if is_unique_violation(&err) => {
+            Err(err) if err.is_unique_violation() => {
                 drop(conn);
                 match self.index_root_keys(tenant).await?.pop() {
                     Some(key) => Ok(key),
-                    None => Err(err),
+                    None => Err(err.into()),
                 }
             }
-            Err(err) => Err(err),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -495,8 +492,4 @@ fn check_new_key(wrapped: &WrappedKey, kind: KeyKind) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn is_unique_violation(err: &StoreError) -> bool {
-    matches!(err, StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }

@@ -1,12 +1,15 @@
-//! datavern's storage over sqlx, on SQLite (the embedded default), PostgreSQL and
-//! MariaDB/MySQL.
+//! datavern's storage: collection tables, key store, audit log and outbox, on the SQL dialect
+//! layer (`datavern_sql`) over SQLite (the embedded default), PostgreSQL and MariaDB/MySQL.
 //!
-//! **Invariant**: this is the only crate that knows SQL dialects. Other crates hand it
-//! catalog types, ids and wrapped keys; statements are built here, with sea-query where one
-//! statement serves every dialect, and per dialect only where a backend has its own feature
-//! (migrations, row-level security, locks).
+//! **Invariant**: every write is one transaction with its audit entry and event. Other crates
+//! hand the store catalog types, ids and wrapped keys; it builds statements with sea-query
+//! and runs them through `datavern_sql::Conn`. What differs between the backends (pools,
+//! transactions, locks, migrations, time values) lives in `datavern_sql`; the per-dialect
+//! branches still here (collection DDL and row-level security in [`schema`], row decoding in
+//! [`records`]) move there with the table model.
 //!
-//! A [`Store`] is two databases by design, each a [`Database`] (a pool on one backend):
+//! A [`Store`] is two databases by design, each a `datavern_sql::Database` (a pool on one
+//! backend):
 //!
 //! ```text
 //! Store
@@ -26,7 +29,8 @@
 //!
 //! ```no_run
 //! # async fn demo(catalog: &datavern_core::catalog::Catalog) -> datavern_store::Result<()> {
-//! use datavern_store::{Store, StoreConfig};
+//! use datavern_sql::StoreConfig;
+//! use datavern_store::Store;
 //!
 //! let store = Store::open(&StoreConfig::embedded("/var/lib/datavern")).await?;
 //! store.apply_catalog(catalog).await?;
@@ -34,25 +38,21 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`baseline`] is the raw-SQL baseline `datavern bench` compares the governed path with.
+//! [`baseline`] is the raw counterpart of a data subject's access and erasure that `datavern
+//! demo rights` compares the governed path with (the bench's raw table is
+//! `datavern_sql::baseline`).
 //!
-//! With the `test-support` feature, `datavern_store::testing` gives each test a fresh database
-//! on any backend.
+//! With the `test-support` feature, `datavern_store::testing` opens a store on the fresh
+//! databases `datavern_sql::testing` gives each test, on any backend.
 
 pub mod audit;
-mod backend;
 pub mod baseline;
 pub mod compliance;
-mod config;
-mod conn;
 pub mod controls;
-mod database;
 mod error;
-pub mod grants;
 pub mod holds;
 mod ids;
 mod keys;
-mod migrate;
 pub mod outbox;
 pub mod records;
 pub mod requests;
@@ -64,17 +64,10 @@ mod store;
 pub mod testing;
 
 pub use self::audit::{AuditEntry, AuditLog};
-pub use self::backend::{Backend, UnknownBackend};
-pub use self::config::{
-    DatabaseConfig, EMBEDDED_DATA_FILE, EMBEDDED_KEYS_FILE, StoreConfig, TlsMode, UnknownTlsMode,
-    redact_url,
-};
-pub use self::database::{Database, DbPool, PoolStats};
-pub use self::error::{DatabaseRole, Result, StoreError};
+pub use self::error::{Result, StoreError};
 pub use self::holds::{HoldError, HoldScope, HoldSet, LegalHold, LegalHolds, NewHold};
 pub use self::ids::{InvalidSubjectId, SubjectId};
 pub use self::keys::{KeyState, KeyStore, StoredSubjectKey};
-pub use self::migrate::migrations;
 pub use self::outbox::Outbox;
 pub use self::records::{RecordError, RecordView, Records, RequestMeta};
 pub use self::requests::Requests;

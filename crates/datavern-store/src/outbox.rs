@@ -28,6 +28,7 @@
 use std::fmt;
 
 use datavern_core::catalog::Kommunenummer;
+use datavern_sql::{Conn, Database, Text};
 use sea_query::{Alias, Expr, Order, Query, SimpleExpr};
 use serde::Serialize;
 use sqlx::types::Json;
@@ -35,8 +36,6 @@ use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::conn::{Conn, Text};
-use crate::database::Database;
 use crate::error::Result;
 
 /// The CloudEvents version of every event.
@@ -217,7 +216,7 @@ impl Outbox {
             .and_where(Expr::col(col("published_at")).is_null())
             .to_owned();
         let mut conn = self.db.acquire().await?;
-        conn.conn().execute(&update).await
+        Ok(conn.conn().execute(&update).await?)
     }
 }
 
@@ -273,7 +272,11 @@ pub(crate) async fn append_all(
 }
 
 /// The [`EVENT_COLUMNS`] values of event `id`.
-fn event_values(backend: crate::Backend, id: Uuid, event: RecordEvent<'_>) -> [SimpleExpr; 9] {
+fn event_values(
+    backend: datavern_sql::Backend,
+    id: Uuid,
+    event: RecordEvent<'_>,
+) -> [SimpleExpr; 9] {
     let mut fields = event.fields;
     fields.sort_unstable();
     fields.dedup();

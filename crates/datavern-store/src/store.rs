@@ -1,12 +1,12 @@
 //! The store: the data database and the key store together.
 
 use datavern_core::catalog::Catalog;
+use datavern_sql::{Database, DatabaseRole, StoreConfig};
 use tracing::instrument;
 
 use crate::audit::{AuditConfig, AuditLog};
-use crate::config::StoreConfig;
-use crate::database::Database;
-use crate::error::{DatabaseRole, Result, StoreError};
+
+use crate::error::{Result, StoreError};
 use crate::keys::KeyStore;
 use crate::schema::{self, ApplyReport};
 
@@ -33,7 +33,7 @@ impl Store {
 
     /// Connects both databases as [`open`](Self::open) does, but checks that they are
     /// migrated instead of migrating them: for a serving role that may not change the schema
-    /// (the owner migrates, `crate::grants`). Fails with [`StoreError::NotMigrated`] if a
+    /// (the owner migrates, `crate::grants`). Fails with `SqlError::NotMigrated` if a
     /// migration is missing.
     #[instrument(skip_all)]
     pub async fn open_migrated(config: &StoreConfig) -> Result<Store> {
@@ -44,7 +44,7 @@ impl Store {
         };
         if let Err(err) = checked.await {
             store.close().await;
-            return Err(err);
+            return Err(err.into());
         }
         store.audit.start();
         Ok(store)
@@ -58,7 +58,7 @@ impl Store {
             Ok(keys) => keys,
             Err(err) => {
                 data.close().await;
-                return Err(err);
+                return Err(err.into());
             }
         };
         let store = Store {
@@ -76,7 +76,8 @@ impl Store {
     /// Applies pending internal migrations to both databases. Idempotent.
     pub async fn migrate(&self) -> Result<()> {
         self.data.migrate().await?;
-        self.keys.database().migrate().await
+        self.keys.database().migrate().await?;
+        Ok(())
     }
 
     /// The data database.
@@ -123,7 +124,7 @@ impl Store {
     #[instrument(skip_all, fields(backend = %self.data.backend()))]
     pub async fn analyze(&self) -> Result<()> {
         for db in [&self.data, self.keys.database()] {
-            if db.backend() == crate::Backend::Postgres {
+            if db.backend() == datavern_sql::Backend::Postgres {
                 db.acquire().await?.conn().execute_raw("ANALYZE").await?;
             }
         }
@@ -133,7 +134,8 @@ impl Store {
     /// Health check of both databases.
     pub async fn ping(&self) -> Result<()> {
         self.data.ping().await?;
-        self.keys.database().ping().await
+        self.keys.database().ping().await?;
+        Ok(())
     }
 
     /// Closes both pools, after the audit log's pending group commits are written (entries

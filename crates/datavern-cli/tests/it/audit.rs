@@ -7,8 +7,9 @@ use std::process::{Command, Output};
 use datavern_core::access::Operation;
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
+use datavern_sql::StoreConfig;
+use datavern_store::Store;
 use datavern_store::audit::{AuditAction, AuditEntry, AuditOutcome};
-use datavern_store::{Store, StoreConfig};
 use sqlx::Connection;
 
 fn datavern(dir: &Path, args: &[&str]) -> Output {

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use datavern_store::Backend;
+use datavern_sql::Backend;
 use sqlx::Connection;
 use sqlx::types::Uuid;
 
@@ -14,17 +14,17 @@ macro_rules! on_every_backend {
         mod $name {
             #[tokio::test(flavor = "multi_thread")]
             async fn sqlite() {
-                super::$name(datavern_store::Backend::Sqlite).await;
+                super::$name(datavern_sql::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
             async fn postgres() {
-                super::$name(datavern_store::Backend::Postgres).await;
+                super::$name(datavern_sql::Backend::Postgres).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
             async fn mariadb() {
-                super::$name(datavern_store::Backend::MySql).await;
+                super::$name(datavern_sql::Backend::MySql).await;
             }
         }
     )*};

@@ -5,8 +5,9 @@
 
 use std::process::{Command, Output};
 
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, DbPool, Store};
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, DbPool};
+use datavern_store::Store;
 
 use crate::demo::exits;
 

@@ -14,9 +14,10 @@ use datavern_core::classification::Classification;
 use datavern_core::demo::{self, POSTAL_PLACES, Plan};
 use datavern_core::id::{ChecksumRule, FnrVariant, Fodselsnummer};
 use datavern_crypto::LocalKeyFile;
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, StoreConfig};
 use datavern_store::records::Cursor;
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, RecordView, Records, RequestMeta, Store, StoreConfig};
+use datavern_store::{RecordView, Records, RequestMeta, Store};
 use sqlx::Connection;
 use tempfile::TempDir;
 

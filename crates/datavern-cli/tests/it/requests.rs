@@ -7,8 +7,9 @@ use std::process::{Command, Output, Stdio};
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo;
+use datavern_sql::{Backend, StoreConfig};
+use datavern_store::Store;
 use datavern_store::audit::AuditFilter;
-use datavern_store::{Backend, Store, StoreConfig};
 use serde_json::Value;
 
 use crate::demo::{Site, exits, seed};
@@ -18,17 +19,17 @@ macro_rules! on_every_backend {
         mod $name {
             #[tokio::test(flavor = "multi_thread")]
             async fn sqlite() {
-                super::$name(datavern_store::Backend::Sqlite).await;
+                super::$name(datavern_sql::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
             async fn postgres() {
-                super::$name(datavern_store::Backend::Postgres).await;
+                super::$name(datavern_sql::Backend::Postgres).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
             async fn mariadb() {
-                super::$name(datavern_store::Backend::MySql).await;
+                super::$name(datavern_sql::Backend::MySql).await;
             }
         }
     )*};

@@ -21,8 +21,9 @@ use datavern_core::consent::{ConsentAction, ConsentChannel, ConsentEvent, Notice
 use datavern_core::demo::{self, Plan};
 use datavern_core::record::{self, Mode};
 use datavern_crypto::LocalKeyFile;
+use datavern_sql::{Backend, StoreConfig};
 use datavern_store::rights::PORTABILITY_JSON;
-use datavern_store::{Backend, Records, RequestMeta, Store, StoreConfig};
+use datavern_store::{Records, RequestMeta, Store};
 use serde_json::{Value, json};
 
 use crate::demo::{Site, exits, seed};

@@ -446,18 +446,36 @@ pub(crate) fn report(err: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use datavern_sql::{Database, DatabaseConfig, DatabaseRole};
     use datavern_store::StoreError;
 
     use super::{ApiError, Code};
 
-    #[test]
-    fn unreachable_database_is_503_database_unavailable() {
-        for err in [
-            sqlx::Error::PoolTimedOut,
-            sqlx::Error::PoolClosed,
-            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
-        ] {
-            let api = ApiError::from(StoreError::Database(err));
+    /// A SQLite database in a temporary directory.
+    async fn sqlite() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DatabaseConfig::sqlite_file(dir.path().join("data.db"));
+        let db = Database::connect(&config, DatabaseRole::Data)
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_is_503_database_unavailable() {
+        let (_dir, db) = sqlite().await;
+        db.close().await;
+        let closed = db.ping().await.unwrap_err();
+        let nobody_listens = DatabaseConfig::new("postgres://postgres@127.0.0.1:1/datavern")
+            .unwrap()
+            .with_acquire_timeout(Duration::from_secs(5));
+        let refused = Database::connect(&nobody_listens, DatabaseRole::Data)
+            .await
+            .unwrap_err();
+        for err in [closed, refused] {
+            let api = ApiError::from(StoreError::from(err));
             assert_eq!(api.code(), Code::DatabaseUnavailable);
         }
     }
@@ -473,9 +491,16 @@ mod tests {
         assert!(api.detail().contains("1000"), "{}", api.detail());
     }
 
-    #[test]
-    fn other_database_error_is_500_internal() {
-        let api = ApiError::from(StoreError::Database(sqlx::Error::RowNotFound));
+    #[tokio::test]
+    async fn other_database_error_is_500_internal() {
+        let (_dir, db) = sqlite().await;
+        let mut pooled = db.acquire().await.unwrap();
+        let err = pooled
+            .conn()
+            .execute_raw("SELECT * FROM no_such_table")
+            .await
+            .unwrap_err();
+        let api = ApiError::from(StoreError::from(err));
         assert_eq!(api.code(), Code::InternalError);
     }
 }

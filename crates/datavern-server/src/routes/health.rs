@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use datavern_store::Database;
+use datavern_sql::Database;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -10,8 +10,10 @@ use datavern_crypto::{ApiKey, LocalKeyFile};
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, Server, ServerConfig};
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Records, Store};
+use datavern_sql::Backend;
+use datavern_sql::testing::TestDb;
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{Records, Store};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -22,17 +24,17 @@ macro_rules! on_every_backend {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                super::$name(datavern_store::Backend::Sqlite).await;
+                super::$name(datavern_sql::Backend::Sqlite).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                super::$name(datavern_store::Backend::Postgres).await;
+                super::$name(datavern_sql::Backend::Postgres).await;
             }
 
             #[tokio::test]
             async fn mariadb() {
-                super::$name(datavern_store::Backend::MySql).await;
+                super::$name(datavern_sql::Backend::MySql).await;
             }
         }
     )*};

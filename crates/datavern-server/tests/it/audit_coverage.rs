@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use datavern_crypto::ApiKey;
 use datavern_server::ServerConfig;
-use datavern_store::Backend;
+use datavern_sql::Backend;
 
 use crate::app::TestApp;
 

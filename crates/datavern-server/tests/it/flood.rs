@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use datavern_server::{RateLimit, ServerConfig};
-use datavern_store::Backend;
+use datavern_sql::Backend;
 
 use crate::app::{RateLimiting, TestApp, problem};
 

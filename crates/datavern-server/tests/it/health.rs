@@ -1,5 +1,5 @@
 use datavern_server::ServerConfig;
-use datavern_store::Backend;
+use datavern_sql::Backend;
 
 use crate::app::{TestApp, problem};
 

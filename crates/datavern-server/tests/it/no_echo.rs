@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use datavern_server::ServerConfig;
-use datavern_store::Backend;
+use datavern_sql::Backend;
 
 use crate::app::TestApp;
 

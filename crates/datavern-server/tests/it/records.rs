@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use datavern_server::ServerConfig;
-use datavern_store::Backend;
+use datavern_sql::Backend;
 
 use crate::app::{TestApp, problem};
 

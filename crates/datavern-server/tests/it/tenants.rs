@@ -12,8 +12,9 @@ use datavern_crypto::ApiKey;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, ServerConfig};
+use datavern_sql::testing::TestDb;
 use datavern_store::audit::AuditFilter;
-use datavern_store::testing::TestDb;
+use datavern_store::testing::OpenStore as _;
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
@@ -22,7 +23,7 @@ use crate::app::{problem, records_with_local_kek, serve, test_catalog};
 
 on_every_backend!(unserved_tenant_is_refused_on_every_route_and_audited);
 
-async fn unserved_tenant_is_refused_on_every_route_and_audited(backend: datavern_store::Backend) {
+async fn unserved_tenant_is_refused_on_every_route_and_audited(backend: datavern_sql::Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
     let catalog = test_catalog();

@@ -18,10 +18,12 @@ use datavern_crypto::ApiKey;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, ServerConfig};
-use datavern_store::DbPool;
+use datavern_sql::Backend;
+use datavern_sql::DbPool;
+use datavern_sql::testing::TestDb;
 use datavern_store::records::RequestMeta;
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Records, Store};
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{Records, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -322,7 +324,6 @@ impl GuardApp {
                 .fetch_one(pool)
                 .await
                 .unwrap(),
-            _ => unreachable!(),
         }
     }
 
@@ -354,7 +355,6 @@ impl GuardApp {
                 .into_iter()
                 .map(|(version, content)| (version, String::from_utf8(content).unwrap()))
                 .collect(),
-            _ => unreachable!(),
         };
         rows.into_iter()
             .map(|(version, content)| (version, serde_json::from_str(&content).unwrap()))

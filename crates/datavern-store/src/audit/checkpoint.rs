@@ -7,6 +7,7 @@
 use datavern_crypto::audit::{
     ChainHash, ChainHead, ChainVerifier, Checkpoint, CheckpointSigner, SignedNote,
 };
+use datavern_sql::{Conn, time_value};
 use sea_query::{Expr, Order, Query};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -17,8 +18,6 @@ use super::error::AuditLogError;
 use super::sealer::{lock_head, to_i64};
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, CheckpointRow, col};
 use super::tx::in_head_lock;
-use crate::conn::Conn;
-use crate::conn::time_value;
 
 use crate::error::{Result, StoreError};
 

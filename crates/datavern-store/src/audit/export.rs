@@ -20,6 +20,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use datavern_crypto::audit::{ChainHash, ChainHead, CheckpointVerifier};
+use datavern_sql::{Conn, Text};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -32,7 +33,6 @@ use super::sealer::head_from_row;
 use super::stored::{AuditRow, CHECKPOINTS, HEAD, HeadRow, col};
 use super::tx::in_snapshot;
 use super::verify::{RawCheckpoint, Replay, VerifyReport, sealed_page};
-use crate::conn::{Conn, Text};
 
 use crate::error::Result;
 

@@ -43,11 +43,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use datavern_crypto::audit::{ChainHead, CheckpointSigner};
+use datavern_sql::Database;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::instrument;
 
-use crate::database::Database;
 use crate::error::Result;
 
 pub use self::action::{AuditAction, AuditOutcome};
@@ -368,8 +368,8 @@ impl AuditLog {
     /// Test support: appends `entries` one by one in one transaction, as a change's
     /// transaction does, then ends it as `end` says.
     pub async fn append_in_transaction(&self, entries: &[AuditEntry], end: TxEnd) -> Result<()> {
-        use crate::conn::Conn;
-        use crate::database::DbPool;
+        use datavern_sql::Conn;
+        use datavern_sql::DbPool;
         macro_rules! run {
             ($tx:ident, $variant:ident) => {{
                 for entry in entries {
@@ -417,8 +417,8 @@ impl AuditLog {
     /// Test support: begins a transaction, appends `entry` in it as a change does, and
     /// leaves it open, so a test can commit it after other entries were sealed.
     pub async fn begin_with(&self, entry: &AuditEntry) -> Result<OpenTransaction> {
-        use crate::conn::Conn;
-        use crate::database::DbPool;
+        use datavern_sql::Conn;
+        use datavern_sql::DbPool;
         let tx = match self.inner.db.db_pool() {
             DbPool::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;

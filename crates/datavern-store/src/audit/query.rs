@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::audit::ChainHash;
+use datavern_sql::{Backend, time_value};
 use sea_query::{Cond, Expr, Order, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -14,8 +15,6 @@ use super::AuditLog;
 use super::entry::AuditEntry;
 use super::error::AuditLogError;
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, col};
-use crate::backend::Backend;
-use crate::conn::time_value;
 use crate::error::Result;
 
 /// Entries per page when the filter does not say.

@@ -34,6 +34,7 @@
 use std::time::Duration;
 
 use datavern_crypto::audit::{ChainHash, ChainHead, chain_next};
+use datavern_sql::{Conn, Database, time_value};
 use sea_query::extension::mysql::{IndexHintScope, IndexName, MySqlSelectStatementExt as _};
 use sea_query::{CaseStatement, Expr, LockType, Order, Query};
 use time::OffsetDateTime;
@@ -42,9 +43,6 @@ use super::entry::now_micros;
 use super::error::AuditLogError;
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, HEAD, HeadRow, col};
 use super::tx::in_head_lock;
-use crate::conn::Conn;
-use crate::conn::time_value;
-use crate::database::Database;
 use crate::error::Result;
 
 /// The index of the unsealed entries, in id order (on every backend under this name).

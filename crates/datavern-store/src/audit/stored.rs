@@ -1,6 +1,7 @@
 //! The `dv_audit` row as stored: column names, the insert statement, the row type every
 //! backend decodes, and the canonical bytes recomputed from the columns.
 
+use datavern_sql::{Backend, Text, time_value};
 use sea_query::{Alias, InsertStatement, Query, SimpleExpr};
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -8,8 +9,6 @@ use uuid::Uuid;
 
 use super::entry::{AuditEntry, CanonicalFields, FORMAT_V1, encode_v1, micros};
 use super::error::AuditLogError;
-use crate::backend::Backend;
-use crate::conn::{Text, time_value};
 
 /// The audit table.
 pub(crate) const AUDIT: &str = "dv_audit";

@@ -1,7 +1,7 @@
 //! The two transactions the audit log's maintenance runs in, once for every backend.
 
-use crate::conn::Conn;
-use crate::database::{Database, DbPool};
+use datavern_sql::{Conn, Database, DbPool};
+
 use crate::error::Result;
 
 /// Runs `work` in a read-only snapshot of the data database and rolls it back: export and

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use datavern_crypto::audit::{ChainError, ChainHash, ChainHead, ChainVerifier, CheckpointVerifier};
+use datavern_sql::{Conn, Text};
 use sea_query::{Expr, Order, Query};
 use time::OffsetDateTime;
 
@@ -16,7 +17,6 @@ use super::error::AuditLogError;
 use super::sealer::{head_from_row, oldest_unsealed};
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, HEAD, HeadRow, col};
 use super::tx::in_snapshot;
-use crate::conn::{Conn, Text};
 
 use crate::error::{Result, StoreError};
 
@@ -446,7 +446,7 @@ async fn verify_in(
         let page = sealed_page(conn, after, PAGE).await;
         let rows = match page {
             Ok(rows) => rows,
-            Err(StoreError::Database(err)) if is_decode_error(&err) => {
+            Err(StoreError::Sql(err)) if err.is_decode() => {
                 // Find the row that does not decode, one at a time.
                 match first_unreadable(conn, after).await? {
                     Some((rows, reason)) => {
@@ -516,6 +516,7 @@ pub(crate) async fn sealed_page(
             .limit(limit),
     )
     .await
+    .map_err(Into::into)
 }
 
 /// Reads sealed entries after `after` one by one until one does not decode: the readable ones
@@ -534,17 +535,10 @@ async fn first_unreadable(
                 }
                 None => return Ok(None),
             },
-            Err(StoreError::Database(err)) if is_decode_error(&err) => {
+            Err(StoreError::Sql(err)) if err.is_decode() => {
                 return Ok(Some((rows, err.to_string())));
             }
             Err(err) => return Err(err),
         }
     }
-}
-
-fn is_decode_error(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)
-    )
 }

@@ -10,14 +10,13 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use datavern_sql::{Conn, Database, DbPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::entry::AuditEntry;
 use super::error::AuditLogError;
 use super::stored;
 use super::{Shared, Signal};
-use crate::conn::Conn;
-use crate::database::{Database, DbPool};
 use crate::error::{Result, StoreError};
 
 /// Inserts `entry`, unsealed, on `conn` (inside the caller's transaction, so it commits or

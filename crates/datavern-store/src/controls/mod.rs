@@ -39,6 +39,7 @@ use datavern_core::access::{ConsentState, Principal};
 use datavern_core::catalog::{Kommunenummer, PurposeId};
 use datavern_core::consent::{self, ConsentEvent};
 use datavern_core::controls::{RestrictionReason, objectionable};
+use datavern_sql::{Tx, TxMode};
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
@@ -46,7 +47,6 @@ use uuid::Uuid;
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
-use crate::records::tx::{Tx, TxMode};
 use crate::records::{RecordError, Records, RequestMeta};
 
 pub use self::sql::MAX_SUBJECTS;

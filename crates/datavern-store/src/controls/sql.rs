@@ -8,6 +8,7 @@ use datavern_core::consent::{
     ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
 use datavern_core::controls::RestrictionReason;
+use datavern_sql::{Conn, Text};
 use sea_query::{Alias, Cond, Expr, Order, Query, SimpleExpr};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -15,7 +16,6 @@ use uuid::Uuid;
 
 use super::{ConsentRegister, CurrentConsent, Objection, Restriction, StoredConsent};
 use crate::audit::{self, AuditAction, AuditEntry, AuditOutcome};
-use crate::conn::{Conn, Text};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::outbox::{self, SubjectEvent};

@@ -17,13 +17,12 @@
 
 use datavern_core::catalog::FieldType;
 use datavern_core::record::FieldValue;
+use datavern_sql::{Backend, time_value};
 use sea_query::{Alias, Expr, Keyword, SimpleExpr, Value};
 use time::OffsetDateTime;
 
 use super::error::RecordError;
 use super::plan::FieldPlan;
-use crate::backend::Backend;
-use crate::conn::time_value;
 use crate::schema::{DECIMAL_PRECISION, STRING_MAX_CHARS};
 
 /// Why a canonical text could not be parsed back into a value.

@@ -21,12 +21,12 @@ use std::collections::{HashMap, HashSet};
 use datavern_core::access::{ConsentState, Grant};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::controls::{ControlNeeds, SubjectControls};
+use datavern_sql::Conn;
 use sea_query::{Alias, Cond, Expr, Query, SelectStatement, SimpleExpr};
 use uuid::Uuid;
 
 use super::plan::{CollectionPlan, KeyOwner};
 use super::row::{self, Cell, ColumnKind};
-use crate::conn::Conn;
 use crate::error::Result;
 use crate::schema::RESTRICTED_COLUMN;
 

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use datavern_core::access::{Grant, Operation};
+use datavern_sql::{Conn, Text};
 use sea_query::{Alias, Expr, Order, Query};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -26,7 +27,6 @@ use super::error::RecordError;
 use super::plan::CollectionPlan;
 use super::read::{Stored, StoredRow};
 use super::{RecordView, Records, RequestMeta, check_operation, time_expr};
-use crate::conn::{Conn, Text};
 use crate::error::Result;
 
 /// The table of record versions.
@@ -160,7 +160,7 @@ pub(crate) async fn forget(
         .and_where(Expr::col(Alias::new("collection")).eq(collection))
         .and_where(Expr::col(Alias::new("record_id")).is_in(records.iter().copied()))
         .to_owned();
-    conn.execute(&delete).await
+    Ok(conn.execute(&delete).await?)
 }
 
 /// A `dv_record_versions` row.

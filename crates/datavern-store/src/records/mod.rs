@@ -51,7 +51,6 @@ mod plan;
 mod read;
 mod row;
 pub(crate) mod support;
-pub(crate) mod tx;
 mod unique;
 mod write;
 
@@ -424,7 +423,7 @@ impl Records {
         use sea_query_binder::SqlxBinder as _;
         use sqlx::Row as _;
 
-        let crate::database::DbPool::Sqlite(pool) = self.inner.store.data().pool() else {
+        let datavern_sql::DbPool::Sqlite(pool) = self.inner.store.data().pool() else {
             return Ok(None);
         };
         let Some(plan) = self.inner.plans.get(collection) else {
@@ -440,7 +439,7 @@ impl Records {
         };
         let (select, _) = read::lookup_select(
             plan,
-            crate::Backend::Sqlite,
+            datavern_sql::Backend::Sqlite,
             None,
             tenant,
             index,
@@ -492,8 +491,11 @@ fn check_operation(grant: &Grant, operation: Operation) -> Result<()> {
 
 /// A time column's value on `backend` (fixed-width UTC text on SQLite); shared with the
 /// outbox.
-pub(crate) fn time_expr(backend: crate::Backend, at: OffsetDateTime) -> sea_query::SimpleExpr {
-    sea_query::Expr::val(crate::conn::time_value(backend, at)).into()
+pub(crate) fn time_expr(
+    backend: datavern_sql::Backend,
+    at: OffsetDateTime,
+) -> sea_query::SimpleExpr {
+    sea_query::Expr::val(datavern_sql::time_value(backend, at)).into()
 }
 
 /// The entry with the request's id, if it has one.

@@ -6,6 +6,7 @@ use datavern_core::catalog::Kommunenummer;
 use datavern_core::controls::{self, SubjectControls};
 use datavern_core::record::FieldValue;
 use datavern_crypto::{FieldContext, decrypt_field, envelope_key_id};
+use datavern_sql::Backend;
 use futures_util::future::try_join_all;
 use sea_query::{Alias, Expr, Order, Query, SelectStatement};
 use time::OffsetDateTime;
@@ -17,14 +18,13 @@ use super::cursor::{Cursor, Page, page_limit};
 use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
 use super::row::{self, Cell, ColumnKind};
-use super::tx::{Tx, TxMode};
 use super::{
     MAX_LOOKUP_MATCHES, RecordSubject, RecordView, Records, RequestMeta, check_operation, with_meta,
 };
 use crate::audit::AuditEntry;
-use crate::backend::Backend;
 use crate::error::Result;
 use crate::ids::SubjectId;
+use datavern_sql::{Tx, TxMode};
 
 /// A collection row as stored: metadata, subject ids and each field's stored form.
 pub(super) struct StoredRow {

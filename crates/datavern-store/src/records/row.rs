@@ -4,6 +4,7 @@
 //! `FromRow` type: each column is selected with a [`ColumnKind`] and decoded into a
 //! backend-independent [`Cell`].
 
+use datavern_sql::{Backend, Conn, Text};
 use sea_query::{
     Alias, Expr, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder,
 };
@@ -14,8 +15,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec;
-use crate::backend::Backend;
-use crate::conn::{Conn, Text};
 use crate::error::Result;
 
 /// How a column is decoded.

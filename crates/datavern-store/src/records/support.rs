@@ -9,6 +9,7 @@
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::record::FieldValue;
 use datavern_crypto::{FieldContext, Zeroizing, encrypt_field_padded};
+use datavern_sql::Conn;
 use sea_query::{Alias, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -18,7 +19,6 @@ use super::plan::{CollectionPlan, KeyOwner, catalog_field};
 use super::read::{Stored, row_select, to_row};
 use super::row::{self, Cell, ColumnKind};
 use super::{RecordError, Records};
-use crate::conn::Conn;
 use crate::error::Result;
 use crate::schema::RESTRICTED_COLUMN;
 

@@ -20,6 +20,7 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::record::FieldValue;
+use datavern_sql::Conn;
 use sea_query::{Alias, Expr, OnConflict, Query};
 use uuid::Uuid;
 
@@ -28,7 +29,6 @@ use super::plan::{CollectionPlan, FieldPlan, catalog_field};
 use super::read::{Stored, row_select, to_row};
 use super::row;
 use super::{Records, codec, time_expr};
-use crate::conn::Conn;
 use crate::error::Result;
 
 /// The claim table.

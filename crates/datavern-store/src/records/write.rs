@@ -9,6 +9,7 @@ use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field_padded};
+use datavern_sql::{Backend, Conn};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
@@ -17,14 +18,12 @@ use super::error::RecordError;
 use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
 use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
 use super::row::{self, Cell, ColumnKind};
-use super::tx::{Tx, TxMode};
 use super::{MAX_BATCH, RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
 use super::{codec, history};
 use crate::audit::{self, AuditEntry};
-use crate::backend::Backend;
-use crate::conn::Conn;
 use crate::error::Result;
 use crate::outbox::{self, RecordChange, RecordEvent};
+use datavern_sql::{Tx, TxMode};
 
 /// Referenced ids per query when checking references (well below every backend's
 /// parameter limit).

@@ -47,8 +47,8 @@ pub enum RequestError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for RequestError {
-    fn from(err: sqlx::Error) -> Self {
+impl From<datavern_sql::SqlError> for RequestError {
+    fn from(err: datavern_sql::SqlError) -> Self {
         RequestError::Store(StoreError::from(err))
     }
 }

@@ -26,6 +26,7 @@ use datavern_core::dsr::{
     Clock, Deadline, FourEyes, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
     SubjectIdentifier, Verification, today_in_oslo,
 };
+use datavern_sql::Database;
 use futures_util::future::BoxFuture;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -33,7 +34,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use self::error::RequestError;
-use crate::database::Database;
 use crate::ids::SubjectId;
 use crate::records::{Cursor, Page};
 use crate::store::Store;

@@ -5,6 +5,7 @@ use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
     Deadline, IllegalTransition, Reason, RequestEvent, RequestState, Transition, Verification,
 };
+use datavern_sql::{Conn, Tx, TxMode, time_value};
 use jiff::civil::Date;
 use sea_query::{Expr, Order, Query, SimpleExpr};
 use serde_json::json;
@@ -18,8 +19,6 @@ use super::{
     Result,
 };
 use crate::audit::{self, AuditAction, AuditEntry, AuditOutcome};
-use crate::conn::{Conn, time_value};
-use crate::records::tx::{Tx, TxMode};
 use crate::records::{Cursor, Page};
 
 /// The states in which a request is open.

@@ -2,6 +2,7 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{Deadline, IdentifiedBy, Parameters, Reason, RequestState, RequestType};
+use datavern_sql::Text;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sea_query::Alias;
@@ -12,7 +13,6 @@ use uuid::Uuid;
 
 use super::error::RequestError;
 use super::{DsrRequest, RequestEvent};
-use crate::conn::Text;
 use crate::ids::SubjectId;
 
 /// The requests table.

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use datavern_core::catalog::{
     Catalog, ErasurePolicy, Kommunenummer, RetentionAction, RetentionStart,
 };
+use datavern_sql::{Tx, TxMode, time_value};
 use sea_query::{Expr, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -34,12 +35,10 @@ use uuid::Uuid;
 
 use self::select::{REGISTER, Rule, col};
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome, writer};
-use crate::conn::time_value;
 use crate::error::{Result, StoreError};
 use crate::holds::{HoldSet, LegalHolds};
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
-use crate::records::tx::{Tx, TxMode};
 use crate::store::Store;
 
 /// The principal retention's audit entries name.

@@ -9,12 +9,11 @@
 use datavern_core::catalog::{
     Catalog, Collection, FieldType, Kommunenummer, RetentionAction, RetentionStart,
 };
+use datavern_sql::{Backend, time_value};
 use sea_query::{Alias, Cond, Expr, Func, IntoCondition, Query, SelectStatement, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::backend::Backend;
-use crate::conn::time_value;
 use crate::holds::HoldSet;
 use crate::ids::SubjectId;
 use crate::schema::{self, ColumnRole, TableDescription};

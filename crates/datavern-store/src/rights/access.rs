@@ -4,6 +4,7 @@
 use std::fmt;
 
 use datavern_core::catalog::{Attribution, Catalog, Collection};
+use datavern_sql::{Tx, TxMode};
 use futures_util::future::try_join_all;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,7 +20,6 @@ use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::records::Records;
 use crate::records::support::{Owner, RawRow, TableInfo};
-use crate::records::tx::{Tx, TxMode};
 
 /// What the data subject receives for an access request: per collection, the Art. 15(1)
 /// context and every record of theirs with its fields.

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use datavern_core::catalog::{Attribution, Collection, ErasurePolicy};
+use datavern_sql::{Conn, Tx, TxMode};
 use sea_query::{Alias, Expr, Keyword, Query, SimpleExpr};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -23,14 +24,12 @@ use super::access::{SubjectRole, appearances};
 use super::clearance::{Shortfall, cap, erased};
 use super::{Actor, Rights, RightsError, subject_filter, uuids};
 use crate::audit::{self, AuditAction, AuditOutcome};
-use crate::conn::Conn;
 use crate::error::Result;
 use crate::holds::HoldSet;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::history;
 use crate::records::support::{FieldInfo, RawRow, TableInfo};
-use crate::records::tx::{Tx, TxMode};
 use crate::records::{Records, time_expr};
 
 /// Record ids per statement (well below every backend's parameter limit).
@@ -464,7 +463,7 @@ async fn apply(
     collection: &Collection,
     table: &TableInfo,
     plan: &Plan,
-    backend: crate::Backend,
+    backend: datavern_sql::Backend,
     now: OffsetDateTime,
 ) -> Result<CollectionErasure> {
     let tenant = actor.tenant;
@@ -636,7 +635,7 @@ async fn update(
     tenant: datavern_core::catalog::Kommunenummer,
     ids: &[Uuid],
     columns: Vec<(String, SimpleExpr)>,
-    backend: crate::Backend,
+    backend: datavern_sql::Backend,
     now: OffsetDateTime,
 ) -> Result<u64> {
     let mut changed = 0;

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use datavern_core::record::{self, Mode};
+use datavern_sql::{Tx, TxMode};
 use sea_query::{Alias, Expr, Query, SimpleExpr};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -18,7 +19,6 @@ use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::Records;
 use crate::records::time_expr;
-use crate::records::tx::{Tx, TxMode};
 
 /// One correction: new values for fields of one record of the subject.
 ///

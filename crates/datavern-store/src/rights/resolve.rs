@@ -3,6 +3,7 @@
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::id::IdentifierKind;
 use datavern_core::record::{FieldValue, normalize_lookup};
+use datavern_sql::{Tx, TxMode};
 use sea_query::{Alias, Expr};
 use tracing::instrument;
 
@@ -10,7 +11,6 @@ use super::{Rights, RightsError, SubjectIdentifier};
 use crate::error::{Result, StoreError};
 use crate::ids::SubjectId;
 use crate::records::support::Owner;
-use crate::records::tx::{Tx, TxMode};
 use crate::requests::{ResolveError, ResolveFuture, SubjectResolver};
 
 impl Rights {

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use datavern_core::catalog::Catalog;
+use datavern_sql::{Backend, Conn, Database, DbPool, Text};
 use sea_query::{Alias, Query};
 use sqlx::Connection;
 use sqlx::types::Json;
@@ -11,9 +12,6 @@ use time::OffsetDateTime;
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
 use super::names::{TENANT_POLICY, checked};
 use super::{TableDescription, create_statements, describe};
-use crate::backend::Backend;
-use crate::conn::{Conn, Text};
-use crate::database::{Database, DbPool};
 use crate::error::{Result, StoreError};
 
 /// What [`Store::apply_catalog`](crate::Store::apply_catalog) did.

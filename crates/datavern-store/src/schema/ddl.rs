@@ -1,6 +1,7 @@
 //! DDL for collection tables, per dialect, built with sea-query.
 
 use datavern_core::catalog::{Catalog, FieldType};
+use datavern_sql::Backend;
 use sea_query::{
     Alias, ColumnDef, ColumnType, Index, IndexCreateStatement, MysqlQueryBuilder,
     PostgresQueryBuilder, SqliteQueryBuilder, StringLen, Table, TableCreateStatement,
@@ -8,7 +9,6 @@ use sea_query::{
 
 use super::names::{self, TENANT_POLICY, checked};
 use super::{ColumnRole, TableDescription, describe};
-use crate::backend::Backend;
 use crate::error::{Result, StoreError};
 
 /// The longest `string` value in characters (`VARCHAR(255)` on PostgreSQL and MySQL).

@@ -1,8 +1,10 @@
 //! `apply_catalog`: creates what is missing, changes nothing on re-apply, refuses changes.
 
+use datavern_sql::Backend;
+use datavern_sql::testing::TestDb;
 use datavern_store::schema::{CollectionChanges, describe};
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, IncompatibleCatalog, Store, StoreError};
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{IncompatibleCatalog, Store, StoreError};
 
 use crate::support::{
     KOMMUNE, SMALL_V1, SMALL_V2, backend_tests, catalog, execute, report, scalar, strings, tables,

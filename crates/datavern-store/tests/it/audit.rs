@@ -9,12 +9,13 @@ use datavern_core::access::Operation;
 use datavern_crypto::audit::{
     ChainError, ChainHash, ChainHead, CheckpointSigner, CheckpointVerifier, KeyName, chain_next,
 };
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, Database, DatabaseRole};
+use datavern_store::StoreError;
 use datavern_store::audit::{
     AuditAction, AuditConfig, AuditEntry, AuditFilter, AuditLog, AuditLogError, AuditOutcome,
     Problem, TxEnd, VerifyReport, verify_export,
 };
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Database, DatabaseRole, StoreError};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -103,7 +104,7 @@ impl Setup {
     /// Runs `sql` as an attacker with the owner's privileges would: dropping the triggers
     /// that keep the audit tables append-only first.
     async fn sql(&self, sql: &str) {
-        datavern_store::testing::drop_audit_guards(&self.data).await;
+        datavern_sql::testing::drop_audit_guards(&self.data).await;
         execute(&self.data, sql).await;
     }
 

@@ -1,11 +1,12 @@
 //! The raw benchmark baseline: its table, bulk and single inserts, reads by id and lookups by
 //! fødselsnummer, the server version, and scratch databases.
 
-use datavern_store::baseline::{
+use datavern_sql::baseline::{
     MAX_ROWS_PER_INSERT, RawBaseline, RawPerson, drop_database, recreate_database,
 };
-use datavern_store::testing::{TestDb, admin_url};
-use datavern_store::{Backend, Database, DatabaseConfig, DatabaseRole};
+use datavern_sql::testing::{TestDb, admin_url};
+use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole};
+use datavern_store::testing::OpenStore as _;
 use time::macros::date;
 use uuid::Uuid;
 

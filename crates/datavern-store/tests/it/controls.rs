@@ -10,9 +10,10 @@ use datavern_core::consent::{
 };
 use datavern_core::controls::RestrictionReason;
 use datavern_core::record::Mode;
+use datavern_sql::Backend;
 use datavern_store::controls::Controls;
 use datavern_store::records::RecordView;
-use datavern_store::{Backend, RecordError, StoreError, SubjectId};
+use datavern_store::{RecordError, StoreError, SubjectId};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,7 +1,7 @@
 //! The DDL generated from the example catalog, per dialect (snapshots), and the table
 //! description it comes from.
 
-use datavern_store::Backend;
+use datavern_sql::Backend;
 use datavern_store::schema::{catalog_statements, describe};
 
 use crate::support::{KOMMUNE, catalog};

@@ -4,7 +4,8 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use datavern_store::{Database, DatabaseConfig, DatabaseRole, Store, StoreConfig};
+use datavern_sql::{Database, DatabaseConfig, DatabaseRole, StoreConfig};
+use datavern_store::Store;
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)

@@ -1,7 +1,9 @@
 //! Health checks, pool statistics, closing, and connection errors.
 
-use datavern_store::testing::{TestDb, admin_url, with_database, with_user};
-use datavern_store::{Backend, Database, DatabaseConfig, DatabaseRole, StoreError};
+use datavern_sql::testing::{TestDb, admin_url, with_database, with_user};
+use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole, SqlError};
+use datavern_store::StoreError;
+use datavern_store::testing::OpenStore as _;
 
 use crate::support::{backend_tests, report, scalar};
 
@@ -25,7 +27,11 @@ async fn ping_reports_health_and_stats_count_connections(backend: Backend) {
     store.close().await;
     assert!(store.data().is_closed());
     let err = store.ping().await.expect_err("closed pool");
-    assert!(matches!(err, StoreError::Database(_)), "{}", report(&err));
+    assert!(
+        matches!(err, StoreError::Sql(SqlError::Statement(_))),
+        "{}",
+        report(&err)
+    );
 
     db.cleanup().await;
 }
@@ -69,7 +75,7 @@ async fn unreachable_database_is_a_clear_error_without_the_password(backend: Bac
         .await
         .expect_err("nothing there");
     let text = report(&err);
-    assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+    assert!(matches!(err, SqlError::Connect { .. }), "{text}");
     assert!(
         text.starts_with(&format!(
             "cannot connect to the data database ({backend} at "
@@ -92,7 +98,7 @@ async fn embedded_database_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let store = datavern_store::Store::open(&datavern_store::StoreConfig::embedded(dir.path()))
+    let store = datavern_store::Store::open(&datavern_sql::StoreConfig::embedded(dir.path()))
         .await
         .unwrap();
     for file in ["data.db", "data.db-wal", "keys.db", "keys.db-wal"] {

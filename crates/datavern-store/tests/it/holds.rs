@@ -2,8 +2,10 @@
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::CollectionName;
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, HoldError, HoldScope, NewHold, StoreError};
+use datavern_sql::Backend;
+use datavern_sql::testing::TestDb;
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{HoldError, HoldScope, NewHold, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::support::{self, KOMMUNE, backend_tests};

@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datavern_crypto::{KeyKind, KeyVersion, envelope_key_id};
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, KeyState, StoreError};
+use datavern_sql::Backend;
+use datavern_sql::testing::TestDb;
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{KeyState, StoreError};
 use tokio::sync::Barrier;
 
 use crate::support::{Kek, backend_tests, report, scalar, subject, tenant};

@@ -1,7 +1,9 @@
 //! Internal migrations: applied on every backend, idempotent, each database its own tables.
 
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, DatabaseRole, Store, StoreConfig, StoreError, migrations};
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, DatabaseRole, StoreConfig, migrations};
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{Store, StoreError};
 
 use crate::support::{backend_tests, integers, report, scalar, tables};
 

@@ -8,12 +8,14 @@ use datavern_core::dsr::{
     Clock, EvidenceRef, ExtensionError, IdentifiedBy, ManualClock, Parameters, Reason,
     RequestState, RequestType, Verification, VerificationMethod,
 };
+use datavern_sql::Backend;
+use datavern_sql::testing::TestDb;
 use datavern_store::audit::AuditFilter;
 use datavern_store::requests::{
     Actor, DsrRequest, Finish, FinishStatus, NewRequest, RequestError, RequestFilter, Requests,
 };
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Store, SubjectId};
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{Store, SubjectId};
 use jiff::SignedDuration;
 use serde_json::json;
 use uuid::Uuid;

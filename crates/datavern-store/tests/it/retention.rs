@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{Catalog, CollectionName};
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, Database};
 use datavern_store::retention::{Retention, RetentionReport, RunMode};
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Database, HoldScope, LegalHolds, NewHold, Store, SubjectId};
+use datavern_store::testing::OpenStore as _;
+use datavern_store::{HoldScope, LegalHolds, NewHold, Store, SubjectId};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;

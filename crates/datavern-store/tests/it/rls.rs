@@ -1,8 +1,9 @@
 //! PostgreSQL row-level security: a role that is neither superuser nor BYPASSRLS sees and
 //! writes only the rows of the tenant its transaction declares.
 
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Database, DatabaseRole, DbPool};
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, Database, DatabaseRole, DbPool};
+use datavern_store::testing::OpenStore as _;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use datavern_store::testing::TestDb;
-use datavern_store::{Backend, Database, DatabaseRole, DbPool, StoreError, TlsMode};
+use datavern_sql::testing::TestDb;
+use datavern_sql::{Backend, Database, DatabaseRole, DbPool, SqlError, TlsMode};
+use datavern_store::testing::OpenStore as _;
 
 use crate::support::{backend_tests, report, strings};
 
@@ -70,14 +71,14 @@ async fn tls_required_connects_only_over_tls(backend: Backend) {
             Ok(verified) => verified.close().await,
             Err(err) => {
                 let text = report(&err);
-                assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+                assert!(matches!(err, SqlError::Connect { .. }), "{text}");
                 assert!(text.contains("invalid peer certificate"), "{text}");
             }
         }
     } else {
         let err = required.expect_err("the server offers no TLS");
         let text = report(&err);
-        assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+        assert!(matches!(err, SqlError::Connect { .. }), "{text}");
         assert!(text.contains("TLS"), "{text}");
         assert!(text.contains(&db.config().data.redacted_url()), "{text}");
         // Preferring TLS falls back to plaintext.

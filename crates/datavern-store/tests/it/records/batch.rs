@@ -169,7 +169,10 @@ async fn a_batch_failing_midway_writes_nothing(backend: Backend) {
     )
     .await;
     let result = create_many(&env, "innbyggere", "innbyggerregister", residents(&env, 3)).await;
-    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(StoreError::Sql(SqlError::Statement(_)))),
+        "{result:?}"
+    );
     assert_eq!(env.count("c_innbyggere").await, 0);
     assert_eq!(env.count("dv_audit").await, 0);
     assert_eq!(env.count("dv_outbox").await, 0);

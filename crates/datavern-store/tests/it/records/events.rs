@@ -135,10 +135,16 @@ async fn a_write_that_fails_midway_leaves_no_trace(backend: Backend) {
             None,
         )
         .await;
-    assert!(matches!(update, Err(StoreError::Database(_))), "{update:?}");
+    assert!(
+        matches!(update, Err(StoreError::Sql(SqlError::Statement(_)))),
+        "{update:?}"
+    );
     let grant = env.grant(Operation::Delete, "innbyggere", "innbyggerregister", "4601");
     let delete = env.records.delete(&grant, created.id, &meta()).await;
-    assert!(matches!(delete, Err(StoreError::Database(_))), "{delete:?}");
+    assert!(
+        matches!(delete, Err(StoreError::Sql(SqlError::Statement(_)))),
+        "{delete:?}"
+    );
     assert_eq!(counts().await, before, "no audit entry, no outbox row");
     let read = env
         .get("innbyggere", "innbyggerregister", "4601", created.id)

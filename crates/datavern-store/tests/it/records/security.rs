@@ -293,8 +293,7 @@ async fn records_work_for_an_application_role_under_row_level_security() {
         ),
     )
     .await;
-    let config =
-        datavern_store::StoreConfig::new(role.config.clone(), env.db.config().keys.clone());
+    let config = datavern_sql::StoreConfig::new(role.config.clone(), env.db.config().keys.clone());
     let store = Store::connect(&config).await.unwrap();
     // The same key store with a KEK of its own: it serves another tenant here.
     let kek: Arc<dyn KekProvider> = Arc::new(

@@ -1,11 +1,12 @@
-//! The serving role's privileges (`datavern_store::grants`) and the append-only audit tables
+//! The serving role's privileges (`datavern_sql::grants`) and the append-only audit tables
 //! (migration 0008): a role with the serving grants serves records, appends, seals and
 //! checkpoints the audit log, and is refused every change to what is written; the triggers
 //! refuse the same to the owner.
 
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
-use datavern_store::grants::{self, Grantee};
-use datavern_store::{Backend, Database, DbPool, Records, Store};
+use datavern_sql::grants::{self, Grantee};
+use datavern_sql::{Backend, Database, DbPool};
+use datavern_store::{Records, Store};
 
 use super::Env;
 use crate::support::{backend_tests, execute, report};
@@ -16,7 +17,6 @@ async fn try_sql(db: &Database, sql: &str) -> Result<(), String> {
         DbPool::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
         DbPool::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
         DbPool::MySql(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
-        _ => unreachable!("a new backend"),
     };
     result.map_err(|err| err.to_string())
 }
@@ -203,7 +203,7 @@ async fn audit_rows_are_append_only_even_for_the_owner(backend: Backend) {
     assert!(report.is_intact(), "{:?}", report.failure);
 
     // Whoever owns the tables can drop the triggers; the chain then still detects the edit.
-    datavern_store::testing::drop_audit_guards(data).await;
+    datavern_sql::testing::drop_audit_guards(data).await;
     execute(
         data,
         "UPDATE dv_audit SET principal = 'someone-else' WHERE sequence = 2",

@@ -2,10 +2,11 @@
 
 use std::io::Read;
 
+use datavern_sql::Backend;
 use datavern_store::rights::{
     Correction, PORTABILITY_JSON, RightsError, SubjectIdentifier, SubjectRole,
 };
-use datavern_store::{Backend, StoreError, SubjectId};
+use datavern_store::{StoreError, SubjectId};
 use serde_json::json;
 
 use super::{Env, fnr};

@@ -3,8 +3,9 @@
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::CollectionName;
+use datavern_sql::Backend;
 use datavern_store::rights::ErasureMethod;
-use datavern_store::{Backend, HoldScope, KeyState, LegalHolds, NewHold, SubjectId};
+use datavern_store::{HoldScope, KeyState, LegalHolds, NewHold, SubjectId};
 use time::OffsetDateTime;
 
 use super::Env;
@@ -400,7 +401,7 @@ async fn hold_placed_while_an_erasure_starts_is_honoured_on_mariadb() {
 }
 
 async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
-    use datavern_store::DbPool;
+    use datavern_sql::DbPool;
 
     let env = Env::new(backend).await;
     let family = env.family().await;

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use datavern_store::{Backend, DbPool, KeyState, SubjectId};
+use datavern_sql::{Backend, DbPool};
+use datavern_store::{KeyState, SubjectId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -43,7 +44,6 @@ async fn secrets(env: &Env, subject: Uuid) -> (Vec<u8>, Vec<u8>) {
             .fetch_one(pool)
             .await
             .unwrap(),
-        _ => unreachable!("a new backend"),
     };
     (wrapped, envelope)
 }
@@ -122,7 +122,7 @@ async fn postgres_erasure_vacuums_the_key_out_of_the_table_file() {
         .await;
     let (wrapped, envelope) = secrets(&env, person).await;
     let keys = env.store.keys().database();
-    let in_file = async |db: &datavern_store::Database, table: &str, needle: &[u8]| -> bool {
+    let in_file = async |db: &datavern_sql::Database, table: &str, needle: &[u8]| -> bool {
         let DbPool::Postgres(pool) = db.pool() else {
             unreachable!()
         };

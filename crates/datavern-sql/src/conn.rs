@@ -20,14 +20,17 @@ use crate::backend::Backend;
 use crate::error::Result;
 
 /// A borrowed connection (or transaction) on one of the backends.
-pub(crate) enum Conn<'a> {
+pub enum Conn<'a> {
+    /// A SQLite connection.
     Sqlite(&'a mut SqliteConnection),
+    /// A PostgreSQL connection.
     Postgres(&'a mut PgConnection),
+    /// A MariaDB/MySQL connection.
     MySql(&'a mut MySqlConnection),
 }
 
 /// A row type every backend can decode.
-pub(crate) trait AnyRow:
+pub trait AnyRow:
     for<'r> FromRow<'r, SqliteRow>
     + for<'r> FromRow<'r, PgRow>
     + for<'r> FromRow<'r, MySqlRow>
@@ -56,7 +59,7 @@ enum ReadLock {
 
 impl Conn<'_> {
     /// The connection's backend.
-    pub(crate) fn backend(&self) -> Backend {
+    pub fn backend(&self) -> Backend {
         match self {
             Conn::Sqlite(_) => Backend::Sqlite,
             Conn::Postgres(_) => Backend::Postgres,
@@ -66,7 +69,7 @@ impl Conn<'_> {
 
     /// Runs SQL text without parameters (DDL; several statements are allowed on SQLite and
     /// PostgreSQL). Returns the rows affected.
-    pub(crate) async fn execute_raw(&mut self, sql: &str) -> Result<u64> {
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<u64> {
         let affected = match self {
             Conn::Sqlite(c) => sqlx::raw_sql(sql).execute(&mut **c).await?.rows_affected(),
             Conn::Postgres(c) => sqlx::raw_sql(sql).execute(&mut **c).await?.rows_affected(),
@@ -76,7 +79,7 @@ impl Conn<'_> {
     }
 
     /// Builds `statement` for this dialect and runs it. Returns the rows affected.
-    pub(crate) async fn execute<S: SqlxBinder>(&mut self, statement: &S) -> Result<u64> {
+    pub async fn execute<S: SqlxBinder>(&mut self, statement: &S) -> Result<u64> {
         let affected = match self {
             Conn::Sqlite(c) => {
                 let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
@@ -104,10 +107,7 @@ impl Conn<'_> {
     }
 
     /// Builds `statement` for this dialect and decodes every row as `T`.
-    pub(crate) async fn fetch_all<T: AnyRow, S: SqlxBinder>(
-        &mut self,
-        statement: &S,
-    ) -> Result<Vec<T>> {
+    pub async fn fetch_all<T: AnyRow, S: SqlxBinder>(&mut self, statement: &S) -> Result<Vec<T>> {
         self.fetch(statement, ReadLock::None).await
     }
 
@@ -116,7 +116,7 @@ impl Conn<'_> {
     /// committed rows rather than the transaction's snapshot, and its shared next-key locks
     /// hold back inserts into the range read until the transaction ends. On SQLite and
     /// PostgreSQL the same as `fetch_all`.
-    pub(crate) async fn fetch_all_shared<T: AnyRow, S: SqlxBinder>(
+    pub async fn fetch_all_shared<T: AnyRow, S: SqlxBinder>(
         &mut self,
         statement: &S,
     ) -> Result<Vec<T>> {
@@ -156,7 +156,7 @@ impl Conn<'_> {
 
     /// Runs dialect-specific `sql` with one text parameter (written `$1` or `?` as the
     /// dialect wants) and returns the first column of every row as text.
-    pub(crate) async fn fetch_strings(&mut self, sql: &str, param: &str) -> Result<Vec<String>> {
+    pub async fn fetch_strings(&mut self, sql: &str, param: &str) -> Result<Vec<String>> {
         let rows = match self {
             Conn::Sqlite(c) => {
                 sqlx::query_scalar(sql)
@@ -182,19 +182,33 @@ impl Conn<'_> {
 }
 
 /// A connection taken from a [`Database`](crate::Database)'s pool; returned when dropped.
-pub(crate) enum PooledConn {
+pub struct PooledConn(Pooled);
+
+enum Pooled {
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
     MySql(sqlx::pool::PoolConnection<sqlx::MySql>),
 }
 
 impl PooledConn {
+    pub(crate) fn sqlite(conn: sqlx::pool::PoolConnection<sqlx::Sqlite>) -> Self {
+        PooledConn(Pooled::Sqlite(conn))
+    }
+
+    pub(crate) fn postgres(conn: sqlx::pool::PoolConnection<sqlx::Postgres>) -> Self {
+        PooledConn(Pooled::Postgres(conn))
+    }
+
+    pub(crate) fn mysql(conn: sqlx::pool::PoolConnection<sqlx::MySql>) -> Self {
+        PooledConn(Pooled::MySql(conn))
+    }
+
     /// The connection, for running statements.
-    pub(crate) fn conn(&mut self) -> Conn<'_> {
-        match self {
-            PooledConn::Sqlite(c) => Conn::Sqlite(&mut *c),
-            PooledConn::Postgres(c) => Conn::Postgres(&mut *c),
-            PooledConn::MySql(c) => Conn::MySql(&mut *c),
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            Pooled::Sqlite(c) => Conn::Sqlite(&mut *c),
+            Pooled::Postgres(c) => Conn::Postgres(&mut *c),
+            Pooled::MySql(c) => Conn::MySql(&mut *c),
         }
     }
 }
@@ -204,7 +218,7 @@ impl PooledConn {
 /// SQLite), and sqlx 0.8 reports such columns as `VARBINARY` and refuses to decode them as
 /// `String`. Read text columns of datavern's MySQL tables through this type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Text(pub(crate) String);
+pub struct Text(pub String);
 
 impl sqlx::Type<sqlx::MySql> for Text {
     fn type_info() -> sqlx::mysql::MySqlTypeInfo {
@@ -256,7 +270,7 @@ const SQLITE_TIME: &[BorrowedFormatItem<'static>] =
 
 /// An optional time as a value for `backend`: [`time_value`], or a NULL of the column's type
 /// (PostgreSQL refuses a text NULL for a `TIMESTAMPTZ` column).
-pub(crate) fn optional_time_value(backend: Backend, at: Option<OffsetDateTime>) -> Value {
+pub fn optional_time_value(backend: Backend, at: Option<OffsetDateTime>) -> Value {
     match (at, backend) {
         (Some(at), _) => time_value(backend, at),
         (None, Backend::Sqlite) => Value::String(None),
@@ -266,7 +280,7 @@ pub(crate) fn optional_time_value(backend: Backend, at: Option<OffsetDateTime>) 
 
 /// A time as a value for `backend`: native on PostgreSQL and MariaDB/MySQL, fixed-width
 /// RFC 3339 text in UTC on SQLite.
-pub(crate) fn time_value(backend: Backend, at: OffsetDateTime) -> Value {
+pub fn time_value(backend: Backend, at: OffsetDateTime) -> Value {
     let at = at.to_offset(time::UtcOffset::UTC);
     match backend {
         Backend::Sqlite => match at.format(SQLITE_TIME) {

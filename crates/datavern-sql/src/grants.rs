@@ -22,7 +22,7 @@
 
 use crate::backend::Backend;
 use crate::database::{Database, DbPool};
-use crate::error::{DatabaseRole, Result, StoreError};
+use crate::error::{DatabaseRole, Result, SqlError};
 
 /// The audit log's tables, whose privileges differ from the others'.
 const AUDIT_TABLES: [&str; 3] = ["dv_audit", "dv_audit_head", "dv_audit_checkpoints"];
@@ -51,7 +51,7 @@ impl Grantee {
                 .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            return Err(StoreError::Config(
+            return Err(SqlError::Config(
                 "a role name must be 1 to 63 ASCII letters, digits or `_`, starting with a \
                  letter or `_`"
                     .to_owned(),
@@ -71,7 +71,7 @@ impl Grantee {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '%' | '_' | '-' | ':'));
         if !ok {
-            return Err(StoreError::Config(
+            return Err(SqlError::Config(
                 "a host must be ASCII letters, digits and `.`, `%`, `_`, `-`, `:`".to_owned(),
             ));
         }
@@ -231,7 +231,7 @@ async fn tables(db: &Database) -> Result<Vec<String>> {
         .iter()
         .find(|t| !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
-        return Err(StoreError::Config(format!(
+        return Err(SqlError::Config(format!(
             "table {bad:?} is not named as datavern names tables; grant its privileges by hand"
         )));
     }
@@ -246,7 +246,7 @@ fn quote(backend: Backend, name: &str) -> String {
 }
 
 fn unreachable_backend<T>() -> Result<T> {
-    Err(StoreError::Config(
+    Err(SqlError::Config(
         "the pool's backend changed under the grants".to_owned(),
     ))
 }

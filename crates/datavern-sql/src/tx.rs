@@ -10,7 +10,7 @@ use crate::error::Result;
 
 /// Whether a transaction will write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TxMode {
+pub enum TxMode {
     /// Reads only.
     Read,
     /// Writes: on SQLite the write lock is taken at `BEGIN` (`BEGIN IMMEDIATE`), so two
@@ -21,7 +21,9 @@ pub(crate) enum TxMode {
 /// A transaction on the data database in which row-level security sees one tenant; for
 /// reads on SQLite and MariaDB/MySQL, which have no row-level security, a plain connection
 /// (each read is one statement, so it needs no transaction of its own).
-pub(crate) enum Tx {
+pub struct Tx(Inner);
+
+enum Inner {
     /// A SQLite write transaction, begun and ended in this process's turn to write.
     Sqlite(Transaction<'static, Sqlite>, WriteTurn),
     Postgres(Transaction<'static, Postgres>),
@@ -35,13 +37,13 @@ impl Tx {
     /// `set_config('datavern.tenant', $1, true)` (local to the transaction), so row-level
     /// security shows and accepts only that tenant's rows (`docs/storage.md`); the queries
     /// carry their own `tenant = ?` predicate on every backend as well.
-    pub(crate) async fn begin(db: &Database, tenant: Kommunenummer, mode: TxMode) -> Result<Tx> {
-        Ok(match db.db_pool() {
+    pub async fn begin(db: &Database, tenant: Kommunenummer, mode: TxMode) -> Result<Tx> {
+        Ok(Tx(match db.db_pool() {
             DbPool::Sqlite(pool) => match mode {
-                TxMode::Read => Tx::SqliteRead(pool.acquire().await?),
+                TxMode::Read => Inner::SqliteRead(pool.acquire().await?),
                 TxMode::Write => {
                     let turn = db.write_turn().await;
-                    Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+                    Inner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
                 }
             },
             DbPool::Postgres(pool) => {
@@ -50,33 +52,33 @@ impl Tx {
                     .bind(tenant.as_str())
                     .execute(&mut *tx)
                     .await?;
-                Tx::Postgres(tx)
+                Inner::Postgres(tx)
             }
             DbPool::MySql(pool) => match mode {
-                TxMode::Read => Tx::MySqlRead(pool.acquire().await?),
-                TxMode::Write => Tx::MySql(pool.begin().await?),
+                TxMode::Read => Inner::MySqlRead(pool.acquire().await?),
+                TxMode::Write => Inner::MySql(pool.begin().await?),
             },
-        })
+        }))
     }
 
     /// The transaction's connection, for running statements.
-    pub(crate) fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Tx::Sqlite(tx, _) => Conn::Sqlite(tx),
-            Tx::Postgres(tx) => Conn::Postgres(tx),
-            Tx::MySql(tx) => Conn::MySql(tx),
-            Tx::SqliteRead(conn) => Conn::Sqlite(conn),
-            Tx::MySqlRead(conn) => Conn::MySql(conn),
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            Inner::Sqlite(tx, _) => Conn::Sqlite(tx),
+            Inner::Postgres(tx) => Conn::Postgres(tx),
+            Inner::MySql(tx) => Conn::MySql(tx),
+            Inner::SqliteRead(conn) => Conn::Sqlite(conn),
+            Inner::MySqlRead(conn) => Conn::MySql(conn),
         }
     }
 
     /// Commits. (Dropping a `Tx` without committing rolls it back.)
-    pub(crate) async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(tx, _turn) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-            Tx::MySql(tx) => tx.commit().await?,
-            Tx::SqliteRead(_) | Tx::MySqlRead(_) => {}
+    pub async fn commit(self) -> Result<()> {
+        match self.0 {
+            Inner::Sqlite(tx, _turn) => tx.commit().await?,
+            Inner::Postgres(tx) => tx.commit().await?,
+            Inner::MySql(tx) => tx.commit().await?,
+            Inner::SqliteRead(_) | Inner::MySqlRead(_) => {}
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::backend::Backend;
-use crate::error::StoreError;
+use crate::error::SqlError;
 
 /// The file name of the data database in an embedded (SQLite) installation.
 pub const EMBEDDED_DATA_FILE: &str = "data.db";
@@ -62,7 +62,7 @@ pub enum TlsMode {
 ///
 /// They are two databases by design (two SQLite files in embedded mode; two databases,
 /// possibly on one server, otherwise), so that a copy of the data never carries the keys
-/// that decrypt it. [`Store::open`](crate::Store::open) refuses two configurations that
+/// that decrypt it. `Store::open` refuses two configurations that
 /// reach the same database.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -100,10 +100,10 @@ impl DatabaseConfig {
     /// A database by URL: `sqlite://path/to/file.db`, `postgres://user:pass@host:5432/db`,
     /// `mysql://user:pass@host:3306/db` (or `mariadb://…`). TLS options in the URL
     /// (`sslmode=…`, `ssl-mode=…`) apply unless [`with_tls`](Self::with_tls) overrides them.
-    pub fn new(url: impl Into<String>) -> Result<Self, StoreError> {
+    pub fn new(url: impl Into<String>) -> Result<Self, SqlError> {
         let url: String = url.into();
         let Some(backend) = Backend::from_url(&url) else {
-            return Err(StoreError::Config(format!(
+            return Err(SqlError::Config(format!(
                 "unsupported database URL \"{}\": use sqlite://, postgres:// or mysql:// \
                  (mariadb://)",
                 redact_url(&url)
@@ -244,14 +244,14 @@ impl DatabaseConfig {
     }
 
     /// Refuses settings that cannot work, saying what to change.
-    pub(crate) fn check(&self) -> Result<(), StoreError> {
+    pub(crate) fn check(&self) -> Result<(), SqlError> {
         if self.max_connections == 0 {
-            return Err(StoreError::Config(
+            return Err(SqlError::Config(
                 "max_connections must be at least 1".to_owned(),
             ));
         }
         if self.min_connections > self.max_connections {
-            return Err(StoreError::Config(format!(
+            return Err(SqlError::Config(format!(
                 "min_connections ({}) exceeds max_connections ({})",
                 self.min_connections, self.max_connections
             )));
@@ -260,7 +260,7 @@ impl DatabaseConfig {
             && !matches!(self.tls, Some(TlsMode::VerifyCa | TlsMode::VerifyFull))
             && self.backend != Backend::Sqlite
         {
-            return Err(StoreError::Config(
+            return Err(SqlError::Config(
                 "a CA file is only used to verify the server: set tls to verify-ca or \
                  verify-full"
                     .to_owned(),
@@ -335,7 +335,7 @@ impl FromStr for TlsMode {
 /// `password`) replaced by `***`.
 ///
 /// ```
-/// # use datavern_store::redact_url;
+/// # use datavern_sql::redact_url;
 /// assert_eq!(
 ///     redact_url("postgres://app:s3cret@db:5432/datavern?sslmode=require"),
 ///     "postgres://app:***@db:5432/datavern?sslmode=require"

@@ -15,7 +15,7 @@ use tracing::instrument;
 use crate::backend::Backend;
 use crate::config::{DatabaseConfig, TlsMode};
 use crate::conn::PooledConn;
-use crate::error::{DatabaseRole, Result, StoreError};
+use crate::error::{DatabaseRole, Result, SqlError};
 use crate::migrate;
 
 /// A connection pool to one database (the data database or the key store), on any backend.
@@ -32,16 +32,14 @@ pub struct Database {
 
 /// This process's turn to write to a SQLite database: held from before `BEGIN IMMEDIATE`
 /// until the transaction ends.
-pub(crate) struct WriteTurn {
+pub struct WriteTurn {
     _guard: OwnedMutexGuard<()>,
 }
 
 /// The sqlx pool behind a [`Database`], per backend.
 ///
-/// SQL stays inside `datavern-store`; this is public only for the crate's tests and the
-/// `test-support` harness.
+/// SQL stays inside `datavern-sql`.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub enum DbPool {
     /// A SQLite pool.
     Sqlite(SqlitePool),
@@ -72,7 +70,7 @@ impl Database {
     pub async fn connect(config: &DatabaseConfig, role: DatabaseRole) -> Result<Database> {
         config.check()?;
         let url = config.redacted_url();
-        let connect_error = |source| StoreError::Connect {
+        let connect_error = |source| SqlError::Connect {
             role,
             backend: config.backend(),
             url: url.clone(),
@@ -153,7 +151,7 @@ impl Database {
     /// Every SQLite write transaction of the store takes a turn first, so writers of one
     /// process queue fairly and hand the lock over at once; `busy_timeout` still arbitrates
     /// between processes. The other backends lock rows, not the database, and need no turn.
-    pub(crate) async fn write_turn(&self) -> WriteTurn {
+    pub async fn write_turn(&self) -> WriteTurn {
         WriteTurn {
             _guard: Arc::clone(&self.writers).lock_owned().await,
         }
@@ -222,7 +220,7 @@ impl Database {
             DbPool::Postgres(pool) => migrator.run(pool).await,
             DbPool::MySql(pool) => migrator.run(pool).await,
         };
-        result.map_err(|source| StoreError::Migrate {
+        result.map_err(|source| SqlError::Migrate {
             role: self.role,
             source,
         })
@@ -266,7 +264,7 @@ impl Database {
             }
             DbPool::Postgres(pool) => {
                 for table in tables {
-                    crate::schema::names::checked(table)?;
+                    check_identifier(table)?;
                     sqlx::raw_sql(&format!("VACUUM \"{table}\""))
                         .execute(pool)
                         .await?;
@@ -295,7 +293,7 @@ impl Database {
             .collect();
         match missing.first() {
             None => Ok(()),
-            Some(&first) => Err(StoreError::NotMigrated {
+            Some(&first) => Err(SqlError::NotMigrated {
                 role: self.role,
                 missing: missing.len(),
                 first,
@@ -309,22 +307,25 @@ impl Database {
         &self.pool
     }
 
-    pub(crate) fn db_pool(&self) -> &DbPool {
+    /// The sqlx pool, for the store code whose per-dialect transactions have not moved into
+    /// this crate yet.
+    #[doc(hidden)]
+    pub fn db_pool(&self) -> &DbPool {
         &self.pool
     }
 
     /// A connection from the pool.
-    pub(crate) async fn acquire(&self) -> Result<PooledConn> {
+    pub async fn acquire(&self) -> Result<PooledConn> {
         Ok(match &self.pool {
-            DbPool::Sqlite(pool) => PooledConn::Sqlite(pool.acquire().await?),
-            DbPool::Postgres(pool) => PooledConn::Postgres(pool.acquire().await?),
-            DbPool::MySql(pool) => PooledConn::MySql(pool.acquire().await?),
+            DbPool::Sqlite(pool) => PooledConn::sqlite(pool.acquire().await?),
+            DbPool::Postgres(pool) => PooledConn::postgres(pool.acquire().await?),
+            DbPool::MySql(pool) => PooledConn::mysql(pool.acquire().await?),
         })
     }
 
     /// A string that is equal for two pools exactly when they reach the same database (the
     /// same file, or the same database on the same server).
-    pub(crate) async fn identity(&self) -> Result<String> {
+    pub async fn identity(&self) -> Result<String> {
         let identity = match &self.pool {
             DbPool::Sqlite(pool) => {
                 // `file` is the absolute path of the main database.
@@ -352,6 +353,24 @@ impl Database {
             }
         };
         Ok(identity)
+    }
+}
+
+/// Refuses a table name that would need quoting in any dialect (lowercase ASCII letters,
+/// digits and `_`, starting with a letter or `_`, at most 63 bytes).
+fn check_identifier(name: &str) -> Result<()> {
+    let plain = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        Ok(())
+    } else {
+        Err(SqlError::Config(format!(
+            "\"{name}\" is not a plain SQL identifier (lowercase letters, digits and _)"
+        )))
     }
 }
 
