@@ -2,7 +2,7 @@
 //!
 //! Thin by design: every command parses its arguments, calls the library crates and renders
 //! the result. Exit codes: 0 success, 1 a negative answer (invalid catalog, invalid
-//! identifier, …), 2 a usage or I/O error.
+//! identifier, …), 2 a usage or I/O error, or a failure to retry (the database unavailable).
 
 use std::process::ExitCode;
 

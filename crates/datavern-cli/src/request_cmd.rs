@@ -3,16 +3,17 @@
 //!
 //! Thin: each command opens the governed store as `demo digest` does (`--data-dir`,
 //! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
-//! `datavern_store::requests::Requests` (and, for `run`, `datavern_store::rights::Rights::run`,
-//! which the HTTP route calls too), and prints a table or, with `--json`, the API's JSON.
-//! Every step is audited with `--actor` as the principal. The four-eyes rule holds here too:
+//! `datavern_store::requests::Requests` (and, for `run`, `datavern_server::run_request`, the
+//! entry point the HTTP route runs a request through), and prints a table or, with `--json`,
+//! the API's JSON. Every step is audited with `--actor` as the principal. The four-eyes rule holds here too:
 //! `run` by the actor who verified an erasure or rectification is refused unless
 //! `--four-eyes-override REASON` is given, which the request's history and the audit log
 //! record (the CLI's actor names are asserted, not authenticated: whoever runs it holds the
 //! database and the key file). Exit codes: 0 done (also a request
 //! only partially completed: its outcome says why), 1 refused (unknown request or subject, a
 //! step the state does not allow, a refused extension, a right that could not be carried
-//! out), 2 usage or I/O error.
+//! out), 2 usage or I/O error, or the database unavailable. A refusal and a failure are told
+//! apart as the API tells them: what it answers with a 4xx exits 1, a 5xx exits 2.
 //!
 //! A fødselsnummer is read from standard input (`--fodselsnummer-stdin`), never from the
 //! command line, where process lists and shell history would keep it.
@@ -28,13 +29,17 @@ use datavern_core::dsr::{
     Clock, EvidenceRef, ManualClock, Parameters, Reason, RequestState, RequestType,
     SubjectIdentifier, SystemClock, Verification, VerificationMethod,
 };
+use datavern_server::error::ApiError;
 use datavern_server::wire::request::{RequestJson, RequestPage};
+use datavern_store::StoreError;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{
     Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
     SubjectResolver,
 };
-use datavern_store::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
+use datavern_store::rights::{
+    Correction, Delivery, Executed, Rights, RightsError, RunError, RunInput,
+};
 use uuid::Uuid;
 
 use crate::governed::{Governed, Missing};
@@ -267,13 +272,14 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 out.flush()?;
             }
         }
-        Err(Refused(message)) => {
+        Err(Stopped::Refused(message)) => {
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("refused: {message}");
             }
             return Ok(ExitCode::from(1));
         }
+        Err(Stopped::Failed(err)) => return Err(err),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -303,13 +309,63 @@ enum Shown {
     Ran(Box<Executed>, Option<Output>),
 }
 
-/// A refusal to report with exit code 1.
-struct Refused(String);
+/// Why a step did not do what it was asked, judged as the API judges the same error
+/// ([`ApiError`]): what the API answers with a 4xx is a refusal, exit 1; what it answers with
+/// a 5xx (the database unavailable, an internal error) is a failure, exit 2.
+enum Stopped {
+    Refused(String),
+    Failed(anyhow::Error),
+}
 
-impl From<RequestError> for Refused {
-    fn from(err: RequestError) -> Self {
-        Refused(err.to_string())
+impl Stopped {
+    fn judged<E>(err: E) -> Stopped
+    where
+        E: std::error::Error,
+        ApiError: From<E>,
+    {
+        // The register's and the executors' messages name ids, states, fields and levels,
+        // never values.
+        let refusal = err.to_string();
+        let cause = chain(&err);
+        if ApiError::from(err).code().status().is_server_error() {
+            Stopped::Failed(anyhow::anyhow!(cause))
+        } else {
+            Stopped::Refused(refusal)
+        }
     }
+}
+
+impl From<RequestError> for Stopped {
+    fn from(err: RequestError) -> Self {
+        Stopped::judged(err)
+    }
+}
+
+impl From<RunError> for Stopped {
+    fn from(err: RunError) -> Self {
+        Stopped::judged(err)
+    }
+}
+
+impl From<ResolveError> for Stopped {
+    fn from(err: ResolveError) -> Self {
+        match err {
+            ResolveError::Store(err) => Stopped::judged(err),
+            other => Stopped::Refused(other.to_string()),
+        }
+    }
+}
+
+/// `err` and its causes, `: `-separated.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl Step {
@@ -432,13 +488,12 @@ impl Step {
         opened: &Opened<'_>,
         tenant: Kommunenummer,
         actor: &Actor,
-    ) -> Result<Shown, Refused> {
+    ) -> Result<Shown, Stopped> {
         let requests = opened.requests;
         Ok(match self {
             Step::Create(parts) => {
-                let subjects = SubjectResolver::resolve(&opened.rights, tenant, &parts.identifier)
-                    .await
-                    .map_err(|err: ResolveError| Refused(err.to_string()))?;
+                let subjects =
+                    SubjectResolver::resolve(&opened.rights, tenant, &parts.identifier).await?;
                 let new = NewRequest {
                     tenant,
                     request_type: parts.request_type,
@@ -478,15 +533,16 @@ impl Step {
     }
 }
 
-/// Runs request `id`, after checking that what it delivers has somewhere to go: an access
-/// or portability request needs `--output`, the others deliver nothing.
+/// Runs request `id` through the entry point the API runs it through, after checking that
+/// what it delivers has somewhere to go: an access or portability request needs `--output`,
+/// the others deliver nothing.
 async fn run_request(
     opened: &Opened<'_>,
     tenant: Kommunenummer,
     id: Uuid,
     input: RunInput,
     has_output: bool,
-) -> Result<Executed, Refused> {
+) -> Result<Executed, Stopped> {
     let request = opened.requests.get(tenant, id).await?;
     let delivers = matches!(
         request.request_type,
@@ -494,34 +550,38 @@ async fn run_request(
     );
     match (delivers, has_output) {
         (true, false) => {
-            return Err(Refused(format!(
+            return Err(Stopped::Refused(format!(
                 "this {} request delivers what the subject receives, once: give --output FILE",
                 request.request_type.as_str()
             )));
         }
         (false, true) => {
-            return Err(Refused(format!(
+            return Err(Stopped::Refused(format!(
                 "this {} request delivers nothing to write: leave out --output",
                 request.request_type.as_str()
             )));
         }
         _ => {}
     }
-    if request.request_type == RequestType::Rectification && input.corrections.is_empty() {
-        return Err(Refused(
-            "a rectification is run with its corrections: give --corrections FILE, a JSON \
-             list of {\"collection\", \"record\", \"fields\"}"
-                .to_owned(),
-        ));
-    }
-    match opened
-        .rights
-        .run(opened.requests, &opened.principal, id, input)
-        .await
+    match datavern_server::run_request(
+        &opened.rights,
+        opened.requests,
+        &opened.principal,
+        id,
+        input,
+    )
+    .await
     {
         Ok(executed) => Ok(executed),
-        Err(RunError::Request(err)) => Err(err.into()),
-        Err(err) => Err(Refused(err.to_string())),
+        // Refused before anything changed; said in this command's flags.
+        Err(RunError::Store(StoreError::Rights(RightsError::NothingToCorrect))) => {
+            Err(Stopped::Refused(
+                "a rectification is run with its corrections: give --corrections FILE, a JSON \
+                 list of {\"collection\", \"record\", \"fields\"}"
+                    .to_owned(),
+            ))
+        }
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -713,4 +773,28 @@ fn print_page(
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
     items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The database going away in the middle of a run (after the store opened) is a failure,
+    /// exit 2, as the API answers it with a 503; the register's answers are refusals.
+    #[test]
+    fn an_outage_is_a_failure_and_a_refusal_is_not() {
+        let outages = [
+            RunError::Store(StoreError::Database(sqlx::Error::PoolTimedOut)),
+            RunError::Request(RequestError::Store(StoreError::Database(
+                sqlx::Error::PoolClosed,
+            ))),
+        ];
+        for outage in outages {
+            assert!(matches!(Stopped::from(outage), Stopped::Failed(_)));
+        }
+        let unknown = RunError::Request(RequestError::NotFound(Uuid::nil()));
+        assert!(matches!(Stopped::from(unknown), Stopped::Refused(_)));
+        let resolve = ResolveError::Store(StoreError::Database(sqlx::Error::PoolTimedOut));
+        assert!(matches!(Stopped::from(resolve), Stopped::Failed(_)));
+    }
 }

@@ -24,8 +24,10 @@ use datavern_core::dsr::{
 };
 use datavern_store::RequestMeta;
 use datavern_store::records::Cursor;
-use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
-use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
+use datavern_store::requests::{
+    Actor, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
+};
+use datavern_store::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
 use uuid::Uuid;
 
 use crate::error::{ApiError, Code, FieldError, Problem};
@@ -48,17 +50,21 @@ const READ: &str = "request.read";
 
 /// Runs request `id` on behalf of `principal`: the one entry point of
 /// `POST /v1/requests/{id}/run` and `datavern request run`. Only a verified request (or one
-/// left in progress) runs: `Rights::run` starts it, carries out its right and finishes it.
+/// left in progress) runs: `Rights::run` checks the state, the four-eyes rule (or its
+/// override) and the runner's clearance, starts the request, carries out its right and
+/// finishes it.
+///
+/// Its error is judged once, here, for both front ends: [`ApiError::from`] says what it
+/// answers, a 4xx for a refusal (exit 1 on the command line), a 5xx for a failure such as
+/// the database being unavailable (exit 2).
 pub async fn run_request(
-    state: &AppState,
+    rights: &Rights,
+    requests: &Requests,
     principal: &Principal,
     id: Uuid,
     input: RunInput,
 ) -> Result<Executed, RunError> {
-    state
-        .rights()
-        .run(state.requests(), principal, id, input)
-        .await
+    rights.run(requests, principal, id, input).await
 }
 
 /// Records a data subject request, received now; it is due one calendar month from today.
@@ -513,7 +519,7 @@ async fn run_body(
         // The API has no override: the four-eyes rule holds for every principal.
         four_eyes_override: None,
     };
-    let executed = run_request(state, principal, id, input).await?;
+    let executed = run_request(state.rights(), state.requests(), principal, id, input).await?;
     Ok(Json(run_result(executed, state.requests().today())?))
 }
 
