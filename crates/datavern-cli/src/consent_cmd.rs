@@ -87,27 +87,21 @@ pub(crate) struct ShowArgs {
     tenant: Option<String>,
 }
 
-pub(crate) fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
     let settings_args = match &command {
         ConsentCommand::Grant(args) | ConsentCommand::Withdraw(args) => &args.settings,
         ConsentCommand::Show(args) => &args.settings,
     };
     let settings = Settings::load(settings_args, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let opened = Opened::open(&settings).await?;
-        let result = match command {
-            ConsentCommand::Grant(args) => record(&opened, ConsentAction::Grant, args).await,
-            ConsentCommand::Withdraw(args) => record(&opened, ConsentAction::Withdraw, args).await,
-            ConsentCommand::Show(args) => show(&opened, args).await,
-        };
-        opened.close().await?;
-        result
-    })
+    let opened = Opened::open(&settings).await?;
+    let result = match command {
+        ConsentCommand::Grant(args) => record(&opened, ConsentAction::Grant, args).await,
+        ConsentCommand::Withdraw(args) => record(&opened, ConsentAction::Withdraw, args).await,
+        ConsentCommand::Show(args) => show(&opened, args).await,
+    };
+    opened.close().await?;
+    result
 }
 
 /// The store with the catalog applied and the audit log recording.

@@ -37,7 +37,7 @@ pub(crate) enum DemoCommand {
     Rights(rights::RightsArgs),
 }
 
-pub(crate) fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     let settings_args = match &command {
         DemoCommand::Seed(args) => &args.settings,
         DemoCommand::Digest(args) => &args.settings,
@@ -45,14 +45,10 @@ pub(crate) fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     };
     let settings = Settings::load(settings_args, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     match command {
-        DemoCommand::Seed(args) => runtime.block_on(seed::seed(settings, args)),
-        DemoCommand::Digest(args) => runtime.block_on(digest::digest(settings, args)),
-        DemoCommand::Rights(args) => runtime.block_on(rights::rights(settings, args)),
+        DemoCommand::Seed(args) => seed::seed(settings, args).await,
+        DemoCommand::Digest(args) => digest::digest(settings, args).await,
+        DemoCommand::Rights(args) => rights::rights(settings, args).await,
     }
 }
 

@@ -88,7 +88,7 @@ pub(crate) struct ListArgs {
     common: Common,
 }
 
-pub(crate) fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
     let common = match &command {
         HoldCommand::Place(args) => &args.common,
         HoldCommand::Release(args) => &args.common,
@@ -96,11 +96,7 @@ pub(crate) fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
     };
     let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(hold(settings, command))
+    hold(settings, command).await
 }
 
 async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCode> {

@@ -54,7 +54,7 @@ pub(crate) enum Format {
     Markdown,
 }
 
-pub(crate) fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
     match command {
         ReportCommand::Ropa(args) => {
             let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
@@ -73,11 +73,7 @@ pub(crate) fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
         ReportCommand::Compliance(args) => {
             let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
             init_logging(LogFormat::Text);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            runtime.block_on(compliance(settings, args))
+            compliance(settings, args).await
         }
     }
 }

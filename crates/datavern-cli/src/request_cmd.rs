@@ -204,15 +204,7 @@ pub(crate) struct RejectArgs {
     reason: String,
 }
 
-pub(crate) fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(dispatch(command))
-}
-
-async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let common = match &command {
         RequestCommand::Create(args) => &args.common,
         RequestCommand::List(args) => &args.common,

@@ -49,15 +49,11 @@ pub(crate) struct RunArgs {
     batch_size: usize,
 }
 
-pub(crate) fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
     let RetentionCommand::Run(args) = command;
     let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(retention(settings, args))
+    retention(settings, args).await
 }
 
 async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode> {
