@@ -25,6 +25,7 @@ mod request_cmd;
 mod retention_cmd;
 mod serve_cmd;
 mod settings;
+mod typed;
 
 /// datavern: a governed data layer for Norwegian public bodies.
 #[derive(Debug, Parser)]
