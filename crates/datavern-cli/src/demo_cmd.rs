@@ -14,12 +14,13 @@ mod seed;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::anyhow;
 use datavern_core::access::{self, AccessRequest, Grant, Principal, PrincipalId};
 use datavern_core::catalog::{Catalog, Collection, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
 
 use crate::governed::{Governed, Missing};
+use crate::report_cmd::tenant;
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings};
 
@@ -89,20 +90,4 @@ fn principal(id: &str, tenant: Kommunenummer, purposes: &[&str]) -> anyhow::Resu
         Principal::new(PrincipalId::parse(id)?, tenant, Classification::Begrenset)
             .with_purposes(purposes),
     )
-}
-
-/// The tenant given, which must be in the catalog, or the catalog's first.
-fn tenant(catalog: &Catalog, given: Option<&str>) -> anyhow::Result<Kommunenummer> {
-    let tenants = catalog.deployment().tenants();
-    let Some(given) = given else {
-        return tenants
-            .first()
-            .map(|t| t.kommunenummer())
-            .ok_or_else(|| anyhow!("the catalog has no tenant"));
-    };
-    let tenant = Kommunenummer::parse(given).with_context(|| format!("--tenant {given}"))?;
-    if !tenants.iter().any(|t| t.kommunenummer() == tenant) {
-        bail!("tenant {tenant} is not in the catalog");
-    }
-    Ok(tenant)
 }

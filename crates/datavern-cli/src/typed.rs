@@ -53,6 +53,17 @@ pub(crate) fn uuid() -> Parser<uuid::Uuid, uuid::Error> {
     }
 }
 
+/// An instant in RFC 3339, as the store's `time` type.
+pub(crate) fn rfc3339() -> Parser<time::OffsetDateTime, time::error::Parse> {
+    Typed {
+        parse: |text| {
+            time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+        },
+        expected: Some("must be an RFC 3339 time, e.g. 2030-01-01T00:00:00Z"),
+        values: Vec::new(),
+    }
+}
+
 impl<F> Typed<F> {
     /// Lists `values` in `--help` and in the error (the parser still decides what it
     /// accepts).
