@@ -5,7 +5,8 @@
 //! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
 //! `datavern_store::requests::Requests` (and, for `run`, `datavern_server::run_request`, the
 //! entry point the HTTP route runs a request through), and prints a table or, with `--json`,
-//! the API's JSON. Every step is audited with `--actor` as the principal. The four-eyes rule
+//! the API's JSON. Every step is audited with `--actor` as the principal, and so is every
+//! refusal the API would audit (`request.refused`, through `datavern_server::audit_refusal`). The four-eyes rule
 //! holds here too: `run` by the actor who verified an erasure or rectification is refused
 //! unless `--four-eyes-override REASON` is given, which the request's history and the audit
 //! log record (the CLI's actor names are asserted, not authenticated: whoever runs it holds
@@ -32,9 +33,8 @@ use datavern_core::dsr::{
     SubjectIdentifier, SystemClock, UnknownRequestType, UnknownState, UnknownVerificationMethod,
     Verification, VerificationMethod,
 };
-use datavern_server::error::ApiError;
+use datavern_server::error::{ApiError, Code};
 use datavern_server::wire::request::{RequestJson, RequestPage};
-use datavern_store::StoreError;
 use datavern_store::records::Cursor;
 use datavern_store::requests::{
     Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
@@ -43,6 +43,7 @@ use datavern_store::requests::{
 use datavern_store::rights::{
     Correction, Delivery, Executed, Rights, RightsError, RunError, RunInput,
 };
+use datavern_store::{RequestMeta, StoreError};
 use uuid::Uuid;
 
 use crate::governed::{Governed, Missing};
@@ -306,8 +307,33 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
         rights: Rights::new(governed.records.clone()),
         principal,
     };
+    let record = step.record();
     let outcome = step.run(&opened, tenant, &actor).await;
+    // A refusal is audited as the API audits it, before the audit log is sealed.
+    let audited = match &outcome {
+        Err(Stopped::Refused(_, Some(answer))) => {
+            let mut meta = RequestMeta::new();
+            meta.request_id = actor.request_id.clone();
+            datavern_server::audit_refusal(
+                &governed.store,
+                &requests,
+                &opened.principal,
+                &meta,
+                record,
+                answer,
+            )
+            .await
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot record the refusal in the audit log: {}",
+                    chain(&err)
+                )
+            })
+        }
+        _ => Ok(()),
+    };
     governed.close().await?;
+    audited?;
     match outcome {
         Ok(Shown::One(request)) => print_one(*request, requests.today(), json)?,
         Ok(Shown::Page(page)) => print_page(page, requests.today(), json)?,
@@ -323,7 +349,7 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 out.flush()?;
             }
         }
-        Err(Stopped::Refused(message)) => {
+        Err(Stopped::Refused(message, _)) => {
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("refused: {message}");
@@ -364,7 +390,9 @@ enum Shown {
 /// ([`ApiError`]): what the API answers with a 4xx is a refusal, exit 1; what it answers with
 /// a 5xx (the database unavailable, an internal error) is a failure, exit 2.
 enum Stopped {
-    Refused(String),
+    /// Refused: what to say, and the API's answer, by which the refusal is audited as the
+    /// API audits it (none for this command's own refusals, such as a missing `--output`).
+    Refused(String, Option<ApiError>),
     Failed(anyhow::Error),
 }
 
@@ -378,10 +406,11 @@ impl Stopped {
         // never values.
         let refusal = err.to_string();
         let cause = chain(&err);
-        if ApiError::from(err).code().status().is_server_error() {
+        let answer = ApiError::from(err);
+        if answer.code().status().is_server_error() {
             Stopped::Failed(anyhow::anyhow!(cause))
         } else {
-            Stopped::Refused(refusal)
+            Stopped::Refused(refusal, Some(answer))
         }
     }
 }
@@ -402,7 +431,11 @@ impl From<ResolveError> for Stopped {
     fn from(err: ResolveError) -> Self {
         match err {
             ResolveError::Store(err) => Stopped::judged(err),
-            other => Stopped::Refused(other.to_string()),
+            other => {
+                let refusal = other.to_string();
+                let answer = ApiError::new(Code::SubjectNotResolvable, refusal.clone());
+                Stopped::Refused(refusal, Some(answer))
+            }
         }
     }
 }
@@ -420,6 +453,18 @@ fn chain(err: &dyn std::error::Error) -> String {
 }
 
 impl Step {
+    /// The request this step is about, if it names one.
+    fn record(&self) -> Option<Uuid> {
+        match self {
+            Step::Show(id)
+            | Step::Verify(id, _)
+            | Step::Extend(id, ..)
+            | Step::Reject(id, _)
+            | Step::Run(id, ..) => Some(*id),
+            Step::Create(_) | Step::List(..) => None,
+        }
+    }
+
     fn parse(command: RequestCommand, tenant: Kommunenummer) -> anyhow::Result<Step> {
         Ok(match command {
             RequestCommand::Create(args) => {
@@ -595,16 +640,23 @@ async fn run_request(
     );
     match (delivers, has_output) {
         (true, false) => {
-            return Err(Stopped::Refused(format!(
-                "this {} request delivers what the subject receives, once: give --output FILE",
-                request.request_type.as_str()
-            )));
+            return Err(Stopped::Refused(
+                format!(
+                    "this {} request delivers what the subject receives, once: give --output \
+                     FILE",
+                    request.request_type.as_str()
+                ),
+                None,
+            ));
         }
         (false, true) => {
-            return Err(Stopped::Refused(format!(
-                "this {} request delivers nothing to write: leave out --output",
-                request.request_type.as_str()
-            )));
+            return Err(Stopped::Refused(
+                format!(
+                    "this {} request delivers nothing to write: leave out --output",
+                    request.request_type.as_str()
+                ),
+                None,
+            ));
         }
         _ => {}
     }
@@ -624,6 +676,10 @@ async fn run_request(
                 "a rectification is run with its corrections: give --corrections FILE, a JSON \
                  list of {\"collection\", \"record\", \"fields\"}"
                     .to_owned(),
+                Some(ApiError::new(
+                    Code::CorrectionInvalid,
+                    RightsError::NothingToCorrect.to_string(),
+                )),
             ))
         }
         Err(err) => Err(err.into()),
@@ -833,7 +889,7 @@ mod tests {
             assert!(matches!(Stopped::from(outage), Stopped::Failed(_)));
         }
         let unknown = RunError::Request(RequestError::NotFound(Uuid::nil()));
-        assert!(matches!(Stopped::from(unknown), Stopped::Refused(_)));
+        assert!(matches!(Stopped::from(unknown), Stopped::Refused(..)));
         let resolve = ResolveError::Store(StoreError::Database(sqlx::Error::PoolTimedOut));
         assert!(matches!(Stopped::from(resolve), Stopped::Failed(_)));
     }

@@ -317,18 +317,23 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
         .query(AuditFilter::new(Kommunenummer::parse("4601").unwrap()).record(id.parse().unwrap()))
         .await
         .unwrap();
-    let actions: Vec<&str> = audit
+    // Each refusal is audited as the API audits it: `request.refused`, the code as reason.
+    let actions: Vec<(&str, Option<&str>)> = audit
         .items
         .iter()
-        .map(|r| r.entry.action.as_str())
+        .map(|r| (r.entry.action.as_str(), r.entry.reason.as_deref()))
         .collect();
     assert_eq!(
         actions,
         [
-            "request.received",
-            "request.verified",
-            "request.extended",
-            "request.rejected"
+            ("request.received", None),
+            ("request.refused", Some("illegal_transition")),
+            ("request.verified", Some("method=id_porten")),
+            ("request.extended", None),
+            ("request.refused", Some("extension_refused")),
+            ("request.rejected", None),
+            ("request.refused", Some("illegal_transition")),
+            ("request.refused", Some("illegal_transition")),
         ]
     );
     assert!(
