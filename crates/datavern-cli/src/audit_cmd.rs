@@ -68,14 +68,10 @@ struct VerifierKeyArgs {
     verifier_key_file: Option<PathBuf>,
 }
 
-pub(crate) fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+pub(crate) async fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Verify(args) => runtime.block_on(verify(args)),
-        AuditCommand::Export(args) => runtime.block_on(export(args)),
+        AuditCommand::Verify(args) => verify(args).await,
+        AuditCommand::Export(args) => export(args).await,
     }
 }
 

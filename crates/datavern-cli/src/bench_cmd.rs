@@ -97,16 +97,12 @@ pub(crate) enum BackendArg {
     Mariadb,
 }
 
-pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let config = config(args.clone_flags())?;
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let progress = Progress::new(args.trace_sides);
     let started = Instant::now();
-    let report = runtime.block_on(async {
+    let report = async {
         tokio::select! {
             report = datavern_bench::run(&config, &progress) => {
                 report.context("the benchmark could not run")
@@ -115,7 +111,8 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 "interrupted; the next run drops the bench databases left behind"
             ),
         }
-    })?;
+    }
+    .await?;
     progress.finish();
 
     let mut stdout = std::io::stdout().lock();

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use datavern_core::access::{ConsentState, Principal, PrincipalId};
-use datavern_core::catalog::{Catalog, Kommunenummer};
+use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
 use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
@@ -27,6 +27,7 @@ use datavern_store::{RequestMeta, Store, SubjectId};
 use crate::governed::{Governed, Missing};
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings, SettingsArgs};
+use crate::typed::{Parser, from_str, typed};
 
 /// `datavern consent …`.
 #[derive(Debug, clap::Subcommand)]
@@ -45,30 +46,35 @@ pub(crate) struct RecordArgs {
     #[command(flatten)]
     settings: SettingsArgs,
     /// The data subject: the person's record id.
-    #[arg(long, value_name = "ID")]
-    subject: String,
+    #[arg(long, value_name = "ID", value_parser = typed(SubjectId::parse))]
+    subject: SubjectId,
     /// The purpose (its lawful basis must be consent), e.g. `nyhetsbrev`.
-    #[arg(long, value_name = "PURPOSE")]
-    purpose: String,
+    #[arg(long, value_name = "PURPOSE", value_parser = typed(PurposeId::parse))]
+    purpose: PurposeId,
     /// The privacy notice version the person was shown (required for grant).
-    #[arg(long, value_name = "VERSION")]
-    notice_version: Option<String>,
-    /// How it was given: web, app, paper, phone, in_person, email or api.
-    #[arg(long, value_name = "CHANNEL")]
-    channel: String,
+    #[arg(long, value_name = "VERSION", value_parser = typed(NoticeVersion::parse))]
+    notice_version: Option<NoticeVersion>,
+    /// How it was given.
+    #[arg(long, value_name = "CHANNEL", value_parser = channel())]
+    channel: ConsentChannel,
     /// When the person gave or withdrew it (RFC 3339) [default: now].
-    #[arg(long, value_name = "TIME")]
-    occurred_at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = typed(consent::parse_time))]
+    occurred_at: Option<jiff::Timestamp>,
     /// Who records it (an employee's or system's id, as in the audit log).
-    #[arg(long, value_name = "ID")]
-    recorded_by: String,
+    #[arg(long, value_name = "ID", value_parser = typed(PrincipalId::parse))]
+    recorded_by: PrincipalId,
     /// Where the evidence is kept: the id of the signed form or message (never personal
     /// data), e.g. `skjema:2026/4711`.
-    #[arg(long, value_name = "REF")]
-    evidence_ref: Option<String>,
+    #[arg(long, value_name = "REF", value_parser = typed(EvidenceRef::parse))]
+    evidence_ref: Option<EvidenceRef>,
     /// The tenant (kommunenummer) [default: the catalog's only tenant].
-    #[arg(long, value_name = "KOMMUNENR")]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
+}
+
+/// `--channel`: how a consent was given or withdrawn.
+fn channel() -> Parser<ConsentChannel, consent::ConsentError> {
+    from_str::<ConsentChannel>().values(ConsentChannel::ALL.map(ConsentChannel::as_str))
 }
 
 /// Arguments of `datavern consent show`.
@@ -77,37 +83,31 @@ pub(crate) struct ShowArgs {
     #[command(flatten)]
     settings: SettingsArgs,
     /// The data subject: the person's record id.
-    #[arg(long, value_name = "ID")]
-    subject: String,
+    #[arg(long, value_name = "ID", value_parser = typed(SubjectId::parse))]
+    subject: SubjectId,
     /// Who asks (as in the audit log).
-    #[arg(long, value_name = "ID", default_value = "cli")]
-    recorded_by: String,
+    #[arg(long, value_name = "ID", default_value = "cli", value_parser = typed(PrincipalId::parse))]
+    recorded_by: PrincipalId,
     /// The tenant (kommunenummer) [default: the catalog's only tenant].
-    #[arg(long, value_name = "KOMMUNENR")]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
 }
 
-pub(crate) fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
     let settings_args = match &command {
         ConsentCommand::Grant(args) | ConsentCommand::Withdraw(args) => &args.settings,
         ConsentCommand::Show(args) => &args.settings,
     };
     let settings = Settings::load(settings_args, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let opened = Opened::open(&settings).await?;
-        let result = match command {
-            ConsentCommand::Grant(args) => record(&opened, ConsentAction::Grant, args).await,
-            ConsentCommand::Withdraw(args) => record(&opened, ConsentAction::Withdraw, args).await,
-            ConsentCommand::Show(args) => show(&opened, args).await,
-        };
-        opened.close().await?;
-        result
-    })
+    let opened = Opened::open(&settings).await?;
+    let result = match command {
+        ConsentCommand::Grant(args) => record(&opened, ConsentAction::Grant, args).await,
+        ConsentCommand::Withdraw(args) => record(&opened, ConsentAction::Withdraw, args).await,
+        ConsentCommand::Show(args) => show(&opened, args).await,
+    };
+    opened.close().await?;
+    result
 }
 
 /// The store with the catalog applied and the audit log recording.
@@ -140,9 +140,13 @@ impl Opened {
     }
 
     /// `recorded_by` acting for the tenant given, or the catalog's only one.
-    fn principal(&self, tenant: Option<&str>, recorded_by: &str) -> anyhow::Result<Principal> {
+    fn principal(
+        &self,
+        tenant: Option<Kommunenummer>,
+        recorded_by: &PrincipalId,
+    ) -> anyhow::Result<Principal> {
         let tenant = match tenant {
-            Some(text) => Kommunenummer::parse(text).map_err(|err| anyhow!("--tenant: {err}"))?,
+            Some(tenant) => tenant,
             None => match self.catalog.deployment().tenants() {
                 [only] => only.kommunenummer(),
                 _ => bail!("the catalog serves several tenants: give --tenant"),
@@ -151,13 +155,12 @@ impl Opened {
         if self.catalog.deployment().tenant(&tenant).is_none() {
             bail!("--tenant {tenant}: the catalog does not serve this tenant");
         }
-        let id = PrincipalId::parse(recorded_by).map_err(|err| anyhow!("--recorded-by: {err}"))?;
-        Ok(Principal::new(id, tenant, Classification::Apen))
+        Ok(Principal::new(
+            recorded_by.clone(),
+            tenant,
+            Classification::Apen,
+        ))
     }
-}
-
-fn subject(text: &str) -> anyhow::Result<SubjectId> {
-    SubjectId::parse(text).map_err(|err| anyhow!("--subject: {err}"))
 }
 
 async fn record(
@@ -165,26 +168,16 @@ async fn record(
     action: ConsentAction,
     args: RecordArgs,
 ) -> anyhow::Result<ExitCode> {
-    let principal = opened.principal(args.tenant.as_deref(), &args.recorded_by)?;
-    let subject = subject(&args.subject)?;
-    let declared = consent::consent_purpose(&opened.catalog, args.purpose.trim())?;
+    let principal = opened.principal(args.tenant, &args.recorded_by)?;
+    let subject = args.subject;
+    let declared = consent::consent_purpose(&opened.catalog, args.purpose.as_str())?;
     let principal = principal.with_roles(declared.consent_recorder_role().cloned());
     let purpose = declared.id().clone();
-    let evidence = args
-        .evidence_ref
-        .as_deref()
-        .map(EvidenceRef::parse)
-        .transpose()
-        .context("--evidence-ref")?;
-    let notice = args
-        .notice_version
-        .as_deref()
-        .map(NoticeVersion::parse)
-        .transpose()
-        .context("--notice-version")?;
-    let channel: ConsentChannel = args.channel.trim().parse().context("--channel")?;
-    let at = match args.occurred_at.as_deref() {
-        Some(text) => consent::parse_time(text).context("--occurred-at")?,
+    let evidence = args.evidence_ref;
+    let notice = args.notice_version;
+    let channel = args.channel;
+    let at = match args.occurred_at {
+        Some(at) => at,
         None => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -193,7 +186,14 @@ async fn record(
             consent::time_from_micros(i64::try_from(now).unwrap_or_default())?
         }
     };
-    let event = ConsentEvent::new(purpose, action, notice, channel, at, &args.recorded_by)?;
+    let event = ConsentEvent::new(
+        purpose,
+        action,
+        notice,
+        channel,
+        at,
+        args.recorded_by.as_str(),
+    )?;
     let event = match evidence {
         Some(evidence) => event.with_evidence(evidence),
         None => event,
@@ -216,8 +216,8 @@ async fn record(
 }
 
 async fn show(opened: &Opened, args: ShowArgs) -> anyhow::Result<ExitCode> {
-    let principal = opened.principal(args.tenant.as_deref(), &args.recorded_by)?;
-    let subject = subject(&args.subject)?;
+    let principal = opened.principal(args.tenant, &args.recorded_by)?;
+    let subject = args.subject;
     let register = opened
         .controls
         .consents(&principal, subject, None, &RequestMeta::new())

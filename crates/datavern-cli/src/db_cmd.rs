@@ -50,15 +50,11 @@ pub(crate) struct GrantsArgs {
     apply: bool,
 }
 
-pub(crate) fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: DbCommand) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     match command {
-        DbCommand::Migrate(args) => runtime.block_on(migrate(args)),
-        DbCommand::Grants(args) => runtime.block_on(grants(args)),
+        DbCommand::Migrate(args) => migrate(args).await,
+        DbCommand::Grants(args) => grants(args).await,
     }
 }
 

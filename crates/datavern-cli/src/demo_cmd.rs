@@ -14,12 +14,13 @@ mod seed;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::anyhow;
 use datavern_core::access::{self, AccessRequest, Grant, Principal, PrincipalId};
 use datavern_core::catalog::{Catalog, Collection, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
 
 use crate::governed::{Governed, Missing};
+use crate::report_cmd::tenant;
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings};
 
@@ -37,7 +38,7 @@ pub(crate) enum DemoCommand {
     Rights(rights::RightsArgs),
 }
 
-pub(crate) fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     let settings_args = match &command {
         DemoCommand::Seed(args) => &args.settings,
         DemoCommand::Digest(args) => &args.settings,
@@ -45,14 +46,10 @@ pub(crate) fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     };
     let settings = Settings::load(settings_args, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     match command {
-        DemoCommand::Seed(args) => runtime.block_on(seed::seed(settings, args)),
-        DemoCommand::Digest(args) => runtime.block_on(digest::digest(settings, args)),
-        DemoCommand::Rights(args) => runtime.block_on(rights::rights(settings, args)),
+        DemoCommand::Seed(args) => seed::seed(settings, args).await,
+        DemoCommand::Digest(args) => digest::digest(settings, args).await,
+        DemoCommand::Rights(args) => rights::rights(settings, args).await,
     }
 }
 
@@ -93,20 +90,4 @@ fn principal(id: &str, tenant: Kommunenummer, purposes: &[&str]) -> anyhow::Resu
         Principal::new(PrincipalId::parse(id)?, tenant, Classification::Begrenset)
             .with_purposes(purposes),
     )
-}
-
-/// The tenant given, which must be in the catalog, or the catalog's first.
-fn tenant(catalog: &Catalog, given: Option<&str>) -> anyhow::Result<Kommunenummer> {
-    let tenants = catalog.deployment().tenants();
-    let Some(given) = given else {
-        return tenants
-            .first()
-            .map(|t| t.kommunenummer())
-            .ok_or_else(|| anyhow!("the catalog has no tenant"));
-    };
-    let tenant = Kommunenummer::parse(given).with_context(|| format!("--tenant {given}"))?;
-    if !tenants.iter().any(|t| t.kommunenummer() == tenant) {
-        bail!("tenant {tenant} is not in the catalog");
-    }
-    Ok(tenant)
 }

@@ -8,16 +8,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::access::PrincipalId;
-use datavern_core::catalog::CollectionName;
+use datavern_core::catalog::{CollectionName, Kommunenummer};
 use datavern_store::{HoldScope, LegalHold, LegalHolds, NewHold, SubjectId};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::report_cmd::tenant;
 use crate::retention_cmd::open;
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings, SettingsArgs};
+use crate::typed::{from_str, typed};
 
 /// `datavern hold …`.
 #[derive(Debug, clap::Subcommand)]
@@ -37,8 +37,8 @@ pub(crate) struct Common {
     #[command(flatten)]
     settings: SettingsArgs,
     /// The tenant (kommunenummer) [default: the catalog's first].
-    #[arg(long)]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
 }
 
 /// Arguments of `datavern hold place`.
@@ -47,23 +47,23 @@ pub(crate) struct PlaceArgs {
     #[command(flatten)]
     common: Common,
     /// The collection held (whole, or with --record one record of it).
-    #[arg(long, conflicts_with = "subject")]
-    collection: Option<String>,
+    #[arg(long, conflicts_with = "subject", value_parser = typed(CollectionName::parse))]
+    collection: Option<CollectionName>,
     /// The record held.
-    #[arg(long, requires = "collection")]
+    #[arg(long, requires = "collection", value_parser = crate::typed::uuid())]
     record: Option<Uuid>,
     /// The data subject held, in every collection.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::typed::uuid())]
     subject: Option<Uuid>,
     /// Why: a case reference or provision.
     #[arg(long)]
     reason: String,
     /// When it lapses by itself (RFC 3339) [default: until released].
-    #[arg(long, value_name = "TIME")]
-    expires: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = crate::typed::rfc3339())]
+    expires: Option<OffsetDateTime>,
     /// Who places it, as the audit log names them (e.g. dpo@bergen).
-    #[arg(long, value_name = "PRINCIPAL")]
-    by: String,
+    #[arg(long, value_name = "PRINCIPAL", value_parser = typed(PrincipalId::parse))]
+    by: PrincipalId,
 }
 
 /// Arguments of `datavern hold release`.
@@ -72,13 +72,14 @@ pub(crate) struct ReleaseArgs {
     #[command(flatten)]
     common: Common,
     /// The hold's id.
+    #[arg(value_parser = crate::typed::uuid())]
     id: Uuid,
     /// Why it is released.
     #[arg(long)]
     reason: String,
     /// Who releases it, as the audit log names them.
-    #[arg(long, value_name = "PRINCIPAL")]
-    by: String,
+    #[arg(long, value_name = "PRINCIPAL", value_parser = typed(PrincipalId::parse))]
+    by: PrincipalId,
 }
 
 /// Arguments of `datavern hold list`.
@@ -88,7 +89,7 @@ pub(crate) struct ListArgs {
     common: Common,
 }
 
-pub(crate) fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
     let common = match &command {
         HoldCommand::Place(args) => &args.common,
         HoldCommand::Release(args) => &args.common,
@@ -96,11 +97,7 @@ pub(crate) fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
     };
     let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(hold(settings, command))
+    hold(settings, command).await
 }
 
 async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCode> {
@@ -111,14 +108,12 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
     let result: anyhow::Result<Vec<LegalHold>> = async {
         match command {
             HoldCommand::Place(args) => {
-                let tenant = tenant(&catalog, args.common.tenant.as_deref())?;
-                let by = PrincipalId::parse(&args.by).context("--by")?;
+                let tenant = tenant(&catalog, args.common.tenant)?;
+                let by = args.by;
                 let scope = match (args.collection, args.record, args.subject) {
-                    (Some(c), None, None) => HoldScope::Collection {
-                        collection: CollectionName::parse(&c).context("--collection")?,
-                    },
+                    (Some(c), None, None) => HoldScope::Collection { collection: c },
                     (Some(c), Some(record), None) => HoldScope::Record {
-                        collection: CollectionName::parse(&c).context("--collection")?,
+                        collection: c,
                         record,
                     },
                     (None, None, Some(subject)) => HoldScope::Subject {
@@ -126,12 +121,7 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
                     },
                     _ => bail!("give --collection (and --record), or --subject"),
                 };
-                let expires_at = args
-                    .expires
-                    .as_deref()
-                    .map(|t| OffsetDateTime::parse(t, &Rfc3339))
-                    .transpose()
-                    .context("--expires: expected RFC 3339, e.g. 2027-01-01T00:00:00Z")?;
+                let expires_at = args.expires;
                 let hold = NewHold {
                     scope,
                     reason: args.reason,
@@ -140,8 +130,8 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
                 Ok(vec![holds.place(&catalog, tenant, &by, hold, now).await?])
             }
             HoldCommand::Release(args) => {
-                let tenant = tenant(&catalog, args.common.tenant.as_deref())?;
-                let by = PrincipalId::parse(&args.by).context("--by")?;
+                let tenant = tenant(&catalog, args.common.tenant)?;
+                let by = args.by;
                 Ok(vec![
                     holds
                         .release(tenant, args.id, &by, &args.reason, now)
@@ -149,7 +139,7 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
                 ])
             }
             HoldCommand::List(args) => {
-                let tenant = tenant(&catalog, args.common.tenant.as_deref())?;
+                let tenant = tenant(&catalog, args.common.tenant)?;
                 Ok(holds.list(tenant).await?)
             }
         }

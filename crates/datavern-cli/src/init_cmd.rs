@@ -30,7 +30,7 @@ pub(crate) struct InitArgs {
     dir: PathBuf,
 }
 
-pub(crate) fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let config = args.dir.join(CONFIG_FILE);
     let data_dir = args.dir.join(DATA_DIR);
     let kek = data_dir.join(KEK_FILE);
@@ -52,16 +52,13 @@ pub(crate) fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
         .map_err(|errors| anyhow::anyhow!("the built-in example catalog is invalid: {errors}"))?;
 
     create_private_dir(&data_dir)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    async {
         LocalKeyFile::create(&kek)
             .await
             .with_context(|| format!("cannot create {}", kek.display()))?;
         create_signing_key(&signing_key).await
-    })?;
+    }
+    .await?;
     let key = create_principals(
         &principals,
         &catalog,

@@ -2,10 +2,11 @@
 //!
 //! Thin by design: every command parses its arguments, calls the library crates and renders
 //! the result. Exit codes: 0 success, 1 a negative answer (invalid catalog, invalid
-//! identifier, …), 2 a usage or I/O error.
+//! identifier, …), 2 a usage or I/O error, or a failure to retry (the database unavailable).
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 mod audit_cmd;
@@ -24,6 +25,7 @@ mod request_cmd;
 mod retention_cmd;
 mod serve_cmd;
 mod settings;
+mod typed;
 
 /// datavern: a governed data layer for Norwegian public bodies.
 #[derive(Debug, Parser)]
@@ -80,23 +82,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match cli.command {
-        Command::Audit(command) => audit_cmd::run(command),
-        Command::Bench(args) => bench_cmd::run(args),
-        Command::Catalog(command) => catalog_cmd::run(command),
-        Command::Consent(command) => consent_cmd::run(command),
-        Command::Db(command) => db_cmd::run(command),
-        Command::Demo(command) => demo_cmd::run(command),
-        Command::Id(command) => id_cmd::run(command),
-        Command::Detect(args) => detect_cmd::run(args),
-        Command::Serve(args) => serve_cmd::run(args),
-        Command::Init(args) => init_cmd::run(args),
-        Command::Request(command) => request_cmd::run(command),
-        Command::Openapi => serve_cmd::print_openapi(),
-        Command::Retention(command) => retention_cmd::run(command),
-        Command::Hold(command) => hold_cmd::run(command),
-        Command::Report(command) => report_cmd::run(command),
-    };
+    // One runtime for every command; commands without I/O to wait on never block on it.
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(cli.command)));
     match outcome {
         Ok(code) => code,
         // The reader went away (`datavern … | head`): nothing is wrong with the command.
@@ -108,6 +99,27 @@ fn main() -> ExitCode {
             }
             ExitCode::from(2)
         }
+    }
+}
+
+/// Runs `command`; the error is a usage or I/O error, or a failure (exit 2).
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Audit(command) => audit_cmd::run(command).await,
+        Command::Bench(args) => bench_cmd::run(args).await,
+        Command::Catalog(command) => catalog_cmd::run(command),
+        Command::Consent(command) => consent_cmd::run(command).await,
+        Command::Db(command) => db_cmd::run(command).await,
+        Command::Demo(command) => demo_cmd::run(command).await,
+        Command::Id(command) => id_cmd::run(command),
+        Command::Detect(args) => detect_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args).await,
+        Command::Init(args) => init_cmd::run(args).await,
+        Command::Request(command) => request_cmd::run(command).await,
+        Command::Openapi => serve_cmd::print_openapi(),
+        Command::Retention(command) => retention_cmd::run(command).await,
+        Command::Hold(command) => hold_cmd::run(command).await,
+        Command::Report(command) => report_cmd::run(command).await,
     }
 }
 

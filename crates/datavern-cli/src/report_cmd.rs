@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::retention_cmd::open;
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings, SettingsArgs};
+use crate::typed::from_str;
 
 /// `datavern report …`.
 #[derive(Debug, clap::Subcommand)]
@@ -41,8 +42,8 @@ pub(crate) struct ComplianceArgs {
     #[command(flatten)]
     settings: SettingsArgs,
     /// The tenant (kommunenummer) [default: the catalog's first].
-    #[arg(long)]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
 }
 
 /// How the record of processing is printed.
@@ -54,7 +55,7 @@ pub(crate) enum Format {
     Markdown,
 }
 
-pub(crate) fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
     match command {
         ReportCommand::Ropa(args) => {
             let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
@@ -73,18 +74,14 @@ pub(crate) fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
         ReportCommand::Compliance(args) => {
             let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
             init_logging(LogFormat::Text);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            runtime.block_on(compliance(settings, args))
+            compliance(settings, args).await
         }
     }
 }
 
 async fn compliance(settings: Settings, args: ComplianceArgs) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(settings.catalog()?);
-    let tenant = tenant(&catalog, args.tenant.as_deref())?;
+    let tenant = tenant(&catalog, args.tenant)?;
     let store = open(&settings).await?;
     let report =
         datavern_store::compliance::report(&store, catalog, tenant, OffsetDateTime::now_utc())
@@ -101,15 +98,17 @@ async fn compliance(settings: Settings, args: ComplianceArgs) -> anyhow::Result<
 }
 
 /// The tenant given, which must be in the catalog, or the catalog's first.
-pub(crate) fn tenant(catalog: &Catalog, given: Option<&str>) -> anyhow::Result<Kommunenummer> {
+pub(crate) fn tenant(
+    catalog: &Catalog,
+    given: Option<Kommunenummer>,
+) -> anyhow::Result<Kommunenummer> {
     let tenants = catalog.deployment().tenants();
-    let Some(given) = given else {
+    let Some(tenant) = given else {
         return tenants
             .first()
             .map(|t| t.kommunenummer())
             .ok_or_else(|| anyhow!("the catalog has no tenant"));
     };
-    let tenant = Kommunenummer::parse(given).with_context(|| format!("--tenant {given}"))?;
     if !tenants.iter().any(|t| t.kommunenummer() == tenant) {
         bail!("tenant {tenant} is not in the catalog");
     }

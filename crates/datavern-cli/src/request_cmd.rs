@@ -3,16 +3,19 @@
 //!
 //! Thin: each command opens the governed store as `demo digest` does (`--data-dir`,
 //! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
-//! `datavern_store::requests::Requests` (and, for `run`, `datavern_store::rights::Rights::run`,
-//! which the HTTP route calls too), and prints a table or, with `--json`, the API's JSON.
-//! Every step is audited with `--actor` as the principal. The four-eyes rule holds here too:
-//! `run` by the actor who verified an erasure or rectification is refused unless
-//! `--four-eyes-override REASON` is given, which the request's history and the audit log
-//! record (the CLI's actor names are asserted, not authenticated: whoever runs it holds the
-//! database and the key file). Exit codes: 0 done (also a request
-//! only partially completed: its outcome says why), 1 refused (unknown request or subject, a
-//! step the state does not allow, a refused extension, a right that could not be carried
-//! out), 2 usage or I/O error.
+//! `datavern_store::requests::Requests` (and, for `run`, `datavern_server::run_request`, the
+//! entry point the HTTP route runs a request through), and prints a table or, with `--json`,
+//! the API's JSON. Every step is audited with `--actor` as the principal, and so is every
+//! refusal the API would audit (`request.refused`, through `datavern_server::audit_refusal`). The four-eyes rule
+//! holds here too: `run` by the actor who verified an erasure or rectification is refused
+//! unless `--four-eyes-override REASON` is given, which the request's history and the audit
+//! log record (the CLI's actor names are asserted, not authenticated: whoever runs it holds
+//! the database and the key file). Exit codes: 0 done (also a request only partially
+//! completed: its outcome says why), 1 refused (unknown request or subject, a step the state
+//! does not allow, a refused extension, a right that could not be carried out), 2 usage or
+//! I/O error (a value clap refuses included), or the database unavailable. A refusal and a
+//! failure are told apart as the API tells them: what it answers with a 4xx exits 1, a 5xx
+//! exits 2.
 //!
 //! A fødselsnummer is read from standard input (`--fodselsnummer-stdin`), never from the
 //! command line, where process lists and shell history would keep it.
@@ -23,22 +26,29 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::access::{Principal, PrincipalId};
-use datavern_core::catalog::Kommunenummer;
+use datavern_core::catalog::{FieldName, Kommunenummer, PurposeId};
+use datavern_core::controls::{RestrictionReason, UnknownRestrictionReason};
 use datavern_core::dsr::{
     Clock, EvidenceRef, ManualClock, Parameters, Reason, RequestState, RequestType,
-    SubjectIdentifier, SystemClock, Verification, VerificationMethod,
+    SubjectIdentifier, SystemClock, UnknownRequestType, UnknownState, UnknownVerificationMethod,
+    Verification, VerificationMethod,
 };
+use datavern_server::error::{ApiError, Code};
 use datavern_server::wire::request::{RequestJson, RequestPage};
 use datavern_store::records::Cursor;
 use datavern_store::requests::{
     Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
     SubjectResolver,
 };
-use datavern_store::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
+use datavern_store::rights::{
+    Correction, Delivery, Executed, Rights, RightsError, RunError, RunInput,
+};
+use datavern_store::{RequestMeta, StoreError};
 use uuid::Uuid;
 
 use crate::governed::{Governed, Missing};
 use crate::settings::{Overrides, Settings, SettingsArgs};
+use crate::typed::{Parser, from_str, typed};
 
 /// `datavern request …`.
 #[derive(Debug, clap::Subcommand)]
@@ -65,17 +75,22 @@ pub(crate) struct Common {
     #[command(flatten)]
     settings: SettingsArgs,
     /// The tenant (kommunenummer) whose requests these are.
-    #[arg(long, value_name = "KOMMUNENUMMER")]
-    tenant: String,
+    #[arg(long, value_name = "KOMMUNENUMMER", value_parser = from_str::<Kommunenummer>())]
+    tenant: Kommunenummer,
     /// Who does this, for the request's history and the audit log.
-    #[arg(long, value_name = "PRINCIPAL", default_value = "cli")]
-    actor: String,
+    #[arg(
+        long,
+        value_name = "PRINCIPAL",
+        default_value = "cli",
+        value_parser = typed(PrincipalId::parse),
+    )]
+    actor: PrincipalId,
     /// Print the API's JSON instead of a table.
     #[arg(long)]
     json: bool,
     /// Take this instant (RFC 3339) as now, for deadlines and the history (tests).
-    #[arg(long, value_name = "TIME", hide = true)]
-    now: Option<String>,
+    #[arg(long, value_name = "TIME", hide = true, value_parser = timestamp())]
+    now: Option<jiff::Timestamp>,
 }
 
 /// Arguments of `datavern request create`.
@@ -84,24 +99,29 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     common: Common,
     /// access, portability, rectification, erasure, restriction or objection.
-    #[arg(long = "type", value_name = "TYPE")]
-    request_type: String,
+    #[arg(long = "type", value_name = "TYPE", value_parser = request_type())]
+    request_type: RequestType,
     /// The subject's id.
-    #[arg(long, value_name = "UUID", conflicts_with = "fodselsnummer_stdin")]
-    subject_id: Option<String>,
+    #[arg(
+        long,
+        value_name = "UUID",
+        conflicts_with = "fodselsnummer_stdin",
+        value_parser = crate::typed::uuid(),
+    )]
+    subject_id: Option<Uuid>,
     /// Read the subject's fødselsnummer from the first line of standard input.
     #[arg(long)]
     fodselsnummer_stdin: bool,
     /// A field the request concerns (repeatable).
-    #[arg(long = "field", value_name = "NAME")]
-    fields: Vec<String>,
+    #[arg(long = "field", value_name = "NAME", value_parser = typed(FieldName::parse))]
+    fields: Vec<FieldName>,
     /// A purpose the request concerns, for an objection or a restriction (repeatable).
-    #[arg(long = "purpose", value_name = "ID")]
-    purposes: Vec<String>,
+    #[arg(long = "purpose", value_name = "ID", value_parser = typed(PurposeId::parse))]
+    purposes: Vec<PurposeId>,
     /// A restriction's ground of Art. 18(1): accuracy_contested, unlawful_processing,
     /// legal_claims or objection_pending.
-    #[arg(long, value_name = "GROUND", conflicts_with = "lift")]
-    ground: Option<String>,
+    #[arg(long, value_name = "GROUND", conflicts_with = "lift", value_parser = ground())]
+    ground: Option<RestrictionReason>,
     /// Lift the subject's restriction or objection instead of placing one.
     #[arg(long)]
     lift: bool,
@@ -113,20 +133,24 @@ pub(crate) struct ListArgs {
     #[command(flatten)]
     common: Common,
     /// Only requests in this state (repeatable).
-    #[arg(long, value_name = "STATE")]
-    state: Vec<String>,
+    #[arg(long, value_name = "STATE", value_parser = state())]
+    state: Vec<RequestState>,
     /// Only requests of this type.
-    #[arg(long = "type", value_name = "TYPE")]
-    request_type: Option<String>,
+    #[arg(long = "type", value_name = "TYPE", value_parser = request_type())]
+    request_type: Option<RequestType>,
     /// Only open requests past their due date today.
     #[arg(long)]
     overdue: bool,
     /// Only requests due before this date (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
-    due_before: Option<String>,
+    #[arg(
+        long,
+        value_name = "DATE",
+        value_parser = from_str::<jiff::civil::Date>().expected("must be a date, e.g. 2026-12-31"),
+    )]
+    due_before: Option<jiff::civil::Date>,
     /// Continue after this cursor (the `next_cursor` of the previous page).
-    #[arg(long)]
-    cursor: Option<String>,
+    #[arg(long, value_parser = typed(Cursor::parse).expected("pass the next_cursor printed"))]
+    cursor: Option<Cursor>,
     /// Requests per page (1 to 500).
     #[arg(long, default_value_t = 50)]
     limit: u32,
@@ -138,7 +162,10 @@ pub(crate) struct IdArgs {
     #[command(flatten)]
     common: Common,
     /// The request's id.
-    id: String,
+    #[arg(
+        value_parser = request_id(),
+    )]
+    id: Uuid,
 }
 
 /// Arguments of `datavern request run`.
@@ -159,8 +186,8 @@ pub(crate) struct RunArgs {
     /// rule refuses it otherwise), for this reason: recorded in the request's history and
     /// the audit log. For an operator alone at the console in an emergency; a second
     /// principal's `verify` is the normal way.
-    #[arg(long, value_name = "REASON")]
-    four_eyes_override: Option<String>,
+    #[arg(long, value_name = "REASON", value_parser = typed(Reason::parse))]
+    four_eyes_override: Option<Reason>,
 }
 
 /// Arguments of `datavern request verify`.
@@ -169,11 +196,15 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     one: IdArgs,
     /// How the identity was verified: id_porten, in_person, bankid, letter or other.
-    #[arg(long, value_name = "METHOD")]
-    method: String,
+    #[arg(
+        long,
+        value_name = "METHOD",
+        value_parser = method(),
+    )]
+    method: VerificationMethod,
     /// Where the evidence is kept: a case or document number (never personal data).
-    #[arg(long, value_name = "REFERENCE")]
-    evidence: Option<String>,
+    #[arg(long, value_name = "REFERENCE", value_parser = typed(EvidenceRef::parse))]
+    evidence: Option<EvidenceRef>,
 }
 
 /// Arguments of `datavern request extend`.
@@ -185,8 +216,8 @@ pub(crate) struct ExtendArgs {
     #[arg(long)]
     months: u8,
     /// Why (the subject must be told).
-    #[arg(long)]
-    reason: String,
+    #[arg(long, value_parser = typed(Reason::parse))]
+    reason: Reason,
 }
 
 /// Arguments of `datavern request reject`.
@@ -195,19 +226,47 @@ pub(crate) struct RejectArgs {
     #[command(flatten)]
     one: IdArgs,
     /// Why (the subject must be told).
-    #[arg(long)]
-    reason: String,
+    #[arg(long, value_parser = typed(Reason::parse))]
+    reason: Reason,
 }
 
-pub(crate) fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(dispatch(command))
+/// `--type`: a request type, by its name.
+fn request_type() -> Parser<RequestType, UnknownRequestType> {
+    from_str::<RequestType>().values(RequestType::ALL.map(RequestType::as_str))
 }
 
-async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
+/// `--state`: a request's state, by its name.
+fn state() -> Parser<RequestState, UnknownState> {
+    from_str::<RequestState>().values(RequestState::ALL.map(RequestState::as_str))
+}
+
+/// `--ground`: a restriction's ground of Art. 18(1).
+fn ground() -> Parser<RestrictionReason, UnknownRestrictionReason> {
+    // `archive_duty` is the register's own, for an erasure answered with restriction.
+    from_str::<RestrictionReason>().values(
+        RestrictionReason::ALL
+            .into_iter()
+            .filter(|ground| *ground != RestrictionReason::ArchiveDuty)
+            .map(RestrictionReason::as_str),
+    )
+}
+
+/// A request's id.
+fn request_id() -> Parser<Uuid, uuid::Error> {
+    crate::typed::uuid().expected("must be a UUID, as `request create` printed it")
+}
+
+/// `--method`: how an identity was verified.
+fn method() -> Parser<VerificationMethod, UnknownVerificationMethod> {
+    from_str::<VerificationMethod>().values(VerificationMethod::ALL.map(VerificationMethod::as_str))
+}
+
+/// `--now`: an instant, RFC 3339.
+fn timestamp() -> Parser<jiff::Timestamp, jiff::Error> {
+    from_str::<jiff::Timestamp>().expected("must be an RFC 3339 time, e.g. 2026-01-31T09:00:00Z")
+}
+
+pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let common = match &command {
         RequestCommand::Create(args) => &args.common,
         RequestCommand::List(args) => &args.common,
@@ -217,19 +276,17 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
         RequestCommand::Extend(args) => &args.one.common,
         RequestCommand::Reject(args) => &args.one.common,
     };
-    let tenant = Kommunenummer::parse(&common.tenant)
-        .map_err(|_| anyhow::anyhow!("--tenant must be a kommunenummer of four digits"))?;
-    let clock: Arc<dyn Clock> = match &common.now {
-        Some(text) => Arc::new(ManualClock::new(
-            text.parse().context("--now must be an RFC 3339 time")?,
-        )),
+    let tenant = common.tenant;
+    let clock: Arc<dyn Clock> = match common.now {
+        Some(now) => Arc::new(ManualClock::new(now)),
         None => Arc::new(SystemClock),
     };
     let actor = Actor {
-        principal: common.actor.clone(),
+        principal: common.actor.as_str().to_owned(),
         request_id: Some(format!("cli-{}", Uuid::now_v7())),
     };
     let json = common.json;
+    let common_actor = common.actor.clone();
     let settings = SettingsArgs {
         config: common.settings.config.clone(),
         data_dir: common.settings.data_dir.clone(),
@@ -241,7 +298,7 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let governed = Governed::open(&settings, Missing::Refuse).await?;
     let requests = Requests::new(&governed.store, clock).with_four_eyes(four_eyes);
     let principal = Principal::new(
-        PrincipalId::parse(&actor.principal).map_err(|err| anyhow::anyhow!("--actor: {err}"))?,
+        common_actor,
         tenant,
         governed.catalog.deployment().accreditation(),
     );
@@ -250,8 +307,33 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
         rights: Rights::new(governed.records.clone()),
         principal,
     };
+    let record = step.record();
     let outcome = step.run(&opened, tenant, &actor).await;
+    // A refusal is audited as the API audits it, before the audit log is sealed.
+    let audited = match &outcome {
+        Err(Stopped::Refused(_, Some(answer))) => {
+            let mut meta = RequestMeta::new();
+            meta.request_id = actor.request_id.clone();
+            datavern_server::audit_refusal(
+                &governed.store,
+                &requests,
+                &opened.principal,
+                &meta,
+                record,
+                answer,
+            )
+            .await
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot record the refusal in the audit log: {}",
+                    chain(&err)
+                )
+            })
+        }
+        _ => Ok(()),
+    };
     governed.close().await?;
+    audited?;
     match outcome {
         Ok(Shown::One(request)) => print_one(*request, requests.today(), json)?,
         Ok(Shown::Page(page)) => print_page(page, requests.today(), json)?,
@@ -267,13 +349,14 @@ async fn dispatch(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 out.flush()?;
             }
         }
-        Err(Refused(message)) => {
+        Err(Stopped::Refused(message, _)) => {
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("refused: {message}");
             }
             return Ok(ExitCode::from(1));
         }
+        Err(Stopped::Failed(err)) => return Err(err),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -303,22 +386,91 @@ enum Shown {
     Ran(Box<Executed>, Option<Output>),
 }
 
-/// A refusal to report with exit code 1.
-struct Refused(String);
+/// Why a step did not do what it was asked, judged as the API judges the same error
+/// ([`ApiError`]): what the API answers with a 4xx is a refusal, exit 1; what it answers with
+/// a 5xx (the database unavailable, an internal error) is a failure, exit 2.
+enum Stopped {
+    /// Refused: what to say, and the API's answer, by which the refusal is audited as the
+    /// API audits it (none for this command's own refusals, such as a missing `--output`).
+    Refused(String, Option<ApiError>),
+    Failed(anyhow::Error),
+}
 
-impl From<RequestError> for Refused {
-    fn from(err: RequestError) -> Self {
-        Refused(err.to_string())
+impl Stopped {
+    fn judged<E>(err: E) -> Stopped
+    where
+        E: std::error::Error,
+        ApiError: From<E>,
+    {
+        // The register's and the executors' messages name ids, states, fields and levels,
+        // never values.
+        let refusal = err.to_string();
+        let cause = chain(&err);
+        let answer = ApiError::from(err);
+        if answer.code().status().is_server_error() {
+            Stopped::Failed(anyhow::anyhow!(cause))
+        } else {
+            Stopped::Refused(refusal, Some(answer))
+        }
     }
 }
 
+impl From<RequestError> for Stopped {
+    fn from(err: RequestError) -> Self {
+        Stopped::judged(err)
+    }
+}
+
+impl From<RunError> for Stopped {
+    fn from(err: RunError) -> Self {
+        Stopped::judged(err)
+    }
+}
+
+impl From<ResolveError> for Stopped {
+    fn from(err: ResolveError) -> Self {
+        match err {
+            ResolveError::Store(err) => Stopped::judged(err),
+            other => {
+                let refusal = other.to_string();
+                let answer = ApiError::new(Code::SubjectNotResolvable, refusal.clone());
+                Stopped::Refused(refusal, Some(answer))
+            }
+        }
+    }
+}
+
+/// `err` and its causes, `: `-separated.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl Step {
+    /// The request this step is about, if it names one.
+    fn record(&self) -> Option<Uuid> {
+        match self {
+            Step::Show(id)
+            | Step::Verify(id, _)
+            | Step::Extend(id, ..)
+            | Step::Reject(id, _)
+            | Step::Run(id, ..) => Some(*id),
+            Step::Create(_) | Step::List(..) => None,
+        }
+    }
+
     fn parse(command: RequestCommand, tenant: Kommunenummer) -> anyhow::Result<Step> {
         Ok(match command {
             RequestCommand::Create(args) => {
-                let request_type: RequestType = args.request_type.parse()?;
-                let identifier = match (&args.subject_id, args.fodselsnummer_stdin) {
-                    (Some(id), false) => SubjectIdentifier::subject_id(id)?,
+                let request_type = args.request_type;
+                let identifier = match (args.subject_id, args.fodselsnummer_stdin) {
+                    (Some(id), false) => SubjectIdentifier::SubjectId(id),
                     (None, true) => {
                         let mut line = String::new();
                         std::io::stdin()
@@ -331,13 +483,29 @@ impl Step {
                 };
                 let mut scope = serde_json::Map::new();
                 if !args.fields.is_empty() {
-                    scope.insert("fields".to_owned(), serde_json::json!(args.fields));
+                    scope.insert(
+                        "fields".to_owned(),
+                        serde_json::json!(
+                            args.fields
+                                .iter()
+                                .map(FieldName::as_str)
+                                .collect::<Vec<_>>()
+                        ),
+                    );
                 }
                 if !args.purposes.is_empty() {
-                    scope.insert("purposes".to_owned(), serde_json::json!(args.purposes));
+                    scope.insert(
+                        "purposes".to_owned(),
+                        serde_json::json!(
+                            args.purposes
+                                .iter()
+                                .map(PurposeId::as_str)
+                                .collect::<Vec<_>>()
+                        ),
+                    );
                 }
-                if let Some(ground) = &args.ground {
-                    scope.insert("ground".to_owned(), serde_json::json!(ground));
+                if let Some(ground) = args.ground {
+                    scope.insert("ground".to_owned(), serde_json::json!(ground.as_str()));
                 }
                 if args.lift {
                     scope.insert("lift".to_owned(), serde_json::json!(true));
@@ -362,39 +530,28 @@ impl Step {
             }
             RequestCommand::List(args) => {
                 let mut filter = RequestFilter::new(tenant).limit(args.limit);
-                for state in &args.state {
-                    filter = filter.state(state.parse::<RequestState>()?);
+                for state in args.state {
+                    filter = filter.state(state);
                 }
-                if let Some(t) = &args.request_type {
-                    filter = filter.request_type(t.parse()?);
+                if let Some(t) = args.request_type {
+                    filter = filter.request_type(t);
                 }
-                if let Some(date) = &args.due_before {
-                    filter = filter.due_before(
-                        date.parse()
-                            .context("--due-before must be a date, e.g. 2026-12-31")?,
-                    );
+                if let Some(date) = args.due_before {
+                    filter = filter.due_before(date);
                 }
-                if let Some(cursor) = &args.cursor {
-                    filter =
-                        filter.after(Cursor::parse(cursor).map_err(|_| {
-                            anyhow::anyhow!("--cursor: pass the next_cursor printed")
-                        })?);
+                if let Some(cursor) = args.cursor {
+                    filter = filter.after(cursor);
                 }
                 Step::List(filter, args.overdue)
             }
-            RequestCommand::Show(args) => Step::Show(id(&args.id)?),
+            RequestCommand::Show(args) => Step::Show(args.id),
             RequestCommand::Run(args) => {
                 let corrections = match &args.corrections {
                     Some(path) => read_corrections(path)?,
                     None => Vec::new(),
                 };
-                let id = id(&args.one.id)?;
-                let four_eyes_override = args
-                    .four_eyes_override
-                    .as_deref()
-                    .map(Reason::parse)
-                    .transpose()
-                    .map_err(|err| anyhow::anyhow!("--four-eyes-override: {err}"))?;
+                let id = args.one.id;
+                let four_eyes_override = args.four_eyes_override;
                 // Created now, so a path that cannot be written is refused before the
                 // request runs: what it delivers is given once.
                 let output = args.output.map(Output::create).transpose()?;
@@ -405,25 +562,14 @@ impl Step {
                 Step::Run(id, input, output)
             }
             RequestCommand::Verify(args) => {
-                let method: VerificationMethod = args
-                    .method
-                    .parse()
-                    .map_err(|err| anyhow::anyhow!("--method: {err}"))?;
-                let mut verification = Verification::new(method);
-                if let Some(evidence) = &args.evidence {
-                    verification = verification.with_evidence(
-                        EvidenceRef::parse(evidence)
-                            .map_err(|err| anyhow::anyhow!("--evidence: {err}"))?,
-                    );
+                let mut verification = Verification::new(args.method);
+                if let Some(evidence) = args.evidence {
+                    verification = verification.with_evidence(evidence);
                 }
-                Step::Verify(id(&args.one.id)?, verification)
+                Step::Verify(args.one.id, verification)
             }
-            RequestCommand::Extend(args) => {
-                Step::Extend(id(&args.one.id)?, args.months, Reason::parse(&args.reason)?)
-            }
-            RequestCommand::Reject(args) => {
-                Step::Reject(id(&args.one.id)?, Reason::parse(&args.reason)?)
-            }
+            RequestCommand::Extend(args) => Step::Extend(args.one.id, args.months, args.reason),
+            RequestCommand::Reject(args) => Step::Reject(args.one.id, args.reason),
         })
     }
 
@@ -432,13 +578,12 @@ impl Step {
         opened: &Opened<'_>,
         tenant: Kommunenummer,
         actor: &Actor,
-    ) -> Result<Shown, Refused> {
+    ) -> Result<Shown, Stopped> {
         let requests = opened.requests;
         Ok(match self {
             Step::Create(parts) => {
-                let subjects = SubjectResolver::resolve(&opened.rights, tenant, &parts.identifier)
-                    .await
-                    .map_err(|err: ResolveError| Refused(err.to_string()))?;
+                let subjects =
+                    SubjectResolver::resolve(&opened.rights, tenant, &parts.identifier).await?;
                 let new = NewRequest {
                     tenant,
                     request_type: parts.request_type,
@@ -478,15 +623,16 @@ impl Step {
     }
 }
 
-/// Runs request `id`, after checking that what it delivers has somewhere to go: an access
-/// or portability request needs `--output`, the others deliver nothing.
+/// Runs request `id` through the entry point the API runs it through, after checking that
+/// what it delivers has somewhere to go: an access or portability request needs `--output`,
+/// the others deliver nothing.
 async fn run_request(
     opened: &Opened<'_>,
     tenant: Kommunenummer,
     id: Uuid,
     input: RunInput,
     has_output: bool,
-) -> Result<Executed, Refused> {
+) -> Result<Executed, Stopped> {
     let request = opened.requests.get(tenant, id).await?;
     let delivers = matches!(
         request.request_type,
@@ -494,34 +640,49 @@ async fn run_request(
     );
     match (delivers, has_output) {
         (true, false) => {
-            return Err(Refused(format!(
-                "this {} request delivers what the subject receives, once: give --output FILE",
-                request.request_type.as_str()
-            )));
+            return Err(Stopped::Refused(
+                format!(
+                    "this {} request delivers what the subject receives, once: give --output \
+                     FILE",
+                    request.request_type.as_str()
+                ),
+                None,
+            ));
         }
         (false, true) => {
-            return Err(Refused(format!(
-                "this {} request delivers nothing to write: leave out --output",
-                request.request_type.as_str()
-            )));
+            return Err(Stopped::Refused(
+                format!(
+                    "this {} request delivers nothing to write: leave out --output",
+                    request.request_type.as_str()
+                ),
+                None,
+            ));
         }
         _ => {}
     }
-    if request.request_type == RequestType::Rectification && input.corrections.is_empty() {
-        return Err(Refused(
-            "a rectification is run with its corrections: give --corrections FILE, a JSON \
-             list of {\"collection\", \"record\", \"fields\"}"
-                .to_owned(),
-        ));
-    }
-    match opened
-        .rights
-        .run(opened.requests, &opened.principal, id, input)
-        .await
+    match datavern_server::run_request(
+        &opened.rights,
+        opened.requests,
+        &opened.principal,
+        id,
+        input,
+    )
+    .await
     {
         Ok(executed) => Ok(executed),
-        Err(RunError::Request(err)) => Err(err.into()),
-        Err(err) => Err(Refused(err.to_string())),
+        // Refused before anything changed; said in this command's flags.
+        Err(RunError::Store(StoreError::Rights(RightsError::NothingToCorrect))) => {
+            Err(Stopped::Refused(
+                "a rectification is run with its corrections: give --corrections FILE, a JSON \
+                 list of {\"collection\", \"record\", \"fields\"}"
+                    .to_owned(),
+                Some(ApiError::new(
+                    Code::CorrectionInvalid,
+                    RightsError::NothingToCorrect.to_string(),
+                )),
+            ))
+        }
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -607,11 +768,6 @@ fn read_corrections(path: &std::path::Path) -> anyhow::Result<Vec<Correction>> {
         .into_iter()
         .map(|c| Correction::new(c.collection, c.record, c.fields))
         .collect())
-}
-
-fn id(text: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(text.trim())
-        .context("the request id must be a UUID, as `request create` printed it")
 }
 
 fn print_one(request: DsrRequest, today: jiff::civil::Date, json: bool) -> anyhow::Result<()> {
@@ -713,4 +869,34 @@ fn print_page(
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
     items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use datavern_sql::SqlError;
+
+    use super::*;
+
+    /// The database going away in the middle of a run (after the store opened) is a failure,
+    /// exit 2, as the API answers it with a 503; the register's answers are refusals.
+    #[test]
+    fn an_outage_is_a_failure_and_a_refusal_is_not() {
+        let outages = [
+            RunError::Store(StoreError::Sql(SqlError::Statement(
+                sqlx::Error::PoolTimedOut,
+            ))),
+            RunError::Request(RequestError::Store(StoreError::Sql(SqlError::Statement(
+                sqlx::Error::PoolClosed,
+            )))),
+        ];
+        for outage in outages {
+            assert!(matches!(Stopped::from(outage), Stopped::Failed(_)));
+        }
+        let unknown = RunError::Request(RequestError::NotFound(Uuid::nil()));
+        assert!(matches!(Stopped::from(unknown), Stopped::Refused(..)));
+        let resolve = ResolveError::Store(StoreError::Sql(SqlError::Statement(
+            sqlx::Error::PoolTimedOut,
+        )));
+        assert!(matches!(Stopped::from(resolve), Stopped::Failed(_)));
+    }
 }

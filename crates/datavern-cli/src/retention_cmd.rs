@@ -16,7 +16,6 @@ use datavern_store::Store;
 use datavern_store::retention::{Retention, RetentionReport, RunMode};
 use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings, SettingsArgs};
@@ -42,31 +41,22 @@ pub(crate) struct RunArgs {
     json: bool,
     /// With --dry-run: count as of this time (RFC 3339, e.g. 2030-01-01T00:00:00Z) instead
     /// of now, to see what will fall due by then.
-    #[arg(long, value_name = "TIME", requires = "dry_run")]
-    at: Option<String>,
+    #[arg(long, value_name = "TIME", requires = "dry_run", value_parser = crate::typed::rfc3339())]
+    at: Option<OffsetDateTime>,
     /// Records changed per transaction.
     #[arg(long, value_name = "N", default_value_t = datavern_store::retention::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
 }
 
-pub(crate) fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
     let RetentionCommand::Run(args) = command;
     let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(retention(settings, args))
+    retention(settings, args).await
 }
 
 async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let now = match &args.at {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).with_context(|| {
-            format!("--at {text}: expected RFC 3339, e.g. 2030-01-01T00:00:00Z")
-        })?,
-        None => OffsetDateTime::now_utc(),
-    };
+    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {

@@ -53,7 +53,7 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(
         &args.settings,
         &Overrides {
@@ -62,11 +62,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )?;
     init_logging(args.log_format);
     tracing::debug!(settings = ?settings, "Settings resolved");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(serve(settings))
+    serve(settings).await
 }
 
 /// `datavern openapi`: prints the OpenAPI document, exactly as committed in `openapi.json`.

@@ -37,6 +37,6 @@ pub use self::config::{RateLimit, ServerConfig};
 pub use self::limit::RATE_LIMITED_ACTION;
 pub use self::middleware::{CORRELATION_ID_HEADER, REQUEST_ID_HEADER};
 pub use self::routes::{AUDITOR_ROLE, DPO_ROLE, Health, openapi, openapi_json, router};
-pub use self::routes::{run_request, run_result};
+pub use self::routes::{audit_refusal, run_request, run_result};
 pub use self::server::{Server, shutdown_signal};
 pub use self::state::AppState;

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use aws_lc_rs::digest::{Context as Sha256, SHA256};
 use datavern_core::access::AccessRequest;
+use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};
 use datavern_core::record;
 use datavern_store::{RecordView, Records, RequestMeta};
@@ -49,8 +50,8 @@ pub(crate) struct DigestArgs {
     #[arg(long, value_name = "N")]
     records: u64,
     /// The tenant it was seeded for [default: the catalog's first tenant].
-    #[arg(long, value_name = "KOMMUNENR")]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = crate::typed::from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
     /// The seed it was seeded with (`demo seed --seed`).
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
@@ -94,7 +95,7 @@ async fn sample_digest(
     args: &DigestArgs,
 ) -> anyhow::Result<(String, u64, u64)> {
     let catalog = &governed.catalog;
-    let tenant = tenant(catalog, args.tenant.as_deref())?;
+    let tenant = tenant(catalog, args.tenant)?;
     let principal = principal(DIGEST_PRINCIPAL, tenant, &["innbyggerregister"])?;
     let request = AccessRequest::lookup("innbyggere", tenant, LOOKUP_FIELD)
         .with_purpose(Some("innbyggerregister"));

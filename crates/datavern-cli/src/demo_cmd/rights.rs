@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use datavern_bench::{Latencies, ratio};
+use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};
 use datavern_core::id::Fodselsnummer;
 use datavern_store::StoreError;
@@ -49,8 +50,8 @@ pub(crate) struct RightsArgs {
     #[arg(long, value_name = "N")]
     records: u64,
     /// The tenant it was seeded for [default: the catalog's first tenant].
-    #[arg(long, value_name = "KOMMUNENR")]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = crate::typed::from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
     /// The seed it was seeded with (`demo seed --seed`).
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
@@ -155,7 +156,7 @@ pub(super) async fn rights(settings: Settings, args: RightsArgs) -> anyhow::Resu
 
 async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<RightsReport> {
     let catalog = &governed.catalog;
-    let tenant = tenant(catalog, args.tenant.as_deref())?;
+    let tenant = tenant(catalog, args.tenant)?;
     let rights = Rights::new(governed.records.clone());
     let baseline = SubjectBaseline::new(governed.store.data().clone(), catalog);
     let actor = Actor::new(RIGHTS_PRINCIPAL, tenant);

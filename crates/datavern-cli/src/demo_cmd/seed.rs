@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use datavern_core::access::AccessRequest;
+use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};
 use datavern_core::record::{self, Mode};
 use datavern_store::{Records, RequestMeta};
@@ -42,8 +43,8 @@ pub(crate) struct SeedArgs {
     #[arg(long, value_name = "N")]
     records: u64,
     /// The tenant to write for [default: the catalog's first tenant].
-    #[arg(long, value_name = "KOMMUNENR")]
-    tenant: Option<String>,
+    #[arg(long, value_name = "KOMMUNENR", value_parser = crate::typed::from_str::<Kommunenummer>())]
+    tenant: Option<Kommunenummer>,
     /// The seed: the same seed gives the same data (record ids differ).
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
@@ -64,7 +65,7 @@ struct Seeder {
 pub(super) async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode> {
     let governed = Governed::open(&settings, Missing::Create).await?;
     let catalog = &governed.catalog;
-    let tenant = tenant(catalog, args.tenant.as_deref())?;
+    let tenant = tenant(catalog, args.tenant)?;
     let principal = principal(SEED_PRINCIPAL, tenant, &PURPOSES)?;
     let create = |collection, purpose| {
         let request = AccessRequest::create(collection, tenant).with_purpose(Some(purpose));

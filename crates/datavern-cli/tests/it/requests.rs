@@ -318,18 +318,23 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
         .query(AuditFilter::new(Kommunenummer::parse("4601").unwrap()).record(id.parse().unwrap()))
         .await
         .unwrap();
-    let actions: Vec<&str> = audit
+    // Each refusal is audited as the API audits it: `request.refused`, the code as reason.
+    let actions: Vec<(&str, Option<&str>)> = audit
         .items
         .iter()
-        .map(|r| r.entry.action.as_str())
+        .map(|r| (r.entry.action.as_str(), r.entry.reason.as_deref()))
         .collect();
     assert_eq!(
         actions,
         [
-            "request.received",
-            "request.verified",
-            "request.extended",
-            "request.rejected"
+            ("request.received", None),
+            ("request.refused", Some("illegal_transition")),
+            ("request.verified", Some("method=id_porten")),
+            ("request.extended", None),
+            ("request.refused", Some("extension_refused")),
+            ("request.rejected", None),
+            ("request.refused", Some("illegal_transition")),
+            ("request.refused", Some("illegal_transition")),
         ]
     );
     assert!(
@@ -488,5 +493,53 @@ async fn request_commands_refuse_a_site_never_seeded() {
         stderr(&output)
     );
     assert!(!site.dir.path().join("data").exists());
+    site.finish().await;
+}
+
+/// The exit-code contract of `request run`: a refusal is 1, a database that cannot be
+/// reached is 2 (a failure to retry, not an answer about the request).
+#[tokio::test(flavor = "multi_thread")]
+async fn run_refused_is_1_database_unreachable_is_2() {
+    let site = Site::new(Backend::Sqlite).await;
+    seed(&site, 20, SEED);
+    let unknown = "018f0000-0000-7000-8000-000000000000";
+
+    let output = request(&site, &["run", unknown], None, None);
+    exits(&output, 1);
+    assert!(
+        stderr(&output).starts_with("refused: "),
+        "{}",
+        stderr(&output)
+    );
+
+    // The seeded site's key file is there; its database is a PostgreSQL port nobody listens on.
+    let closed = "postgres://postgres@127.0.0.1:1/datavern";
+    let output = Command::new(env!("CARGO_BIN_EXE_datavern"))
+        .args([
+            "request",
+            "run",
+            unknown,
+            "--tenant",
+            "4601",
+            "--data-dir",
+            "data",
+        ])
+        .current_dir(site.dir.path())
+        .env_remove("RUST_LOG")
+        .env("DATAVERN_DATABASE__URL", closed)
+        .env("DATAVERN_DATABASE__KEYS_URL", closed)
+        .output()
+        .unwrap();
+    exits(&output, 2);
+    assert!(
+        stderr(&output).starts_with("error: "),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("cannot connect"),
+        "{}",
+        stderr(&output)
+    );
     site.finish().await;
 }

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 pub use self::audit::AUDITOR_ROLE;
 pub use self::health::Health;
-pub use self::requests::{DPO_ROLE, run_request, run_result};
+pub use self::requests::{DPO_ROLE, audit_refusal, run_request, run_result};
 
 use crate::config::ServerConfig;
 use crate::error::{FieldError, Problem};

@@ -22,11 +22,13 @@ use datavern_core::dsr::{
     EvidenceRef, Parameters, Reason, RequestEvent, RequestType, SubjectIdentifier, Verification,
     VerificationMethod,
 };
-use datavern_store::RequestMeta;
 use datavern_store::audit::AuditAction;
 use datavern_store::records::Cursor;
-use datavern_store::requests::{Actor, NewRequest, RequestError, RequestFilter, ResolveError};
-use datavern_store::rights::{Correction, Delivery, Executed, RunError, RunInput};
+use datavern_store::requests::{
+    Actor, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
+};
+use datavern_store::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
+use datavern_store::{RequestMeta, Store};
 use uuid::Uuid;
 
 use crate::error::{ApiError, Code, FieldError, Problem};
@@ -49,17 +51,21 @@ const READ: AuditAction = AuditAction::RequestRead;
 
 /// Runs request `id` on behalf of `principal`: the one entry point of
 /// `POST /v1/requests/{id}/run` and `datavern request run`. Only a verified request (or one
-/// left in progress) runs: `Rights::run` starts it, carries out its right and finishes it.
+/// left in progress) runs: `Rights::run` checks the state, the four-eyes rule (or its
+/// override) and the runner's clearance, starts the request, carries out its right and
+/// finishes it.
+///
+/// Its error is judged once, here, for both front ends: [`ApiError::from`] says what it
+/// answers, a 4xx for a refusal (exit 1 on the command line), a 5xx for a failure such as
+/// the database being unavailable (exit 2).
 pub async fn run_request(
-    state: &AppState,
+    rights: &Rights,
+    requests: &Requests,
     principal: &Principal,
     id: Uuid,
     input: RunInput,
 ) -> Result<Executed, RunError> {
-    state
-        .rights()
-        .run(state.requests(), principal, id, input)
-        .await
+    rights.run(requests, principal, id, input).await
 }
 
 /// Records a data subject request, received now; it is due one calendar month from today.
@@ -514,7 +520,7 @@ async fn run_body(
         // The API has no override: the four-eyes rule holds for every principal.
         four_eyes_override: None,
     };
-    let executed = run_request(state, principal, id, input).await?;
+    let executed = run_request(state.rights(), state.requests(), principal, id, input).await?;
     Ok(Json(run_result(executed, state.requests().today())?))
 }
 
@@ -679,12 +685,7 @@ fn invalid_query(detail: &str) -> ApiError {
     ApiError::new(Code::InvalidQuery, detail)
 }
 
-/// `result`, with its refusal recorded in the audit log first: action `request.refused`,
-/// outcome `denied`, the code as reason, the request as the record when the path names one.
-/// Every answer of these routes that is not a success is a refusal (a probe for an unknown
-/// subject or request included) except a 5xx, which is a failure and logged, and a run's
-/// `four_eyes_required` or `clearance_insufficient`, which the register records itself
-/// (history and audit) for the API and the CLI alike.
+/// `result`, with its refusal recorded in the audit log first ([`audit_refusal`]).
 async fn audited<T>(
     state: &AppState,
     principal: &Principal,
@@ -692,24 +693,50 @@ async fn audited<T>(
     record: Option<Uuid>,
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let Err(err) = &result else {
-        return result;
-    };
+    if let Err(err) = &result {
+        audit_refusal(
+            state.store(),
+            state.requests(),
+            principal,
+            meta,
+            record,
+            err,
+        )
+        .await?;
+    }
+    result
+}
+
+/// Records the refusal `err` of a step on request `record` (none for a create or a list) in
+/// the audit log: action `request.refused`, outcome `denied`, the code as reason, the request
+/// as the record when it names one. The one place these routes and `datavern request` audit
+/// a refusal. Every answer that is not a success is a refusal (a probe for an unknown subject
+/// or request included) except a 5xx, which is a failure and logged, and a run's
+/// `four_eyes_required` or `clearance_insufficient`, which the register records itself
+/// (history and audit) for the API and the CLI alike: for those nothing is recorded here.
+pub async fn audit_refusal(
+    store: &Store,
+    requests: &Requests,
+    principal: &Principal,
+    meta: &RequestMeta,
+    record: Option<Uuid>,
+    err: &ApiError,
+) -> Result<(), ApiError> {
     let code = err.code();
     if code.status().is_server_error()
         || matches!(code, Code::FourEyesRequired | Code::ClearanceInsufficient)
     {
-        return result;
+        return Ok(());
     }
     let mut refusal = crate::audited::entry(principal, meta, REFUSED, Some(code));
     if let Some(id) = record {
         refusal = refusal.with_record(id);
         // A refusal about an existing request names its subjects, so that the subject's
         // audit trail shows it; a probe for an unknown id names none.
-        if let Ok(request) = state.requests().get(principal.tenant(), id).await {
+        if let Ok(request) = requests.get(principal.tenant(), id).await {
             refusal = refusal.with_subjects(request.subjects.iter().map(|s| s.as_uuid()));
         }
     }
-    state.store().audit().record(refusal).await?;
-    result
+    store.audit().record(refusal).await?;
+    Ok(())
 }
