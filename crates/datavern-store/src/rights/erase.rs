@@ -29,9 +29,10 @@ use crate::holds::HoldSet;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::history;
-use crate::records::support::{FieldInfo, RawRow, TableInfo};
+use crate::records::support::RawRow;
 use crate::records::tx::{Tx, TxMode};
 use crate::records::{Records, time_expr};
+use crate::table::{Table, TableField};
 
 /// Record ids per statement (well below every backend's parameter limit).
 const CHUNK: usize = 500;
@@ -220,17 +221,17 @@ impl Rights {
         // erasure runs is either seen here or placed after it commits (see `crate::holds`).
         let holds = crate::holds::active_in(&mut tx.conn(), tenant, now).await?;
         for table in records.tables() {
-            let Some(filter) = subject_filter(&table, &ids) else {
+            let Some(filter) = subject_filter(table, &ids) else {
                 continue;
             };
-            let Some(collection) = catalog.collection(&table.collection) else {
+            let Some(collection) = catalog.collection(table.name()) else {
                 continue;
             };
             let rows = records
-                .raw_rows(&mut tx.conn(), tenant, &table.collection, filter, true)
+                .raw_rows(&mut tx.conn(), tenant, table.name(), filter, true)
                 .await?;
-            let plan = plan(collection, &table, &rows, &ids, &holds);
-            plan_within_cap(collection, &table, &rows, &ids, &plan, &mut shortfall);
+            let plan = plan(collection, table, &rows, &ids, &holds);
+            plan_within_cap(collection, table, &rows, &ids, &plan, &mut shortfall);
             for (owner, why) in &plan.retained {
                 retained.entry(*owner).or_insert_with(|| why.clone());
             }
@@ -239,7 +240,7 @@ impl Rights {
                 &mut tx.conn(),
                 actor,
                 collection,
-                &table,
+                table,
                 &plan,
                 backend,
                 changed_at,
@@ -302,7 +303,7 @@ impl Rights {
 /// refuses or only restricts change no value).
 fn plan_within_cap(
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     rows: &[RawRow],
     subjects: &[Uuid],
     plan: &Plan,
@@ -329,12 +330,12 @@ fn plan_within_cap(
 /// Sorts the collection's rows of the subjects into what to erase, restrict or refuse.
 fn plan(
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     rows: &[RawRow],
     subjects: &[Uuid],
     holds: &HoldSet,
 ) -> Plan {
-    let name = table.collection.as_str();
+    let name = table.name();
     let collection_hold = holds.on_collection(name);
     let method = match (collection_hold, collection.archive(), collection.erasure()) {
         (Some(_), _, _) => ErasureMethod::Refuse,
@@ -420,8 +421,8 @@ fn plan(
 /// reference fields.
 pub(super) fn anonymized<'t>(
     collection: &'t Collection,
-    table: &'t TableInfo,
-) -> impl Iterator<Item = &'t FieldInfo> {
+    table: &'t Table,
+) -> impl Iterator<Item = &'t TableField> {
     table.fields.iter().filter(|field| {
         collection
             .field(&field.name)
@@ -450,13 +451,13 @@ async fn apply(
     conn: &mut Conn<'_>,
     actor: &Actor,
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     plan: &Plan,
     backend: crate::Backend,
     now: OffsetDateTime,
 ) -> Result<CollectionErasure> {
     let tenant = actor.tenant;
-    let name = table.collection.as_str();
+    let name = table.name();
     let null = || SimpleExpr::Keyword(Keyword::Null);
     let mut fields: BTreeSet<String> = BTreeSet::new();
     let mut events: Vec<(Uuid, RecordChange, Vec<String>)> = Vec::new();
@@ -467,7 +468,7 @@ async fn apply(
             ErasureMethod::CryptoShred | ErasureMethod::Delete => {
                 for chunk in plan.primary.chunks(CHUNK) {
                     let delete = Query::delete()
-                        .from_table(Alias::new(table.table.as_str()))
+                        .from_table(Alias::new(table.table()))
                         .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
                         .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
                         .to_owned();
@@ -620,7 +621,7 @@ async fn apply(
 /// AND id IN (..)`, in chunks; the number of rows changed.
 async fn update(
     conn: &mut Conn<'_>,
-    table: &TableInfo,
+    table: &Table,
     tenant: datavern_core::catalog::Kommunenummer,
     ids: &[Uuid],
     columns: Vec<(String, SimpleExpr)>,
@@ -639,7 +640,7 @@ async fn update(
             Expr::col(Alias::new("version")).add(1i64),
         ));
         let statement = Query::update()
-            .table(Alias::new(table.table.as_str()))
+            .table(Alias::new(table.table()))
             .values(values)
             .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
             .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
