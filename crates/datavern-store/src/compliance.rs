@@ -31,7 +31,6 @@ use crate::error::{Result, StoreError};
 use crate::holds::{LegalHold, LegalHolds};
 use crate::requests::{DsrRequest, Requests};
 use crate::retention::Retention;
-use crate::schema;
 use crate::store::Store;
 
 /// Requests due within this many days (and not yet overdue) are listed as due soon.
@@ -244,12 +243,12 @@ fn coverage_statement(
         .iter()
         .filter(|c| c.serves(purpose.id().as_str()))
         .filter_map(|c| {
-            let table = schema::describe(c);
-            let column = table.primary_subject_column()?.to_owned();
+            let table = crate::table::Table::new(c);
+            let column = table.layout().primary_subject_column()?.to_owned();
             Some(
                 Query::select()
                     .expr_as(Expr::col(col(column.as_str())), col("subject"))
-                    .from(col(table.table.as_str()))
+                    .from(col(table.table()))
                     .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
                     .and_where(Expr::col(col(column.as_str())).is_not_null())
                     .to_owned(),

@@ -60,6 +60,7 @@ pub mod retention;
 pub mod rights;
 pub mod schema;
 mod store;
+mod table;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

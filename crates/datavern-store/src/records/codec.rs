@@ -22,31 +22,41 @@ use sea_query::{Alias, Expr, Keyword, SimpleExpr, Value};
 use time::OffsetDateTime;
 
 use super::error::RecordError;
-use super::plan::FieldPlan;
 use crate::schema::{DECIMAL_PRECISION, STRING_MAX_CHARS};
+use crate::table::TableField;
 
 /// Why a canonical text could not be parsed back into a value.
 #[derive(Debug)]
-pub(super) struct BadValue;
+pub(crate) struct BadValue;
 
 /// Checks that `value` fits its column: a `string` at most [`STRING_MAX_CHARS`] characters
 /// (on every backend and encrypted or not, so that a field means the same everywhere); in a
 /// plain column, a decimal within `DECIMAL(38, 10)` and a timestamp to the microsecond.
-pub(super) fn check_storable(field: &FieldPlan, value: &FieldValue) -> Result<(), RecordError> {
+pub(super) fn check_storable(field: &TableField, value: &FieldValue) -> Result<(), RecordError> {
+    check_column(&field.name, field.field_type, field.encrypted, value)
+}
+
+/// [`check_storable`] for field `name` of type `field_type`, encrypted or not.
+fn check_column(
+    name: &str,
+    field_type: FieldType,
+    encrypted: bool,
+    value: &FieldValue,
+) -> Result<(), RecordError> {
     let unstorable = |reason: String| RecordError::Unstorable {
-        field: field.name.clone(),
+        field: name.to_owned(),
         reason,
     };
     match value {
         FieldValue::String(text)
-            if field.field_type == FieldType::String
+            if field_type == FieldType::String
                 && text.chars().count() > STRING_MAX_CHARS as usize =>
         {
             Err(unstorable(format!(
                 "a string field holds at most {STRING_MAX_CHARS} characters"
             )))
         }
-        FieldValue::Decimal(text) if !field.encrypted => {
+        FieldValue::Decimal(text) if !encrypted => {
             let (precision, scale) = DECIMAL_PRECISION;
             let digits = text.trim_start_matches('-');
             let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
@@ -59,7 +69,7 @@ pub(super) fn check_storable(field: &FieldPlan, value: &FieldValue) -> Result<()
             }
             Ok(())
         }
-        FieldValue::Timestamp(ts) if !field.encrypted && ts.subsec_nanosecond() % 1_000 != 0 => {
+        FieldValue::Timestamp(ts) if !encrypted && ts.subsec_nanosecond() % 1_000 != 0 => {
             Err(unstorable(
                 "timestamps are stored to the microsecond: send at most 6 fraction digits"
                     .to_owned(),
@@ -103,7 +113,7 @@ pub(super) fn bytes_expr(bytes: Option<Vec<u8>>) -> SimpleExpr {
 }
 
 /// Parses the canonical text of a decrypted value back into a value of `field_type`.
-pub(super) fn from_canonical(field_type: FieldType, text: &str) -> Result<FieldValue, BadValue> {
+pub(crate) fn from_canonical(field_type: FieldType, text: &str) -> Result<FieldValue, BadValue> {
     Ok(match field_type {
         FieldType::String | FieldType::Text => FieldValue::String(text.to_owned()),
         FieldType::Integer => FieldValue::Integer(text.parse().map_err(|_| BadValue)?),
@@ -202,16 +212,15 @@ pub(super) fn now_micros() -> OffsetDateTime {
 mod tests {
     use super::*;
 
-    fn plan(field_type: FieldType, encrypted: bool) -> FieldPlan {
-        FieldPlan {
-            name: "f".to_owned(),
-            field_name: datavern_core::catalog::FieldName::parse("f").unwrap(),
-            field_type,
-            encrypted,
-            blind_index: None,
-            index_length: 3,
-            padding: None,
-        }
+    fn check_storable(
+        &(field_type, encrypted): &(FieldType, bool),
+        value: &FieldValue,
+    ) -> Result<(), RecordError> {
+        check_column("f", field_type, encrypted, value)
+    }
+
+    fn plan(field_type: FieldType, encrypted: bool) -> (FieldType, bool) {
+        (field_type, encrypted)
     }
 
     #[test]

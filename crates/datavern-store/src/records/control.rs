@@ -25,10 +25,10 @@ use datavern_sql::Conn;
 use sea_query::{Alias, Cond, Expr, Query, SelectStatement, SimpleExpr};
 use uuid::Uuid;
 
-use super::plan::{CollectionPlan, KeyOwner};
 use super::row::{self, Cell, ColumnKind};
 use crate::error::Result;
 use crate::schema::RESTRICTED_COLUMN;
+use crate::table::{KeyOwner, Table};
 
 /// Ids per `IN (…)` list, well below every backend's parameter limit.
 const CHUNK: usize = 500;
@@ -65,14 +65,17 @@ impl ControlQuery {
     pub(super) fn add_columns(
         &self,
         select: &mut SelectStatement,
-        plan: &CollectionPlan,
+        plan: &Table,
         kinds: &mut Vec<ColumnKind>,
     ) {
         select.column(col(RESTRICTED_COLUMN));
         kinds.push(ColumnKind::Boolean);
-        let subjects = subject_columns(plan);
+        let subjects = plan.subject_columns();
         if self.needs.consent {
-            let primary = subjects.first().copied().filter(|_| has_primary(plan));
+            let primary = subjects
+                .first()
+                .copied()
+                .filter(|_| plan.layout().primary_subject_column().is_some());
             let expr: SimpleExpr = match primary {
                 Some(primary) => {
                     let sub = Query::select()
@@ -88,7 +91,7 @@ impl ControlQuery {
                         )
                         .and_where(
                             Expr::col((col("dv_consent_state"), col("subject_id")))
-                                .equals((col(&plan.table), col(primary))),
+                                .equals((col(plan.table()), col(primary))),
                         )
                         .to_owned();
                     SimpleExpr::SubQuery(None, Box::new(sub.into_sub_query_statement()))
@@ -103,7 +106,7 @@ impl ControlQuery {
             for column in &subjects {
                 any = any.add(
                     Expr::col((col("dv_objections"), col("subject_id")))
-                        .equals((col(&plan.table), col(column))),
+                        .equals((col(plan.table()), col(column))),
                 );
             }
             let expr: SimpleExpr = if subjects.is_empty() {
@@ -156,7 +159,7 @@ impl ControlQuery {
     pub(super) async fn for_new_records(
         &self,
         conn: &mut Conn<'_>,
-        plan: &CollectionPlan,
+        plan: &Table,
         records: &[&[Option<Uuid>]],
         own_consent: ConsentState,
     ) -> Result<Vec<SubjectControls>> {
@@ -179,7 +182,7 @@ impl ControlQuery {
         } else {
             HashSet::new()
         };
-        let consents = if self.needs.consent && plan.key_owner == KeyOwner::PrimaryReference {
+        let consents = if self.needs.consent && plan.key_owner() == KeyOwner::PrimaryReference {
             let primaries: Vec<Uuid> = records
                 .iter()
                 .filter_map(|refs| refs.first().copied().flatten())
@@ -194,7 +197,7 @@ impl ControlQuery {
                 let consent = if !self.needs.consent {
                     ConsentState::Unknown
                 } else {
-                    match plan.key_owner {
+                    match plan.key_owner() {
                         KeyOwner::Record => own_consent,
                         KeyOwner::PrimaryReference => refs
                             .first()
@@ -212,24 +215,6 @@ impl ControlQuery {
                 }
             })
             .collect())
-    }
-}
-
-/// The columns of `plan`'s table that hold a data subject's id: `id` for `subjects: self`,
-/// the reference columns (primary first) otherwise, none for `subjects: none`.
-pub(super) fn subject_columns(plan: &CollectionPlan) -> Vec<&str> {
-    match plan.key_owner {
-        KeyOwner::Record => vec!["id"],
-        KeyOwner::PrimaryReference => plan.references.iter().map(|r| r.column.as_str()).collect(),
-        KeyOwner::OwnKey => Vec::new(),
-    }
-}
-
-fn has_primary(plan: &CollectionPlan) -> bool {
-    match plan.key_owner {
-        KeyOwner::Record => true,
-        KeyOwner::PrimaryReference => plan.references.first().is_some_and(|r| r.primary),
-        KeyOwner::OwnKey => false,
     }
 }
 
@@ -314,10 +299,10 @@ impl super::Records {
     ) -> Result<bool> {
         let mut tables: Vec<&str> = self
             .inner
-            .plans
-            .values()
-            .filter(|plan| plan.key_owner == KeyOwner::Record)
-            .map(|plan| plan.table.as_str())
+            .tables
+            .iter()
+            .filter(|plan| plan.key_owner() == KeyOwner::Record)
+            .map(|plan| plan.table())
             .collect();
         tables.sort_unstable();
         for table in tables {
@@ -354,7 +339,7 @@ impl super::Records {
                     any = any.add(Expr::col(col(column)).is_in(chunk.iter().copied()));
                 }
                 let update = Query::update()
-                    .table(col(&plan.table))
+                    .table(col(plan.table()))
                     .value(col(RESTRICTED_COLUMN), true)
                     .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
                     .and_where(Expr::col(col(RESTRICTED_COLUMN)).eq(false))
@@ -380,7 +365,7 @@ impl super::Records {
             for column in &columns {
                 still = still.add(
                     Expr::col((col("dv_restrictions"), col("subject_id")))
-                        .equals((col(&plan.table), col(column))),
+                        .equals((col(plan.table()), col(column))),
                 );
             }
             let restricted = Query::select()
@@ -396,7 +381,7 @@ impl super::Records {
                     any = any.add(Expr::col(col(column)).is_in(chunk.iter().copied()));
                 }
                 let update = Query::update()
-                    .table(col(&plan.table))
+                    .table(col(plan.table()))
                     .value(col(RESTRICTED_COLUMN), false)
                     .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
                     .and_where(Expr::col(col(RESTRICTED_COLUMN)).eq(true))
@@ -411,15 +396,15 @@ impl super::Records {
 
     /// Every collection whose records concern data subjects, with the columns holding their
     /// ids, in name order.
-    fn subject_tables(&self) -> Vec<(&CollectionPlan, Vec<&str>)> {
-        let mut tables: Vec<(&CollectionPlan, Vec<&str>)> = self
+    fn subject_tables(&self) -> Vec<(&Table, Vec<&str>)> {
+        let mut tables: Vec<(&Table, Vec<&str>)> = self
             .inner
-            .plans
-            .values()
-            .map(|plan| (plan, subject_columns(plan)))
+            .tables
+            .iter()
+            .map(|plan| (plan, plan.subject_columns()))
             .filter(|(_, columns)| !columns.is_empty())
             .collect();
-        tables.sort_unstable_by(|a, b| a.0.name.cmp(&b.0.name));
+        tables.sort_unstable_by(|a, b| a.0.name().cmp(b.0.name()));
         tables
     }
 }

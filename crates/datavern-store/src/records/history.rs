@@ -24,10 +24,10 @@ use uuid::Uuid;
 
 use super::codec;
 use super::error::RecordError;
-use super::plan::CollectionPlan;
 use super::read::{Stored, StoredRow};
 use super::{RecordView, Records, RequestMeta, check_operation, time_expr};
 use crate::error::Result;
+use crate::table::Table;
 
 /// The table of record versions.
 pub(crate) const TABLE: &str = "dv_record_versions";
@@ -54,7 +54,7 @@ struct Content {
 /// behalf of `principal` at `now`.
 pub(super) async fn keep(
     conn: &mut Conn<'_>,
-    plan: &CollectionPlan,
+    plan: &Table,
     tenant: datavern_core::catalog::Kommunenummer,
     principal: &str,
     row: &StoredRow,
@@ -84,7 +84,7 @@ pub(super) struct Kept<'a> {
 /// [`keep`] from the row's parts.
 pub(super) async fn keep_parts(
     conn: &mut Conn<'_>,
-    plan: &CollectionPlan,
+    plan: &Table,
     tenant: datavern_core::catalog::Kommunenummer,
     principal: &str,
     row: Kept<'_>,
@@ -130,7 +130,7 @@ pub(super) async fn keep_parts(
         )
         .values_panic([
             tenant.as_str().into(),
-            plan.name.as_str().into(),
+            plan.name().into(),
             row.id.into(),
             row.version.into(),
             time_expr(backend, row.created_at),
@@ -195,7 +195,7 @@ impl Records {
             .columns(["version", "created_at", "updated_at", "content"].map(Alias::new))
             .from(Alias::new(TABLE))
             .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
-            .and_where(Expr::col(Alias::new("collection")).eq(plan.name.as_str()))
+            .and_where(Expr::col(Alias::new("collection")).eq(plan.name()))
             .and_where(Expr::col(Alias::new("record_id")).eq(id))
             .order_by(Alias::new("version"), Order::Asc)
             .to_owned();
@@ -219,9 +219,9 @@ impl Records {
 }
 
 /// A version row back as a [`StoredRow`].
-fn decode(plan: &CollectionPlan, id: Uuid, row: VersionRow) -> Result<StoredRow> {
+fn decode(plan: &Table, id: Uuid, row: VersionRow) -> Result<StoredRow> {
     let corrupt = || RecordError::CorruptValue {
-        collection: plan.name.clone(),
+        collection: plan.name().to_owned(),
         field: "version".to_owned(),
         record: id,
         field_type: "record version",

@@ -41,20 +41,18 @@
 //! # Ok(()) }
 //! ```
 
-mod codec;
+pub(crate) mod codec;
 pub(crate) mod control;
 mod cursor;
 mod error;
 pub(crate) mod history;
 mod keys;
-mod plan;
 mod read;
 mod row;
 pub(crate) mod support;
 mod unique;
 mod write;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -70,11 +68,11 @@ pub use self::cursor::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, page_li
 pub use self::error::RecordError;
 use self::keys::KeyCache;
 pub use self::keys::{BLIND_INDEX_LEN, KeyCacheConfig};
-use self::plan::CollectionPlan;
 use crate::audit::AuditEntry;
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::store::Store;
+use crate::table::{Table, Tables};
 
 /// The most records one lookup page returns, and the most candidates (records sharing the
 /// value's blind index) one page examines. [`Records::lookup_page`] pages through more;
@@ -98,7 +96,7 @@ pub struct Records {
 struct Inner {
     store: Store,
     catalog: Arc<Catalog>,
-    plans: HashMap<String, CollectionPlan>,
+    tables: Tables,
     keys: KeyCache,
 }
 
@@ -218,13 +216,13 @@ impl Records {
         kek: Arc<dyn KekProvider>,
         cache: KeyCacheConfig,
     ) -> Self {
-        let plans = CollectionPlan::for_catalog(&catalog);
+        let tables = Tables::new(&catalog);
         let keys = KeyCache::new(kek, store.keys().clone(), cache);
         Records {
             inner: Arc::new(Inner {
                 store,
                 catalog,
-                plans,
+                tables,
                 keys,
             }),
         }
@@ -426,7 +424,7 @@ impl Records {
         let datavern_sql::DbPool::Sqlite(pool) = self.inner.store.data().pool() else {
             return Ok(None);
         };
-        let Some(plan) = self.inner.plans.get(collection) else {
+        let Some(plan) = self.inner.tables.get(collection) else {
             return Ok(None);
         };
         let Some(index) = plan
@@ -459,10 +457,10 @@ impl Records {
         ))
     }
 
-    fn plan(&self, grant: &Grant) -> Result<&CollectionPlan> {
+    fn plan(&self, grant: &Grant) -> Result<&Table> {
         let name = grant.collection().as_str();
         self.inner
-            .plans
+            .tables
             .get(name)
             .ok_or_else(|| RecordError::UnknownCollection(name.to_owned()).into())
     }
@@ -471,7 +469,7 @@ impl Records {
 impl fmt::Debug for Records {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Records")
-            .field("collections", &self.inner.plans.len())
+            .field("collections", &self.inner.tables.len())
             .field("keys", &self.inner.keys)
             .finish_non_exhaustive()
     }

@@ -5,18 +5,16 @@ use datavern_core::access::{Grant, Operation};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::controls::{self, SubjectControls};
 use datavern_core::record::FieldValue;
-use datavern_crypto::{FieldContext, decrypt_field, envelope_key_id};
+use datavern_crypto::envelope_key_id;
 use datavern_sql::Backend;
 use futures_util::future::try_join_all;
 use sea_query::{Alias, Expr, Order, Query, SelectStatement};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::codec;
 use super::control::ControlQuery;
 use super::cursor::{Cursor, Page, page_limit};
 use super::error::RecordError;
-use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
 use super::row::{self, Cell, ColumnKind};
 use super::{
     MAX_LOOKUP_MATCHES, RecordSubject, RecordView, Records, RequestMeta, check_operation, with_meta,
@@ -24,6 +22,7 @@ use super::{
 use crate::audit::AuditEntry;
 use crate::error::Result;
 use crate::ids::SubjectId;
+use crate::table::{KeyOwner, Table, TableField};
 use datavern_sql::{Tx, TxMode};
 
 /// A collection row as stored: metadata, subject ids and each field's stored form.
@@ -41,7 +40,7 @@ pub(super) struct StoredRow {
 }
 
 /// A field's stored form.
-pub(super) enum Stored {
+pub(crate) enum Stored {
     Null,
     Plain(FieldValue),
     Sealed(Vec<u8>),
@@ -51,12 +50,12 @@ pub(super) enum Stored {
 /// with the kind of each column, to be narrowed by the caller's `WHERE`; with `controls`, the
 /// restriction mark and the consent and objection lookups the grant needs follow.
 pub(super) fn row_select(
-    plan: &CollectionPlan,
+    plan: &Table,
     backend: Backend,
     controls: Option<&ControlQuery>,
 ) -> (SelectStatement, Vec<ColumnKind>) {
     let mut select = Query::select();
-    select.from(Alias::new(plan.table.as_str()));
+    select.from(Alias::new(plan.table()));
     let mut kinds = Vec::new();
     let mut add = |select: &mut SelectStatement, column: &str, kind: ColumnKind| {
         row::select_column(select, backend, column, kind);
@@ -78,7 +77,7 @@ pub(super) fn row_select(
     (select, kinds)
 }
 
-fn field_kind(field: &FieldPlan) -> ColumnKind {
+fn field_kind(field: &TableField) -> ColumnKind {
     use datavern_core::catalog::FieldType;
     if field.encrypted {
         return ColumnKind::Bytes;
@@ -96,7 +95,7 @@ fn field_kind(field: &FieldPlan) -> ColumnKind {
 
 /// Decodes the cells of [`row_select`]'s columns (made with the same `controls`).
 pub(super) fn to_row(
-    plan: &CollectionPlan,
+    plan: &Table,
     controls: Option<&ControlQuery>,
     cells: Vec<Cell>,
 ) -> Result<StoredRow> {
@@ -158,14 +157,9 @@ pub(super) fn to_row(
     })
 }
 
-fn corrupt(
-    plan: &CollectionPlan,
-    field: &str,
-    record: Uuid,
-    field_type: &'static str,
-) -> crate::StoreError {
+fn corrupt(plan: &Table, field: &str, record: Uuid, field_type: &'static str) -> crate::StoreError {
     RecordError::CorruptValue {
-        collection: plan.name.clone(),
+        collection: plan.name().to_owned(),
         field: field.to_owned(),
         record,
         field_type,
@@ -174,44 +168,24 @@ fn corrupt(
 }
 
 impl StoredRow {
-    /// The subject whose data key seals the record's encrypted fields.
-    pub(super) fn key_owner(&self, plan: &CollectionPlan) -> Result<Uuid> {
-        match plan.key_owner {
-            KeyOwner::Record | KeyOwner::OwnKey => Ok(self.id),
-            KeyOwner::PrimaryReference => {
-                self.references.first().copied().flatten().ok_or_else(|| {
-                    RecordError::MissingSubject {
-                        collection: plan.name.clone(),
-                        record: self.id,
-                    }
-                    .into()
-                })
-            }
-        }
+    /// The subject whose data key seals the record's encrypted fields, if known.
+    pub(super) fn key_owner(&self, plan: &Table) -> Option<Uuid> {
+        plan.owner_of(self.id, &self.references)
     }
 
     /// The primary data subject (for audit entries), if the record concerns a person.
-    pub(super) fn primary_subject(&self, plan: &CollectionPlan) -> Option<Uuid> {
-        match plan.key_owner {
-            KeyOwner::Record => Some(self.id),
-            KeyOwner::PrimaryReference => self.references.first().copied().flatten(),
-            KeyOwner::OwnKey => None,
-        }
+    pub(super) fn primary_subject(&self, plan: &Table) -> Option<Uuid> {
+        plan.primary_subject(self.id, &self.references)
     }
 
     /// The secondary data subjects (for audit entries).
-    pub(super) fn secondary_subjects(&self, plan: &CollectionPlan) -> Vec<Uuid> {
-        plan.references
-            .iter()
-            .zip(&self.references)
-            .filter(|(reference, _)| !reference.primary)
-            .filter_map(|(_, id)| *id)
-            .collect()
+    pub(super) fn secondary_subjects(&self, plan: &Table) -> Vec<Uuid> {
+        plan.secondary_subjects(&self.references)
     }
 
     /// Whether a field the grant may read is encrypted and set (so the subject's key is
     /// needed to show the record).
-    fn needs_key(&self, plan: &CollectionPlan, grant: &Grant) -> bool {
+    fn needs_key(&self, plan: &Table, grant: &Grant) -> bool {
         plan.fields.iter().zip(&self.values).any(|(field, stored)| {
             matches!(stored, Stored::Sealed(_)) && grant.may_read(&field.name)
         })
@@ -223,14 +197,14 @@ impl Records {
     pub(super) async fn open(
         &self,
         tenant: Kommunenummer,
-        plan: &CollectionPlan,
-        field: &FieldPlan,
+        plan: &Table,
+        field: &TableField,
         record: Uuid,
         owner: Uuid,
         envelope: &[u8],
     ) -> Result<FieldValue> {
         let failed = || RecordError::Decryption {
-            collection: plan.name.clone(),
+            collection: plan.name().to_owned(),
             field: field.name.clone(),
             record,
         };
@@ -241,59 +215,70 @@ impl Records {
             .read_key(tenant, owner, key_id)
             .await?
             .ok_or_else(failed)?;
-        let record_text = record.hyphenated().to_string();
-        let owner_text = owner.hyphenated().to_string();
-        let context = FieldContext {
-            tenant: tenant.as_str(),
-            collection: &plan.name,
-            field: &field.name,
-            record_id: &record_text,
-            subject_id: &owner_text,
-        };
-        let plaintext = decrypt_field(&key, &context, envelope).map_err(|_| failed())?;
-        let bad = || RecordError::CorruptValue {
-            collection: plan.name.clone(),
-            field: field.name.clone(),
-            record,
-            field_type: field.field_type.as_str(),
-        };
-        let text = std::str::from_utf8(&plaintext).map_err(|_| bad())?;
-        Ok(codec::from_canonical(field.field_type, text).map_err(|_| bad())?)
+        plan.open(&key, tenant, field, record, owner, envelope)
+    }
+
+    /// The values of the fields of record `id` (with these subject `references` and stored
+    /// `values`, per field of `plan`) that `wanted` selects (by position and field),
+    /// decrypted, in catalog order. The one decrypt loop of the store.
+    ///
+    /// A sealed value whose key owner is unknown (the primary subject's link was cleared by
+    /// erasure or anonymization while an envelope remained) reads as null: no key can be
+    /// named to open it, which is exactly what clearing the link is for, and a person's
+    /// other records (or a list holding this one) must stay readable. The same holds on
+    /// every path that decrypts: record reads, lookups and the data subject rights.
+    pub(crate) async fn open_values<'p>(
+        &self,
+        tenant: Kommunenummer,
+        plan: &'p Table,
+        id: Uuid,
+        references: &[Option<Uuid>],
+        values: &[Stored],
+        wanted: impl Fn(usize, &TableField) -> bool,
+    ) -> Result<Vec<(&'p TableField, FieldValue)>> {
+        let owner = plan.owner_of(id, references);
+        let mut opened = Vec::new();
+        for (position, (field, stored)) in plan.fields.iter().zip(values).enumerate() {
+            if !wanted(position, field) {
+                continue;
+            }
+            let value = match (stored, owner) {
+                (Stored::Null, _) | (Stored::Sealed(_), None) => FieldValue::Null,
+                (Stored::Plain(value), _) => value.clone(),
+                (Stored::Sealed(envelope), Some(owner)) => {
+                    self.open(tenant, plan, field, id, owner, envelope).await?
+                }
+            };
+            opened.push((field, value));
+        }
+        Ok(opened)
     }
 
     /// The row as `grant` may see it: readable fields decrypted, withheld ones only named.
     pub(super) async fn view(
         &self,
-        plan: &CollectionPlan,
+        plan: &Table,
         grant: &Grant,
         row: &StoredRow,
     ) -> Result<RecordView> {
         let tenant = grant.tenant();
-        let owner = if row.needs_key(plan, grant) {
-            Some(row.key_owner(plan)?)
-        } else {
-            None
-        };
-        let mut fields = Vec::new();
-        for (field, stored) in plan.fields.iter().zip(&row.values) {
-            if !grant.may_read(&field.name) {
-                continue;
-            }
-            let value = match (stored, owner) {
-                (Stored::Null, _) => FieldValue::Null,
-                (Stored::Plain(value), _) => value.clone(),
-                (Stored::Sealed(envelope), Some(owner)) => {
-                    self.open(tenant, plan, field, row.id, owner, envelope)
-                        .await?
-                }
-                (Stored::Sealed(_), None) => FieldValue::Null,
-            };
-            fields.push((field.field_name.clone(), value));
-        }
+        let fields = self
+            .open_values(
+                tenant,
+                plan,
+                row.id,
+                &row.references,
+                &row.values,
+                |_, field| grant.may_read(&field.name),
+            )
+            .await?
+            .into_iter()
+            .map(|(field, value)| (field.field_name.clone(), value))
+            .collect();
         Ok(RecordView {
             id: row.id,
             tenant,
-            collection: plan.name.clone(),
+            collection: plan.name().to_owned(),
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -306,7 +291,7 @@ impl Records {
     /// The audit entry of a read of `row` under `grant`.
     pub(super) fn read_entry(
         &self,
-        plan: &CollectionPlan,
+        plan: &Table,
         grant: &Grant,
         row: &StoredRow,
         meta: &RequestMeta,
@@ -330,7 +315,7 @@ impl Records {
     /// returns them.
     async fn show(
         &self,
-        plan: &CollectionPlan,
+        plan: &Table,
         grant: &Grant,
         rows: &[StoredRow],
         meta: &RequestMeta,
@@ -346,7 +331,7 @@ impl Records {
         let owners: Vec<Uuid> = admitted
             .iter()
             .filter(|row| row.needs_key(plan, grant))
-            .filter_map(|row| row.key_owner(plan).ok())
+            .filter_map(|row| row.key_owner(plan))
             .collect();
         self.inner.keys.preload(tenant, &owners).await?;
         let mut views = Vec::with_capacity(admitted.len());
@@ -366,7 +351,7 @@ impl Records {
     /// refusal is recorded in the audit log (group commit) first.
     pub(super) async fn check_controls(
         &self,
-        plan: &CollectionPlan,
+        plan: &Table,
         grant: &Grant,
         row: &StoredRow,
         meta: &RequestMeta,
@@ -445,12 +430,12 @@ impl Records {
 /// for references, those whose reference field the grant may read (a withheld reference
 /// field's id is not revealed through the subject list either).
 pub(super) fn visible_subjects(
-    plan: &CollectionPlan,
+    plan: &Table,
     grant: &Grant,
     id: Uuid,
     references: &[Option<Uuid>],
 ) -> Vec<RecordSubject> {
-    match plan.key_owner {
+    match plan.key_owner() {
         KeyOwner::Record => vec![RecordSubject {
             reference: None,
             id: SubjectId::from_uuid(id),
@@ -477,7 +462,7 @@ pub(super) fn visible_subjects(
 /// tenant.
 pub(super) async fn fetch_rows(
     records: &Records,
-    plan: &CollectionPlan,
+    plan: &Table,
     tenant: Kommunenummer,
     controls: &ControlQuery,
     select: &SelectStatement,
@@ -509,7 +494,7 @@ pub(super) async fn get(
     let rows = fetch_rows(records, plan, tenant, &controls, &select, &kinds).await?;
     let Some(row) = rows.first() else {
         return Err(RecordError::NotFound {
-            collection: plan.name.clone(),
+            collection: plan.name().to_owned(),
         }
         .into());
     };
@@ -558,7 +543,7 @@ pub(super) async fn list(
 /// `blind_index`, after `after` if given, in id order, at most one more than
 /// [`MAX_LOOKUP_MATCHES`].
 pub(super) fn lookup_select(
-    plan: &CollectionPlan,
+    plan: &Table,
     backend: Backend,
     controls: Option<&ControlQuery>,
     tenant: Kommunenummer,
@@ -615,13 +600,11 @@ async fn lookup_matches(
         },
         None => return Err(not_searchable().into()),
     };
-    let catalog_field =
-        catalog_field(&records.inner.catalog, &plan.name, field).ok_or_else(not_searchable)?;
     let tenant = grant.tenant();
     let key = records
         .inner
         .keys
-        .index_key(tenant, &plan.name, field, field_plan.index_length)
+        .index_key(tenant, plan.name(), field, field_plan.index_length)
         .await?;
     let blind_index = key.compute(normalized_value.as_bytes());
 
@@ -648,22 +631,24 @@ async fn lookup_matches(
     // only exact matches of the normalised form. Only these count and are returned.
     let owners: Vec<Uuid> = candidates
         .iter()
-        .filter_map(|row| row.key_owner(plan).ok())
+        .filter_map(|row| row.key_owner(plan))
         .collect();
     records.inner.keys.preload(tenant, &owners).await?;
     let mut matches = Vec::new();
     for row in candidates {
-        let value = match &row.values[position] {
-            Stored::Null => continue,
-            Stored::Plain(value) => value.clone(),
-            Stored::Sealed(envelope) => {
-                let owner = row.key_owner(plan)?;
-                records
-                    .open(tenant, plan, field_plan, row.id, owner, envelope)
-                    .await?
-            }
-        };
-        if value.index_form(catalog_field).as_deref() == Some(normalized_value) {
+        let opened = records
+            .open_values(
+                tenant,
+                plan,
+                row.id,
+                &row.references,
+                &row.values,
+                |p, _| p == position,
+            )
+            .await?;
+        let value = opened.into_iter().next().map(|(_, value)| value);
+        let form = value.and_then(|value| field_plan.index_form(&value));
+        if form.as_deref() == Some(normalized_value) {
             matches.push(row);
         }
     }

@@ -8,69 +8,18 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::record::FieldValue;
-use datavern_crypto::{FieldContext, Zeroizing, encrypt_field_padded};
 use datavern_sql::Conn;
 use sea_query::{Alias, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec;
-use super::plan::{CollectionPlan, KeyOwner, catalog_field};
 use super::read::{Stored, row_select, to_row};
 use super::row::{self, Cell, ColumnKind};
 use super::{RecordError, Records};
 use crate::error::Result;
 use crate::schema::RESTRICTED_COLUMN;
-
-/// One collection's table as the rights see it.
-#[derive(Debug, Clone)]
-pub(crate) struct TableInfo {
-    /// The collection.
-    pub(crate) collection: String,
-    /// Its table.
-    pub(crate) table: String,
-    /// Whose key seals the encrypted fields.
-    pub(crate) owner: Owner,
-    /// The subject references, primary first.
-    pub(crate) references: Vec<ReferenceInfo>,
-    /// The fields, in catalog order.
-    pub(crate) fields: Vec<FieldInfo>,
-}
-
-/// Whose data key seals a record's encrypted fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Owner {
-    /// `subjects: self`: the record is the person.
-    Record,
-    /// The primary subject reference.
-    PrimaryReference,
-    /// `subjects: none`.
-    OwnKey,
-}
-
-/// A subject reference of a table.
-#[derive(Debug, Clone)]
-pub(crate) struct ReferenceInfo {
-    /// The reference's name (`foresatt1`).
-    pub(crate) name: String,
-    /// Its field (`foresatt1_id`).
-    pub(crate) field: String,
-    /// Its subject column (`dv_subject`, `dv_subject_foresatt1`).
-    pub(crate) column: String,
-    /// Whether it is the primary subject.
-    pub(crate) primary: bool,
-}
-
-/// A field's column.
-#[derive(Debug, Clone)]
-pub(crate) struct FieldInfo {
-    /// The field's name (also its column's).
-    pub(crate) name: String,
-    /// Whether the column holds an envelope.
-    pub(crate) encrypted: bool,
-    /// Its blind-index column, if searchable.
-    pub(crate) blind_index: Option<String>,
-}
+use crate::table::Table;
 
 /// A row as stored, with its restriction flag.
 pub(crate) struct RawRow {
@@ -82,7 +31,7 @@ pub(crate) struct RawRow {
     pub(crate) created_at: OffsetDateTime,
     /// Last changed.
     pub(crate) updated_at: OffsetDateTime,
-    /// The subject ids, per reference of [`TableInfo::references`].
+    /// The subject ids, per reference of the table (primary first).
     pub(crate) references: Vec<Option<Uuid>>,
     /// Whether processing is restricted.
     pub(crate) restricted: bool,
@@ -92,56 +41,20 @@ pub(crate) struct RawRow {
 
 impl RawRow {
     /// The key owner of the row's envelopes, if it has one.
-    pub(crate) fn key_owner(&self, table: &TableInfo) -> Option<Uuid> {
-        match table.owner {
-            Owner::Record | Owner::OwnKey => Some(self.id),
-            Owner::PrimaryReference => self.references.first().copied().flatten(),
-        }
+    pub(crate) fn key_owner(&self, table: &Table) -> Option<Uuid> {
+        table.owner_of(self.id, &self.references)
     }
 }
 
 impl Records {
     /// The tables of every collection, in catalog order.
-    pub(crate) fn tables(&self) -> Vec<TableInfo> {
-        self.inner
-            .catalog
-            .collections()
-            .iter()
-            .filter_map(|c| self.table(c.name().as_str()))
-            .collect()
+    pub(crate) fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.inner.tables.iter()
     }
 
     /// The table of `collection`.
-    pub(crate) fn table(&self, collection: &str) -> Option<TableInfo> {
-        let plan = self.inner.plans.get(collection)?;
-        Some(TableInfo {
-            collection: plan.name.clone(),
-            table: plan.table.clone(),
-            owner: match plan.key_owner {
-                KeyOwner::Record => Owner::Record,
-                KeyOwner::PrimaryReference => Owner::PrimaryReference,
-                KeyOwner::OwnKey => Owner::OwnKey,
-            },
-            references: plan
-                .references
-                .iter()
-                .map(|r| ReferenceInfo {
-                    name: r.name.clone(),
-                    field: r.field.clone(),
-                    column: r.column.clone(),
-                    primary: r.primary,
-                })
-                .collect(),
-            fields: plan
-                .fields
-                .iter()
-                .map(|f| FieldInfo {
-                    name: f.name.clone(),
-                    encrypted: f.encrypted,
-                    blind_index: f.blind_index.clone(),
-                })
-                .collect(),
-        })
+    pub(crate) fn table(&self, collection: &str) -> Option<&Table> {
+        self.inner.tables.get(collection)
     }
 
     /// The rows of `collection` in `tenant` that `filter` selects, read in the caller's
@@ -204,10 +117,7 @@ impl Records {
         now: OffsetDateTime,
     ) -> Result<()> {
         let plan = self.plan_of(collection)?;
-        let mut subjects: Vec<Uuid> = row.references.iter().flatten().copied().collect();
-        if plan.key_owner == super::plan::KeyOwner::Record {
-            subjects.push(row.id);
-        }
+        let subjects = plan.all_subjects(row.id, &row.references);
         if let Some(held) = super::write::held(conn, plan, tenant, row.id, &subjects, now).await? {
             return Err(held.into());
         }
@@ -231,8 +141,8 @@ impl Records {
         self.inner.keys.preload(tenant, owners).await
     }
 
-    /// The values of the fields `wanted` selects (by position in [`TableInfo::fields`]),
-    /// decrypted: `(field name, value)` in catalog order.
+    /// The values of the fields `wanted` selects (by position in the table's fields),
+    /// decrypted: `(field name, value)` in catalog order (see [`Records::open_values`]).
     pub(crate) async fn decrypt(
         &self,
         tenant: Kommunenummer,
@@ -241,33 +151,20 @@ impl Records {
         wanted: impl Fn(usize) -> bool,
     ) -> Result<Vec<(String, FieldValue)>> {
         let plan = self.plan_of(collection)?;
-        let owner = match plan.key_owner {
-            KeyOwner::Record | KeyOwner::OwnKey => Some(row.id),
-            KeyOwner::PrimaryReference => row.references.first().copied().flatten(),
-        };
-        let mut values = Vec::new();
-        for (position, (field, stored)) in plan.fields.iter().zip(&row.stored).enumerate() {
-            if !wanted(position) {
-                continue;
-            }
-            let value = match (stored, owner) {
-                (Stored::Null, _) => FieldValue::Null,
-                (Stored::Plain(value), _) => value.clone(),
-                (Stored::Sealed(envelope), Some(owner)) => {
-                    self.open(tenant, plan, field, row.id, owner, envelope)
-                        .await?
-                }
-                (Stored::Sealed(_), None) => {
-                    return Err(RecordError::MissingSubject {
-                        collection: plan.name.clone(),
-                        record: row.id,
-                    }
-                    .into());
-                }
-            };
-            values.push((field.name.clone(), value));
-        }
-        Ok(values)
+        let opened = self
+            .open_values(
+                tenant,
+                plan,
+                row.id,
+                &row.references,
+                &row.stored,
+                |p, _| wanted(p),
+            )
+            .await?;
+        Ok(opened
+            .into_iter()
+            .map(|(field, value)| (field.name.clone(), value))
+            .collect())
     }
 
     /// The column values that write `value` into `field` of record `record` (sealed with
@@ -294,37 +191,19 @@ impl Records {
             columns.push((field.to_owned(), codec::plain_expr(backend, value)));
             return Ok(columns);
         }
-        let sealed = match value.canonical() {
-            Some(text) => {
-                let owner = owner.ok_or_else(|| RecordError::MissingSubject {
-                    collection: plan.name.clone(),
-                    record,
-                })?;
-                let key = self.inner.keys.write_key(tenant, owner).await?;
-                let text = Zeroizing::new(text);
-                let record_text = record.hyphenated().to_string();
-                let owner_text = owner.hyphenated().to_string();
-                let context = FieldContext {
-                    tenant: tenant.as_str(),
-                    collection: &plan.name,
-                    field,
-                    record_id: &record_text,
-                    subject_id: &owner_text,
-                };
-                Some(encrypt_field_padded(
-                    &key,
-                    &context,
-                    text.as_bytes(),
-                    field_plan.padding()?,
-                )?)
-            }
-            None => None,
+        let sealed = if value.canonical().is_none() {
+            None
+        } else {
+            let owner = owner.ok_or_else(|| RecordError::MissingSubject {
+                collection: plan.name().to_owned(),
+                record,
+            })?;
+            let key = self.inner.keys.write_key(tenant, owner).await?;
+            plan.seal(&key, tenant, field_plan, record, owner, value)?
         };
         columns.push((field.to_owned(), codec::bytes_expr(sealed)));
         if let Some(index_column) = &field_plan.blind_index {
-            let form = catalog_field(&self.inner.catalog, &plan.name, field)
-                .and_then(|f| value.index_form(f));
-            let index = match form {
+            let index = match field_plan.index_form(value) {
                 Some(form) => Some(self.blind_index(tenant, collection, field, &form).await?),
                 None => None,
             };
@@ -358,9 +237,9 @@ impl Records {
         codec::now_micros()
     }
 
-    fn plan_of(&self, collection: &str) -> Result<&CollectionPlan> {
+    fn plan_of(&self, collection: &str) -> Result<&Table> {
         self.inner
-            .plans
+            .tables
             .get(collection)
             .ok_or_else(|| RecordError::UnknownCollection(collection.to_owned()).into())
     }

@@ -25,11 +25,11 @@ use sea_query::{Alias, Expr, OnConflict, Query};
 use uuid::Uuid;
 
 use super::error::RecordError;
-use super::plan::{CollectionPlan, FieldPlan, catalog_field};
-use super::read::{Stored, row_select, to_row};
+use super::read::{row_select, to_row};
 use super::row;
 use super::{Records, codec, time_expr};
 use crate::error::Result;
+use crate::table::{Table, TableField};
 
 /// The claim table.
 const CLAIMS: &str = "dv_unique_claims";
@@ -37,7 +37,7 @@ const CLAIMS: &str = "dv_unique_claims";
 /// A value a write gives a unique field.
 pub(super) struct UniqueValue<'p> {
     /// The field.
-    pub(super) field: &'p FieldPlan,
+    pub(super) field: &'p TableField,
     /// Its position in the plan's fields.
     position: usize,
     /// The record written (excluded from the comparison on an update).
@@ -54,18 +54,16 @@ impl Records {
     pub(super) async fn unique_values<'p>(
         &self,
         tenant: Kommunenummer,
-        plan: &'p CollectionPlan,
+        plan: &'p Table,
         record: Uuid,
-        values: &[(&'p FieldPlan, &FieldValue)],
+        values: &[(&'p TableField, &FieldValue)],
     ) -> Result<Vec<UniqueValue<'p>>> {
         let mut unique = Vec::new();
         for (field, value) in values {
-            let Some(catalog) = catalog_field(&self.inner.catalog, &plan.name, &field.name)
-                .filter(|f| f.is_unique())
-            else {
+            if !field.is_unique() {
                 continue;
-            };
-            let Some(form) = value.index_form(catalog) else {
+            }
+            let Some(form) = field.index_form(value) else {
                 continue;
             };
             let Some(position) = plan.fields.iter().position(|f| f.name == field.name) else {
@@ -74,7 +72,7 @@ impl Records {
             let key = self
                 .inner
                 .keys
-                .index_key(tenant, &plan.name, &field.name, field.index_length)
+                .index_key(tenant, plan.name(), &field.name, field.index_length)
                 .await?;
             let index = key.compute(form.as_bytes()).as_bytes().to_vec();
             unique.push(UniqueValue {
@@ -95,7 +93,7 @@ impl Records {
     pub(super) async fn find_duplicate(
         &self,
         conn: &mut Conn<'_>,
-        plan: &CollectionPlan,
+        plan: &Table,
         tenant: Kommunenummer,
         values: &[UniqueValue<'_>],
     ) -> Result<Option<(RecordError, Uuid)>> {
@@ -103,7 +101,7 @@ impl Records {
             return Ok(None);
         }
         let duplicate = |value: &UniqueValue<'_>| RecordError::DuplicateValue {
-            collection: plan.name.clone(),
+            collection: plan.name().to_owned(),
             field: value.field.name.clone(),
         };
         for (i, value) in values.iter().enumerate() {
@@ -130,7 +128,7 @@ impl Records {
                 )
                 .values_panic([
                     tenant.as_str().into(),
-                    plan.name.as_str().into(),
+                    plan.name().into(),
                     field.into(),
                     index.into(),
                     now.clone(),
@@ -156,22 +154,23 @@ impl Records {
                 .and_where(Expr::col(Alias::new(index_column.as_str())).eq(value.index.clone()))
                 .and_where(Expr::col(Alias::new("id")).ne(value.record));
             let rows = row::fetch_shared(conn, &candidates, &kinds).await?;
-            let Some(catalog) = catalog_field(&self.inner.catalog, &plan.name, &value.field.name)
-            else {
-                continue;
-            };
             for cells in rows {
                 let row = to_row(plan, None, cells)?;
-                let stored = match &row.values[value.position] {
-                    Stored::Null => continue,
-                    Stored::Plain(stored) => stored.clone(),
-                    Stored::Sealed(envelope) => {
-                        let owner = row.key_owner(plan)?;
-                        self.open(tenant, plan, value.field, row.id, owner, envelope)
-                            .await?
-                    }
-                };
-                if stored.index_form(catalog).as_deref() == Some(value.form.as_str()) {
+                let opened = self
+                    .open_values(
+                        tenant,
+                        plan,
+                        row.id,
+                        &row.references,
+                        &row.values,
+                        |p, _| p == value.position,
+                    )
+                    .await?;
+                let form = opened
+                    .into_iter()
+                    .next()
+                    .and_then(|(field, stored)| field.index_form(&stored));
+                if form.as_deref() == Some(value.form.as_str()) {
                     return Ok(Some((duplicate(value), value.record)));
                 }
             }

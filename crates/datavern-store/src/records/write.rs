@@ -8,14 +8,13 @@ use datavern_core::catalog::{ArchiveDuty, FieldName, Kommunenummer};
 use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
-use datavern_crypto::{BlindIndexKey, DataKey, FieldContext, Zeroizing, encrypt_field_padded};
+use datavern_crypto::{BlindIndexKey, DataKey};
 use datavern_sql::{Backend, Conn};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
 use super::control::ControlQuery;
 use super::error::RecordError;
-use super::plan::{CollectionPlan, FieldPlan, KeyOwner, catalog_field};
 use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
 use super::row::{self, Cell, ColumnKind};
 use super::{MAX_BATCH, RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
@@ -23,6 +22,7 @@ use super::{codec, history};
 use crate::audit::{self, AuditEntry};
 use crate::error::Result;
 use crate::outbox::{self, RecordChange, RecordEvent};
+use crate::table::{KeyOwner, Table, TableField};
 use datavern_sql::{Tx, TxMode};
 
 /// Referenced ids per query when checking references (well below every backend's
@@ -46,9 +46,9 @@ fn mode_name(mode: Mode) -> &'static str {
 
 /// The record's values paired with their fields' plans, each checked against its column.
 fn resolve<'p, 'r>(
-    plan: &'p CollectionPlan,
+    plan: &'p Table,
     record: &'r ValidatedRecord,
-) -> Result<Vec<(&'p FieldPlan, &'r FieldValue)>> {
+) -> Result<Vec<(&'p TableField, &'r FieldValue)>> {
     record
         .iter()
         .map(|(name, value)| {
@@ -59,7 +59,7 @@ fn resolve<'p, 'r>(
                     reason: format!(
                         "collection `{}` has no such field (the record was validated for another \
                      collection)",
-                        plan.name
+                        plan.name()
                     ),
                 })?;
             codec::check_storable(field, value)?;
@@ -71,7 +71,7 @@ fn resolve<'p, 'r>(
 /// What sealing needs to know about the record.
 struct SealContext<'a> {
     tenant: Kommunenummer,
-    plan: &'a CollectionPlan,
+    plan: &'a Table,
     record: Uuid,
     owner: Uuid,
 }
@@ -90,15 +90,15 @@ impl Records {
     async fn index_keys<'p>(
         &self,
         tenant: Kommunenummer,
-        plan: &'p CollectionPlan,
-        fields: Vec<&'p FieldPlan>,
+        plan: &'p Table,
+        fields: Vec<&'p TableField>,
     ) -> Result<IndexKeys<'p>> {
         let mut keys = Vec::with_capacity(fields.len());
         for field in fields {
             let key = self
                 .inner
                 .keys
-                .index_key(tenant, &plan.name, &field.name, field.index_length)
+                .index_key(tenant, plan.name(), &field.name, field.index_length)
                 .await?;
             keys.push((field.name.as_str(), key));
         }
@@ -112,43 +112,26 @@ impl Records {
     fn seal_values<'p>(
         &self,
         cx: &SealContext<'p>,
-        values: &[(&'p FieldPlan, &FieldValue)],
+        values: &[(&'p TableField, &FieldValue)],
         key: Option<&DataKey>,
         index: &IndexKeys<'p>,
         columns: &mut Vec<Column<'p>>,
     ) -> Result<()> {
         let backend = self.inner.store.data().backend();
-        let record_text = cx.record.hyphenated().to_string();
-        let owner_text = cx.owner.hyphenated().to_string();
         for (field, value) in values {
             if !field.encrypted {
                 columns.push((field.name.as_str(), codec::plain_expr(backend, value)));
                 continue;
             }
-            let sealed = match (value.canonical(), key) {
-                (Some(text), Some(key)) => {
-                    let text = Zeroizing::new(text);
-                    let context = FieldContext {
-                        tenant: cx.tenant.as_str(),
-                        collection: &cx.plan.name,
-                        field: &field.name,
-                        record_id: &record_text,
-                        subject_id: &owner_text,
-                    };
-                    Some(encrypt_field_padded(
-                        key,
-                        &context,
-                        text.as_bytes(),
-                        field.padding()?,
-                    )?)
-                }
-                _ => None,
+            let sealed = match key {
+                Some(key) => cx
+                    .plan
+                    .seal(key, cx.tenant, field, cx.record, cx.owner, value)?,
+                None => None,
             };
             columns.push((field.name.as_str(), codec::bytes_expr(sealed)));
             if let Some(index_column) = &field.blind_index {
-                let form = catalog_field(&self.inner.catalog, &cx.plan.name, &field.name)
-                    .and_then(|f| value.index_form(f));
-                let index = match form {
+                let index = match field.index_form(value) {
                     Some(form) => {
                         let key = index
                             .keys
@@ -173,9 +156,9 @@ impl Records {
 /// The searchable fields that have a value in `values`, each once: those whose blind-index
 /// keys a write needs.
 fn indexed_fields<'p, 'v>(
-    values: impl IntoIterator<Item = (&'p FieldPlan, &'v FieldValue)>,
-) -> Vec<&'p FieldPlan> {
-    let mut fields: Vec<&'p FieldPlan> = Vec::new();
+    values: impl IntoIterator<Item = (&'p TableField, &'v FieldValue)>,
+) -> Vec<&'p TableField> {
+    let mut fields: Vec<&'p TableField> = Vec::new();
     for (field, value) in values {
         if field.blind_index.is_some()
             && !value.is_null()
@@ -188,7 +171,7 @@ fn indexed_fields<'p, 'v>(
 }
 
 /// Whether sealing `values` needs the owner's data key: some encrypted field has a value.
-fn needs_key(values: &[(&FieldPlan, &FieldValue)]) -> bool {
+fn needs_key(values: &[(&TableField, &FieldValue)]) -> bool {
     values
         .iter()
         .any(|(field, value)| field.encrypted && !value.is_null())
@@ -200,7 +183,7 @@ fn needs_key(values: &[(&FieldPlan, &FieldValue)]) -> bool {
 /// reference (in the order given) is the error.
 async fn check_references(
     conn: &mut Conn<'_>,
-    plan: &CollectionPlan,
+    plan: &Table,
     tenant: Kommunenummer,
     references: &[(usize, Uuid)],
 ) -> Result<()> {
@@ -287,7 +270,7 @@ fn write_entry(
 /// SQLite write transaction already holds the database's write lock).
 async fn locked_row(
     conn: &mut Conn<'_>,
-    plan: &CollectionPlan,
+    plan: &Table,
     backend: Backend,
     controls: &ControlQuery,
     tenant: Kommunenummer,
@@ -302,7 +285,7 @@ async fn locked_row(
     match row {
         Some(cells) => to_row(plan, Some(controls), cells),
         None => Err(RecordError::NotFound {
-            collection: plan.name.clone(),
+            collection: plan.name().to_owned(),
         }
         .into()),
     }
@@ -327,7 +310,7 @@ pub(super) async fn create(
 /// A record to create, checked and with its id, references and key owner settled.
 struct NewRecord<'p, 'r> {
     record: &'r ValidatedRecord,
-    values: Vec<(&'p FieldPlan, &'r FieldValue)>,
+    values: Vec<(&'p TableField, &'r FieldValue)>,
     id: Uuid,
     references: Vec<Option<Uuid>>,
     referenced: Vec<(usize, Uuid)>,
@@ -337,7 +320,7 @@ struct NewRecord<'p, 'r> {
 /// Checks one record of a create (mode, writable fields, storable values) and settles its
 /// id, references and key owner.
 fn prepare<'p, 'r>(
-    plan: &'p CollectionPlan,
+    plan: &'p Table,
     grant: &Grant,
     record: &'r ValidatedRecord,
 ) -> Result<NewRecord<'p, 'r>> {
@@ -358,7 +341,7 @@ fn prepare<'p, 'r>(
         .iter()
         .map(|r| referenced_record(record, &r.name))
         .collect();
-    let owner = key_owner(plan, id, &references)?;
+    let owner = plan.write_owner(id, &references)?;
     let referenced = references
         .iter()
         .enumerate()
@@ -434,10 +417,10 @@ async fn create_all(
                 .map_err(RecordError::from)?;
             if event.purpose() != grant.purpose()
                 || event.action() != ConsentAction::Grant
-                || plan.key_owner != KeyOwner::Record
+                || plan.key_owner() != KeyOwner::Record
             {
                 return Err(RecordError::ConsentNotApplicable {
-                    collection: plan.name.clone(),
+                    collection: plan.name().to_owned(),
                     purpose: grant.purpose().to_string(),
                 }
                 .into());
@@ -449,7 +432,7 @@ async fn create_all(
         .iter()
         .map(|record| prepare(plan, grant, record))
         .collect::<Result<Vec<_>>>()?;
-    if plan.key_owner == KeyOwner::Record {
+    if plan.key_owner() == KeyOwner::Record {
         // A new person has no restriction or objection yet: only consent can refuse, and
         // that is known before anything is written.
         let own = SubjectControls {
@@ -541,18 +524,8 @@ async fn create_all(
             None => groups.push((names, vec![values])),
         }
 
-        let primary = match plan.key_owner {
-            KeyOwner::Record => Some(new.id),
-            KeyOwner::PrimaryReference => Some(new.owner),
-            KeyOwner::OwnKey => None,
-        };
-        let secondary: Vec<Uuid> = plan
-            .references
-            .iter()
-            .zip(&new.references)
-            .filter(|(r, _)| !r.primary)
-            .filter_map(|(_, s)| *s)
-            .collect();
+        let primary = plan.primary_subject(new.id, &new.references);
+        let secondary = plan.secondary_subjects(&new.references);
         entries.push(write_entry(
             grant,
             Some(new.record.field_names().collect()),
@@ -566,7 +539,7 @@ async fn create_all(
     // All rows, audit entries and outbox events in one transaction: all or nothing.
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
-    if plan.key_owner == KeyOwner::PrimaryReference {
+    if plan.key_owner() == KeyOwner::PrimaryReference {
         let subjects: Vec<&[Option<Uuid>]> =
             prepared.iter().map(|r| r.references.as_slice()).collect();
         let states = controls
@@ -576,7 +549,10 @@ async fn create_all(
             if let Err(denial) = datavern_core::controls::check(catalog, grant, state) {
                 // Audited outside the write transaction (the group commit needs the lock).
                 drop(tx);
-                let (primary, secondary) = subjects_of(plan, new.id, &new.references);
+                let (primary, secondary) = (
+                    plan.primary_subject(new.id, &new.references),
+                    plan.secondary_subjects(&new.references),
+                );
                 return Err(records
                     .refuse(grant, None, primary, secondary, denial, meta)
                     .await);
@@ -594,14 +570,17 @@ async fn create_all(
             .map(|new| new.references.as_slice())
             .unwrap_or_default();
         // The record was not written: its own id names nobody yet.
-        let (primary, secondary) = subjects_of(plan, record, references);
+        let (primary, secondary) = (
+            plan.primary_subject(record, references),
+            plan.secondary_subjects(references),
+        );
         let primary = primary.filter(|subject| *subject != record);
         return Err(records
             .refuse_with(grant, None, primary, secondary, error, meta)
             .await);
     }
     for (names, rows) in groups {
-        insert_rows(&mut tx.conn(), &plan.table, &names, rows).await?;
+        insert_rows(&mut tx.conn(), plan.table(), &names, rows).await?;
     }
     audit::append_all(&mut tx.conn(), &entries.iter().collect::<Vec<_>>()).await?;
     outbox::append_all(
@@ -611,7 +590,7 @@ async fn create_all(
             .map(|new| RecordEvent {
                 change: RecordChange::Created,
                 tenant,
-                collection: &plan.name,
+                collection: plan.name(),
                 record: new.id,
                 version: 1,
                 fields: new.record.field_names().map(|f| f.to_string()).collect(),
@@ -654,7 +633,7 @@ async fn create_all(
             RecordView {
                 id: new.id,
                 tenant,
-                collection: plan.name.clone(),
+                collection: plan.name().to_owned(),
                 version: 1,
                 created_at: now,
                 updated_at: now,
@@ -753,14 +732,17 @@ pub(super) async fn update(
             datavern_core::controls::check(&records.inner.catalog, grant, &new_controls)
         {
             drop(tx);
-            let (primary, secondary) = subjects_of(plan, id, &references);
+            let (primary, secondary) = (
+                plan.primary_subject(id, &references),
+                plan.secondary_subjects(&references),
+            );
             return Err(records
                 .refuse(grant, Some(id), primary, secondary, denial, meta)
                 .await);
         }
     }
-    let new_owner = key_owner(plan, id, &references)?;
-    let owner_changed = plan.key_owner == KeyOwner::PrimaryReference && changed.contains(&0);
+    let new_owner = plan.write_owner(id, &references)?;
+    let owner_changed = plan.key_owner() == KeyOwner::PrimaryReference && changed.contains(&0);
 
     // The record as it will be: the patch's values, and the others as stored. Encrypted
     // values the caller will see are decrypted now, before anything is written, so a
@@ -793,7 +775,7 @@ pub(super) async fn update(
         .await?;
     }
     let mut merged: Vec<Stored> = Vec::with_capacity(plan.fields.len());
-    let mut resealed: Vec<(&FieldPlan, FieldValue)> = Vec::new();
+    let mut resealed: Vec<(&TableField, FieldValue)> = Vec::new();
     let old_owner = row.key_owner(plan);
     let stored_values = std::mem::take(&mut row.values);
     for (field, stored) in plan.fields.iter().zip(stored_values) {
@@ -804,19 +786,15 @@ pub(super) async fn update(
         let decrypt = owner_changed || grant.may_read(&field.name);
         merged.push(match stored {
             Stored::Sealed(envelope) if decrypt => {
-                let old_owner = match &old_owner {
-                    Ok(owner) => *owner,
-                    Err(_) => {
-                        return Err(RecordError::MissingSubject {
-                            collection: plan.name.clone(),
-                            record: id,
-                        }
-                        .into());
+                // Without a key owner the value reads as null (see `Records::open_values`).
+                let value = match old_owner {
+                    Some(old_owner) => {
+                        records
+                            .open(tenant, plan, field, id, old_owner, &envelope)
+                            .await?
                     }
+                    None => FieldValue::Null,
                 };
-                let value = records
-                    .open(tenant, plan, field, id, old_owner, &envelope)
-                    .await?;
                 if owner_changed {
                     resealed.push((field, value.clone()));
                 }
@@ -825,7 +803,7 @@ pub(super) async fn update(
             other => other,
         });
     }
-    let mut to_write: Vec<(&FieldPlan, &FieldValue)> = patch_values;
+    let mut to_write: Vec<(&TableField, &FieldValue)> = patch_values;
     to_write.extend(resealed.iter().map(|(f, v)| (*f, v)));
     let referenced: Vec<(usize, Uuid)> = changed
         .iter()
@@ -858,7 +836,7 @@ pub(super) async fn update(
     columns.push(("updated_at", time_expr(backend, now)));
     columns.push(("version", Expr::col(col("version")).add(1i64)));
     let update = Query::update()
-        .table(col(&plan.table))
+        .table(col(plan.table()))
         .values(columns.into_iter().map(|(name, expr)| (col(name), expr)))
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(col("id")).eq(id))
@@ -896,7 +874,7 @@ pub(super) async fn update(
         RecordEvent {
             change: RecordChange::Updated,
             tenant,
-            collection: &plan.name,
+            collection: plan.name(),
             record: id,
             version,
             fields: patch.field_names().map(|f| f.to_string()).collect(),
@@ -943,7 +921,7 @@ pub(super) async fn delete(
             .await);
     }
     let delete = Query::delete()
-        .from_table(col(&plan.table))
+        .from_table(col(plan.table()))
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(col("id")).eq(id))
         .to_owned();
@@ -963,7 +941,7 @@ pub(super) async fn delete(
         RecordEvent {
             change: RecordChange::Deleted,
             tenant,
-            collection: &plan.name,
+            collection: plan.name(),
             record: id,
             version: row.version,
             fields: plan.fields.iter().map(|f| f.name.clone()).collect(),
@@ -977,14 +955,11 @@ pub(super) async fn delete(
 }
 
 /// `plan`'s collection's archive duty, if it has one.
-pub(super) fn archive_duty<'r>(
-    records: &'r Records,
-    plan: &CollectionPlan,
-) -> Option<&'r ArchiveDuty> {
+pub(super) fn archive_duty<'r>(records: &'r Records, plan: &Table) -> Option<&'r ArchiveDuty> {
     records
         .inner
         .catalog
-        .collection(&plan.name)
+        .collection(plan.name())
         .and_then(|c| c.archive())
 }
 
@@ -1002,13 +977,12 @@ enum Change {
 async fn guard(
     records: &Records,
     tx: &mut Tx,
-    plan: &CollectionPlan,
+    plan: &Table,
     tenant: Kommunenummer,
     row: &StoredRow,
     change: Change,
 ) -> Result<Option<RecordError>> {
-    let mut subjects: Vec<Uuid> = row.secondary_subjects(plan);
-    subjects.extend(row.primary_subject(plan));
+    let subjects = plan.all_subjects(row.id, &row.references);
     let now = codec::now_micros();
     if let Some(held) = held(&mut tx.conn(), plan, tenant, row.id, &subjects, now).await? {
         return Ok(Some(held));
@@ -1017,7 +991,7 @@ async fn guard(
         && let Some(archive) = archive_duty(records, plan)
     {
         return Ok(Some(RecordError::ArchiveDuty {
-            collection: plan.name.clone(),
+            collection: plan.name().to_owned(),
             legal_reason: archive.legal_reason().to_owned(),
         }));
     }
@@ -1029,15 +1003,15 @@ async fn guard(
 /// Read in the caller's write transaction (see `crate::holds`).
 pub(super) async fn held(
     conn: &mut Conn<'_>,
-    plan: &CollectionPlan,
+    plan: &Table,
     tenant: Kommunenummer,
     record: Uuid,
     subjects: &[Uuid],
     now: time::OffsetDateTime,
 ) -> Result<Option<RecordError>> {
-    let hold = crate::holds::covering(conn, tenant, &plan.name, record, subjects, now).await?;
+    let hold = crate::holds::covering(conn, tenant, plan.name(), record, subjects, now).await?;
     Ok(hold.map(|hold| RecordError::Held {
-        collection: plan.name.clone(),
+        collection: plan.name().to_owned(),
         reason: hold.reason,
     }))
 }
@@ -1049,40 +1023,4 @@ fn referenced_record(record: &ValidatedRecord, subject: &str) -> Option<Uuid> {
         .iter()
         .find(|s| s.subject.as_str() == subject)
         .map(|s| s.record_id)
-}
-
-/// Whose key seals record `id`'s fields: its own, or (for a collection keyed by its primary
-/// subject) the record its first reference names, which must be set.
-fn key_owner(plan: &CollectionPlan, id: Uuid, references: &[Option<Uuid>]) -> Result<Uuid> {
-    match plan.key_owner {
-        KeyOwner::Record | KeyOwner::OwnKey => Ok(id),
-        KeyOwner::PrimaryReference => references.first().copied().flatten().ok_or_else(|| {
-            RecordError::MissingSubject {
-                collection: plan.name.clone(),
-                record: id,
-            }
-            .into()
-        }),
-    }
-}
-
-/// The primary and secondary subjects of record `id` with these references.
-fn subjects_of(
-    plan: &CollectionPlan,
-    id: Uuid,
-    references: &[Option<Uuid>],
-) -> (Option<Uuid>, Vec<Uuid>) {
-    let primary = match plan.key_owner {
-        KeyOwner::Record => Some(id),
-        KeyOwner::PrimaryReference => references.first().copied().flatten(),
-        KeyOwner::OwnKey => None,
-    };
-    let secondary = plan
-        .references
-        .iter()
-        .zip(references)
-        .filter(|(r, _)| !r.primary)
-        .filter_map(|(_, s)| *s)
-        .collect();
-    (primary, secondary)
 }

@@ -334,7 +334,7 @@ impl Retention {
             })?;
             rules.push(Rule {
                 collection,
-                table: crate::schema::describe(collection),
+                table: crate::table::Table::new(collection),
                 action: retention.then(),
                 cutoff,
             });
@@ -560,7 +560,7 @@ impl Retention {
 /// collection whose erasure policy destroys keys.
 fn shreds(rule: &Rule<'_>) -> bool {
     rule.collection.erasure() == ErasurePolicy::CryptoShred
-        && matches!(rule.table.subjects, crate::schema::SubjectModel::Record)
+        && rule.table.key_owner() == crate::table::KeyOwner::Record
 }
 
 /// Lists `ids` in the retention register as handled by `action` in run `run_id`.

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use crate::holds::HoldSet;
 use crate::ids::SubjectId;
-use crate::schema::{self, ColumnRole, TableDescription};
+use crate::schema::ColumnRole;
+use crate::table::Table;
 
 /// The alias of the collection table in the statements.
 const ROW: &str = "r";
@@ -35,7 +36,7 @@ fn row_col(name: &str) -> SimpleExpr {
 #[derive(Debug)]
 pub(super) struct Rule<'c> {
     pub(super) collection: &'c Collection,
-    pub(super) table: TableDescription,
+    pub(super) table: Table,
     pub(super) action: RetentionAction,
     pub(super) cutoff: OffsetDateTime,
 }
@@ -43,7 +44,7 @@ pub(super) struct Rule<'c> {
 impl Rule<'_> {
     /// The table's name.
     pub(super) fn table(&self) -> &str {
-        &self.table.table
+        self.table.table()
     }
 
     /// The columns holding subject ids (`id` for `subjects: self`).
@@ -89,7 +90,7 @@ impl Rule<'_> {
         if matches!(
             self.collection.retention().map(|r| r.from()),
             Some(RetentionStart::LastActivity)
-        ) && let Some(subject) = self.table.primary_subject_column()
+        ) && let Some(subject) = self.table.layout().primary_subject_column()
         {
             for (i, (table, column)) in activity_columns(catalog).into_iter().enumerate() {
                 let alias = format!("a{i}");
@@ -193,7 +194,7 @@ impl Rule<'_> {
     pub(super) fn anonymized_columns(&self) -> (Vec<String>, Vec<String>) {
         let mut columns = Vec::new();
         let mut fields = Vec::new();
-        for column in &self.table.columns {
+        for column in &self.table.layout().columns {
             match &column.role {
                 ColumnRole::Subject { .. } => columns.push(column.name.clone()),
                 ColumnRole::Field { field, .. } if self.clears(field) => {
@@ -220,9 +221,9 @@ impl Rule<'_> {
 pub(super) fn activity_columns(catalog: &Catalog) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     for collection in catalog.collections() {
-        let table = schema::describe(collection);
+        let table = Table::new(collection);
         for column in table.subject_columns() {
-            pairs.push((table.table.clone(), column.to_owned()));
+            pairs.push((table.table().to_owned(), column.to_owned()));
         }
     }
     pairs

@@ -19,7 +19,8 @@ use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::records::Records;
-use crate::records::support::{Owner, RawRow, TableInfo};
+use crate::records::support::RawRow;
+use crate::table::{KeyOwner, Table};
 
 /// What the data subject receives for an access request: per collection, the Art. 15(1)
 /// context and every record of theirs with its fields.
@@ -241,21 +242,21 @@ impl AccessRecord {
 pub(super) struct Appearance {
     pub(super) subject: Uuid,
     pub(super) role: SubjectRole,
-    /// The position of the reference in [`TableInfo::references`], `None` for `self`.
+    /// The position of the reference in [`Table::references`], `None` for `self`.
     pub(super) reference: Option<usize>,
 }
 
 /// Every way the subjects appear in `row`: as the record itself, or through each reference
 /// holding one of their ids.
-pub(super) fn appearances(table: &TableInfo, row: &RawRow, subjects: &[Uuid]) -> Vec<Appearance> {
-    match table.owner {
-        Owner::Record if subjects.contains(&row.id) => vec![Appearance {
+pub(super) fn appearances(table: &Table, row: &RawRow, subjects: &[Uuid]) -> Vec<Appearance> {
+    match table.key_owner() {
+        KeyOwner::Record if subjects.contains(&row.id) => vec![Appearance {
             subject: row.id,
             role: SubjectRole::Itself,
             reference: None,
         }],
-        Owner::Record | Owner::OwnKey => Vec::new(),
-        Owner::PrimaryReference => table
+        KeyOwner::Record | KeyOwner::OwnKey => Vec::new(),
+        KeyOwner::PrimaryReference => table
             .references
             .iter()
             .zip(&row.references)
@@ -286,7 +287,7 @@ pub(super) fn appearances(table: &TableInfo, row: &RawRow, subjects: &[Uuid]) ->
 /// for a secondary party their reference field and the fields attributed to them.
 pub(super) fn field_concerns(
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     appearance: &Appearance,
     field: &str,
 ) -> bool {
@@ -354,20 +355,20 @@ pub(super) fn context(catalog: &Catalog, collection: &Collection) -> ProcessingC
 
 /// The subjects' rows of every collection, as a right reads them: per collection (catalog
 /// order) with at least one row, in one read transaction, one query per collection.
-pub(super) async fn rows_of(
-    records: &Records,
+pub(super) async fn rows_of<'r>(
+    records: &'r Records,
     actor: &Actor,
     subjects: &[Uuid],
-) -> Result<Vec<(TableInfo, Vec<RawRow>)>> {
+) -> Result<Vec<(&'r Table, Vec<RawRow>)>> {
     let tenant = actor.tenant;
     let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Read).await?;
     let mut fetched = Vec::new();
     for table in records.tables() {
-        let Some(filter) = subject_filter(&table, subjects) else {
+        let Some(filter) = subject_filter(table, subjects) else {
             continue;
         };
         let rows = records
-            .raw_rows(&mut tx.conn(), tenant, &table.collection, filter, false)
+            .raw_rows(&mut tx.conn(), tenant, table.name(), filter, false)
             .await?;
         if !rows.is_empty() {
             fetched.push((table, rows));
@@ -383,12 +384,12 @@ pub(super) fn check_cap(
     catalog: &Catalog,
     actor: &Actor,
     reach: Reach,
-    fetched: &[(TableInfo, Vec<RawRow>)],
+    fetched: &[(&Table, Vec<RawRow>)],
     subjects: &[Uuid],
 ) -> Result<()> {
     let mut shortfall = Shortfall::new(cap(catalog, actor));
     for (table, rows) in fetched {
-        let Some(collection) = catalog.collection(&table.collection) else {
+        let Some(collection) = catalog.collection(table.name()) else {
             continue;
         };
         for row in rows {
@@ -402,12 +403,12 @@ pub(super) fn check_cap(
 /// portability (`reach`) need them: per collection (catalog order), the rows with one entry
 /// per appearance of a subject. One query per collection, in one read transaction. Refused
 /// before anything is decrypted when a field it would return is above the actor's cap.
-pub(super) async fn collect(
-    records: &Records,
+pub(super) async fn collect<'r>(
+    records: &'r Records,
     actor: &Actor,
     subjects: &[Uuid],
     reach: Reach,
-) -> Result<Vec<(TableInfo, Vec<AccessRecord>)>> {
+) -> Result<Vec<(&'r Table, Vec<AccessRecord>)>> {
     let catalog = records.catalog().clone();
     let tenant = actor.tenant;
     let fetched = rows_of(records, actor, subjects).await?;
@@ -421,7 +422,7 @@ pub(super) async fn collect(
 
     let mut out = Vec::with_capacity(fetched.len());
     for (table, rows) in fetched {
-        let Some(collection) = catalog.collection(&table.collection) else {
+        let Some(collection) = catalog.collection(table.name()) else {
             continue;
         };
         // What portability leaves out is not decrypted at all.
@@ -432,18 +433,11 @@ pub(super) async fn collect(
         }
         let mut items = Vec::new();
         for row in &rows {
-            for appearance in appearances(&table, row, subjects) {
+            for appearance in appearances(table, row, subjects) {
                 let wanted = |position: usize| {
-                    field_concerns(
-                        collection,
-                        &table,
-                        &appearance,
-                        &table.fields[position].name,
-                    )
+                    field_concerns(collection, table, &appearance, &table.fields[position].name)
                 };
-                let values = records
-                    .decrypt(tenant, &table.collection, row, wanted)
-                    .await?;
+                let values = records.decrypt(tenant, table.name(), row, wanted).await?;
                 let fields = values
                     .iter()
                     .filter_map(|(name, value)| {
@@ -496,14 +490,14 @@ impl Rights {
         let mut entries = Vec::new();
         let mut collections = Vec::with_capacity(collected.len());
         for (table, items) in collected {
-            let Some(collection) = catalog.collection(&table.collection) else {
+            let Some(collection) = catalog.collection(table.name()) else {
                 continue;
             };
             for item in &items {
-                entries.push(access_entry(actor, &table.collection, item));
+                entries.push(access_entry(actor, table.name(), item));
             }
             collections.push(CollectionAccess {
-                collection: table.collection.clone(),
+                collection: table.name().to_owned(),
                 description: collection.description().to_owned(),
                 context: context(&catalog, collection),
                 records: items,

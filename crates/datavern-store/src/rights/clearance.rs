@@ -26,7 +26,8 @@ use super::access::{Appearance, SubjectRole, appearances, field_concerns};
 use super::erase::{anonymized, attributed};
 use super::portability::exclusion;
 use super::{Actor, RightsError};
-use crate::records::support::{RawRow, TableInfo};
+use crate::records::support::RawRow;
+use crate::table::Table;
 
 /// What a right does with the fields it reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +79,7 @@ impl Shortfall {
     pub(super) fn row(
         &mut self,
         reach: Reach,
-        (catalog, collection, table): (&Catalog, &Collection, &TableInfo),
+        (catalog, collection, table): (&Catalog, &Collection, &Table),
         row: &RawRow,
         subjects: &[uuid::Uuid],
     ) {
@@ -127,7 +128,7 @@ impl Shortfall {
 /// and the fields attributed to them.
 pub(super) fn erased(
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     appearance: &Appearance,
 ) -> Vec<String> {
     if collection.archive().is_some() {

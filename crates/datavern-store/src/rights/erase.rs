@@ -29,8 +29,9 @@ use crate::holds::HoldSet;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::history;
-use crate::records::support::{FieldInfo, RawRow, TableInfo};
+use crate::records::support::RawRow;
 use crate::records::{Records, time_expr};
+use crate::table::{Table, TableField};
 
 /// Record ids per statement (well below every backend's parameter limit).
 const CHUNK: usize = 500;
@@ -231,17 +232,17 @@ impl Rights {
         // erasure runs is either seen here or placed after it commits (see `crate::holds`).
         let holds = crate::holds::active_in(&mut tx.conn(), tenant, now).await?;
         for table in records.tables() {
-            let Some(filter) = subject_filter(&table, &ids) else {
+            let Some(filter) = subject_filter(table, &ids) else {
                 continue;
             };
-            let Some(collection) = catalog.collection(&table.collection) else {
+            let Some(collection) = catalog.collection(table.name()) else {
                 continue;
             };
             let rows = records
-                .raw_rows(&mut tx.conn(), tenant, &table.collection, filter, true)
+                .raw_rows(&mut tx.conn(), tenant, table.name(), filter, true)
                 .await?;
-            let plan = plan(collection, &table, &rows, &ids, &holds);
-            plan_within_cap(collection, &table, &rows, &ids, &plan, &mut shortfall);
+            let plan = plan(collection, table, &rows, &ids, &holds);
+            plan_within_cap(collection, table, &rows, &ids, &plan, &mut shortfall);
             for (owner, why) in &plan.retained {
                 retained.entry(*owner).or_insert_with(|| why.clone());
             }
@@ -250,7 +251,7 @@ impl Rights {
                 &mut tx.conn(),
                 actor,
                 collection,
-                &table,
+                table,
                 &plan,
                 backend,
                 changed_at,
@@ -313,7 +314,7 @@ impl Rights {
 /// refuses or only restricts change no value).
 fn plan_within_cap(
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     rows: &[RawRow],
     subjects: &[Uuid],
     plan: &Plan,
@@ -340,12 +341,12 @@ fn plan_within_cap(
 /// Sorts the collection's rows of the subjects into what to erase, restrict or refuse.
 fn plan(
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     rows: &[RawRow],
     subjects: &[Uuid],
     holds: &HoldSet,
 ) -> Plan {
-    let name = table.collection.as_str();
+    let name = table.name();
     let collection_hold = holds.on_collection(name);
     let method = match (collection_hold, collection.archive(), collection.erasure()) {
         (Some(_), _, _) => ErasureMethod::Refuse,
@@ -431,8 +432,8 @@ fn plan(
 /// reference fields.
 pub(super) fn anonymized<'t>(
     collection: &'t Collection,
-    table: &'t TableInfo,
-) -> impl Iterator<Item = &'t FieldInfo> {
+    table: &'t Table,
+) -> impl Iterator<Item = &'t TableField> {
     table.fields.iter().filter(|field| {
         collection
             .field(&field.name)
@@ -461,13 +462,13 @@ async fn apply(
     conn: &mut Conn<'_>,
     actor: &Actor,
     collection: &Collection,
-    table: &TableInfo,
+    table: &Table,
     plan: &Plan,
     backend: datavern_sql::Backend,
     now: OffsetDateTime,
 ) -> Result<CollectionErasure> {
     let tenant = actor.tenant;
-    let name = table.collection.as_str();
+    let name = table.name();
     let null = || SimpleExpr::Keyword(Keyword::Null);
     let mut fields: BTreeSet<String> = BTreeSet::new();
     let mut events: Vec<(Uuid, RecordChange, Vec<String>)> = Vec::new();
@@ -478,7 +479,7 @@ async fn apply(
             ErasureMethod::CryptoShred | ErasureMethod::Delete => {
                 for chunk in plan.primary.chunks(CHUNK) {
                     let delete = Query::delete()
-                        .from_table(Alias::new(table.table.as_str()))
+                        .from_table(Alias::new(table.table()))
                         .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
                         .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
                         .to_owned();
@@ -631,7 +632,7 @@ async fn apply(
 /// AND id IN (..)`, in chunks; the number of rows changed.
 async fn update(
     conn: &mut Conn<'_>,
-    table: &TableInfo,
+    table: &Table,
     tenant: datavern_core::catalog::Kommunenummer,
     ids: &[Uuid],
     columns: Vec<(String, SimpleExpr)>,
@@ -650,7 +651,7 @@ async fn update(
             Expr::col(Alias::new("version")).add(1i64),
         ));
         let statement = Query::update()
-            .table(Alias::new(table.table.as_str()))
+            .table(Alias::new(table.table()))
             .values(values)
             .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
             .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))

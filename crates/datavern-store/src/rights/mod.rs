@@ -50,7 +50,7 @@ pub use self::run::{Delivery, Executed, RunError, RunInput};
 use crate::audit::{AuditAction, AuditEntry, AuditOutcome};
 use crate::ids::SubjectId;
 use crate::records::Records;
-use crate::records::support::{Owner, TableInfo};
+use crate::table::{KeyOwner, Table};
 pub use datavern_core::dsr::SubjectIdentifier;
 
 /// Carries out data subject requests on a store's records.
@@ -144,10 +144,10 @@ fn uuids(subjects: &[SubjectId]) -> Vec<Uuid> {
 
 /// How the subjects appear in a table's rows: `id IN (..)` for a person collection, any
 /// subject column `IN (..)` for one with references; `None` for a collection about no one.
-fn subject_filter(table: &TableInfo, subjects: &[Uuid]) -> Option<SimpleExpr> {
-    match table.owner {
-        Owner::Record => Some(Expr::col(Alias::new("id")).is_in(subjects.iter().copied())),
-        Owner::PrimaryReference => {
+fn subject_filter(table: &Table, subjects: &[Uuid]) -> Option<SimpleExpr> {
+    match table.key_owner() {
+        KeyOwner::Record => Some(Expr::col(Alias::new("id")).is_in(subjects.iter().copied())),
+        KeyOwner::PrimaryReference => {
             let mut any = Condition::any();
             for reference in &table.references {
                 any = any.add(
@@ -157,6 +157,6 @@ fn subject_filter(table: &TableInfo, subjects: &[Uuid]) -> Option<SimpleExpr> {
             }
             Some(any.into())
         }
-        Owner::OwnKey => None,
+        KeyOwner::OwnKey => None,
     }
 }

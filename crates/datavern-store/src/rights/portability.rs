@@ -127,10 +127,10 @@ impl Rights {
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut entries = Vec::new();
         for (table, items) in collected {
-            let Some(collection) = catalog.collection(&table.collection) else {
+            let Some(collection) = catalog.collection(table.name()) else {
                 continue;
             };
-            if excluded.iter().any(|e| e.collection == table.collection) {
+            if excluded.iter().any(|e| e.collection == table.name()) {
                 continue;
             }
             // Fields of the collection the subject provided: not from an external source.
@@ -162,13 +162,13 @@ impl Rights {
                     .with_record(item.id)
                     .with_subject(item.subject.as_uuid())
                     .with_fields(columns.iter().map(|c| (*c).to_owned()));
-                entry.collection = Some(table.collection.clone());
+                entry.collection = Some(table.name().to_owned());
                 entries.push(entry);
             }
             let bytes = csv.into_inner().map_err(|e| export_error(e.error()))?;
-            files.push((format!("{}.csv", table.collection), bytes));
-            documents.insert(table.collection.clone(), Value::Array(rows));
-            included.push(table.collection.clone());
+            files.push((format!("{}.csv", table.name()), bytes));
+            documents.insert(table.name().to_owned(), Value::Array(rows));
+            included.push(table.name().to_owned());
         }
 
         let json = json!({

@@ -152,13 +152,13 @@ impl Rights {
                 .raw_rows(
                     &mut tx.conn(),
                     tenant,
-                    &table.collection,
+                    table.name(),
                     Expr::col(Alias::new("id")).eq(correction.record),
                     true,
                 )
                 .await?;
             let row = rows.first().ok_or_else(not_theirs)?;
-            let seen = appearances(&table, row, &ids);
+            let seen = appearances(table, row, &ids);
             if seen.is_empty() {
                 return Err(not_theirs().into());
             }
@@ -175,7 +175,7 @@ impl Rights {
                 }
                 if !seen
                     .iter()
-                    .any(|a| field_concerns(collection, &table, a, name))
+                    .any(|a| field_concerns(collection, table, a, name))
                 {
                     return Err(RightsError::FieldNotCorrectable {
                         collection: correction.collection.clone(),
@@ -190,25 +190,18 @@ impl Rights {
                 .before_correction(
                     &mut tx.conn(),
                     tenant,
-                    &table.collection,
+                    table.name(),
                     row,
                     &actor.principal,
                     now,
                 )
                 .await?;
-            let owner = row.key_owner(&table);
+            let owner = row.key_owner(table);
             let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
             for (name, value) in patch.iter() {
                 columns.extend(
                     records
-                        .seal_value(
-                            tenant,
-                            &table.collection,
-                            row.id,
-                            owner,
-                            name.as_str(),
-                            value,
-                        )
+                        .seal_value(tenant, table.name(), row.id, owner, name.as_str(), value)
                         .await?,
                 );
             }
@@ -222,7 +215,7 @@ impl Rights {
                 Expr::col(Alias::new("version")).add(1i64),
             ));
             let update = Query::update()
-                .table(Alias::new(table.table.as_str()))
+                .table(Alias::new(table.table()))
                 .values(values)
                 .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
                 .and_where(Expr::col(Alias::new("id")).eq(row.id))
@@ -243,14 +236,14 @@ impl Rights {
                 entry = entry.with_subject(subject);
             }
             entry = entry.with_subjects(seen.iter().map(|a| a.subject));
-            entry.collection = Some(table.collection.clone());
+            entry.collection = Some(table.name().to_owned());
             audit::append(&mut tx.conn(), &entry).await?;
             outbox::append(
                 &mut tx.conn(),
                 RecordEvent {
                     change: RecordChange::Updated,
                     tenant,
-                    collection: &table.collection,
+                    collection: table.name(),
                     record: row.id,
                     version,
                     fields: fields.clone(),
@@ -259,7 +252,7 @@ impl Rights {
             )
             .await?;
             outcomes.push(CorrectionOutcome {
-                collection: table.collection.clone(),
+                collection: table.name().to_owned(),
                 record: row.id,
                 fields,
                 version,

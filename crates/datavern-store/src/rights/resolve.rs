@@ -10,8 +10,8 @@ use tracing::instrument;
 use super::{Rights, RightsError, SubjectIdentifier};
 use crate::error::{Result, StoreError};
 use crate::ids::SubjectId;
-use crate::records::support::Owner;
 use crate::requests::{ResolveError, ResolveFuture, SubjectResolver};
+use crate::table::KeyOwner;
 
 impl Rights {
     /// The subject ids of the person `identifier` names in `tenant`.
@@ -33,10 +33,10 @@ impl Rights {
         let mut found = Vec::new();
         let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Read).await?;
         for table in records.tables() {
-            if table.owner != Owner::Record {
+            if table.key_owner() != KeyOwner::Record {
                 continue;
             }
-            let Some(collection) = catalog.collection(&table.collection) else {
+            let Some(collection) = catalog.collection(table.name()) else {
                 continue;
             };
             match identifier {
@@ -45,7 +45,7 @@ impl Rights {
                         .raw_rows(
                             &mut tx.conn(),
                             tenant,
-                            &table.collection,
+                            table.name(),
                             Expr::col(Alias::new("id")).eq(*id),
                             false,
                         )
@@ -68,13 +68,13 @@ impl Rights {
                             continue;
                         };
                         let index = records
-                            .blind_index(tenant, &table.collection, &field.name, &form)
+                            .blind_index(tenant, table.name(), &field.name, &form)
                             .await?;
                         let candidates = records
                             .raw_rows(
                                 &mut tx.conn(),
                                 tenant,
-                                &table.collection,
+                                table.name(),
                                 Expr::col(Alias::new(index_column.as_str())).eq(index),
                                 false,
                             )
@@ -83,7 +83,7 @@ impl Rights {
                         records.preload_keys(tenant, &owners).await?;
                         for row in &candidates {
                             let values = records
-                                .decrypt(tenant, &table.collection, row, |p| p == position)
+                                .decrypt(tenant, table.name(), row, |p| p == position)
                                 .await?;
                             let matches = values.iter().any(|(_, value)| {
                                 let catalog_field = collection.field(&field.name);

@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
 use super::names::{TENANT_POLICY, checked};
-use super::{TableDescription, create_statements, describe};
+use super::{TableDescription, create_statements};
 use crate::error::{Result, StoreError};
+use crate::table::Table;
 
 /// What [`Store::apply_catalog`](crate::Store::apply_catalog) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,10 +44,10 @@ const LOCK_TIMEOUT_SECS: i64 = 60;
 /// (PostgreSQL and SQLite run it in one transaction; MariaDB/MySQL DDL commits implicitly,
 /// so there every step is idempotent and a rerun completes an interrupted one).
 pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<ApplyReport> {
-    let wanted: Vec<TableDescription> = catalog.collections().iter().map(describe).collect();
+    let wanted: Vec<Table> = catalog.collections().iter().map(Table::new).collect();
     // Generate every statement first: a bad identifier fails before anything runs.
     for table in &wanted {
-        create_statements(table, db.backend())?;
+        create_statements(table.layout(), db.backend())?;
     }
     match db.db_pool() {
         DbPool::Sqlite(pool) => {
@@ -99,7 +100,7 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
 /// A row of `dv_collections`.
 type RegistryRow = (Text, Text, Json<serde_json::Value>, Text);
 
-async fn apply_locked(mut conn: Conn<'_>, wanted: &[TableDescription]) -> Result<ApplyReport> {
+async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyReport> {
     let registry: Vec<RegistryRow> = conn
         .fetch_all(
             Query::select()
@@ -117,7 +118,7 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[TableDescription]) -> Result
     let mut incompatible = Vec::new();
     let mut to_verify = Vec::new();
     let mut to_create = Vec::new();
-    for table in wanted {
+    for table in wanted.iter().map(Table::layout) {
         let Some((_, Text(table_name), Json(stored), Text(fingerprint))) =
             registry.iter().find(|row| row.0.0 == table.collection)
         else {
@@ -146,7 +147,7 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[TableDescription]) -> Result
         }
     }
     for (Text(name), Text(table_name), _, _) in &registry {
-        if !wanted.iter().any(|t| &t.collection == name) {
+        if !wanted.iter().any(|t| t.name() == name) {
             incompatible.push(CollectionChanges {
                 collection: name.clone(),
                 table: table_name.clone(),

@@ -178,16 +178,28 @@ impl TableDescription {
     }
 
     /// Every column holding a data subject's id: `id` for `subjects: self`, each reference's
-    /// column for subject references (primary first as in the catalog), none for
-    /// `subjects: none`.
+    /// column for subject references (the primary first, then the others in catalog order),
+    /// none for `subjects: none`.
     pub fn subject_columns(&self) -> Vec<&str> {
         match &self.subjects {
             SubjectModel::Record => vec!["id"],
             SubjectModel::None => Vec::new(),
-            SubjectModel::References { references } => {
-                references.iter().map(|r| r.column.as_str()).collect()
-            }
+            SubjectModel::References { .. } => self
+                .ordered_references()
+                .map(|r| r.column.as_str())
+                .collect(),
         }
+    }
+
+    /// The subject references, the primary first, then the others in catalog order (the
+    /// order of their columns in the table).
+    pub fn ordered_references(&self) -> impl Iterator<Item = &SubjectColumn> {
+        let references = match &self.subjects {
+            SubjectModel::References { references } => references.as_slice(),
+            SubjectModel::Record | SubjectModel::None => &[],
+        };
+        let primary = references.iter().filter(|r| r.primary);
+        primary.chain(references.iter().filter(|r| !r.primary))
     }
 
     /// The columns that get an index on `(tenant, column)`: `id`, every subject column and
