@@ -326,7 +326,7 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             .map_err(|err| {
                 anyhow::anyhow!(
                     "cannot record the refusal in the audit log: {}",
-                    chain(&err)
+                    datavern_sql::report(&err)
                 )
             })
         }
@@ -399,13 +399,13 @@ enum Stopped {
 impl Stopped {
     fn judged<E>(err: E) -> Stopped
     where
-        E: std::error::Error,
+        E: std::error::Error + 'static,
         ApiError: From<E>,
     {
         // The register's and the executors' messages name ids, states, fields and levels,
         // never values.
         let refusal = err.to_string();
-        let cause = chain(&err);
+        let cause = datavern_sql::report(&err);
         let answer = ApiError::from(err);
         if answer.code().status().is_server_error() {
             Stopped::Failed(anyhow::anyhow!(cause))
@@ -438,18 +438,6 @@ impl From<ResolveError> for Stopped {
             }
         }
     }
-}
-
-/// `err` and its causes, `: `-separated.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl Step {
