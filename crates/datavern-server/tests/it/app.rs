@@ -7,38 +7,17 @@ use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
 use datavern_crypto::{ApiKey, LocalKeyFile};
+use datavern_governance::{Governance, GovernanceBuilder};
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, Server, ServerConfig};
 use datavern_sql::Backend;
 use datavern_sql::testing::TestDb;
+use datavern_store::Store;
 use datavern_store::testing::OpenStore as _;
-use datavern_store::{Records, Store};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// Runs `async fn $name(Backend)` as one test per backend.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(datavern_sql::Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(datavern_sql::Backend::Postgres).await;
-            }
-
-            #[tokio::test]
-            async fn mariadb() {
-                super::$name(datavern_sql::Backend::MySql).await;
-            }
-        }
-    )*};
-}
 
 /// The example catalog (Bergen kommune, tenant 4601).
 pub const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
@@ -57,16 +36,16 @@ pub fn test_catalog() -> Catalog {
     Catalog::from_yaml(&format!("{head}{tail}")).unwrap()
 }
 
-/// The governed records over `store` (the catalog applied) with a fresh local KEK in a
-/// temporary directory (keep it as long as the records), and the audit log started.
-pub async fn records_with_local_kek(store: &Store, catalog: Catalog) -> (Records, TempDir) {
+/// The composition root over `store` (the catalog applied) with a fresh local KEK in a
+/// temporary directory (keep it as long as the services); `build` it, with a clock or a
+/// four-eyes rule first if the test needs one.
+pub async fn with_local_kek(store: &Store, catalog: Catalog) -> (GovernanceBuilder, TempDir) {
     let keys_dir = tempfile::tempdir().unwrap();
     let kek = LocalKeyFile::create(keys_dir.path().join("kek.key"))
         .await
         .unwrap();
-    store.audit().start();
-    let records = Records::new(store.clone(), Arc::new(catalog), Arc::new(kek));
-    (records, keys_dir)
+    let builder = Governance::builder(store.clone(), Arc::new(catalog), Arc::new(kek));
+    (builder, keys_dir)
 }
 
 /// A server task: its address, the sender that stops it, and the task to await.
@@ -200,8 +179,8 @@ impl TestApp {
             (dpo_key.hash(), dpo),
         ]);
 
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
-        let state = AppState::new(records, Arc::new(keys), Metrics::global());
+        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
+        let state = AppState::new(governance.build(), Arc::new(keys), Metrics::global());
         let (addr, stop, task) = match limiting {
             RateLimiting::Off => serve(state, config).await,
             RateLimiting::AsConfigured => serve_as_configured(state, config).await,
