@@ -12,10 +12,14 @@
 //!   fødselsnummer comes from `datavern_core::id::synth`.
 //! - [`Kek`]: a local KEK in a temporary directory, with data and index keys to hand.
 //! - [`sql`]: raw SQL for assertions about what is stored (counts, bytes, table names).
+//! - `app` (feature `server`): `TestApp`, the server on `127.0.0.1:0` over fresh databases,
+//!   with API keys for a caseworker, a limited principal, another tenant and a DPO.
 
 // Test support: a failed setup step is a failed test, so panicking is the right answer here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "server")]
+pub mod app;
 mod env;
 pub mod fixtures;
 mod kek;
