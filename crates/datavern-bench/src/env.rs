@@ -12,6 +12,7 @@ use datavern_core::classification::Classification;
 use datavern_core::record::{self, Mode};
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
 use datavern_crypto::{ApiKey, LocalKeyFile};
+use datavern_governance::Governance;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, Server, ServerConfig};
@@ -123,16 +124,15 @@ impl Env {
             .map_err(|e| BenchError::Setup(format!("audit key name: {e}")))?;
         let signer = CheckpointSigner::generate(name)
             .map_err(|e| BenchError::Setup(format!("cannot make an audit signing key: {e}")))?;
-        store
-            .audit()
-            .set_checkpointing(Arc::new(signer), AUDIT_ORIGIN, Duration::from_secs(60));
-        store.audit().start();
-        let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
+        let governance = Governance::builder(store.clone(), catalog.clone(), Arc::new(kek))
+            .signer(Arc::new(signer), AUDIT_ORIGIN, Duration::from_secs(60))
+            .build();
+        let records = governance.records().clone();
 
         let api_key = ApiKey::generate()
             .map_err(|e| BenchError::Setup(format!("cannot generate an API key: {e}")))?;
         let keys = StaticKeys::new(vec![(api_key.hash(), principal()?)]);
-        let state = AppState::new(records.clone(), Arc::new(keys), Metrics::global());
+        let state = AppState::new(governance, Arc::new(keys), Metrics::global());
         // The benchmark measures the governed path at full speed from one address and one
         // principal: rate limits off (they would measure the limit), connection limits as
         // served.

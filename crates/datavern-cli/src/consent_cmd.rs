@@ -1,6 +1,6 @@
 //! `datavern consent grant|withdraw|show`: record a data subject's consent (given on paper,
 //! by phone, at the service desk) and show their consent history, through the same register
-//! the API uses (`datavern_store::controls::Controls`), audited and announced in the outbox.
+//! the API uses (`datavern_governance::controls::Controls`), audited and announced in the outbox.
 //!
 //! The database is found as `serve` finds it (`--data-dir`, `--config`, `DATAVERN_`
 //! environment). `--recorded-by` names the employee or system that recorded the consent: it
@@ -21,7 +21,7 @@ use datavern_core::classification::Classification;
 use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
-use datavern_store::controls::Controls;
+use datavern_governance::controls::Controls;
 use datavern_store::{RequestMeta, Store, SubjectId};
 
 use crate::governed::{Governed, Missing};
@@ -122,12 +122,13 @@ impl Opened {
         let Governed {
             catalog,
             store,
-            records,
+            governance,
+            ..
         } = Governed::open(settings, Missing::Refuse).await?;
         Ok(Opened {
             catalog,
             store,
-            controls: Controls::new(records),
+            controls: governance.controls().clone(),
         })
     }
 

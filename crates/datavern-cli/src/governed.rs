@@ -1,11 +1,14 @@
-//! The governed store as commands other than `serve` open it: the catalog applied, the
-//! audit log recording and signing checkpoints as `serve` does, and the governed record
-//! operations on it, so what a command writes is encrypted and audited like a request.
+//! The governed store as commands other than `serve` open it, through the one composition
+//! root (`datavern_governance::Governance`): the catalog applied, the audit log recording and
+//! signing checkpoints as `serve` does, and the record operations and services on it, so what
+//! a command writes is encrypted and audited like a request.
 
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
+use datavern_core::dsr::{Clock, SystemClock};
+use datavern_governance::Governance;
 use datavern_store::{ApplyReport, Records, Store};
 
 use crate::init_cmd::create_private_dir;
@@ -27,6 +30,8 @@ pub(crate) struct Governed {
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) store: Store,
     pub(crate) records: Records,
+    /// The record operations and every governance service, built once.
+    pub(crate) governance: Governance,
 }
 
 /// The store, migrated and with `catalog` applied, as the role that serves.
@@ -78,22 +83,19 @@ pub(crate) async fn open_migrated(
     Ok((store, report))
 }
 
-/// The store with `catalog` applied and the audit log sealing and signing checkpoints as
-/// `serve` does; for commands that write no record (retention, holds, reports).
-pub(crate) async fn open_store(settings: &Settings, catalog: &Catalog) -> anyhow::Result<Store> {
-    let signer = signer(settings, settings.mode()).await?;
-    let (store, _) = open_migrated(settings, catalog).await?;
-    store.audit().set_checkpointing(
-        Arc::new(signer),
-        AUDIT_ORIGIN,
-        settings.audit.checkpoint_interval,
-    );
-    store.audit().start();
-    Ok(store)
-}
-
 impl Governed {
+    /// The store of `settings` with the catalog applied, the audit log recording and signing
+    /// checkpoints as `serve` does, and every service, on the system clock.
     pub(crate) async fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Governed> {
+        Self::open_at(settings, missing, Arc::new(SystemClock)).await
+    }
+
+    /// [`Governed::open`] on `clock` (`--now` of the request commands).
+    pub(crate) async fn open_at(
+        settings: &Settings,
+        missing: Missing,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Governed> {
         let mode = settings.mode();
         let catalog = Arc::new(settings.catalog()?);
         match missing {
@@ -110,12 +112,23 @@ impl Governed {
             }
         }
         let kek = kek(settings, mode).await?;
-        let store = open_store(settings, &catalog).await?;
-        let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
+        let signer = signer(settings, mode).await?;
+        let four_eyes = settings.requests.four_eyes()?;
+        let (store, _) = open_migrated(settings, &catalog).await?;
+        let governance = Governance::builder(store.clone(), Arc::clone(&catalog), Arc::new(kek))
+            .signer(
+                Arc::new(signer),
+                AUDIT_ORIGIN,
+                settings.audit.checkpoint_interval,
+            )
+            .clock(clock)
+            .four_eyes(four_eyes)
+            .build();
         Ok(Governed {
             catalog,
             store,
-            records,
+            records: governance.records().clone(),
+            governance,
         })
     }
 

@@ -6,10 +6,11 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{CollectionName, Kommunenummer};
-use datavern_store::{HoldScope, LegalHold, LegalHolds, NewHold, SubjectId};
+use datavern_governance::{HoldScope, LegalHold, NewHold};
+use datavern_store::SubjectId;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -102,8 +103,8 @@ pub(crate) async fn run(command: HoldCommand) -> anyhow::Result<ExitCode> {
 
 async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(settings.catalog()?);
-    let store = open(&settings).await?;
-    let holds = LegalHolds::new(store.clone());
+    let governed = open(&settings).await?;
+    let holds = governed.governance.holds().clone();
     let now = OffsetDateTime::now_utc();
     let result: anyhow::Result<Vec<LegalHold>> = async {
         match command {
@@ -145,10 +146,9 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
         }
     }
     .await;
-    let sealed = store.audit().shutdown().await;
-    store.close().await;
+    let closed = governed.close().await;
     let holds = result?;
-    sealed.context("cannot seal the audit log")?;
+    closed?;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &holds)?;
     writeln!(out)?;

@@ -82,14 +82,17 @@ pub(crate) async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
 async fn compliance(settings: Settings, args: ComplianceArgs) -> anyhow::Result<ExitCode> {
     let catalog = Arc::new(settings.catalog()?);
     let tenant = tenant(&catalog, args.tenant)?;
-    let store = open(&settings).await?;
-    let report =
-        datavern_store::compliance::report(&store, catalog, tenant, OffsetDateTime::now_utc())
-            .await;
-    let sealed = store.audit().shutdown().await;
-    store.close().await;
+    let governed = open(&settings).await?;
+    let report = datavern_governance::compliance::report(
+        &governed.store,
+        catalog,
+        tenant,
+        OffsetDateTime::now_utc(),
+    )
+    .await;
+    let closed = governed.close().await;
     let report = report.context("cannot build the compliance report")?;
-    sealed.context("cannot seal the audit log")?;
+    closed?;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &report)?;
     writeln!(out)?;

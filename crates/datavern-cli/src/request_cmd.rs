@@ -3,7 +3,7 @@
 //!
 //! Thin: each command opens the governed store as `demo digest` does (`--data-dir`,
 //! `--config`, `DATAVERN_` environment; the data directory's key file must exist), calls
-//! `datavern_store::requests::Requests` (and, for `run`, `datavern_server::run_request`, the
+//! `datavern_governance::requests::Requests` (and, for `run`, `datavern_server::run_request`, the
 //! entry point the HTTP route runs a request through), and prints a table or, with `--json`,
 //! the API's JSON. Every step is audited with `--actor` as the principal, and so is every
 //! refusal the API would audit (`request.refused`, through `datavern_server::audit_refusal`). The four-eyes rule
@@ -33,17 +33,17 @@ use datavern_core::dsr::{
     SubjectIdentifier, SystemClock, UnknownRequestType, UnknownState, UnknownVerificationMethod,
     Verification, VerificationMethod,
 };
-use datavern_server::error::{ApiError, Code};
-use datavern_server::wire::request::{RequestJson, RequestPage};
-use datavern_store::records::Cursor;
-use datavern_store::requests::{
+use datavern_governance::requests::{
     Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
     SubjectResolver,
 };
-use datavern_store::rights::{
+use datavern_governance::rights::{
     Correction, Delivery, Executed, Rights, RightsError, RunError, RunInput,
 };
-use datavern_store::{RequestMeta, StoreError};
+use datavern_server::error::{ApiError, Code};
+use datavern_server::wire::request::{RequestJson, RequestPage};
+use datavern_store::RequestMeta;
+use datavern_store::records::Cursor;
 use uuid::Uuid;
 
 use crate::governed::{Governed, Missing};
@@ -294,9 +294,8 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     // Parse everything before the store is opened: a usage error touches nothing.
     let step = Step::parse(command, tenant)?;
     let settings = Settings::load(&settings, &Overrides::default())?;
-    let four_eyes = settings.requests.four_eyes()?;
-    let governed = Governed::open(&settings, Missing::Refuse).await?;
-    let requests = Requests::new(&governed.store, clock).with_four_eyes(four_eyes);
+    let governed = Governed::open_at(&settings, Missing::Refuse, clock).await?;
+    let requests = governed.governance.requests().clone();
     let principal = Principal::new(
         common_actor,
         tenant,
@@ -304,7 +303,7 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     );
     let opened = Opened {
         requests: &requests,
-        rights: Rights::new(governed.records.clone()),
+        rights: governed.governance.rights().clone(),
         principal,
     };
     let record = step.record();
@@ -659,7 +658,7 @@ async fn run_request(
     {
         Ok(executed) => Ok(executed),
         // Refused before anything changed; said in this command's flags.
-        Err(RunError::Store(StoreError::Rights(RightsError::NothingToCorrect))) => {
+        Err(RunError::Store(datavern_governance::Error::Rights(RightsError::NothingToCorrect))) => {
             Err(Stopped::Refused(
                 "a rectification is run with its corrections: give --corrections FILE, a JSON \
                  list of {\"collection\", \"record\", \"fields\"}"
@@ -862,6 +861,7 @@ fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
 #[cfg(test)]
 mod tests {
     use datavern_sql::SqlError;
+    use datavern_store::StoreError;
 
     use super::*;
 
@@ -870,7 +870,7 @@ mod tests {
     #[test]
     fn an_outage_is_a_failure_and_a_refusal_is_not() {
         let outages = [
-            RunError::Store(StoreError::Sql(SqlError::Statement(
+            RunError::from(StoreError::Sql(SqlError::Statement(
                 sqlx::Error::PoolTimedOut,
             ))),
             RunError::Request(RequestError::Store(StoreError::Sql(SqlError::Statement(
@@ -882,9 +882,9 @@ mod tests {
         }
         let unknown = RunError::Request(RequestError::NotFound(Uuid::nil()));
         assert!(matches!(Stopped::from(unknown), Stopped::Refused(..)));
-        let resolve = ResolveError::Store(StoreError::Sql(SqlError::Statement(
-            sqlx::Error::PoolTimedOut,
-        )));
+        let resolve = ResolveError::Store(
+            StoreError::Sql(SqlError::Statement(sqlx::Error::PoolTimedOut)).into(),
+        );
         assert!(matches!(Stopped::from(resolve), Stopped::Failed(_)));
     }
 }

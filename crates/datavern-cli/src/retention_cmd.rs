@@ -8,12 +8,12 @@
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use datavern_store::Store;
-use datavern_store::retention::{Retention, RetentionReport, RunMode};
+use datavern_governance::retention::{RetentionReport, RunMode};
+
+use crate::governed::{Governed, Missing};
 use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 
@@ -44,7 +44,7 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "TIME", requires = "dry_run", value_parser = crate::typed::rfc3339())]
     at: Option<OffsetDateTime>,
     /// Records changed per transaction.
-    #[arg(long, value_name = "N", default_value_t = datavern_store::retention::DEFAULT_BATCH_SIZE)]
+    #[arg(long, value_name = "N", default_value_t = datavern_governance::retention::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
 }
 
@@ -68,10 +68,12 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
             settings.data_dir().display()
         );
     }
-    let catalog = Arc::new(settings.catalog()?);
-    let store = open(&settings).await?;
+    let governed = open(&settings).await?;
     let bar = progress_bar();
-    let job = Retention::new(store.clone(), catalog).with_batch_size(args.batch_size);
+    let job = governed
+        .governance
+        .retention()
+        .with_batch_size(args.batch_size);
     let result = job
         .run(now, mode, |progress| {
             bar.set_length(progress.total);
@@ -80,17 +82,17 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
         })
         .await;
     bar.finish_and_clear();
-    let sealed = store.audit().shutdown().await;
-    store.close().await;
+    let closed = governed.close().await;
     let report = result.context("retention failed; the batches committed before stay done")?;
-    sealed.context("cannot seal the audit log")?;
+    closed?;
     print(&report, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The store with the catalog applied and the audit log sealing and signing as `serve` does.
-pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    crate::governed::open_store(settings, &settings.catalog()?).await
+/// The store with the catalog applied, the audit log sealing and signing as `serve` does, and
+/// the services on it (see [`Governed`]).
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Governed> {
+    Governed::open(settings, Missing::Create).await
 }
 
 /// A bar on stderr, drawn only when stderr is a terminal.

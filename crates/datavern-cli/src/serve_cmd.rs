@@ -21,11 +21,11 @@ use datavern_core::catalog::Catalog;
 use datavern_core::dsr::RequestType;
 use datavern_crypto::LocalKeyFile;
 use datavern_crypto::audit::CheckpointSigner;
+use datavern_governance::Governance;
+use datavern_governance::retention::{Retention, RunMode};
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AUDITOR_ROLE, AppState, DPO_ROLE, Server, shutdown_signal};
-use datavern_store::Records;
-use datavern_store::retention::{Retention, RunMode};
 use tracing_subscriber::EnvFilter;
 
 use crate::init_cmd::{create_principals, create_private_dir, create_signing_key, write_new};
@@ -112,19 +112,6 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         "Catalog applied"
     );
 
-    store.audit().set_checkpointing(
-        Arc::new(signer),
-        AUDIT_ORIGIN,
-        settings.audit.checkpoint_interval,
-    );
-    store.audit().start();
-    let catalog = Arc::new(catalog);
-    let retention = settings.retention.interval.map(|interval| {
-        let job = Retention::new(store.clone(), Arc::clone(&catalog))
-            .with_batch_size(settings.retention.batch_size);
-        tokio::spawn(run_retention(job, interval))
-    });
-    let records = Records::new(store.clone(), catalog, Arc::new(kek));
     let four_eyes = settings.requests.four_eyes()?;
     for request_type in [RequestType::Erasure, RequestType::Rectification] {
         if !four_eyes.requires(request_type) {
@@ -135,8 +122,21 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let state = AppState::new(records, Arc::new(authenticator), Metrics::global())
-        .with_four_eyes(four_eyes);
+    let governance = Governance::builder(store.clone(), Arc::new(catalog), Arc::new(kek))
+        .signer(
+            Arc::new(signer),
+            AUDIT_ORIGIN,
+            settings.audit.checkpoint_interval,
+        )
+        .four_eyes(four_eyes)
+        .build();
+    let retention = settings.retention.interval.map(|interval| {
+        let job = governance
+            .retention()
+            .with_batch_size(settings.retention.batch_size);
+        tokio::spawn(run_retention(job, interval))
+    });
+    let state = AppState::new(governance, Arc::new(authenticator), Metrics::global());
     let config = settings.server_config();
     let server = Server::bind(&config, state)
         .await

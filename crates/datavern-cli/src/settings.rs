@@ -506,7 +506,7 @@ impl Default for RetentionSettings {
     fn default() -> Self {
         RetentionSettings {
             interval: None,
-            batch_size: datavern_store::retention::DEFAULT_BATCH_SIZE,
+            batch_size: datavern_governance::retention::DEFAULT_BATCH_SIZE,
         }
     }
 }

@@ -1,12 +1,13 @@
-//! What every handler shares: the governed record operations (with the store and the
-//! catalog they were built for), the authenticator and the metrics.
+//! What every handler shares: the governed record operations and services (one
+//! [`Governance`], with the store and the catalog they were built for), the authenticator and
+//! the metrics.
 
 use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
-use datavern_core::dsr::{Clock, FourEyes, SystemClock};
-use datavern_store::requests::{Requests, SubjectResolver};
-use datavern_store::rights::Rights;
+use datavern_governance::Governance;
+use datavern_governance::requests::{Requests, SubjectResolver};
+use datavern_governance::rights::Rights;
 use datavern_store::{Records, Store};
 
 use crate::auth::Authenticator;
@@ -16,48 +17,32 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
-    requests: Requests,
     resolver: Arc<dyn SubjectResolver>,
 }
 
 struct Inner {
-    records: Records,
-    rights: Rights,
+    governance: Governance,
     authenticator: Arc<dyn Authenticator>,
     metrics: Metrics,
 }
 
 impl AppState {
-    /// State over the record operations (built on a store the catalog was applied to) and an
+    /// State over `governance` (the record operations and the services, built once) and an
     /// authenticator.
-    pub fn new(records: Records, authenticator: Arc<dyn Authenticator>, metrics: Metrics) -> Self {
-        let requests = Requests::new(records.store(), Arc::new(SystemClock));
-        let rights = Rights::new(records.clone());
+    pub fn new(
+        governance: Governance,
+        authenticator: Arc<dyn Authenticator>,
+        metrics: Metrics,
+    ) -> Self {
+        let resolver = Arc::new(governance.rights().clone());
         AppState {
             inner: Arc::new(Inner {
-                records,
-                rights: rights.clone(),
+                governance,
                 authenticator,
                 metrics,
             }),
-            requests,
-            resolver: Arc::new(rights),
+            resolver,
         }
-    }
-
-    /// The same state with the data subject request register on `clock` (tests move a
-    /// [`ManualClock`](datavern_core::dsr::ManualClock) instead of sleeping).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.requests = Requests::new(self.inner.records.store(), clock)
-            .with_four_eyes(self.requests.four_eyes().clone());
-        self
-    }
-
-    /// The same state with the four-eyes rule `four_eyes` for data subject requests (the
-    /// default covers erasure and rectification).
-    pub fn with_four_eyes(mut self, four_eyes: FourEyes) -> Self {
-        self.requests = self.requests.with_four_eyes(four_eyes);
-        self
     }
 
     /// The same state resolving the identifiers of data subject requests (a fødselsnummer
@@ -70,7 +55,7 @@ impl AppState {
 
     /// The data subject request register.
     pub fn requests(&self) -> &Requests {
-        &self.requests
+        self.inner.governance.requests()
     }
 
     /// The resolver of data subject request identifiers.
@@ -80,22 +65,27 @@ impl AppState {
 
     /// The executors of data subject requests.
     pub fn rights(&self) -> &Rights {
-        &self.inner.rights
+        self.inner.governance.rights()
     }
 
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
-        self.inner.records.catalog()
+        self.inner.governance.catalog()
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
-        self.inner.records.store()
+        self.inner.governance.store()
     }
 
     /// The governed record operations.
     pub fn records(&self) -> &Records {
-        &self.inner.records
+        self.inner.governance.records()
+    }
+
+    /// The record operations and every governance service.
+    pub fn governance(&self) -> &Governance {
+        &self.inner.governance
     }
 
     /// The authenticator.

@@ -72,15 +72,6 @@ pub enum StoreError {
     /// that cannot be stored, ciphertext that fails to decrypt, …); see its `code()`.
     #[error(transparent)]
     Record(#[from] crate::records::RecordError),
-
-    /// A legal hold could not be placed or released; see its `code()`.
-    #[error(transparent)]
-    Hold(#[from] crate::holds::HoldError),
-
-    /// A data subject request could not be carried out (unknown subject, a correction that
-    /// does not validate or is not the subject's record); see its `code()`.
-    #[error(transparent)]
-    Rights(#[from] crate::rights::RightsError),
 }
 
 /// A driver error from the store code that still runs sqlx itself (record rows decoded by

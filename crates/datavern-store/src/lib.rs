@@ -47,30 +47,25 @@
 
 pub mod audit;
 pub mod baseline;
-pub mod compliance;
-pub mod controls;
+pub mod consent;
 mod error;
 pub mod holds;
 mod ids;
 mod keys;
 pub mod outbox;
 pub mod records;
-pub mod requests;
-pub mod retention;
-pub mod rights;
 pub mod schema;
 mod store;
-mod table;
+pub mod table;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
 pub use self::audit::{AuditEntry, AuditLog};
 pub use self::error::{Result, StoreError};
-pub use self::holds::{HoldError, HoldScope, HoldSet, LegalHold, LegalHolds, NewHold};
+pub use self::holds::{HoldScope, HoldSet, LegalHold};
 pub use self::ids::{InvalidSubjectId, SubjectId};
 pub use self::keys::{KeyState, KeyStore, StoredSubjectKey};
 pub use self::outbox::Outbox;
 pub use self::records::{RecordError, RecordView, Records, RequestMeta};
-pub use self::requests::Requests;
 pub use self::schema::{ApplyReport, IncompatibleCatalog};
 pub use self::store::Store;

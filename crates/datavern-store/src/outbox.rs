@@ -222,19 +222,26 @@ impl Outbox {
 
 /// A record change's event, to be appended in the change's transaction.
 #[derive(Debug)]
-pub(crate) struct RecordEvent<'a> {
-    pub(crate) change: RecordChange,
-    pub(crate) tenant: Kommunenummer,
-    pub(crate) collection: &'a str,
-    pub(crate) record: Uuid,
-    pub(crate) version: i64,
-    pub(crate) fields: Vec<String>,
-    pub(crate) time: OffsetDateTime,
+pub struct RecordEvent<'a> {
+    /// What happened to the record.
+    pub change: RecordChange,
+    /// Its tenant.
+    pub tenant: Kommunenummer,
+    /// Its collection.
+    pub collection: &'a str,
+    /// Its id.
+    pub record: Uuid,
+    /// Its version after the change.
+    pub version: i64,
+    /// The names of the fields the change touched (never their values).
+    pub fields: Vec<String>,
+    /// When.
+    pub time: OffsetDateTime,
 }
 
 /// Inserts the event for a record change on `conn`, inside the change's transaction, and
 /// returns its id.
-pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Result<Uuid> {
+pub async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Result<Uuid> {
     let mut ids = append_all(conn, vec![event]).await?;
     // One event in, one id out.
     Ok(ids.pop().unwrap_or_default())
@@ -243,10 +250,7 @@ pub(crate) async fn append(conn: &mut Conn<'_>, event: RecordEvent<'_>) -> Resul
 /// Inserts the events of several record changes on `conn`, in order, inside the changes'
 /// transaction, with as few multi-row statements as the backend's parameter limit allows;
 /// returns their ids in the same order.
-pub(crate) async fn append_all(
-    conn: &mut Conn<'_>,
-    events: Vec<RecordEvent<'_>>,
-) -> Result<Vec<Uuid>> {
+pub async fn append_all(conn: &mut Conn<'_>, events: Vec<RecordEvent<'_>>) -> Result<Vec<Uuid>> {
     let backend = conn.backend();
     let mut ids = Vec::with_capacity(events.len());
     let mut rows = Vec::with_capacity(events.len());
@@ -305,18 +309,22 @@ fn event_values(
 /// An event about a data subject's controls (consent, restriction, objection), to be
 /// appended in the change's transaction. `data` holds ids, purpose and reason codes only.
 #[derive(Debug)]
-pub(crate) struct SubjectEvent {
+pub struct SubjectEvent {
     /// The CloudEvent `type`, e.g. `no.datavern.consent.granted`.
-    pub(crate) event_type: &'static str,
-    pub(crate) tenant: Kommunenummer,
-    pub(crate) subject: Uuid,
-    pub(crate) data: serde_json::Value,
-    pub(crate) time: OffsetDateTime,
+    pub event_type: &'static str,
+    /// The subject's tenant.
+    pub tenant: Kommunenummer,
+    /// The subject id.
+    pub subject: Uuid,
+    /// The event's data: ids, purpose and reason codes only.
+    pub data: serde_json::Value,
+    /// When.
+    pub time: OffsetDateTime,
 }
 
 /// Inserts a subject event on `conn`, inside the change's transaction, with source
 /// `/datavern/<tenant>/subjects` and the subject id as CloudEvents `subject`; returns its id.
-pub(crate) async fn append_subject_event(conn: &mut Conn<'_>, event: SubjectEvent) -> Result<Uuid> {
+pub async fn append_subject_event(conn: &mut Conn<'_>, event: SubjectEvent) -> Result<Uuid> {
     let backend = conn.backend();
     let id = Uuid::now_v7();
     let values: [SimpleExpr; 9] = [

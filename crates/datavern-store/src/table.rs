@@ -5,7 +5,7 @@
 //! records), whose key seals its records ([`KeyOwner`]), its data subjects and the columns
 //! holding their ids, its fields with their blind indexes and padding, and the one routine
 //! that seals a field value ([`Table::seal`]) and the one that opens it ([`Table::open`]).
-//! [`Tables`] holds the table of every collection of a catalog; `Records` builds it once
+//! `Tables` holds the table of every collection of a catalog; `Records` builds it once
 //! and every service (records, rights, retention, controls) reads it from there.
 
 use std::collections::HashMap;
@@ -26,20 +26,20 @@ use crate::schema::{self, BLIND_INDEX_PREFIX, ColumnRole, TableDescription};
 
 /// One collection's table.
 #[derive(Debug)]
-pub(crate) struct Table {
+pub struct Table {
     /// The physical layout: what the DDL is made from and `dv_collections` records.
     layout: TableDescription,
     /// Whose key seals the record's encrypted fields.
     key_owner: KeyOwner,
     /// The subject references, primary first, then in catalog order.
-    pub(crate) references: Vec<Reference>,
+    pub references: Vec<Reference>,
     /// The fields, in catalog order.
-    pub(crate) fields: Vec<TableField>,
+    pub fields: Vec<TableField>,
 }
 
 /// Whose data key seals a record's encrypted fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyOwner {
+pub enum KeyOwner {
     /// `subjects: self`: the person the record is; the subject id is the record id.
     Record,
     /// Subject references: the primary subject (the first reference).
@@ -52,45 +52,45 @@ pub(crate) enum KeyOwner {
 /// A subject reference: the field holding the referenced record's id and the column
 /// datavern keeps that id in.
 #[derive(Debug)]
-pub(crate) struct Reference {
+pub struct Reference {
     /// The reference's name (`barn`).
-    pub(crate) name: String,
+    pub name: String,
     /// The reference field (`barn_id`).
-    pub(crate) field: String,
+    pub field: String,
     /// `dv_subject` or `dv_subject_<name>`.
-    pub(crate) column: String,
+    pub column: String,
     /// Whether it is the primary subject.
-    pub(crate) primary: bool,
+    pub primary: bool,
     /// The table of the person collection it refers to.
-    pub(crate) target_table: String,
+    pub target_table: String,
     /// That collection's name.
-    pub(crate) target_collection: String,
+    pub target_collection: String,
 }
 
 /// One field's column (and blind-index column).
 #[derive(Debug)]
-pub(crate) struct TableField {
+pub struct TableField {
     /// The field's name, also its column's.
-    pub(crate) name: String,
+    pub name: String,
     /// The same, as the catalog's name type.
-    pub(crate) field_name: FieldName,
+    pub field_name: FieldName,
     /// Its catalog type.
-    pub(crate) field_type: FieldType,
+    pub field_type: FieldType,
     /// Whether the column holds a field envelope.
-    pub(crate) encrypted: bool,
+    pub encrypted: bool,
     /// The blind-index column, for searchable fields.
-    pub(crate) blind_index: Option<String>,
+    pub blind_index: Option<String>,
     /// The blind-index length in bytes (the catalog's; unused without an index).
-    pub(crate) index_length: usize,
+    pub index_length: usize,
     /// The padding bucket of its envelopes in bytes, if padded (encrypted fields only).
-    pub(crate) padding: Option<usize>,
+    pub padding: Option<usize>,
     /// The catalog field, for the normalised (blind-index) form of its values.
     catalog: datavern_core::catalog::Field,
 }
 
 impl TableField {
     /// How the field's values are padded before sealing.
-    pub(crate) fn padding(&self) -> datavern_crypto::Result<Padding> {
+    pub fn padding(&self) -> datavern_crypto::Result<Padding> {
         self.padding
             .map(|bytes| PaddingBucket::new(bytes).map(Padding::Bucket))
             .transpose()
@@ -98,19 +98,19 @@ impl TableField {
     }
 
     /// Whether its values must be unique in the tenant.
-    pub(crate) fn is_unique(&self) -> bool {
+    pub fn is_unique(&self) -> bool {
         self.catalog.is_unique()
     }
 
     /// The normalised form of `value` its blind index is computed from, if it has one.
-    pub(crate) fn index_form(&self, value: &FieldValue) -> Option<String> {
+    pub fn index_form(&self, value: &FieldValue) -> Option<String> {
         value.index_form(&self.catalog)
     }
 }
 
 impl Table {
     /// The table of `collection`.
-    pub(crate) fn new(collection: &Collection) -> Table {
+    pub fn new(collection: &Collection) -> Table {
         let layout = schema::describe(collection);
         let key_owner = match collection.subjects() {
             DataSubjects::Record => KeyOwner::Record,
@@ -169,33 +169,33 @@ impl Table {
     }
 
     /// The collection's name.
-    pub(crate) fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         &self.layout.collection
     }
 
     /// The table's name.
-    pub(crate) fn table(&self) -> &str {
+    pub fn table(&self) -> &str {
         &self.layout.table
     }
 
     /// The physical layout (columns and their roles).
-    pub(crate) fn layout(&self) -> &TableDescription {
+    pub fn layout(&self) -> &TableDescription {
         &self.layout
     }
 
     /// Whose key seals the records' encrypted fields.
-    pub(crate) fn key_owner(&self) -> KeyOwner {
+    pub fn key_owner(&self) -> KeyOwner {
         self.key_owner
     }
 
     /// The field with this name.
-    pub(crate) fn field(&self, name: &str) -> Option<&TableField> {
+    pub fn field(&self, name: &str) -> Option<&TableField> {
         self.fields.iter().find(|f| f.name == name)
     }
 
     /// Every column holding a data subject's id, primary first (see
     /// [`TableDescription::subject_columns`]).
-    pub(crate) fn subject_columns(&self) -> Vec<&str> {
+    pub fn subject_columns(&self) -> Vec<&str> {
         self.layout.subject_columns()
     }
 
@@ -203,7 +203,7 @@ impl Table {
     /// [`Table::references`]): the record's own id for `subjects: self` and `subjects: none`,
     /// else the primary subject, `None` when that link is cleared. Every "whose key" question
     /// of the store is answered here.
-    pub(crate) fn owner_of(&self, id: Uuid, references: &[Option<Uuid>]) -> Option<Uuid> {
+    pub fn owner_of(&self, id: Uuid, references: &[Option<Uuid>]) -> Option<Uuid> {
         match self.key_owner {
             KeyOwner::Record | KeyOwner::OwnKey => Some(id),
             KeyOwner::PrimaryReference => references.first().copied().flatten(),
@@ -211,7 +211,7 @@ impl Table {
     }
 
     /// [`Table::owner_of`] for a write, where the owner must be known.
-    pub(crate) fn write_owner(&self, id: Uuid, references: &[Option<Uuid>]) -> Result<Uuid> {
+    pub fn write_owner(&self, id: Uuid, references: &[Option<Uuid>]) -> Result<Uuid> {
         self.owner_of(id, references).ok_or_else(|| {
             RecordError::MissingSubject {
                 collection: self.name().to_owned(),
@@ -222,7 +222,7 @@ impl Table {
     }
 
     /// The primary data subject of record `id` (for audit entries), if it concerns a person.
-    pub(crate) fn primary_subject(&self, id: Uuid, references: &[Option<Uuid>]) -> Option<Uuid> {
+    pub fn primary_subject(&self, id: Uuid, references: &[Option<Uuid>]) -> Option<Uuid> {
         match self.key_owner {
             KeyOwner::Record => Some(id),
             KeyOwner::PrimaryReference => references.first().copied().flatten(),
@@ -231,7 +231,7 @@ impl Table {
     }
 
     /// The secondary data subjects among these references (for audit entries).
-    pub(crate) fn secondary_subjects(&self, references: &[Option<Uuid>]) -> Vec<Uuid> {
+    pub fn secondary_subjects(&self, references: &[Option<Uuid>]) -> Vec<Uuid> {
         self.references
             .iter()
             .zip(references)
@@ -242,7 +242,7 @@ impl Table {
 
     /// The data subjects of record `id` with these references, primary last (the subjects a
     /// legal hold may name).
-    pub(crate) fn all_subjects(&self, id: Uuid, references: &[Option<Uuid>]) -> Vec<Uuid> {
+    pub fn all_subjects(&self, id: Uuid, references: &[Option<Uuid>]) -> Vec<Uuid> {
         let mut subjects = self.secondary_subjects(references);
         subjects.extend(self.primary_subject(id, references));
         subjects
@@ -251,7 +251,7 @@ impl Table {
     /// Seals `value` of `field` of record `record` with `owner`'s data key `key`: the
     /// envelope is bound to tenant, collection, field, record and owner, and padded as the
     /// field says. `None` for a null value. The one sealing routine of the store.
-    pub(crate) fn seal(
+    pub fn seal(
         &self,
         key: &DataKey,
         tenant: Kommunenummer,
@@ -280,7 +280,7 @@ impl Table {
     /// Opens the envelope of `field` of record `record`, sealed with `owner`'s data key
     /// `key`: the value, or an error naming collection, field and record (never the value)
     /// when it does not open or does not decode. The one opening routine of the store.
-    pub(crate) fn open(
+    pub fn open(
         &self,
         key: &DataKey,
         tenant: Kommunenummer,

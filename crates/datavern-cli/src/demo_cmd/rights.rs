@@ -27,10 +27,9 @@ use datavern_bench::{Latencies, ratio};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};
 use datavern_core::id::Fodselsnummer;
-use datavern_store::StoreError;
+use datavern_governance::retention::RunMode;
+use datavern_governance::rights::{Actor, RightsError, SubjectIdentifier};
 use datavern_store::baseline::SubjectBaseline;
-use datavern_store::retention::{Retention, RunMode};
-use datavern_store::rights::{Actor, Rights, RightsError, SubjectIdentifier};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -103,7 +102,7 @@ struct RightsReport {
     /// Sampled residents not found: erased before through a fødselsnummer they share.
     skipped: u64,
     measurements: Vec<Measurement>,
-    retention: Option<datavern_store::retention::RetentionReport>,
+    retention: Option<datavern_governance::retention::RetentionReport>,
 }
 
 /// A side's latencies and rows.
@@ -157,7 +156,7 @@ pub(super) async fn rights(settings: Settings, args: RightsArgs) -> anyhow::Resu
 async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<RightsReport> {
     let catalog = &governed.catalog;
     let tenant = tenant(catalog, args.tenant)?;
-    let rights = Rights::new(governed.records.clone());
+    let rights = governed.governance.rights().clone();
     let baseline = SubjectBaseline::new(governed.store.data().clone(), catalog);
     let actor = Actor::new(RIGHTS_PRINCIPAL, tenant);
 
@@ -198,7 +197,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
             Ok(subjects) => subjects,
             // The generator does not promise unique numbers: a resident sharing one with a
             // resident erased before is gone with them.
-            Err(StoreError::Rights(RightsError::SubjectNotFound { .. })) => {
+            Err(datavern_governance::Error::Rights(RightsError::SubjectNotFound { .. })) => {
                 skipped += 1;
                 continue;
             }
@@ -250,7 +249,9 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
 
     let retention = if args.retention {
         let ahead = OffsetDateTime::now_utc() + time::Duration::days(365 * 30);
-        let report = Retention::new(governed.store.clone(), catalog.clone())
+        let report = governed
+            .governance
+            .retention()
             .run(ahead, RunMode::Apply, |_| {})
             .await
             .context("retention run failed")?;

@@ -9,28 +9,7 @@ use sqlx::types::Uuid;
 
 use crate::demo::{Site, exits, seed};
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                super::$name(datavern_sql::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                super::$name(datavern_sql::Backend::Postgres).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn mariadb() {
-                super::$name(datavern_sql::Backend::MySql).await;
-            }
-        }
-    )*};
-}
-
-on_every_backend!(consent_is_granted_withdrawn_and_shown_from_the_command_line);
+on_every_backend!(multi_thread; consent_is_granted_withdrawn_and_shown_from_the_command_line);
 
 /// The id of the first resident `demo seed` wrote.
 async fn first_resident(site: &Site) -> Uuid {

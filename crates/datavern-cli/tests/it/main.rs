@@ -2,6 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+// `on_every_backend!` in every module.
+#[macro_use]
+extern crate datavern_testkit;
+
 mod audit;
 mod catalog;
 mod consent;

@@ -14,30 +14,7 @@ use serde_json::Value;
 
 use crate::demo::{Site, exits, seed};
 
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite() {
-                super::$name(datavern_sql::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres() {
-                super::$name(datavern_sql::Backend::Postgres).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn mariadb() {
-                super::$name(datavern_sql::Backend::MySql).await;
-            }
-        }
-    )*};
-}
-pub(crate) use on_every_backend;
-
-on_every_backend!(
-    request_lifecycle_through_the_cli,
+on_every_backend!(multi_thread; request_lifecycle_through_the_cli,
     erasure_needs_a_second_actor_or_an_audited_override,
 );
 

@@ -21,15 +21,15 @@ use datavern_core::consent::{ConsentAction, ConsentChannel, ConsentEvent, Notice
 use datavern_core::demo::{self, Plan};
 use datavern_core::record::{self, Mode};
 use datavern_crypto::LocalKeyFile;
+use datavern_governance::rights::PORTABILITY_JSON;
 use datavern_sql::{Backend, StoreConfig};
-use datavern_store::rights::PORTABILITY_JSON;
 use datavern_store::{Records, RequestMeta, Store};
 use serde_json::{Value, json};
 
 use crate::demo::{Site, exits, seed};
-use crate::requests::{on_every_backend, request, request_as};
+use crate::requests::{request, request_as};
 
-on_every_backend!(every_right_runs_end_to_end_through_the_cli);
+on_every_backend!(multi_thread; every_right_runs_end_to_end_through_the_cli);
 
 const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
 const SEED: u64 = 23;

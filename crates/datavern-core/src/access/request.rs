@@ -26,7 +26,7 @@ pub enum Operation {
 
 /// The data subject's consent to a purpose whose lawful basis is consent, as the caller knows
 /// it. The server passes [`ConsentState::Deferred`]: the store's consent register is read in
-/// the statement that reads the record (`datavern_store::controls`).
+/// the statement that reads the record (`datavern_governance::controls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentState {

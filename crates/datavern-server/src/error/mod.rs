@@ -19,9 +19,10 @@ use axum::response::{IntoResponse, Response};
 use datavern_core::access::Denial;
 use datavern_core::consent::ConsentError;
 use datavern_core::record::RecordProblems;
+use datavern_governance::HoldError;
+use datavern_governance::rights::RightsError;
 use datavern_store::audit::AuditLogError;
-use datavern_store::rights::RightsError;
-use datavern_store::{HoldError, RecordError, StoreError};
+use datavern_store::{RecordError, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -290,25 +291,6 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Record(record) => record.into(),
-            StoreError::Rights(rights) => rights.into(),
-            StoreError::Hold(hold) => {
-                let code = match &hold {
-                    HoldError::NotFound => Code::HoldNotFound,
-                    HoldError::AlreadyReleased => Code::HoldAlreadyReleased,
-                    HoldError::UnknownCollection(_) => {
-                        // The name is the caller's: not repeated.
-                        return ApiError::new(
-                            Code::CollectionUnknown,
-                            "`collection` is not a collection of the catalog: a hold must name \
-                             a governed collection; GET /v1/catalog lists them",
-                        );
-                    }
-                    HoldError::Reason => Code::HoldReasonInvalid,
-                    HoldError::ExpiryPassed => Code::HoldExpiryInvalid,
-                    _ => Code::BadRequest,
-                };
-                ApiError::new(code, hold.to_string())
-            }
             StoreError::Audit(AuditLogError::InvalidQuery(detail)) => {
                 ApiError::new(Code::InvalidQuery, detail)
             }
@@ -321,6 +303,38 @@ impl From<StoreError> for ApiError {
             .with_source(err),
             err => ApiError::internal(err),
         }
+    }
+}
+
+impl From<datavern_governance::Error> for ApiError {
+    fn from(err: datavern_governance::Error) -> Self {
+        match err {
+            datavern_governance::Error::Store(store) => store.into(),
+            datavern_governance::Error::Rights(rights) => rights.into(),
+            datavern_governance::Error::Hold(hold) => hold.into(),
+            err => ApiError::internal(err),
+        }
+    }
+}
+
+impl From<HoldError> for ApiError {
+    fn from(hold: HoldError) -> Self {
+        let code = match &hold {
+            HoldError::NotFound => Code::HoldNotFound,
+            HoldError::AlreadyReleased => Code::HoldAlreadyReleased,
+            HoldError::UnknownCollection(_) => {
+                // The name is the caller's: not repeated.
+                return ApiError::new(
+                    Code::CollectionUnknown,
+                    "`collection` is not a collection of the catalog: a hold must name \
+                     a governed collection; GET /v1/catalog lists them",
+                );
+            }
+            HoldError::Reason => Code::HoldReasonInvalid,
+            HoldError::ExpiryPassed => Code::HoldExpiryInvalid,
+            _ => Code::BadRequest,
+        };
+        ApiError::new(code, hold.to_string())
     }
 }
 

@@ -10,8 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use datavern_core::access::Principal;
 use datavern_core::catalog::CollectionName;
+use datavern_governance::{HoldScope, NewHold};
+use datavern_store::SubjectId;
 use datavern_store::audit::AuditAction;
-use datavern_store::{HoldScope, LegalHolds, NewHold, SubjectId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -44,10 +45,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Holding(principal, meta, _): Holding<Dpo>,
 ) -> Result<Json<HoldList>, ApiError> {
-    let holds = match LegalHolds::new(state.store().clone())
-        .list(principal.tenant())
-        .await
-    {
+    let holds = match state.governance().holds().list(principal.tenant()).await {
         Ok(holds) => holds,
         Err(err) => {
             let err = ApiError::from(err);
@@ -103,7 +101,9 @@ async fn place_hold(
 ) -> Result<datavern_store::LegalHold, ApiError> {
     let ApiJson(body) = body?;
     let scope = scope(&body)?;
-    Ok(LegalHolds::new(state.store().clone())
+    Ok(state
+        .governance()
+        .holds()
         .place(
             state.catalog(),
             principal.tenant(),
@@ -154,7 +154,9 @@ async fn release_hold(
         .parse()
         .map_err(|_| ApiError::new(Code::BadRequest, "the hold id in the path is not a UUID"))?;
     let ApiJson(body) = body?;
-    Ok(LegalHolds::new(state.store().clone())
+    Ok(state
+        .governance()
+        .holds()
         .release(
             principal.tenant(),
             id,

@@ -103,7 +103,7 @@ pub(crate) async fn compliance(
     State(state): State<AppState>,
     Holding(principal, meta, _): Holding<Dpo>,
 ) -> Result<Response, ApiError> {
-    let report = match datavern_store::compliance::report(
+    let report = match datavern_governance::compliance::report(
         state.store(),
         state.records().catalog().clone(),
         principal.tenant(),

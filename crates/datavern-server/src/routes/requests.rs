@@ -3,7 +3,7 @@
 //!
 //! Create, list and show requests; verify the requester's identity, extend the deadline,
 //! reject, and run. Every step is one transaction with its history row and audit entry
-//! (`datavern_store::requests`); a principal without the role is refused, and the refusal is
+//! (`datavern_governance::requests`); a principal without the role is refused, and the refusal is
 //! audited. Days left and the overdue flag are computed on the state's clock.
 //!
 //! Running a request is [`run_request`], the one function both this route and
@@ -22,12 +22,12 @@ use datavern_core::dsr::{
     EvidenceRef, Parameters, Reason, RequestEvent, RequestType, SubjectIdentifier, Verification,
     VerificationMethod,
 };
-use datavern_store::audit::AuditAction;
-use datavern_store::records::Cursor;
-use datavern_store::requests::{
+use datavern_governance::requests::{
     Actor, NewRequest, RequestError, RequestFilter, Requests, ResolveError,
 };
-use datavern_store::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
+use datavern_governance::rights::{Correction, Delivery, Executed, Rights, RunError, RunInput};
+use datavern_store::audit::AuditAction;
+use datavern_store::records::Cursor;
 use datavern_store::{RequestMeta, Store};
 use uuid::Uuid;
 
@@ -209,13 +209,13 @@ async fn list_requests(
                 invalid_query("cursor: pass the `next_cursor` of the previous page")
             })?),
             "limit" => match value.parse::<u32>() {
-                Ok(n) if (1..=datavern_store::requests::MAX_PAGE_SIZE).contains(&n) => {
+                Ok(n) if (1..=datavern_governance::requests::MAX_PAGE_SIZE).contains(&n) => {
                     filter.limit(n)
                 }
                 _ => {
                     return Err(invalid_query(&format!(
                         "limit must be a whole number from 1 to {}",
-                        datavern_store::requests::MAX_PAGE_SIZE
+                        datavern_governance::requests::MAX_PAGE_SIZE
                     )));
                 }
             },

@@ -15,7 +15,7 @@
 //!
 //! Every call is audited (`consent_read`, `controls_read`; recording is audited by the
 //! store as `consent_grant` / `consent_withdraw`), refusals too. Restrictions and objections
-//! arrive through data subject requests, which call `datavern_store::controls::Controls`.
+//! arrive through data subject requests, which call `datavern_governance::controls::Controls`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -25,10 +25,10 @@ use datavern_core::catalog::PurposeId;
 use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
-use datavern_store::audit::AuditAction;
-use datavern_store::controls::{
-    ConsentRegister, Controls, CurrentConsent, Objection, Restriction, StoredConsent,
+use datavern_governance::controls::{
+    ConsentRegister, CurrentConsent, Objection, Restriction, StoredConsent,
 };
+use datavern_store::audit::AuditAction;
 use datavern_store::{RequestMeta, SubjectId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -212,7 +212,7 @@ pub(crate) async fn consents(
             Err(err) => return Err(refuse(&state, &principal, &meta, ACTION, None, err).await),
         }
     };
-    let controls = Controls::new(state.records().clone());
+    let controls = state.governance().controls();
     let register = match controls
         .consents(&principal, subject, only.as_ref(), &meta)
         .await
@@ -298,7 +298,7 @@ async fn write_consent(
     };
     check_recorder(state, principal, &header, action).map_err(refused)?;
     let event = consent_event(principal, &header, &body).map_err(refused)?;
-    let controls = Controls::new(state.records().clone());
+    let controls = state.governance().controls();
     controls
         .record_consent(principal, subject, &event, meta)
         .await
@@ -326,7 +326,7 @@ pub(crate) async fn controls(
 ) -> Result<Json<ControlsJson>, ApiError> {
     const ACTION: AuditAction = AuditAction::ControlsRead;
     let subject = subject_id(&id)?;
-    let controls = Controls::new(state.records().clone());
+    let controls = state.governance().controls();
     let view = match controls.subject(&principal, subject, &meta).await {
         Ok(view) => view,
         Err(err) => {

@@ -1,6 +1,6 @@
 //! `/v1/requests`: data subject requests on the wire.
 
-use datavern_store::requests::{DsrRequest, RequestEvent};
+use datavern_governance::requests::{DsrRequest, RequestEvent};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{CATALOG, problem, records_with_local_kek, serve};
+use crate::app::{CATALOG, problem, serve, with_local_kek};
 
 on_every_backend!(grants_need_the_recorder_role_and_record_channel_and_evidence);
 
@@ -80,8 +80,8 @@ impl App {
             (other.hash(), principal("kundesenter", &["nyhetsbrev"], &[])),
             (auditor.hash(), principal("revisor", &[], &["auditor"])),
         ]);
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
-        let state = AppState::new(records, Arc::new(keys), Metrics::global());
+        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
+        let state = AppState::new(governance.build(), Arc::new(keys), Metrics::global());
         let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         App {
             addr,

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{CATALOG, problem, records_with_local_kek, serve};
+use crate::app::{CATALOG, problem, serve, with_local_kek};
 
 on_every_backend!(
     apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer,
@@ -104,8 +104,12 @@ impl App {
             ),
             (keys[3].hash(), dpo("pvo-apen", Classification::Apen)),
         ]);
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
-        let state = AppState::new(records, Arc::new(authenticator), Metrics::global());
+        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
+        let state = AppState::new(
+            governance.build(),
+            Arc::new(authenticator),
+            Metrics::global(),
+        );
         let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         let mut keys = keys.into_iter();
         App {

@@ -11,13 +11,13 @@ use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{ManualClock, SubjectIdentifier};
 use datavern_crypto::ApiKey;
+use datavern_governance::requests::{ResolveFuture, SubjectResolver};
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
 use datavern_server::{AppState, ServerConfig};
 use datavern_sql::Backend;
 use datavern_sql::testing::TestDb;
 use datavern_store::audit::AuditFilter;
-use datavern_store::requests::{ResolveFuture, SubjectResolver};
 use datavern_store::testing::OpenStore as _;
 use datavern_store::{Store, SubjectId};
 use jiff::SignedDuration;
@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{problem, records_with_local_kek, serve, test_catalog};
+use crate::app::{problem, serve, test_catalog, with_local_kek};
 
 on_every_backend!(
     lifecycle_through_the_api_with_deadlines_on_a_moved_clock,
@@ -103,12 +103,12 @@ impl DsrApp {
             ),
             (oslo.hash(), principal("oslo-pvo", "0301", &["dpo"])),
         ]);
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
+        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
         // 10:00 in Oslo on Saturday 31 January 2026.
         let clock = ManualClock::new("2026-01-31T09:00:00Z".parse().unwrap());
         let kari = SubjectId::from_uuid(Uuid::now_v7());
-        let mut state = AppState::new(records, Arc::new(keys), Metrics::global())
-            .with_clock(Arc::new(clock.clone()));
+        let governance = governance.clock(Arc::new(clock.clone())).build();
+        let mut state = AppState::new(governance, Arc::new(keys), Metrics::global());
         if let Some(resolver) = resolver {
             state = state.with_subject_resolver(resolver);
         } else {
@@ -509,7 +509,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     // Without a register of persons, a fødselsnummer cannot be resolved.
     let app = DsrApp::spawn(
         backend,
-        Some(Arc::new(datavern_store::requests::SubjectIdsOnly)),
+        Some(Arc::new(datavern_governance::requests::SubjectIdsOnly)),
     )
     .await;
     let (status, body) = problem(

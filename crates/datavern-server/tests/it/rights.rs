@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{problem, records_with_local_kek, serve, test_catalog};
+use crate::app::{problem, serve, test_catalog, with_local_kek};
 
 on_every_backend!(
     access_and_portability_by_fodselsnummer,
@@ -137,10 +137,10 @@ impl RightsApp {
                 .with_roles([Role::parse("dpo").unwrap()]),
             ),
         ]);
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
+        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
         let clock = ManualClock::new(jiff::Timestamp::now());
-        let state = AppState::new(records, Arc::new(keys), Metrics::global())
-            .with_clock(Arc::new(clock.clone()));
+        let governance = governance.clock(Arc::new(clock.clone())).build();
+        let state = AppState::new(governance, Arc::new(keys), Metrics::global());
         let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         RightsApp {
             addr,

@@ -19,7 +19,7 @@ use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::{problem, records_with_local_kek, serve, test_catalog};
+use crate::app::{problem, serve, test_catalog, with_local_kek};
 
 on_every_backend!(unserved_tenant_is_refused_on_every_route_and_audited);
 
@@ -40,8 +40,8 @@ async fn unserved_tenant_is_refused_on_every_route_and_audited(backend: datavern
     .with_roles(["auditor", "dpo"].map(|r| Role::parse(r).unwrap()))
     .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
     let keys = StaticKeys::new(vec![(key.hash(), principal)]);
-    let (records, _keys_dir) = records_with_local_kek(&store, catalog).await;
-    let state = AppState::new(records, Arc::new(keys), Metrics::global());
+    let (governance, _keys_dir) = with_local_kek(&store, catalog).await;
+    let state = AppState::new(governance.build(), Arc::new(keys), Metrics::global());
     let (addr, stop, task) = serve(state, ServerConfig::default()).await;
     let client = reqwest::Client::new();
 

@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{CATALOG, problem, records_with_local_kek, serve};
+use crate::app::{CATALOG, problem, serve, with_local_kek};
 
 on_every_backend!(
     legal_holds_refuse_patch_and_delete_until_released,
@@ -94,9 +94,11 @@ impl GuardApp {
                 .with_roles([Role::parse("dpo").unwrap()]),
             ),
         ]);
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
+        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
+        let governance = governance.build();
+        let records = governance.records().clone();
         let catalog = records.catalog().clone();
-        let state = AppState::new(records.clone(), Arc::new(keys), Metrics::global());
+        let state = AppState::new(governance, Arc::new(keys), Metrics::global());
         let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         GuardApp {
             addr,

@@ -299,13 +299,13 @@ pub(crate) fn encode_v1(fields: &CanonicalFields<'_>) -> Vec<u8> {
 }
 
 /// Now, in UTC, truncated to microseconds.
-pub(crate) fn now_micros() -> OffsetDateTime {
+pub fn now_micros() -> OffsetDateTime {
     truncate_micros(OffsetDateTime::now_utc())
 }
 
 /// `at` in UTC with its nanoseconds cut to whole microseconds, the precision of
 /// `TIMESTAMPTZ` and `DATETIME(6)`, so that what is hashed is what is stored.
-pub(crate) fn truncate_micros(at: OffsetDateTime) -> OffsetDateTime {
+pub fn truncate_micros(at: OffsetDateTime) -> OffsetDateTime {
     let at = at.to_offset(time::UtcOffset::UTC);
     let nanos = at.nanosecond();
     at.replace_nanosecond(nanos - nanos % 1000).unwrap_or(at)

@@ -28,7 +28,7 @@
 
 mod action;
 mod checkpoint;
-pub(crate) mod entry;
+pub mod entry;
 mod error;
 mod export;
 mod query;
@@ -36,7 +36,7 @@ mod sealer;
 mod stored;
 mod tx;
 mod verify;
-pub(crate) mod writer;
+pub mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,7 +61,7 @@ pub use self::query::{AuditFilter, AuditRecord, Cursor, DEFAULT_PAGE_SIZE, MAX_P
 pub use self::verify::{Problem, VerifyFailure, VerifyReport};
 // The records module appends each change's entry inside the change's transaction.
 #[allow(unused_imports)]
-pub(crate) use self::writer::{append, append_all};
+pub use self::writer::{append, append_all};
 
 /// How the audit log batches, seals and checkpoints.
 #[derive(Debug, Clone)]

@@ -23,14 +23,14 @@ use crate::error::{Result, StoreError};
 /// rolls back with the change it records). The sealer chains it once it is committed.
 // Called by the records module (and the test-support hook); without either nothing calls it.
 #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
-pub(crate) async fn append(conn: &mut Conn<'_>, entry: &AuditEntry) -> Result<()> {
+pub async fn append(conn: &mut Conn<'_>, entry: &AuditEntry) -> Result<()> {
     append_all(conn, &[entry]).await
 }
 
 /// Inserts `entries`, unsealed and in order, with as few multi-row statements as the
 /// backend's parameter limit allows (one for up to 2 340 entries on SQLite, 4 681 on
 /// PostgreSQL and MariaDB/MySQL).
-pub(crate) async fn append_all(conn: &mut Conn<'_>, entries: &[&AuditEntry]) -> Result<()> {
+pub async fn append_all(conn: &mut Conn<'_>, entries: &[&AuditEntry]) -> Result<()> {
     let rows = conn
         .backend()
         .rows_per_insert(stored::CONTENT_COLUMNS.len());

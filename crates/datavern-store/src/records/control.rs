@@ -26,17 +26,13 @@ use sea_query::{Alias, Cond, Expr, Query, SelectStatement, SimpleExpr};
 use uuid::Uuid;
 
 use super::row::{self, Cell, ColumnKind};
+use crate::consent::GRANTED;
 use crate::error::Result;
 use crate::schema::RESTRICTED_COLUMN;
 use crate::table::{KeyOwner, Table};
 
 /// Ids per `IN (…)` list, well below every backend's parameter limit.
 const CHUNK: usize = 500;
-
-/// The consent state column's value for a granted consent.
-pub(crate) const GRANTED: &str = "granted";
-/// The consent state column's value after a withdrawal.
-pub(crate) const WITHDRAWN: &str = "withdrawn";
 
 fn col(name: &str) -> Alias {
     Alias::new(name)
@@ -291,7 +287,7 @@ async fn consent_states(
 impl super::Records {
     /// Whether `subject` is a record of a `subjects: self` collection in `tenant`: the only
     /// ids that are data subjects.
-    pub(crate) async fn subject_exists(
+    pub async fn subject_exists(
         &self,
         conn: &mut Conn<'_>,
         tenant: Kommunenummer,
@@ -325,7 +321,7 @@ impl super::Records {
     /// Sets `dv_restricted` on every record of the tenant that concerns one of `subjects`
     /// (as the record itself, primary or secondary subject), one statement per collection;
     /// returns how many records were newly marked.
-    pub(crate) async fn mark_restricted(
+    pub async fn mark_restricted(
         &self,
         conn: &mut Conn<'_>,
         tenant: Kommunenummer,
@@ -353,7 +349,7 @@ impl super::Records {
 
     /// Clears `dv_restricted` on the tenant's records that concern one of `subjects`, except
     /// those that also concern a subject still restricted; returns how many were cleared.
-    pub(crate) async fn unmark_restricted(
+    pub async fn unmark_restricted(
         &self,
         conn: &mut Conn<'_>,
         tenant: Kommunenummer,
@@ -396,7 +392,7 @@ impl super::Records {
 
     /// Every collection whose records concern data subjects, with the columns holding their
     /// ids, in name order.
-    fn subject_tables(&self) -> Vec<(&Table, Vec<&str>)> {
+    pub fn subject_tables(&self) -> Vec<(&Table, Vec<&str>)> {
         let mut tables: Vec<(&Table, Vec<&str>)> = self
             .inner
             .tables

@@ -145,7 +145,7 @@ pub(super) async fn keep_parts(
 }
 
 /// Deletes the kept versions of `records` of `collection` (erasure). The number deleted.
-pub(crate) async fn forget(
+pub async fn forget(
     conn: &mut Conn<'_>,
     tenant: datavern_core::catalog::Kommunenummer,
     collection: &str,

@@ -45,11 +45,11 @@ pub(crate) mod codec;
 pub(crate) mod control;
 mod cursor;
 mod error;
-pub(crate) mod history;
+pub mod history;
 mod keys;
+pub mod raw;
 mod read;
 mod row;
-pub(crate) mod support;
 mod unique;
 mod write;
 
@@ -489,10 +489,7 @@ fn check_operation(grant: &Grant, operation: Operation) -> Result<()> {
 
 /// A time column's value on `backend` (fixed-width UTC text on SQLite); shared with the
 /// outbox.
-pub(crate) fn time_expr(
-    backend: datavern_sql::Backend,
-    at: OffsetDateTime,
-) -> sea_query::SimpleExpr {
+pub fn time_expr(backend: datavern_sql::Backend, at: OffsetDateTime) -> sea_query::SimpleExpr {
     sea_query::Expr::val(datavern_sql::time_value(backend, at)).into()
 }
 

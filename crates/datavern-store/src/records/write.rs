@@ -600,12 +600,12 @@ async fn create_all(
     )
     .await?;
     if let Some(event) = consent {
-        let actor = crate::controls::Actor {
+        let actor = crate::consent::Actor {
             tenant,
             id: grant.principal().as_str(),
         };
         for new in &prepared {
-            crate::controls::append_consent(
+            crate::consent::append_consent(
                 &mut tx.conn(),
                 actor,
                 new.id,

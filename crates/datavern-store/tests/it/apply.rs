@@ -7,10 +7,11 @@ use datavern_store::testing::OpenStore as _;
 use datavern_store::{IncompatibleCatalog, Store, StoreError};
 
 use crate::support::{
-    KOMMUNE, SMALL_V1, SMALL_V2, backend_tests, catalog, execute, report, scalar, strings, tables,
+    KOMMUNE, SMALL_V1, SMALL_V2, catalog, execute, on_every_backend, report, scalar, strings,
+    tables,
 };
 
-backend_tests!(
+on_every_backend!(
     example_catalog_applies_and_reapplying_changes_nothing,
     incompatible_changes_are_refused_with_each_difference,
     removed_collection_is_refused,

@@ -20,14 +20,14 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use crate::support::{backend_tests, execute, report, scalar, tenant};
+use crate::support::{execute, on_every_backend, report, scalar, tenant};
 
 /// The action of the test entries.
 const READ: AuditAction = AuditAction::Record(Operation::Read);
 
 const ORIGIN: &str = "datavern.test/audit/0301";
 
-backend_tests!(
+on_every_backend!(
     rolled_back_append_leaves_nothing,
     group_commit_writes_200_concurrent_reads_in_fewer_transactions,
     failed_group_commit_fails_every_waiter,

@@ -10,9 +10,9 @@ use datavern_store::testing::OpenStore as _;
 use time::macros::date;
 use uuid::Uuid;
 
-use crate::support::{backend_tests, scalar};
+use crate::support::{on_every_backend, scalar};
 
-backend_tests!(
+on_every_backend!(
     baseline_rows_round_trip_by_id_and_fodselsnummer,
     server_version_names_the_product,
 );

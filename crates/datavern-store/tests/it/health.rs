@@ -5,9 +5,9 @@ use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole, SqlError};
 use datavern_store::StoreError;
 use datavern_store::testing::OpenStore as _;
 
-use crate::support::{backend_tests, report, scalar};
+use crate::support::{on_every_backend, report, scalar};
 
-backend_tests!(
+on_every_backend!(
     ping_reports_health_and_stats_count_connections,
     analyze_gives_postgresql_statistics_for_both_databases,
     unreachable_database_is_a_clear_error_without_the_password,

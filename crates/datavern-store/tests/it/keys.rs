@@ -10,9 +10,9 @@ use datavern_store::testing::OpenStore as _;
 use datavern_store::{KeyState, StoreError};
 use tokio::sync::Barrier;
 
-use crate::support::{Kek, backend_tests, report, scalar, subject, tenant};
+use crate::support::{Kek, on_every_backend, report, scalar, subject, tenant};
 
-backend_tests!(
+on_every_backend!(
     subject_key_round_trip,
     concurrent_first_use_of_a_subject_stores_one_key,
     batch_lookup_returns_every_subjects_keys,

@@ -1,6 +1,6 @@
 //! datavern-store's integration tests, in one binary. Tests that touch a database are written
 //! once as `async fn(Backend)` and run on SQLite, PostgreSQL and MariaDB/MySQL (see
-//! `support::backend_tests!`); the servers must be reachable (`DATAVERN_TEST_POSTGRES_URL`,
+//! `support::on_every_backend!`); the servers must be reachable (`DATAVERN_TEST_POSTGRES_URL`,
 //! `DATAVERN_TEST_MYSQL_URL`), or those tests fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -8,17 +8,12 @@
 mod apply;
 mod audit;
 mod baseline;
-mod controls;
 mod ddl;
 mod files;
 mod health;
-mod holds;
 mod keys;
 mod migrate;
 mod records;
-mod requests;
-mod retention;
-mod rights;
 mod rls;
 mod support;
 mod tls;

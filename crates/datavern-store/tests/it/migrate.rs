@@ -5,9 +5,9 @@ use datavern_sql::{Backend, DatabaseRole, StoreConfig, migrations};
 use datavern_store::testing::OpenStore as _;
 use datavern_store::{Store, StoreError};
 
-use crate::support::{backend_tests, integers, report, scalar, tables};
+use crate::support::{integers, on_every_backend, report, scalar, tables};
 
-backend_tests!(
+on_every_backend!(
     migrations_apply_and_rerunning_them_changes_nothing,
     data_and_keys_have_their_own_tables,
     one_database_for_data_and_keys_is_refused,

@@ -10,9 +10,9 @@ use datavern_sql::testing::TestDb;
 use datavern_sql::{Backend, Database, DatabaseRole, DbPool, SqlError, TlsMode};
 use datavern_store::testing::OpenStore as _;
 
-use crate::support::{backend_tests, report, strings};
+use crate::support::{on_every_backend, report, strings};
 
-backend_tests!(
+on_every_backend!(
     tls_required_connects_only_over_tls,
     statement_timeout_is_set_on_every_connection,
 );

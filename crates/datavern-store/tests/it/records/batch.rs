@@ -6,7 +6,7 @@ use datavern_store::records::MAX_BATCH;
 
 use super::*;
 
-backend_tests!(
+on_every_backend!(
     create_many_then_get_each_back_equal,
     create_many_leaves_one_audit_entry_and_one_outbox_row_per_record,
     a_batch_with_one_bad_reference_writes_nothing,

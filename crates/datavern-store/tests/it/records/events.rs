@@ -1,6 +1,6 @@
 use super::*;
 
-backend_tests!(
+on_every_backend!(
     each_write_leaves_one_audit_entry_and_one_outbox_row,
     a_write_that_fails_midway_leaves_no_trace,
     reads_are_audited_per_record_and_sealed,

@@ -1,6 +1,6 @@
 use super::*;
 
-backend_tests!(
+on_every_backend!(
     create_then_get_round_trips_every_field_type,
     values_a_column_would_change_are_refused,
     partial_update_keeps_other_fields_and_bumps_version,

@@ -8,7 +8,7 @@ use datavern_crypto::{ENVELOPE_OVERHEAD, ENVELOPE_VERSION, PADDED_ENVELOPE_VERSI
 
 use super::*;
 
-backend_tests!(
+on_every_backend!(
     blind_indexes_have_the_catalog_length,
     changing_a_blind_index_length_is_refused,
     names_within_a_bucket_give_ciphertexts_of_one_length,

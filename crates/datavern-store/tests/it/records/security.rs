@@ -2,7 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 
-backend_tests!(
+on_every_backend!(
     database_never_holds_stored_plaintext,
     moved_ciphertext_fails_to_decrypt,
     evicted_destroyed_keys_are_not_served,
@@ -297,7 +297,7 @@ async fn records_work_for_an_application_role_under_row_level_security() {
     let store = Store::connect(&config).await.unwrap();
     // The same key store with a KEK of its own: it serves another tenant here.
     let kek: Arc<dyn KekProvider> = Arc::new(
-        LocalKeyFile::create(env._kek_dir.path().join("kek2"))
+        LocalKeyFile::create(env.kek_dir.path().join("kek2"))
             .await
             .unwrap(),
     );
@@ -374,7 +374,7 @@ impl CountingKek {
 async fn reads_use_the_key_cache_and_batch_unwraps(backend: Backend) {
     let env = Env::kommune(backend).await;
     let kek = Arc::new(CountingKek {
-        inner: LocalKeyFile::create(env._kek_dir.path().join("counting"))
+        inner: LocalKeyFile::create(env.kek_dir.path().join("counting"))
             .await
             .unwrap(),
         wraps: AtomicUsize::new(0),

@@ -9,7 +9,7 @@ use datavern_sql::{Backend, Database, DbPool};
 use datavern_store::{Records, Store};
 
 use super::Env;
-use crate::support::{backend_tests, execute, report};
+use crate::support::{execute, on_every_backend, report};
 
 /// Runs `sql` on `db`, returning the database's refusal, if any.
 async fn try_sql(db: &Database, sql: &str) -> Result<(), String> {
@@ -162,7 +162,7 @@ async fn serving_role_appends_to_the_audit_log_and_cannot_change_it(backend: Bac
     env.finish().await;
 }
 
-backend_tests!(audit_rows_are_append_only_even_for_the_owner);
+on_every_backend!(audit_rows_are_append_only_even_for_the_owner);
 
 /// The triggers of migration 0008 hold for the owner (and on SQLite, which has no roles):
 /// a sealed entry never changes, an unsealed one only gets its seal, nothing is deleted and

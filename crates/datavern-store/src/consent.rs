@@ -1,0 +1,261 @@
+//! The consent register's write (`dv_consent_events`, `dv_consent_state`): one event
+//! appended in the caller's transaction with the current state, its audit entry and its outbox
+//! event. The record path calls it when a record is created with consent given; the controls
+//! service (`datavern_governance::controls`) when a consent is recorded or withdrawn. Reading
+//! the registers is the controls service's; the decision point reads the current state in the
+//! record's own statement (`records::control`).
+
+use datavern_core::access::Principal;
+use datavern_core::catalog::Kommunenummer;
+use datavern_core::consent::{ConsentAction, ConsentEvent};
+use datavern_sql::Conn;
+use sea_query::{Alias, Cond, Expr, Query, SimpleExpr};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{self, AuditAction, AuditEntry, AuditOutcome};
+use crate::error::Result;
+use crate::ids::SubjectId;
+use crate::outbox::{self, SubjectEvent};
+
+/// The consent state column's value for a granted consent.
+pub const GRANTED: &str = "granted";
+/// The consent state column's value after a withdrawal.
+pub const WITHDRAWN: &str = "withdrawn";
+
+/// One consent event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredConsent {
+    /// The event's id (UUIDv7).
+    pub id: Uuid,
+    /// The data subject.
+    pub subject: SubjectId,
+    /// What was recorded: purpose, action, notice version, channel, time, recorder, evidence
+    /// reference.
+    pub event: ConsentEvent,
+    /// When datavern stored it.
+    pub recorded_at: OffsetDateTime,
+    /// The id of the request that recorded it, if any.
+    pub request_id: Option<String>,
+}
+
+impl StoredConsent {
+    /// A stored event as read back from the register.
+    pub fn new(
+        id: Uuid,
+        subject: SubjectId,
+        event: ConsentEvent,
+        recorded_at: OffsetDateTime,
+        request_id: Option<String>,
+    ) -> Self {
+        StoredConsent {
+            id,
+            subject,
+            event,
+            recorded_at,
+            request_id,
+        }
+    }
+}
+
+/// Who changes a register: the principal's id and tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// The principal's tenant.
+    pub tenant: Kommunenummer,
+    /// The principal's id.
+    pub id: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    /// The actor `principal` is.
+    pub fn of(principal: &'a Principal) -> Self {
+        Actor {
+            tenant: principal.tenant(),
+            id: principal.id().as_str(),
+        }
+    }
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn time_expr(conn: &Conn<'_>, at: OffsetDateTime) -> SimpleExpr {
+    crate::records::time_expr(conn.backend(), at)
+}
+
+/// Now, truncated to the microsecond every backend stores.
+fn now() -> OffsetDateTime {
+    from_micros(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
+}
+
+fn from_micros(micros: i128) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn to_offset(at: jiff::Timestamp) -> OffsetDateTime {
+    from_micros(i128::from(at.as_microsecond()))
+}
+
+/// The audit entry of a change to a subject's controls: who, which subject, which purpose
+/// (if one), the reason code (if any).
+pub fn entry(
+    principal: Actor<'_>,
+    action: AuditAction,
+    subject: Uuid,
+    purpose: Option<&str>,
+    reason: Option<&str>,
+    request_id: Option<&str>,
+) -> AuditEntry {
+    let mut entry = AuditEntry::new(
+        Some(principal.tenant),
+        principal.id,
+        action,
+        AuditOutcome::Granted,
+    )
+    .with_subject(subject);
+    entry.purpose = purpose.map(str::to_owned);
+    entry.reason = reason.map(str::to_owned);
+    match request_id {
+        Some(id) => entry.with_request_id(id),
+        None => entry,
+    }
+}
+
+/// Appends one consent event for `subject` in `principal`'s tenant, updates the current
+/// state if the event is the latest, and writes its audit entry and outbox event.
+pub async fn append_consent(
+    conn: &mut Conn<'_>,
+    principal: Actor<'_>,
+    subject: Uuid,
+    event: &ConsentEvent,
+    request_id: Option<&str>,
+) -> Result<StoredConsent> {
+    let tenant = principal.tenant;
+    let id = Uuid::now_v7();
+    let recorded_at = now();
+    let at = to_offset(event.at());
+    let purpose = event.purpose().as_str();
+    let insert = Query::insert()
+        .into_table(col("dv_consent_events"))
+        .columns(
+            [
+                "id",
+                "tenant",
+                "subject_id",
+                "purpose",
+                "action",
+                "notice_version",
+                "channel",
+                "occurred_at",
+                "recorded_by",
+                "recorded_at",
+                "request_id",
+                "evidence_ref",
+            ]
+            .map(col),
+        )
+        .values_panic([
+            id.into(),
+            tenant.as_str().into(),
+            subject.into(),
+            purpose.into(),
+            event.action().as_str().into(),
+            event.notice_version().map(|v| v.as_str().to_owned()).into(),
+            event.channel().as_str().into(),
+            time_expr(conn, at),
+            event.recorded_by().into(),
+            time_expr(conn, recorded_at),
+            request_id.map(str::to_owned).into(),
+            event.evidence().map(|e| e.as_str().to_owned()).into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await?;
+
+    // The latest event decides; an event dated before the current state's (recorded late)
+    // joins the history without changing the state. Equal times: the later recorded wins.
+    let pk = Cond::all()
+        .add(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .add(Expr::col(col("subject_id")).eq(subject))
+        .add(Expr::col(col("purpose")).eq(purpose));
+    let current: Vec<(OffsetDateTime,)> = conn
+        .fetch_all(
+            &Query::select()
+                .column(col("since"))
+                .from(col("dv_consent_state"))
+                .cond_where(pk.clone())
+                .lock(sea_query::LockType::Update)
+                .to_owned(),
+        )
+        .await?;
+    if current.first().is_none_or(|(since,)| at >= *since) {
+        let delete = Query::delete()
+            .from_table(col("dv_consent_state"))
+            .cond_where(pk)
+            .to_owned();
+        conn.execute(&delete).await?;
+        let state = match event.action() {
+            ConsentAction::Grant => GRANTED,
+            ConsentAction::Withdraw => WITHDRAWN,
+        };
+        let insert = Query::insert()
+            .into_table(col("dv_consent_state"))
+            .columns(
+                [
+                    "tenant",
+                    "subject_id",
+                    "purpose",
+                    "state",
+                    "since",
+                    "event_id",
+                ]
+                .map(col),
+            )
+            .values_panic([
+                tenant.as_str().into(),
+                subject.into(),
+                purpose.into(),
+                state.into(),
+                time_expr(conn, at),
+                id.into(),
+            ])
+            .to_owned();
+        conn.execute(&insert).await?;
+    }
+
+    let (action, event_type) = match event.action() {
+        ConsentAction::Grant => (AuditAction::ConsentGrant, "no.datavern.consent.granted"),
+        ConsentAction::Withdraw => (
+            AuditAction::ConsentWithdraw,
+            "no.datavern.consent.withdrawn",
+        ),
+    };
+    let audit_entry = entry(principal, action, subject, Some(purpose), None, request_id);
+    audit::append(conn, &audit_entry).await?;
+    outbox::append_subject_event(
+        conn,
+        SubjectEvent {
+            event_type,
+            tenant,
+            subject,
+            data: json!({
+                "subject_id": subject,
+                "tenant": tenant.as_str(),
+                "purpose": purpose,
+                "consent_event_id": id,
+            }),
+            time: recorded_at,
+        },
+    )
+    .await?;
+    Ok(StoredConsent {
+        id,
+        subject: SubjectId::from_uuid(subject),
+        event: event.clone(),
+        recorded_at,
+        request_id: request_id.map(str::to_owned),
+    })
+}
