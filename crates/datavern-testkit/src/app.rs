@@ -6,7 +6,9 @@ use std::sync::Arc;
 use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
+use datavern_core::dsr::Clock;
 use datavern_crypto::{ApiKey, LocalKeyFile};
+use datavern_governance::requests::SubjectResolver;
 use datavern_governance::{Governance, GovernanceBuilder};
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
@@ -95,28 +97,83 @@ pub enum RateLimiting {
     AsConfigured,
 }
 
-/// A running server and what a test needs to call it.
+/// A running server and what a test needs to call it: its address, a client, the API key of
+/// each principal it was given, and the store and services it runs on.
 pub struct TestApp {
     /// The server's address.
     pub addr: SocketAddr,
     /// An HTTP client.
     pub client: reqwest::Client,
-    /// A key of principal `dev`: tenant 4601, clearance BEGRENSET, every purpose, role
-    /// `auditor`.
-    pub key: ApiKey,
-    /// A key of principal `limited`: tenant 4601, clearance ÅPEN, purposes `kommunikasjon`
-    /// and `helse_omsorg`.
-    pub limited_key: ApiKey,
-    /// A key of principal `oslo`: tenant 0301, clearance BEGRENSET, every purpose.
-    pub oslo_key: ApiKey,
-    /// A key of principal `dpo`: tenant 4601, clearance BEGRENSET, no purpose, role `dpo`.
-    pub dpo_key: ApiKey,
     /// The store the server runs on.
     pub store: Store,
+    /// The record operations and services the server runs (the same as the server's).
+    pub governance: Governance,
+    keys: Vec<(String, ApiKey)>,
     _keys_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     db: Option<TestDb>,
+}
+
+/// Builds a [`TestApp`]: by default over [`test_catalog`] with the principals of
+/// [`default_principals`], the system clock, the catalog's own subject resolver and the rate
+/// limits off.
+#[must_use = "a builder does nothing until `spawn`"]
+pub struct TestAppBuilder {
+    backend: Backend,
+    catalog: Option<Catalog>,
+    principals: Option<Vec<Principal>>,
+    clock: Option<Arc<dyn Clock>>,
+    resolver: Option<Arc<dyn SubjectResolver>>,
+    config: ServerConfig,
+    limiting: RateLimiting,
+}
+
+/// The principals of a default [`TestApp`], all of tenant 4601 but `oslo`:
+/// - `dev`: clearance BEGRENSET, every purpose, role `auditor`;
+/// - `limited`: clearance ÅPEN, purposes `kommunikasjon` and `helse_omsorg`;
+/// - `oslo`: tenant 0301, clearance BEGRENSET, every purpose;
+/// - `dpo`: clearance BEGRENSET, no purpose, role `dpo`.
+pub fn default_principals(catalog: &Catalog) -> Vec<Principal> {
+    vec![
+        principal("dev", "4601", Classification::Begrenset)
+            .with_roles(roles(&["auditor"]))
+            .with_purposes(all_purposes(catalog)),
+        principal("limited", "4601", Classification::Apen)
+            .with_purposes(purposes(&["kommunikasjon", "helse_omsorg"])),
+        principal("oslo", "0301", Classification::Begrenset).with_purposes(all_purposes(catalog)),
+        principal("dpo", "4601", Classification::Begrenset).with_roles(roles(&["dpo"])),
+    ]
+}
+
+/// Principal `id` of tenant `tenant` with `clearance`, no purpose and no role.
+pub fn principal(id: &str, tenant: &str, clearance: Classification) -> Principal {
+    Principal::new(
+        PrincipalId::parse(id).unwrap(),
+        Kommunenummer::parse(tenant).unwrap(),
+        clearance,
+    )
+}
+
+/// The roles named.
+pub fn roles(names: &[&str]) -> Vec<Role> {
+    names
+        .iter()
+        .map(|name| Role::parse(name).unwrap())
+        .collect()
+}
+
+/// The purposes named.
+pub fn purposes(names: &[&str]) -> Vec<PurposeId> {
+    names
+        .iter()
+        .map(|name| PurposeId::parse(name).unwrap())
+        .collect()
+}
+
+/// Every purpose of `catalog`.
+pub fn all_purposes(catalog: &Catalog) -> Vec<PurposeId> {
+    catalog.purposes().iter().map(|p| p.id().clone()).collect()
 }
 
 impl TestApp {
@@ -128,7 +185,7 @@ impl TestApp {
     /// The server over `backend`, with `config` (its listen address is replaced by
     /// `127.0.0.1:0`).
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
-        Self::spawn_limited(backend, config, RateLimiting::Off).await
+        Self::builder(backend).config(config).spawn().await
     }
 
     /// The server over `backend`, with `config` and its rate limits as `limiting` says.
@@ -137,70 +194,69 @@ impl TestApp {
         config: ServerConfig,
         limiting: RateLimiting,
     ) -> TestApp {
-        let db = TestDb::new(backend).await;
-        let store = db.open().await;
-        let catalog = test_catalog();
-        store.apply_catalog(&catalog).await.unwrap();
+        Self::builder(backend)
+            .config(config)
+            .rate_limits(limiting)
+            .spawn()
+            .await
+    }
 
-        let tenant = Kommunenummer::parse("4601").unwrap();
-        let key = ApiKey::generate().unwrap();
-        let dev = Principal::new(
-            PrincipalId::parse("dev").unwrap(),
-            tenant,
-            Classification::Begrenset,
-        )
-        .with_roles([Role::parse("auditor").unwrap()])
-        .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
-        let limited_key = ApiKey::generate().unwrap();
-        let limited = Principal::new(
-            PrincipalId::parse("limited").unwrap(),
-            tenant,
-            Classification::Apen,
-        )
-        .with_purposes([
-            PurposeId::parse("kommunikasjon").unwrap(),
-            PurposeId::parse("helse_omsorg").unwrap(),
-        ]);
-        let oslo_key = ApiKey::generate().unwrap();
-        let oslo = Principal::new(
-            PrincipalId::parse("oslo").unwrap(),
-            Kommunenummer::parse("0301").unwrap(),
-            Classification::Begrenset,
-        )
-        .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()));
-        let dpo_key = ApiKey::generate().unwrap();
-        let dpo = Principal::new(
-            PrincipalId::parse("dpo").unwrap(),
-            tenant,
-            Classification::Begrenset,
-        )
-        .with_roles([Role::parse("dpo").unwrap()]);
-        let keys = StaticKeys::new(vec![
-            (key.hash(), dev),
-            (limited_key.hash(), limited),
-            (oslo_key.hash(), oslo),
-            (dpo_key.hash(), dpo),
-        ]);
-
-        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
-        let state = AppState::new(governance.build(), Arc::new(keys), Metrics::global());
-        let (addr, stop, task) = match limiting {
-            RateLimiting::Off => serve(state, config).await,
-            RateLimiting::AsConfigured => serve_as_configured(state, config).await,
-        };
-        TestApp {
-            addr,
-            client: reqwest::Client::new(),
-            key,
-            limited_key,
-            oslo_key,
-            dpo_key,
-            store,
-            _keys_dir: keys_dir,
-            stop: Some(stop),
-            task: Some(task),
-            db: Some(db),
+    /// A builder of a server over `backend`.
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder {
+            backend,
+            catalog: None,
+            principals: None,
+            clock: None,
+            resolver: None,
+            config: ServerConfig::default(),
+            limiting: RateLimiting::Off,
         }
+    }
+
+    /// The API key of principal `id`.
+    ///
+    /// # Panics
+    ///
+    /// If the app has no such principal.
+    pub fn key_of(&self, id: &str) -> &ApiKey {
+        self.keys
+            .iter()
+            .find(|(principal, _)| principal == id)
+            .map(|(_, key)| key)
+            .unwrap_or_else(|| panic!("the test app has no principal `{id}`"))
+    }
+
+    /// The key of the default principal `dev` (see [`default_principals`]).
+    pub fn key(&self) -> &ApiKey {
+        self.key_of("dev")
+    }
+
+    /// The key of the default principal `limited`.
+    pub fn limited_key(&self) -> &ApiKey {
+        self.key_of("limited")
+    }
+
+    /// The key of the default principal `oslo`.
+    pub fn oslo_key(&self) -> &ApiKey {
+        self.key_of("oslo")
+    }
+
+    /// The key of the default principal `dpo`.
+    pub fn dpo_key(&self) -> &ApiKey {
+        self.key_of("dpo")
+    }
+
+    /// A request with `key` (no purpose).
+    pub fn call(
+        &self,
+        key: &ApiKey,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(key.expose_secret())
     }
 
     /// The absolute URL of `path`.
@@ -220,7 +276,7 @@ impl TestApp {
         path: &str,
         purpose: &str,
     ) -> reqwest::RequestBuilder {
-        self.as_principal(&self.key, method, path, purpose)
+        self.as_principal(self.key(), method, path, purpose)
     }
 
     /// A request with `key` for `purpose`.
@@ -231,17 +287,13 @@ impl TestApp {
         path: &str,
         purpose: &str,
     ) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.url(path))
-            .bearer_auth(key.expose_secret())
+        self.call(key, method, path)
             .header("datavern-purpose", purpose)
     }
 
     /// `GET path` as principal `dev`.
     pub async fn get_authed(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(self.key.expose_secret())
+        self.call(self.key(), reqwest::Method::GET, path)
             .send()
             .await
             .unwrap()
@@ -270,6 +322,96 @@ impl TestApp {
         self.store.close().await;
         if let Some(db) = self.db.take() {
             db.cleanup().await;
+        }
+    }
+}
+
+impl TestAppBuilder {
+    /// Serves `catalog` instead of [`test_catalog`].
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// These principals, each with an API key of its own ([`TestApp::key_of`]), instead of
+    /// [`default_principals`].
+    pub fn principals(mut self, principals: impl IntoIterator<Item = Principal>) -> Self {
+        self.principals = Some(principals.into_iter().collect());
+        self
+    }
+
+    /// Reads time from `clock` (a `ManualClock` the test moves).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Resolves request identifiers with `resolver` instead of the catalog's person
+    /// collections.
+    pub fn resolver(mut self, resolver: Arc<dyn SubjectResolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Serves with `config` (its listen address is replaced by `127.0.0.1:0`).
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Keeps or drops the configuration's rate limits.
+    pub fn rate_limits(mut self, limiting: RateLimiting) -> Self {
+        self.limiting = limiting;
+        self
+    }
+
+    /// Fresh databases, the catalog applied, and the server running on them.
+    pub async fn spawn(self) -> TestApp {
+        let db = TestDb::new(self.backend).await;
+        let store = db.open().await;
+        let catalog = self.catalog.unwrap_or_else(test_catalog);
+        store.apply_catalog(&catalog).await.unwrap();
+        let principals = self
+            .principals
+            .unwrap_or_else(|| default_principals(&catalog));
+        let keys: Vec<(String, ApiKey)> = principals
+            .iter()
+            .map(|p| (p.id().as_str().to_owned(), ApiKey::generate().unwrap()))
+            .collect();
+        let authenticator = StaticKeys::new(
+            keys.iter()
+                .map(|(_, key)| key.hash())
+                .zip(principals)
+                .collect(),
+        );
+        let (builder, keys_dir) = with_local_kek(&store, catalog).await;
+        let builder = match self.clock {
+            Some(clock) => builder.clock(clock),
+            None => builder,
+        };
+        let governance = builder.build();
+        let mut state = AppState::new(
+            governance.clone(),
+            Arc::new(authenticator),
+            Metrics::global(),
+        );
+        if let Some(resolver) = self.resolver {
+            state = state.with_subject_resolver(resolver);
+        }
+        let (addr, stop, task) = match self.limiting {
+            RateLimiting::Off => serve(state, self.config).await,
+            RateLimiting::AsConfigured => serve_as_configured(state, self.config).await,
+        };
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            store,
+            governance,
+            keys,
+            _keys_dir: keys_dir,
+            stop: Some(stop),
+            task: Some(task),
+            db: Some(db),
         }
     }
 }

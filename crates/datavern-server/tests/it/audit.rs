@@ -33,7 +33,7 @@ async fn audit_log_shows_who_did_what_without_values(backend: Backend) {
 
     // A principal without the auditor role is refused, and the attempt is logged.
     let (status, body) = problem(
-        app.as_principal(&app.limited_key, Method::GET, "/v1/audit", "")
+        app.as_principal(app.limited_key(), Method::GET, "/v1/audit", "")
             .send()
             .await
             .unwrap(),

@@ -84,7 +84,7 @@ async fn every_route_and_outcome_leaves_its_audit_entry(backend: Backend) {
     let record = format!("/v1/collections/innbyggere/records/{person_id}");
     let consents = format!("/v1/subjects/{person_id}/consents");
     let hold: Value = app
-        .as_principal(&app.dpo_key, Method::POST, "/v1/legal-holds", "")
+        .as_principal(app.dpo_key(), Method::POST, "/v1/legal-holds", "")
         .json(&json!({"scope": "subject", "subject": person_id, "reason": "Tilsynssak 2026/3"}))
         .send()
         .await
@@ -332,8 +332,8 @@ async fn every_route_and_outcome_leaves_its_audit_entry(backend: Backend) {
 
     for case in cases.drain(..) {
         let key: &ApiKey = match case.who {
-            Who::Dev => &app.key,
-            Who::Dpo => &app.dpo_key,
+            Who::Dev => app.key(),
+            Who::Dpo => app.dpo_key(),
         };
         let before = count(&app, &case).await;
         let mut request = app.as_principal(key, case.method.clone(), &case.path, case.purpose);

@@ -18,13 +18,13 @@ async fn missing_credentials_are_401_with_a_bearer_challenge() {
 #[tokio::test]
 async fn unknown_or_malformed_credentials_are_401_invalid_token() {
     let app = TestApp::spawn().await;
-    let almost = format!("{}x", app.key.expose_secret());
+    let almost = format!("{}x", app.key().expose_secret());
     for authorization in [
         format!("Bearer {almost}"),
         "Bearer dvk_unknown".to_owned(),
-        format!("Basic {}", app.key.expose_secret()),
+        format!("Basic {}", app.key().expose_secret()),
         "Bearer".to_owned(),
-        app.key.expose_secret().to_owned(),
+        app.key().expose_secret().to_owned(),
     ] {
         let response = app
             .client
@@ -54,7 +54,7 @@ async fn bearer_scheme_is_case_insensitive() {
         .get(app.url("/v1/catalog"))
         .header(
             "authorization",
-            format!("bearer {}", app.limited_key.expose_secret()),
+            format!("bearer {}", app.limited_key().expose_secret()),
         )
         .send()
         .await

@@ -159,8 +159,13 @@ async fn withdrawn_consent_refuses_the_next_read_through_the_api(backend: Backen
     )
     .await;
     check(
-        app.as_principal(&app.limited_key, Method::POST, &consents(&id), "nyhetsbrev")
-            .json(&grant),
+        app.as_principal(
+            app.limited_key(),
+            Method::POST,
+            &consents(&id),
+            "nyhetsbrev",
+        )
+        .json(&grant),
         403,
         "purpose_not_allowed",
     )
@@ -184,7 +189,7 @@ async fn withdrawn_consent_refuses_the_next_read_through_the_api(backend: Backen
     )
     .await;
     check(
-        app.as_principal(&app.oslo_key, Method::GET, &consents(&id), "nyhetsbrev"),
+        app.as_principal(app.oslo_key(), Method::GET, &consents(&id), "nyhetsbrev"),
         404,
         "subject_not_found",
     )
@@ -298,7 +303,7 @@ async fn restriction_refuses_writes_through_the_api(backend: Backend) {
     assert_eq!(view["restrictions"][0]["request_id"], "dsr-1");
     let (status, body) = problem(
         app.as_principal(
-            &app.limited_key,
+            app.limited_key(),
             Method::GET,
             &controls_path,
             "helse_omsorg",

@@ -6,26 +6,14 @@
 //! withdrawal; a principal with the role records grants with their channel and evidence
 //! reference, and a bad evidence reference is refused without being echoed.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use datavern_core::access::{Principal, PrincipalId, Role};
-use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
+use datavern_core::catalog::Catalog;
 use datavern_core::classification::Classification;
 use datavern_crypto::ApiKey;
-use datavern_server::auth::StaticKeys;
-use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, ServerConfig};
 use datavern_sql::Backend;
-use datavern_sql::testing::TestDb;
-use datavern_store::Store;
-use datavern_store::testing::OpenStore as _;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-use crate::app::{CATALOG, problem, serve, with_local_kek};
+use crate::app::{self, CATALOG, TestApp, principal, problem, roles};
 
 on_every_backend!(grants_need_the_recorder_role_and_record_channel_and_evidence);
 
@@ -35,73 +23,56 @@ const NYHETSBREV: &str = "/v1/collections/nyhetsbrev/records";
 /// `nyhetsbrev`, role `consent_recorder`), `kundesenter` (purpose `nyhetsbrev`, no role) and
 /// `revisor` (role `auditor`, to read the audit log).
 struct App {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    recorder: ApiKey,
-    other: ApiKey,
-    auditor: ApiKey,
-    store: Store,
-    _keys_dir: tempfile::TempDir,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-    db: TestDb,
+    app: TestApp,
+}
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl App {
     async fn spawn(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let store = db.open().await;
         let yaml = CATALOG.replacen(
             "    lawful_basis: 6(1)(a)\n",
             "    lawful_basis: 6(1)(a)\n    consent:\n      recorder_role: consent_recorder\n",
             1,
         );
         let catalog = Catalog::from_yaml(&yaml).unwrap();
-        store.apply_catalog(&catalog).await.unwrap();
-        let principal = |id: &str, purposes: &[&str], roles: &[&str]| {
-            Principal::new(
-                PrincipalId::parse(id).unwrap(),
-                Kommunenummer::parse("4601").unwrap(),
-                Classification::Begrenset,
-            )
-            .with_purposes(purposes.iter().map(|p| PurposeId::parse(p).unwrap()))
-            .with_roles(roles.iter().map(|r| Role::parse(r).unwrap()))
+        let principal = |id: &str, purposes: &[&str], names: &[&str]| {
+            principal(id, "4601", Classification::Begrenset)
+                .with_purposes(app::purposes(purposes))
+                .with_roles(roles(names))
         };
-        let (recorder, other, auditor) = (
-            ApiKey::generate().unwrap(),
-            ApiKey::generate().unwrap(),
-            ApiKey::generate().unwrap(),
-        );
-        let keys = StaticKeys::new(vec![
-            (
-                recorder.hash(),
+        let app = TestApp::builder(backend)
+            .principals([
                 principal("minside", &["nyhetsbrev"], &["consent_recorder"]),
-            ),
-            (other.hash(), principal("kundesenter", &["nyhetsbrev"], &[])),
-            (auditor.hash(), principal("revisor", &[], &["auditor"])),
-        ]);
-        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
-        let state = AppState::new(governance.build(), Arc::new(keys), Metrics::global());
-        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
-        App {
-            addr,
-            client: reqwest::Client::new(),
-            recorder,
-            other,
-            auditor,
-            store,
-            _keys_dir: keys_dir,
-            stop,
-            task,
-            db,
-        }
+                principal("kundesenter", &["nyhetsbrev"], &[]),
+                principal("revisor", &[], &["auditor"]),
+            ])
+            .catalog(catalog)
+            .spawn()
+            .await;
+        App { app }
+    }
+
+    fn recorder(&self) -> &ApiKey {
+        self.key_of("minside")
+    }
+
+    fn other(&self) -> &ApiKey {
+        self.key_of("kundesenter")
+    }
+
+    fn auditor(&self) -> &ApiKey {
+        self.key_of("revisor")
     }
 
     fn call(&self, key: &ApiKey, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(key.expose_secret())
-            .header("datavern-purpose", "nyhetsbrev")
+        self.app.as_principal(key, method, path, "nyhetsbrev")
     }
 
     async fn json(&self, response: reqwest::Response, status: u16) -> Value {
@@ -115,7 +86,7 @@ impl App {
     async fn audit_of(&self, principal: &str) -> Vec<Value> {
         let response = self
             .call(
-                &self.auditor,
+                self.auditor(),
                 Method::GET,
                 &format!("/v1/audit?principal={principal}"),
             )
@@ -127,11 +98,7 @@ impl App {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-        self.store.audit().shutdown().await.unwrap();
-        self.store.close().await;
-        self.db.cleanup().await;
+        self.app.stop().await;
     }
 }
 
@@ -142,7 +109,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     // A person created with a consent, by a principal without the role: refused, audited,
     // nothing created.
     let (status, body) = problem(
-        app.call(&app.other, Method::POST, NYHETSBREV)
+        app.call(app.other(), Method::POST, NYHETSBREV)
             .header("datavern-consent-notice", "2026-01")
             .header("datavern-consent-channel", "web")
             .json(&subscriber)
@@ -174,7 +141,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
 
     // The portal, with the role: created with the consent, its channel and evidence.
     let response = app
-        .call(&app.recorder, Method::POST, NYHETSBREV)
+        .call(app.recorder(), Method::POST, NYHETSBREV)
         .header("datavern-consent-notice", "2026-01")
         .header("datavern-consent-channel", "web")
         .header("datavern-consent-evidence", "minside:skjema/7781")
@@ -186,7 +153,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     let id = created["id"].as_str().unwrap().to_owned();
     let consents = format!("/v1/subjects/{id}/consents");
     let response = app
-        .call(&app.recorder, Method::GET, &consents)
+        .call(app.recorder(), Method::GET, &consents)
         .send()
         .await
         .unwrap();
@@ -206,7 +173,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
         "channel": "paper", "evidence_ref": "skjema:2026/4711",
     });
     let (status, body) = problem(
-        app.call(&app.other, Method::POST, &consents)
+        app.call(app.other(), Method::POST, &consents)
             .json(&paper_grant)
             .send()
             .await
@@ -223,7 +190,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     assert_eq!(audit[0]["action"], "consent_grant");
     assert_eq!(audit[0]["reason"], "consent_recorder_required");
     let response = app
-        .call(&app.other, Method::POST, &consents)
+        .call(app.other(), Method::POST, &consents)
         .json(&json!({"purpose": "nyhetsbrev", "action": "withdraw", "channel": "phone"}))
         .send()
         .await
@@ -233,7 +200,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
 
     // With the role: the grant records its channel and evidence reference.
     let response = app
-        .call(&app.recorder, Method::POST, &consents)
+        .call(app.recorder(), Method::POST, &consents)
         .json(&paper_grant)
         .send()
         .await
@@ -253,7 +220,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
         let mut body = paper_grant.clone();
         body["evidence_ref"] = json!(bad);
         let (status, problem_body) = problem(
-            app.call(&app.recorder, Method::POST, &consents)
+            app.call(app.recorder(), Method::POST, &consents)
                 .json(&body)
                 .send()
                 .await
@@ -271,7 +238,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
         );
     }
     let (status, problem_body) = problem(
-        app.call(&app.recorder, Method::POST, NYHETSBREV)
+        app.call(app.recorder(), Method::POST, NYHETSBREV)
             .header("datavern-consent-notice", "2026-01")
             .header("datavern-consent-evidence", "15108695088")
             .json(&json!({"epost": "to@example.no"}))
@@ -287,7 +254,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     assert!(!problem_body.to_string().contains("15108695088"));
 
     let response = app
-        .call(&app.recorder, Method::GET, &consents)
+        .call(app.recorder(), Method::GET, &consents)
         .send()
         .await
         .unwrap();

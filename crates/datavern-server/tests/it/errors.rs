@@ -35,7 +35,7 @@ async fn oversize_body_is_a_413_problem() {
     let response = app
         .client
         .post(app.url("/v1/catalog"))
-        .bearer_auth(app.key.expose_secret())
+        .bearer_auth(app.key().expose_secret())
         .header("content-type", "application/json")
         .body(body)
         .send()

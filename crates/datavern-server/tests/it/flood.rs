@@ -169,10 +169,10 @@ async fn requests_over_the_rate_limits_get_429_with_retry_after(backend: Backend
     let app = TestApp::spawn_limited(backend, config, RateLimiting::AsConfigured).await;
     let catalog = |key| app.as_principal(key, Method::GET, "/v1/catalog", "").send();
     for _ in 0..2 {
-        assert_eq!(catalog(&app.limited_key).await.unwrap().status(), 200);
+        assert_eq!(catalog(app.limited_key()).await.unwrap().status(), 200);
     }
     for _ in 0..3 {
-        let response = catalog(&app.limited_key).await.unwrap();
+        let response = catalog(app.limited_key()).await.unwrap();
         assert!(response.headers().contains_key("retry-after"));
         let (status, body) = problem(response).await;
         assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));

@@ -4,28 +4,16 @@
 //! is audited. And the requests part of finding 4: listing, showing and probing requests
 //! leave audit entries, refusals included. On every backend, through the API.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_crypto::ApiKey;
-use datavern_server::auth::StaticKeys;
-use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, ServerConfig};
 use datavern_sql::Backend;
-use datavern_sql::testing::TestDb;
-use datavern_store::Store;
 use datavern_store::audit::{AuditEntry, AuditFilter};
-use datavern_store::testing::OpenStore as _;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{CATALOG, problem, serve, with_local_kek};
+use crate::app::{CATALOG, TestApp, all_purposes, principal, problem, roles};
 
 on_every_backend!(
     apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer,
@@ -54,83 +42,56 @@ fn catalog() -> Catalog {
     Catalog::from_yaml(&format!("{head}{tail}")).unwrap()
 }
 
+/// The server with a clerk, two DPOs and a DPO cleared only for ÅPEN, all of Bergen.
 struct App {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    /// `saksbehandler`: every purpose, BEGRENSET.
-    clerk: ApiKey,
-    /// `personvernombud`: role `dpo`, BEGRENSET.
-    pvo: ApiKey,
-    /// `personvernombud-2`: role `dpo`, BEGRENSET.
-    pvo2: ApiKey,
-    /// `pvo-apen`: role `dpo`, clearance ÅPEN, no purposes (the red team's principal).
-    apen: ApiKey,
-    store: Store,
-    _keys_dir: tempfile::TempDir,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-    db: TestDb,
+    app: TestApp,
+}
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl App {
     async fn spawn(backend: Backend) -> App {
-        let db = TestDb::new(backend).await;
-        let store = db.open().await;
         let catalog = catalog();
-        store.apply_catalog(&catalog).await.unwrap();
-        let tenant = Kommunenummer::parse("4601").unwrap();
-        let dpo = |id: &str, clearance| {
-            Principal::new(PrincipalId::parse(id).unwrap(), tenant, clearance)
-                .with_roles([Role::parse("dpo").unwrap()])
-        };
-        let keys: Vec<ApiKey> = (0..4).map(|_| ApiKey::generate().unwrap()).collect();
-        let authenticator = StaticKeys::new(vec![
-            (
-                keys[0].hash(),
-                Principal::new(
-                    PrincipalId::parse("saksbehandler").unwrap(),
-                    tenant,
-                    Classification::Begrenset,
-                )
-                .with_purposes(catalog.purposes().iter().map(|p| p.id().clone())),
-            ),
-            (
-                keys[1].hash(),
+        let dpo =
+            |id: &str, clearance| principal(id, "4601", clearance).with_roles(roles(&["dpo"]));
+        let app = TestApp::builder(backend)
+            .principals([
+                principal("saksbehandler", "4601", Classification::Begrenset)
+                    .with_purposes(all_purposes(&catalog)),
                 dpo("personvernombud", Classification::Begrenset),
-            ),
-            (
-                keys[2].hash(),
                 dpo("personvernombud-2", Classification::Begrenset),
-            ),
-            (keys[3].hash(), dpo("pvo-apen", Classification::Apen)),
-        ]);
-        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
-        let state = AppState::new(
-            governance.build(),
-            Arc::new(authenticator),
-            Metrics::global(),
-        );
-        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
-        let mut keys = keys.into_iter();
-        App {
-            addr,
-            client: reqwest::Client::new(),
-            clerk: keys.next().unwrap(),
-            pvo: keys.next().unwrap(),
-            pvo2: keys.next().unwrap(),
-            apen: keys.next().unwrap(),
-            store,
-            _keys_dir: keys_dir,
-            stop,
-            task,
-            db,
-        }
+                dpo("pvo-apen", Classification::Apen),
+            ])
+            .catalog(catalog)
+            .spawn()
+            .await;
+        App { app }
     }
 
-    fn call(&self, key: &ApiKey, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(key.expose_secret())
+    /// `saksbehandler`: every purpose, BEGRENSET.
+    fn clerk(&self) -> &ApiKey {
+        self.key_of("saksbehandler")
+    }
+
+    /// `personvernombud`: role `dpo`, BEGRENSET.
+    fn pvo(&self) -> &ApiKey {
+        self.key_of("personvernombud")
+    }
+
+    /// `personvernombud-2`: role `dpo`, BEGRENSET.
+    fn pvo2(&self) -> &ApiKey {
+        self.key_of("personvernombud-2")
+    }
+
+    /// `pvo-apen`: role `dpo`, clearance ÅPEN, no purposes (the red team's principal).
+    fn apen(&self) -> &ApiKey {
+        self.key_of("pvo-apen")
     }
 
     async fn post(&self, key: &ApiKey, path: &str, body: Value) -> reqwest::Response {
@@ -152,7 +113,7 @@ impl App {
     async fn kari(&self) -> (String, String) {
         let create = |collection: &str, purpose: &str, body: Value| {
             self.call(
-                &self.clerk,
+                self.clerk(),
                 Method::POST,
                 &format!("/v1/collections/{collection}/records"),
             )
@@ -226,7 +187,7 @@ impl App {
 
     async fn show(&self, id: &str) -> Value {
         let response = self
-            .call(&self.pvo, Method::GET, &format!("/v1/requests/{id}"))
+            .call(self.pvo(), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap();
@@ -237,7 +198,7 @@ impl App {
     async fn read(&self, collection: &str, id: &str, purpose: &str) -> (u16, Value) {
         let response = self
             .call(
-                &self.clerk,
+                self.clerk(),
                 Method::GET,
                 &format!("/v1/collections/{collection}/records/{id}"),
             )
@@ -274,11 +235,7 @@ impl App {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-        self.store.audit().shutdown().await.unwrap();
-        self.store.close().await;
-        self.db.cleanup().await;
+        self.app.stop().await;
     }
 }
 
@@ -306,10 +263,10 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
 
     // The red team's run: filed, verified and run by the ÅPEN DPO alone (access is not a
     // four-eyes type).
-    let id = app.file(&app.apen, "access").await;
-    app.verify(&app.apen, &id, json!({"method": "id_porten"}))
+    let id = app.file(app.apen(), "access").await;
+    app.verify(app.apen(), &id, json!({"method": "id_porten"}))
         .await;
-    let response = app.run(&app.apen, &id, Value::Null).await;
+    let response = app.run(app.apen(), &id, Value::Null).await;
     let (status, body) = problem(response).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -372,7 +329,7 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
     );
 
     // A DPO cleared for BEGRENSET runs the same request: the complete answer.
-    let answer = App::ok(app.run(&app.pvo, &id, Value::Null).await, 200).await;
+    let answer = App::ok(app.run(app.pvo(), &id, Value::Null).await, 200).await;
     assert_eq!(answer["request"]["state"], "completed", "{answer:#}");
     let text = answer["access"].to_string();
     assert!(text.contains(DIAGNOSE) && text.contains(TELEFON), "{text}");
@@ -383,13 +340,13 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
 async fn rectification_above_the_runners_clearance_is_refused(backend: Backend) {
     let app = App::spawn(backend).await;
     let (_, sak) = app.kari().await;
-    let id = app.file(&app.apen, "rectification").await;
+    let id = app.file(app.apen(), "rectification").await;
     // A second principal verified it: the four-eyes rule is met, the clearance is not.
-    app.verify(&app.pvo, &id, json!({"method": "in_person"}))
+    app.verify(app.pvo(), &id, json!({"method": "in_person"}))
         .await;
     let corrections = json!({"corrections": [{"collection": "saker", "record": sak,
                                                "fields": {"diagnose": "endret"}}]});
-    let (status, body) = problem(app.run(&app.apen, &id, corrections.clone()).await).await;
+    let (status, body) = problem(app.run(app.apen(), &id, corrections.clone()).await).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("clearance_insufficient")),
@@ -419,7 +376,7 @@ async fn rectification_above_the_runners_clearance_is_refused(backend: Backend) 
     );
 
     // Another cleared DPO (not the verifier) runs it.
-    let answer = App::ok(app.run(&app.pvo2, &id, corrections).await, 200).await;
+    let answer = App::ok(app.run(app.pvo2(), &id, corrections).await, 200).await;
     assert_eq!(answer["request"]["state"], "completed", "{answer:#}");
     let (_, read) = app.read("saker", &sak, "helse_omsorg").await;
     assert_eq!(read["fields"]["diagnose"], "endret");
@@ -431,11 +388,11 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     let (kari, sak) = app.kari().await;
 
     // One principal files, verifies and runs: refused with the four-eyes code.
-    let id = app.file(&app.pvo, "erasure").await;
-    let other = app.file(&app.pvo, "erasure").await;
+    let id = app.file(app.pvo(), "erasure").await;
+    let other = app.file(app.pvo(), "erasure").await;
     let verified = app
         .verify(
-            &app.pvo,
+            app.pvo(),
             &id,
             json!({"method": "bankid", "evidence": "2026/77-3"}),
         )
@@ -443,7 +400,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     assert_eq!(verified["verified_by"], "personvernombud");
     assert_eq!(verified["verification"], "bankid");
     assert_eq!(verified["verification_evidence"], "2026/77-3");
-    let (status, body) = problem(app.run(&app.pvo, &id, Value::Null).await).await;
+    let (status, body) = problem(app.run(app.pvo(), &id, Value::Null).await).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("four_eyes_required")),
@@ -459,7 +416,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     assert_eq!(shown["history"][1]["evidence"], "2026/77-3");
 
     // The ÅPEN DPO is a second principal, but may not destroy BEGRENSET data.
-    let (status, body) = problem(app.run(&app.apen, &id, Value::Null).await).await;
+    let (status, body) = problem(app.run(app.apen(), &id, Value::Null).await).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("clearance_insufficient")),
@@ -470,7 +427,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     assert_eq!(status, 200, "nothing was erased");
 
     // A second cleared principal runs it.
-    let answer = App::ok(app.run(&app.pvo2, &id, Value::Null).await, 200).await;
+    let answer = App::ok(app.run(app.pvo2(), &id, Value::Null).await, 200).await;
     assert_eq!(
         answer["request"]["state"], "partially_completed",
         "the sak is kept under archive duty: {answer:#}"
@@ -543,7 +500,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
         ),
     ] {
         let (status, refusal) = problem(
-            app.post(&app.pvo, &format!("/v1/requests/{other}/verify"), body)
+            app.post(app.pvo(), &format!("/v1/requests/{other}/verify"), body)
                 .await,
         )
         .await;
@@ -571,7 +528,7 @@ type Probe<'a> = (
 async fn request_routes_audit_every_read_probe_and_refusal(backend: Backend) {
     let app = App::spawn(backend).await;
     app.kari().await;
-    let id = app.file(&app.pvo2, "access").await;
+    let id = app.file(app.pvo2(), "access").await;
     let unknown = Uuid::now_v7().to_string();
 
     let calls: Vec<Probe<'_>> = vec![
@@ -673,7 +630,7 @@ async fn request_routes_audit_every_read_probe_and_refusal(backend: Backend) {
         ),
     ];
     for (method, path, body, status, expected, record) in calls {
-        let mut builder = app.call(&app.pvo, method.clone(), &path);
+        let mut builder = app.call(app.pvo(), method.clone(), &path);
         if !body.is_null() {
             builder = builder.json(&body);
         }

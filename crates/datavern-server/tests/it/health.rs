@@ -108,7 +108,7 @@ async fn shutdown_lets_a_request_in_flight_finish() {
          Authorization: Bearer {}\r\nDatavern-Purpose: innbyggerregister\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\
          Expect: 100-continue\r\n\r\n",
-        app.key.expose_secret(),
+        app.key().expose_secret(),
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();

@@ -94,7 +94,7 @@ async fn error_text_never_repeats_submitted_names_or_values(backend: Backend) {
             "unknown query parameter of the request register",
             400,
             app.as_principal(
-                &app.dpo_key,
+                app.dpo_key(),
                 Method::GET,
                 &format!("/v1/requests?state=received&{CANARY}=1"),
                 "",
@@ -117,19 +117,19 @@ async fn error_text_never_repeats_submitted_names_or_values(backend: Backend) {
         (
             "unknown collection of a legal hold",
             404,
-            app.as_principal(&app.dpo_key, Method::POST, "/v1/legal-holds", "")
+            app.as_principal(app.dpo_key(), Method::POST, "/v1/legal-holds", "")
                 .json(&json!({"scope": "collection", "collection": CANARY, "reason": "Tilsyn"})),
         ),
         (
             "unknown scope of a legal hold",
             422,
-            app.as_principal(&app.dpo_key, Method::POST, "/v1/legal-holds", "")
+            app.as_principal(app.dpo_key(), Method::POST, "/v1/legal-holds", "")
                 .json(&json!({"scope": CANARY, "collection": "saker", "reason": "Tilsyn"})),
         ),
         (
             "unknown member of a legal hold body",
             422,
-            app.as_principal(&app.dpo_key, Method::POST, "/v1/legal-holds", "")
+            app.as_principal(app.dpo_key(), Method::POST, "/v1/legal-holds", "")
                 .json(&json!({"scope": "collection", "collection": "saker", "reason": "Tilsyn", CANARY: true})),
         ),
     ];
@@ -179,9 +179,9 @@ async fn a_client_request_id_never_reaches_the_audit_log(backend: Backend) {
 
     // A read, a denial, a refusal of a role: with the canary as request and correlation id.
     for (key, path, purpose) in [
-        (&app.key, record.as_str(), "innbyggerregister"),
-        (&app.limited_key, record.as_str(), "innbyggerregister"),
-        (&app.key, "/v1/legal-holds", ""),
+        (app.key(), record.as_str(), "innbyggerregister"),
+        (app.limited_key(), record.as_str(), "innbyggerregister"),
+        (app.key(), "/v1/legal-holds", ""),
     ] {
         let response = app
             .as_principal(key, Method::GET, path, purpose)

@@ -85,7 +85,7 @@ async fn records_round_trip_with_lookup_withheld_fields_and_versions(backend: Ba
 
     // `kommunikasjon` may not read the fødselsnummer (personopplysningsloven § 12).
     let letter: Value = app
-        .as_principal(&app.limited_key, Method::GET, &location, "kommunikasjon")
+        .as_principal(app.limited_key(), Method::GET, &location, "kommunikasjon")
         .send()
         .await
         .unwrap()
@@ -327,7 +327,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
             request: app
                 .client
                 .post(app.url(INNBYGGERE))
-                .bearer_auth(app.key.expose_secret())
+                .bearer_auth(app.key().expose_secret())
                 .json(&kari()),
             status: 400,
             code: "purpose_missing",
@@ -347,7 +347,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
         Case {
             name: "purpose not allowed for the principal",
             request: app
-                .as_principal(&app.limited_key, Method::POST, INNBYGGERE, REGISTER)
+                .as_principal(app.limited_key(), Method::POST, INNBYGGERE, REGISTER)
                 .json(&kari()),
             status: 403,
             code: "purpose_not_allowed",
@@ -357,7 +357,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
         Case {
             name: "principal without clearance",
             request: app.as_principal(
-                &app.limited_key,
+                app.limited_key(),
                 Method::GET,
                 "/v1/collections/saker/records",
                 "helse_omsorg",
@@ -370,7 +370,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
         Case {
             name: "field the purpose may not write",
             request: app
-                .as_principal(&app.limited_key, Method::PATCH, &record, "kommunikasjon")
+                .as_principal(app.limited_key(), Method::PATCH, &record, "kommunikasjon")
                 .json(&json!({ "fodselsnummer": "26111593816" })),
             status: 403,
             code: "field_not_writable",
@@ -379,7 +379,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
         },
         Case {
             name: "other tenant's record (read)",
-            request: app.as_principal(&app.oslo_key, Method::GET, &record, REGISTER),
+            request: app.as_principal(app.oslo_key(), Method::GET, &record, REGISTER),
             status: 404,
             code: "record_not_found",
             error: None,
@@ -388,7 +388,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
         Case {
             name: "other tenant's record (update)",
             request: app
-                .as_principal(&app.oslo_key, Method::PATCH, &record, REGISTER)
+                .as_principal(app.oslo_key(), Method::PATCH, &record, REGISTER)
                 .json(&json!({ "etternavn": "Hansen" })),
             status: 404,
             code: "record_not_found",
@@ -397,7 +397,7 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
         },
         Case {
             name: "other tenant's record (delete)",
-            request: app.as_principal(&app.oslo_key, Method::DELETE, &record, REGISTER),
+            request: app.as_principal(app.oslo_key(), Method::DELETE, &record, REGISTER),
             status: 404,
             code: "record_not_found",
             error: None,

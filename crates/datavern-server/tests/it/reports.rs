@@ -13,7 +13,7 @@ on_every_backend!(legal_holds_and_compliance_report_are_for_the_dpo);
 
 async fn legal_holds_and_compliance_report_are_for_the_dpo(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
-    let dpo = |method: Method, path: &str| app.as_principal(&app.dpo_key, method, path, "");
+    let dpo = |method: Method, path: &str| app.as_principal(app.dpo_key(), method, path, "");
 
     // Anyone else is refused, whatever their other roles.
     for (method, path) in [

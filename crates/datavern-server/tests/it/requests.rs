@@ -3,31 +3,22 @@
 //! the `dpo` role enforced and refusals audited.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{ManualClock, SubjectIdentifier};
 use datavern_crypto::ApiKey;
 use datavern_governance::requests::{ResolveFuture, SubjectResolver};
-use datavern_server::auth::StaticKeys;
-use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, ServerConfig};
 use datavern_sql::Backend;
-use datavern_sql::testing::TestDb;
+use datavern_store::SubjectId;
 use datavern_store::audit::AuditFilter;
-use datavern_store::testing::OpenStore as _;
-use datavern_store::{Store, SubjectId};
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{problem, serve, test_catalog, with_local_kek};
+use crate::app::{TestApp, principal, problem, roles};
 
 on_every_backend!(
     lifecycle_through_the_api_with_deadlines_on_a_moved_clock,
@@ -58,88 +49,62 @@ impl SubjectResolver for Register {
     }
 }
 
+/// The server with a DPO and a clerk of Bergen and a DPO of Oslo, a moved clock and a register
+/// of persons that knows Kari.
 struct DsrApp {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    /// Principal `personvernombud`: tenant 4601, role `dpo`.
-    dpo: ApiKey,
-    /// Principal `saksbehandler`: tenant 4601, role `auditor` but not `dpo`.
-    clerk: ApiKey,
-    /// Principal `oslo-pvo`: tenant 0301, role `dpo`.
-    oslo: ApiKey,
+    app: TestApp,
     clock: ManualClock,
     kari: SubjectId,
-    store: Store,
-    _keys_dir: tempfile::TempDir,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-    db: TestDb,
+}
+
+impl std::ops::Deref for DsrApp {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl DsrApp {
     async fn spawn(backend: Backend, resolver: Option<Arc<dyn SubjectResolver>>) -> DsrApp {
-        let db = TestDb::new(backend).await;
-        let store = db.open().await;
-        let catalog = test_catalog();
-        store.apply_catalog(&catalog).await.unwrap();
-        let principal = |id: &str, tenant: &str, roles: &[&str]| {
-            Principal::new(
-                PrincipalId::parse(id).unwrap(),
-                Kommunenummer::parse(tenant).unwrap(),
-                Classification::Begrenset,
-            )
-            .with_roles(roles.iter().map(|r| Role::parse(r).unwrap()))
-        };
-        let (dpo, clerk, oslo) = (
-            ApiKey::generate().unwrap(),
-            ApiKey::generate().unwrap(),
-            ApiKey::generate().unwrap(),
-        );
-        let keys = StaticKeys::new(vec![
-            (dpo.hash(), principal("personvernombud", "4601", &["dpo"])),
-            (
-                clerk.hash(),
-                principal("saksbehandler", "4601", &["auditor"]),
-            ),
-            (oslo.hash(), principal("oslo-pvo", "0301", &["dpo"])),
-        ]);
-        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
         // 10:00 in Oslo on Saturday 31 January 2026.
         let clock = ManualClock::new("2026-01-31T09:00:00Z".parse().unwrap());
         let kari = SubjectId::from_uuid(Uuid::now_v7());
-        let governance = governance.clock(Arc::new(clock.clone())).build();
-        let mut state = AppState::new(governance, Arc::new(keys), Metrics::global());
-        if let Some(resolver) = resolver {
-            state = state.with_subject_resolver(resolver);
-        } else {
-            let register = Register(HashMap::from([(KARI.to_owned(), vec![kari])]));
-            state = state.with_subject_resolver(Arc::new(register));
-        }
-        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
-        DsrApp {
-            addr,
-            client: reqwest::Client::new(),
-            dpo,
-            clerk,
-            oslo,
-            clock,
-            kari,
-            store,
-            _keys_dir: keys_dir,
-            stop,
-            task,
-            db,
-        }
+        let resolver = resolver
+            .unwrap_or_else(|| Arc::new(Register(HashMap::from([(KARI.to_owned(), vec![kari])]))));
+        let app = TestApp::builder(backend)
+            .principals([
+                principal("personvernombud", "4601", Classification::Begrenset)
+                    .with_roles(roles(&["dpo"])),
+                principal("saksbehandler", "4601", Classification::Begrenset)
+                    .with_roles(roles(&["auditor"])),
+                principal("oslo-pvo", "0301", Classification::Begrenset)
+                    .with_roles(roles(&["dpo"])),
+            ])
+            .clock(Arc::new(clock.clone()))
+            .resolver(resolver)
+            .spawn()
+            .await;
+        DsrApp { app, clock, kari }
     }
 
-    fn call(&self, key: &ApiKey, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(key.expose_secret())
+    /// Principal `personvernombud`: tenant 4601, role `dpo`.
+    fn dpo(&self) -> &ApiKey {
+        self.key_of("personvernombud")
+    }
+
+    /// Principal `saksbehandler`: tenant 4601, role `auditor` but not `dpo`.
+    fn clerk(&self) -> &ApiKey {
+        self.key_of("saksbehandler")
+    }
+
+    /// Principal `oslo-pvo`: tenant 0301, role `dpo`.
+    fn oslo(&self) -> &ApiKey {
+        self.key_of("oslo-pvo")
     }
 
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.call(&self.dpo, Method::POST, path)
+        self.call(self.dpo(), Method::POST, path)
             .json(&body)
             .send()
             .await
@@ -155,7 +120,7 @@ impl DsrApp {
 
     async fn show(&self, id: &str) -> Value {
         let response = self
-            .call(&self.dpo, Method::GET, &format!("/v1/requests/{id}"))
+            .call(self.dpo(), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap();
@@ -167,11 +132,7 @@ impl DsrApp {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-        self.store.audit().shutdown().await.unwrap();
-        self.store.close().await;
-        self.db.cleanup().await;
+        self.app.stop().await;
     }
 }
 
@@ -272,7 +233,7 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
     assert_eq!(events, ["received", "verified", "extended"]);
     let overdue = app
         .ok(
-            app.call(&app.dpo, Method::GET, "/v1/requests?overdue=true")
+            app.call(app.dpo(), Method::GET, "/v1/requests?overdue=true")
                 .send()
                 .await
                 .unwrap(),
@@ -309,7 +270,7 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
     );
     let none_overdue = app
         .ok(
-            app.call(&app.dpo, Method::GET, "/v1/requests?overdue=true")
+            app.call(app.dpo(), Method::GET, "/v1/requests?overdue=true")
                 .send()
                 .await
                 .unwrap(),
@@ -425,7 +386,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     assert!(!body.to_string().contains(NOBODY));
 
     let (status, body) = problem(
-        app.call(&app.dpo, Method::GET, "/v1/requests/not-a-uuid")
+        app.call(app.dpo(), Method::GET, "/v1/requests/not-a-uuid")
             .send()
             .await
             .unwrap(),
@@ -437,7 +398,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     );
     let (status, body) = problem(
         app.call(
-            &app.dpo,
+            app.dpo(),
             Method::GET,
             &format!("/v1/requests/{}", Uuid::now_v7()),
         )
@@ -459,7 +420,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
         "colour=red",
     ] {
         let (status, body) = problem(
-            app.call(&app.dpo, Method::GET, &format!("/v1/requests?{query}"))
+            app.call(app.dpo(), Method::GET, &format!("/v1/requests?{query}"))
                 .send()
                 .await
                 .unwrap(),
@@ -551,7 +512,7 @@ async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
     ];
     for (method, path) in &calls {
         let (status, body) = problem(
-            app.call(&app.clerk, method.clone(), path)
+            app.call(app.clerk(), method.clone(), path)
                 .json(&json!({"type": "access", "fodselsnummer": KARI, "months": 1, "reason": "x"}))
                 .send()
                 .await
@@ -584,7 +545,7 @@ async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
 
     // Another tenant's DPO does not see the request.
     let (status, body) = problem(
-        app.call(&app.oslo, Method::GET, &format!("/v1/requests/{id}"))
+        app.call(app.oslo(), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap(),

@@ -8,29 +8,19 @@
 //! Withdrawn consent refusing the next read is tested in `consent.rs`.
 
 use std::io::Read as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use datavern_core::access::{Principal, PrincipalId, Role};
-use datavern_core::catalog::{Catalog, Kommunenummer};
+use datavern_core::catalog::Catalog;
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{Clock as _, ManualClock};
 use datavern_crypto::ApiKey;
-use datavern_server::auth::StaticKeys;
-use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, ServerConfig};
 use datavern_sql::Backend;
-use datavern_sql::testing::TestDb;
-use datavern_store::Store;
-use datavern_store::testing::OpenStore as _;
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-use crate::app::{problem, serve, test_catalog, with_local_kek};
+use crate::app::{TestApp, all_purposes, principal, problem, roles, test_catalog};
 
 on_every_backend!(
     access_and_portability_by_fodselsnummer,
@@ -62,22 +52,18 @@ const PERSONAL: [&str; 9] = [
     "sykepleie-diagnose",
 ];
 
+/// The server with a clerk and two DPOs of Bergen, on a clock showing the real time.
 struct RightsApp {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
-    clerk: ApiKey,
-    /// Principal `personvernombud`: role `dpo`; files and runs requests.
-    dpo: ApiKey,
-    /// Principal `personvernombud-2`: role `dpo`; verifies them, so that erasure and
-    /// rectification have four eyes.
-    dpo2: ApiKey,
+    app: TestApp,
     clock: ManualClock,
-    store: Store,
-    _keys_dir: tempfile::TempDir,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-    db: TestDb,
+}
+
+impl std::ops::Deref for RightsApp {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 /// The records of one family.
@@ -98,74 +84,44 @@ impl RightsApp {
 
     /// The same over `catalog`.
     async fn spawn_with(backend: Backend, catalog: Catalog) -> RightsApp {
-        let db = TestDb::new(backend).await;
-        let store = db.open().await;
-        store.apply_catalog(&catalog).await.unwrap();
-        let tenant = Kommunenummer::parse("4601").unwrap();
-        let (clerk, dpo, dpo2) = (
-            ApiKey::generate().unwrap(),
-            ApiKey::generate().unwrap(),
-            ApiKey::generate().unwrap(),
-        );
-        let keys = StaticKeys::new(vec![
-            (
-                clerk.hash(),
-                Principal::new(
-                    PrincipalId::parse("saksbehandler").unwrap(),
-                    tenant,
-                    Classification::Begrenset,
-                )
-                .with_roles([Role::parse("auditor").unwrap()])
-                .with_purposes(catalog.purposes().iter().map(|p| p.id().clone())),
-            ),
-            (
-                dpo.hash(),
-                Principal::new(
-                    PrincipalId::parse("personvernombud").unwrap(),
-                    tenant,
-                    Classification::Begrenset,
-                )
-                .with_roles([Role::parse("dpo").unwrap()]),
-            ),
-            (
-                dpo2.hash(),
-                Principal::new(
-                    PrincipalId::parse("personvernombud-2").unwrap(),
-                    tenant,
-                    Classification::Begrenset,
-                )
-                .with_roles([Role::parse("dpo").unwrap()]),
-            ),
-        ]);
-        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
         let clock = ManualClock::new(jiff::Timestamp::now());
-        let governance = governance.clock(Arc::new(clock.clone())).build();
-        let state = AppState::new(governance, Arc::new(keys), Metrics::global());
-        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
-        RightsApp {
-            addr,
-            client: reqwest::Client::new(),
-            clerk,
-            dpo,
-            dpo2,
-            clock,
-            store,
-            _keys_dir: keys_dir,
-            stop,
-            task,
-            db,
-        }
+        let clerk = principal("saksbehandler", "4601", Classification::Begrenset)
+            .with_roles(roles(&["auditor"]))
+            .with_purposes(all_purposes(&catalog));
+        let app = TestApp::builder(backend)
+            .principals([
+                clerk,
+                principal("personvernombud", "4601", Classification::Begrenset)
+                    .with_roles(roles(&["dpo"])),
+                principal("personvernombud-2", "4601", Classification::Begrenset)
+                    .with_roles(roles(&["dpo"])),
+            ])
+            .catalog(catalog)
+            .clock(Arc::new(clock.clone()))
+            .spawn()
+            .await;
+        RightsApp { app, clock }
     }
 
-    fn call(&self, key: &ApiKey, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("http://{}{path}", self.addr))
-            .bearer_auth(key.expose_secret())
+    /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
+    fn clerk(&self) -> &ApiKey {
+        self.key_of("saksbehandler")
+    }
+
+    /// Principal `personvernombud`: role `dpo`; files and runs requests.
+    fn dpo(&self) -> &ApiKey {
+        self.key_of("personvernombud")
+    }
+
+    /// Principal `personvernombud-2`: role `dpo`; verifies them, so that erasure and
+    /// rectification have four eyes.
+    fn dpo2(&self) -> &ApiKey {
+        self.key_of("personvernombud-2")
     }
 
     /// A records call by the clerk for `purpose`.
     fn records(&self, method: Method, path: &str, purpose: &str) -> reqwest::RequestBuilder {
-        self.call(&self.clerk, method, path)
+        self.call(self.clerk(), method, path)
             .header("datavern-purpose", purpose)
     }
 
@@ -225,7 +181,7 @@ impl RightsApp {
 
     /// A DPO `POST` of `body`.
     async fn dpo_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.call(&self.dpo, Method::POST, path)
+        self.call(self.dpo(), Method::POST, path)
             .json(&body)
             .send()
             .await
@@ -238,7 +194,7 @@ impl RightsApp {
         let id = self.received_request(kind, fnr, parameters).await;
         let response = self
             .call(
-                &self.dpo2,
+                self.dpo2(),
                 Method::POST,
                 &format!("/v1/requests/{id}/verify"),
             )
@@ -267,7 +223,7 @@ impl RightsApp {
     async fn run(&self, id: &str, body: Value) -> Value {
         let path = format!("/v1/requests/{id}/run");
         let response = if body.is_null() {
-            self.call(&self.dpo, Method::POST, &path)
+            self.call(self.dpo(), Method::POST, &path)
                 .send()
                 .await
                 .unwrap()
@@ -280,7 +236,7 @@ impl RightsApp {
     /// The request as stored, checked to hold none of the family's personal data.
     async fn stored_request(&self, id: &str) -> Value {
         let response = self
-            .call(&self.dpo, Method::GET, &format!("/v1/requests/{id}"))
+            .call(self.dpo(), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap();
@@ -299,7 +255,7 @@ impl RightsApp {
     async fn audit(&self, record: &str) -> Vec<Value> {
         let response = self
             .call(
-                &self.clerk,
+                self.clerk(),
                 Method::GET,
                 &format!("/v1/audit?record={record}"),
             )
@@ -313,7 +269,7 @@ impl RightsApp {
     /// The compliance report.
     async fn compliance(&self) -> Value {
         let response = self
-            .call(&self.dpo, Method::GET, "/v1/reports/compliance")
+            .call(self.dpo(), Method::GET, "/v1/reports/compliance")
             .send()
             .await
             .unwrap();
@@ -368,11 +324,7 @@ impl RightsApp {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-        self.store.audit().shutdown().await.unwrap();
-        self.store.close().await;
-        self.db.cleanup().await;
+        self.app.stop().await;
     }
 }
 
@@ -861,7 +813,7 @@ async fn erasure_keeps_archived_cases_and_respects_legal_holds(backend: Backend)
     );
     let response = app
         .call(
-            &app.clerk,
+            app.clerk(),
             Method::GET,
             &format!("/v1/subjects/{per}/controls"),
         )

@@ -6,31 +6,23 @@
 //! catalog marks `unique` refuses a second record with its value, also under concurrency.
 //! Every refusal is audited (outcome `denied`, the code as reason, no value).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use datavern_core::access::{self, AccessRequest, Principal, PrincipalId, Role};
+use datavern_core::access::{self, AccessRequest, Principal};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_core::record::{self, FieldValue, Mode};
 use datavern_crypto::ApiKey;
-use datavern_server::auth::StaticKeys;
-use datavern_server::metrics::Metrics;
-use datavern_server::{AppState, ServerConfig};
 use datavern_sql::Backend;
 use datavern_sql::DbPool;
-use datavern_sql::testing::TestDb;
+use datavern_store::Records;
 use datavern_store::records::RequestMeta;
-use datavern_store::testing::OpenStore as _;
-use datavern_store::{Records, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::app::{CATALOG, problem, serve, with_local_kek};
+use crate::app::{CATALOG, TestApp, all_purposes, principal, problem, roles};
 
 on_every_backend!(
     legal_holds_refuse_patch_and_delete_until_released,
@@ -58,94 +50,65 @@ fn catalog() -> Catalog {
     Catalog::from_yaml(&unique).unwrap()
 }
 
+/// The server with a clerk and a DPO of Bergen, and the record operations it runs on.
 struct GuardApp {
-    addr: SocketAddr,
-    client: reqwest::Client,
-    /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
-    clerk: ApiKey,
-    /// Principal `personvernombud`: role `dpo`.
-    dpo: ApiKey,
+    app: TestApp,
     records: Records,
     catalog: Arc<Catalog>,
-    store: Store,
-    _keys_dir: tempfile::TempDir,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-    db: TestDb,
+}
+
+impl std::ops::Deref for GuardApp {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl GuardApp {
     async fn spawn(backend: Backend) -> GuardApp {
         let catalog = catalog();
-        let db = TestDb::new(backend).await;
-        let store = db.open().await;
-        store.apply_catalog(&catalog).await.unwrap();
-        let tenant = Kommunenummer::parse("4601").unwrap();
-        let (clerk, dpo) = (ApiKey::generate().unwrap(), ApiKey::generate().unwrap());
-        let keys = StaticKeys::new(vec![
-            (clerk.hash(), Self::clerk_principal(&catalog)),
-            (
-                dpo.hash(),
-                Principal::new(
-                    PrincipalId::parse("personvernombud").unwrap(),
-                    tenant,
-                    Classification::Begrenset,
-                )
-                .with_roles([Role::parse("dpo").unwrap()]),
-            ),
-        ]);
-        let (governance, keys_dir) = with_local_kek(&store, catalog).await;
-        let governance = governance.build();
-        let records = governance.records().clone();
+        let app = TestApp::builder(backend)
+            .principals([
+                Self::clerk_principal(&catalog),
+                principal("personvernombud", "4601", Classification::Begrenset)
+                    .with_roles(roles(&["dpo"])),
+            ])
+            .catalog(catalog)
+            .spawn()
+            .await;
+        let records = app.governance.records().clone();
         let catalog = records.catalog().clone();
-        let state = AppState::new(governance, Arc::new(keys), Metrics::global());
-        let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         GuardApp {
-            addr,
-            client: reqwest::Client::new(),
-            clerk,
-            dpo,
+            app,
             records,
             catalog,
-            store,
-            _keys_dir: keys_dir,
-            stop,
-            task,
-            db,
         }
     }
 
+    /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
+    fn clerk(&self) -> &ApiKey {
+        self.key_of("saksbehandler")
+    }
+
+    /// Principal `personvernombud`: role `dpo`.
+    fn dpo(&self) -> &ApiKey {
+        self.key_of("personvernombud")
+    }
+
     fn clerk_principal(catalog: &Catalog) -> Principal {
-        Principal::new(
-            PrincipalId::parse("saksbehandler").unwrap(),
-            Kommunenummer::parse("4601").unwrap(),
-            Classification::Begrenset,
-        )
-        .with_roles([Role::parse("auditor").unwrap()])
-        .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()))
+        principal("saksbehandler", "4601", Classification::Begrenset)
+            .with_roles(roles(&["auditor"]))
+            .with_purposes(all_purposes(catalog))
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-        self.store.audit().shutdown().await.unwrap();
-        self.store.close().await;
-        self.db.cleanup().await;
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn call(&self, key: &ApiKey, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, self.url(path))
-            .bearer_auth(key.expose_secret())
+        self.app.stop().await;
     }
 
     /// A record request as the clerk for `purpose`.
     fn records(&self, method: Method, path: &str, purpose: &str) -> reqwest::RequestBuilder {
-        self.call(&self.clerk, method, path)
+        self.call(self.clerk(), method, path)
             .header("datavern-purpose", purpose)
     }
 
@@ -225,7 +188,7 @@ impl GuardApp {
         let mut body = scope;
         body["reason"] = json!(reason);
         let response = self
-            .call(&self.dpo, Method::POST, "/v1/legal-holds")
+            .call(self.dpo(), Method::POST, "/v1/legal-holds")
             .json(&body)
             .send()
             .await
@@ -239,7 +202,7 @@ impl GuardApp {
     async fn release(&self, hold: &str) {
         let response = self
             .call(
-                &self.dpo,
+                self.dpo(),
                 Method::POST,
                 &format!("/v1/legal-holds/{hold}/release"),
             )
@@ -254,7 +217,7 @@ impl GuardApp {
     async fn audit(&self, record: &str) -> Vec<Value> {
         let response = self
             .call(
-                &self.clerk,
+                self.clerk(),
                 Method::GET,
                 &format!("/v1/audit?record={record}"),
             )
@@ -743,7 +706,7 @@ async fn unique_fields_refuse_a_second_record_with_the_value(backend: Backend) {
         "{text}"
     );
     let response = app
-        .call(&app.clerk, Method::GET, "/v1/audit?limit=500")
+        .call(app.clerk(), Method::GET, "/v1/audit?limit=500")
         .send()
         .await
         .unwrap();

@@ -58,7 +58,7 @@ async fn logs_never_contain_the_api_key_or_request_values() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = TestApp::spawn().await;
-    let key = app.key.expose_secret().to_owned();
+    let key = app.key().expose_secret().to_owned();
     let fnr = "15108695088";
     let requests = [
         app.client
