@@ -17,6 +17,13 @@ use crate::app::{self, CATALOG, TestApp, principal, problem, roles};
 
 on_every_backend!(grants_need_the_recorder_role_and_record_channel_and_evidence);
 
+/// `minside`: the portal, purpose `nyhetsbrev`, role `consent_recorder`.
+const RECORDER: &str = "minside";
+/// `kundesenter`: purpose `nyhetsbrev`, no role.
+const OTHER: &str = "kundesenter";
+/// `revisor`: role `auditor`, to read the audit log.
+const AUDITOR: &str = "revisor";
+
 const NYHETSBREV: &str = "/v1/collections/nyhetsbrev/records";
 
 /// A server with three principals of tenant 4601: `minside` (the portal: purpose
@@ -49,26 +56,14 @@ impl App {
         };
         let app = TestApp::builder(backend)
             .principals([
-                principal("minside", &["nyhetsbrev"], &["consent_recorder"]),
-                principal("kundesenter", &["nyhetsbrev"], &[]),
-                principal("revisor", &[], &["auditor"]),
+                principal(RECORDER, &["nyhetsbrev"], &["consent_recorder"]),
+                principal(OTHER, &["nyhetsbrev"], &[]),
+                principal(AUDITOR, &[], &["auditor"]),
             ])
             .catalog(catalog)
             .spawn()
             .await;
         App { app }
-    }
-
-    fn recorder(&self) -> &ApiKey {
-        self.key_of("minside")
-    }
-
-    fn other(&self) -> &ApiKey {
-        self.key_of("kundesenter")
-    }
-
-    fn auditor(&self) -> &ApiKey {
-        self.key_of("revisor")
     }
 
     fn call(&self, key: &ApiKey, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -86,7 +81,7 @@ impl App {
     async fn audit_of(&self, principal: &str) -> Vec<Value> {
         let response = self
             .call(
-                self.auditor(),
+                self.key_of(AUDITOR),
                 Method::GET,
                 &format!("/v1/audit?principal={principal}"),
             )
@@ -109,7 +104,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     // A person created with a consent, by a principal without the role: refused, audited,
     // nothing created.
     let (status, body) = problem(
-        app.call(app.other(), Method::POST, NYHETSBREV)
+        app.call(app.key_of(OTHER), Method::POST, NYHETSBREV)
             .header("datavern-consent-notice", "2026-01")
             .header("datavern-consent-channel", "web")
             .json(&subscriber)
@@ -141,7 +136,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
 
     // The portal, with the role: created with the consent, its channel and evidence.
     let response = app
-        .call(app.recorder(), Method::POST, NYHETSBREV)
+        .call(app.key_of(RECORDER), Method::POST, NYHETSBREV)
         .header("datavern-consent-notice", "2026-01")
         .header("datavern-consent-channel", "web")
         .header("datavern-consent-evidence", "minside:skjema/7781")
@@ -153,7 +148,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     let id = created["id"].as_str().unwrap().to_owned();
     let consents = format!("/v1/subjects/{id}/consents");
     let response = app
-        .call(app.recorder(), Method::GET, &consents)
+        .call(app.key_of(RECORDER), Method::GET, &consents)
         .send()
         .await
         .unwrap();
@@ -173,7 +168,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
         "channel": "paper", "evidence_ref": "skjema:2026/4711",
     });
     let (status, body) = problem(
-        app.call(app.other(), Method::POST, &consents)
+        app.call(app.key_of(OTHER), Method::POST, &consents)
             .json(&paper_grant)
             .send()
             .await
@@ -190,7 +185,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     assert_eq!(audit[0]["action"], "consent_grant");
     assert_eq!(audit[0]["reason"], "consent_recorder_required");
     let response = app
-        .call(app.other(), Method::POST, &consents)
+        .call(app.key_of(OTHER), Method::POST, &consents)
         .json(&json!({"purpose": "nyhetsbrev", "action": "withdraw", "channel": "phone"}))
         .send()
         .await
@@ -200,7 +195,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
 
     // With the role: the grant records its channel and evidence reference.
     let response = app
-        .call(app.recorder(), Method::POST, &consents)
+        .call(app.key_of(RECORDER), Method::POST, &consents)
         .json(&paper_grant)
         .send()
         .await
@@ -220,7 +215,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
         let mut body = paper_grant.clone();
         body["evidence_ref"] = json!(bad);
         let (status, problem_body) = problem(
-            app.call(app.recorder(), Method::POST, &consents)
+            app.call(app.key_of(RECORDER), Method::POST, &consents)
                 .json(&body)
                 .send()
                 .await
@@ -238,7 +233,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
         );
     }
     let (status, problem_body) = problem(
-        app.call(app.recorder(), Method::POST, NYHETSBREV)
+        app.call(app.key_of(RECORDER), Method::POST, NYHETSBREV)
             .header("datavern-consent-notice", "2026-01")
             .header("datavern-consent-evidence", "15108695088")
             .json(&json!({"epost": "to@example.no"}))
@@ -254,7 +249,7 @@ async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: 
     assert!(!problem_body.to_string().contains("15108695088"));
 
     let response = app
-        .call(app.recorder(), Method::GET, &consents)
+        .call(app.key_of(RECORDER), Method::GET, &consents)
         .send()
         .await
         .unwrap();

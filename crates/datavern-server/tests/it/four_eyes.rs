@@ -22,6 +22,15 @@ on_every_backend!(
     request_routes_audit_every_read_probe_and_refusal,
 );
 
+/// `saksbehandler`: every purpose, BEGRENSET.
+const CLERK: &str = "saksbehandler";
+/// `personvernombud-2`: role `dpo`, BEGRENSET.
+const DPO2: &str = "personvernombud-2";
+/// `personvernombud`: role `dpo`, BEGRENSET.
+const DPO: &str = "personvernombud";
+/// `pvo-apen`: role `dpo`, clearance ÅPEN, no purposes (the red team's principal).
+const APEN: &str = "pvo-apen";
+
 /// Kari: a resident with a telephone number (BEGRENSET here) and a sak (BEGRENSET).
 const KARI: &str = "01019010046";
 /// Nobody in the register.
@@ -62,36 +71,16 @@ impl App {
             |id: &str, clearance| principal(id, "4601", clearance).with_roles(roles(&["dpo"]));
         let app = TestApp::builder(backend)
             .principals([
-                principal("saksbehandler", "4601", Classification::Begrenset)
+                principal(CLERK, "4601", Classification::Begrenset)
                     .with_purposes(all_purposes(&catalog)),
-                dpo("personvernombud", Classification::Begrenset),
-                dpo("personvernombud-2", Classification::Begrenset),
-                dpo("pvo-apen", Classification::Apen),
+                dpo(DPO, Classification::Begrenset),
+                dpo(DPO2, Classification::Begrenset),
+                dpo(APEN, Classification::Apen),
             ])
             .catalog(catalog)
             .spawn()
             .await;
         App { app }
-    }
-
-    /// `saksbehandler`: every purpose, BEGRENSET.
-    fn clerk(&self) -> &ApiKey {
-        self.key_of("saksbehandler")
-    }
-
-    /// `personvernombud`: role `dpo`, BEGRENSET.
-    fn pvo(&self) -> &ApiKey {
-        self.key_of("personvernombud")
-    }
-
-    /// `personvernombud-2`: role `dpo`, BEGRENSET.
-    fn pvo2(&self) -> &ApiKey {
-        self.key_of("personvernombud-2")
-    }
-
-    /// `pvo-apen`: role `dpo`, clearance ÅPEN, no purposes (the red team's principal).
-    fn apen(&self) -> &ApiKey {
-        self.key_of("pvo-apen")
     }
 
     async fn post(&self, key: &ApiKey, path: &str, body: Value) -> reqwest::Response {
@@ -113,7 +102,7 @@ impl App {
     async fn kari(&self) -> (String, String) {
         let create = |collection: &str, purpose: &str, body: Value| {
             self.call(
-                self.clerk(),
+                self.key_of(CLERK),
                 Method::POST,
                 &format!("/v1/collections/{collection}/records"),
             )
@@ -187,7 +176,7 @@ impl App {
 
     async fn show(&self, id: &str) -> Value {
         let response = self
-            .call(self.pvo(), Method::GET, &format!("/v1/requests/{id}"))
+            .call(self.key_of(DPO), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap();
@@ -198,7 +187,7 @@ impl App {
     async fn read(&self, collection: &str, id: &str, purpose: &str) -> (u16, Value) {
         let response = self
             .call(
-                self.clerk(),
+                self.key_of(CLERK),
                 Method::GET,
                 &format!("/v1/collections/{collection}/records/{id}"),
             )
@@ -263,10 +252,10 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
 
     // The red team's run: filed, verified and run by the ÅPEN DPO alone (access is not a
     // four-eyes type).
-    let id = app.file(app.apen(), "access").await;
-    app.verify(app.apen(), &id, json!({"method": "id_porten"}))
+    let id = app.file(app.key_of(APEN), "access").await;
+    app.verify(app.key_of(APEN), &id, json!({"method": "id_porten"}))
         .await;
-    let response = app.run(app.apen(), &id, Value::Null).await;
+    let response = app.run(app.key_of(APEN), &id, Value::Null).await;
     let (status, body) = problem(response).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -329,7 +318,7 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
     );
 
     // A DPO cleared for BEGRENSET runs the same request: the complete answer.
-    let answer = App::ok(app.run(app.pvo(), &id, Value::Null).await, 200).await;
+    let answer = App::ok(app.run(app.key_of(DPO), &id, Value::Null).await, 200).await;
     assert_eq!(answer["request"]["state"], "completed", "{answer:#}");
     let text = answer["access"].to_string();
     assert!(text.contains(DIAGNOSE) && text.contains(TELEFON), "{text}");
@@ -340,13 +329,13 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
 async fn rectification_above_the_runners_clearance_is_refused(backend: Backend) {
     let app = App::spawn(backend).await;
     let (_, sak) = app.kari().await;
-    let id = app.file(app.apen(), "rectification").await;
+    let id = app.file(app.key_of(APEN), "rectification").await;
     // A second principal verified it: the four-eyes rule is met, the clearance is not.
-    app.verify(app.pvo(), &id, json!({"method": "in_person"}))
+    app.verify(app.key_of(DPO), &id, json!({"method": "in_person"}))
         .await;
     let corrections = json!({"corrections": [{"collection": "saker", "record": sak,
                                                "fields": {"diagnose": "endret"}}]});
-    let (status, body) = problem(app.run(app.apen(), &id, corrections.clone()).await).await;
+    let (status, body) = problem(app.run(app.key_of(APEN), &id, corrections.clone()).await).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("clearance_insufficient")),
@@ -376,7 +365,7 @@ async fn rectification_above_the_runners_clearance_is_refused(backend: Backend) 
     );
 
     // Another cleared DPO (not the verifier) runs it.
-    let answer = App::ok(app.run(app.pvo2(), &id, corrections).await, 200).await;
+    let answer = App::ok(app.run(app.key_of(DPO2), &id, corrections).await, 200).await;
     assert_eq!(answer["request"]["state"], "completed", "{answer:#}");
     let (_, read) = app.read("saker", &sak, "helse_omsorg").await;
     assert_eq!(read["fields"]["diagnose"], "endret");
@@ -388,11 +377,11 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     let (kari, sak) = app.kari().await;
 
     // One principal files, verifies and runs: refused with the four-eyes code.
-    let id = app.file(app.pvo(), "erasure").await;
-    let other = app.file(app.pvo(), "erasure").await;
+    let id = app.file(app.key_of(DPO), "erasure").await;
+    let other = app.file(app.key_of(DPO), "erasure").await;
     let verified = app
         .verify(
-            app.pvo(),
+            app.key_of(DPO),
             &id,
             json!({"method": "bankid", "evidence": "2026/77-3"}),
         )
@@ -400,7 +389,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     assert_eq!(verified["verified_by"], "personvernombud");
     assert_eq!(verified["verification"], "bankid");
     assert_eq!(verified["verification_evidence"], "2026/77-3");
-    let (status, body) = problem(app.run(app.pvo(), &id, Value::Null).await).await;
+    let (status, body) = problem(app.run(app.key_of(DPO), &id, Value::Null).await).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("four_eyes_required")),
@@ -416,7 +405,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     assert_eq!(shown["history"][1]["evidence"], "2026/77-3");
 
     // The ÅPEN DPO is a second principal, but may not destroy BEGRENSET data.
-    let (status, body) = problem(app.run(app.apen(), &id, Value::Null).await).await;
+    let (status, body) = problem(app.run(app.key_of(APEN), &id, Value::Null).await).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("clearance_insufficient")),
@@ -427,7 +416,7 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
     assert_eq!(status, 200, "nothing was erased");
 
     // A second cleared principal runs it.
-    let answer = App::ok(app.run(app.pvo2(), &id, Value::Null).await, 200).await;
+    let answer = App::ok(app.run(app.key_of(DPO2), &id, Value::Null).await, 200).await;
     assert_eq!(
         answer["request"]["state"], "partially_completed",
         "the sak is kept under archive duty: {answer:#}"
@@ -500,8 +489,12 @@ async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Bac
         ),
     ] {
         let (status, refusal) = problem(
-            app.post(app.pvo(), &format!("/v1/requests/{other}/verify"), body)
-                .await,
+            app.post(
+                app.key_of(DPO),
+                &format!("/v1/requests/{other}/verify"),
+                body,
+            )
+            .await,
         )
         .await;
         assert_eq!(
@@ -528,7 +521,7 @@ type Probe<'a> = (
 async fn request_routes_audit_every_read_probe_and_refusal(backend: Backend) {
     let app = App::spawn(backend).await;
     app.kari().await;
-    let id = app.file(app.pvo2(), "access").await;
+    let id = app.file(app.key_of(DPO2), "access").await;
     let unknown = Uuid::now_v7().to_string();
 
     let calls: Vec<Probe<'_>> = vec![
@@ -630,7 +623,7 @@ async fn request_routes_audit_every_read_probe_and_refusal(backend: Backend) {
         ),
     ];
     for (method, path, body, status, expected, record) in calls {
-        let mut builder = app.call(app.pvo(), method.clone(), &path);
+        let mut builder = app.call(app.key_of(DPO), method.clone(), &path);
         if !body.is_null() {
             builder = builder.json(&body);
         }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{ManualClock, SubjectIdentifier};
-use datavern_crypto::ApiKey;
 use datavern_governance::requests::{ResolveFuture, SubjectResolver};
 use datavern_sql::Backend;
 use datavern_store::SubjectId;
@@ -25,6 +24,13 @@ on_every_backend!(
     bad_requests_are_answered_with_what_to_fix,
     dpo_role_is_required_and_refusals_are_audited,
 );
+
+/// Principal `personvernombud`: tenant 4601, role `dpo`.
+const DPO: &str = "personvernombud";
+/// Principal `saksbehandler`: tenant 4601, role `auditor` but not `dpo`.
+const CLERK: &str = "saksbehandler";
+/// Principal `oslo-pvo`: tenant 0301, role `dpo`.
+const OSLO_DPO: &str = "oslo-pvo";
 
 const KARI: &str = "15108695088";
 const NOBODY: &str = "26111593816";
@@ -74,12 +80,9 @@ impl DsrApp {
             .unwrap_or_else(|| Arc::new(Register(HashMap::from([(KARI.to_owned(), vec![kari])]))));
         let app = TestApp::builder(backend)
             .principals([
-                principal("personvernombud", "4601", Classification::Begrenset)
-                    .with_roles(roles(&["dpo"])),
-                principal("saksbehandler", "4601", Classification::Begrenset)
-                    .with_roles(roles(&["auditor"])),
-                principal("oslo-pvo", "0301", Classification::Begrenset)
-                    .with_roles(roles(&["dpo"])),
+                principal(DPO, "4601", Classification::Begrenset).with_roles(roles(&["dpo"])),
+                principal(CLERK, "4601", Classification::Begrenset).with_roles(roles(&["auditor"])),
+                principal(OSLO_DPO, "0301", Classification::Begrenset).with_roles(roles(&["dpo"])),
             ])
             .clock(Arc::new(clock.clone()))
             .resolver(resolver)
@@ -88,23 +91,8 @@ impl DsrApp {
         DsrApp { app, clock, kari }
     }
 
-    /// Principal `personvernombud`: tenant 4601, role `dpo`.
-    fn dpo(&self) -> &ApiKey {
-        self.key_of("personvernombud")
-    }
-
-    /// Principal `saksbehandler`: tenant 4601, role `auditor` but not `dpo`.
-    fn clerk(&self) -> &ApiKey {
-        self.key_of("saksbehandler")
-    }
-
-    /// Principal `oslo-pvo`: tenant 0301, role `dpo`.
-    fn oslo(&self) -> &ApiKey {
-        self.key_of("oslo-pvo")
-    }
-
     async fn post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.call(self.dpo(), Method::POST, path)
+        self.call(self.key_of(DPO), Method::POST, path)
             .json(&body)
             .send()
             .await
@@ -120,7 +108,7 @@ impl DsrApp {
 
     async fn show(&self, id: &str) -> Value {
         let response = self
-            .call(self.dpo(), Method::GET, &format!("/v1/requests/{id}"))
+            .call(self.key_of(DPO), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap();
@@ -233,7 +221,7 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
     assert_eq!(events, ["received", "verified", "extended"]);
     let overdue = app
         .ok(
-            app.call(app.dpo(), Method::GET, "/v1/requests?overdue=true")
+            app.call(app.key_of(DPO), Method::GET, "/v1/requests?overdue=true")
                 .send()
                 .await
                 .unwrap(),
@@ -270,7 +258,7 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
     );
     let none_overdue = app
         .ok(
-            app.call(app.dpo(), Method::GET, "/v1/requests?overdue=true")
+            app.call(app.key_of(DPO), Method::GET, "/v1/requests?overdue=true")
                 .send()
                 .await
                 .unwrap(),
@@ -386,7 +374,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     assert!(!body.to_string().contains(NOBODY));
 
     let (status, body) = problem(
-        app.call(app.dpo(), Method::GET, "/v1/requests/not-a-uuid")
+        app.call(app.key_of(DPO), Method::GET, "/v1/requests/not-a-uuid")
             .send()
             .await
             .unwrap(),
@@ -398,7 +386,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     );
     let (status, body) = problem(
         app.call(
-            app.dpo(),
+            app.key_of(DPO),
             Method::GET,
             &format!("/v1/requests/{}", Uuid::now_v7()),
         )
@@ -420,10 +408,14 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
         "colour=red",
     ] {
         let (status, body) = problem(
-            app.call(app.dpo(), Method::GET, &format!("/v1/requests?{query}"))
-                .send()
-                .await
-                .unwrap(),
+            app.call(
+                app.key_of(DPO),
+                Method::GET,
+                &format!("/v1/requests?{query}"),
+            )
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         assert_eq!(
@@ -512,7 +504,7 @@ async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
     ];
     for (method, path) in &calls {
         let (status, body) = problem(
-            app.call(app.clerk(), method.clone(), path)
+            app.call(app.key_of(CLERK), method.clone(), path)
                 .json(&json!({"type": "access", "fodselsnummer": KARI, "months": 1, "reason": "x"}))
                 .send()
                 .await
@@ -545,10 +537,14 @@ async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
 
     // Another tenant's DPO does not see the request.
     let (status, body) = problem(
-        app.call(app.oslo(), Method::GET, &format!("/v1/requests/{id}"))
-            .send()
-            .await
-            .unwrap(),
+        app.call(
+            app.key_of(OSLO_DPO),
+            Method::GET,
+            &format!("/v1/requests/{id}"),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(

@@ -14,7 +14,6 @@ use base64::Engine as _;
 use datavern_core::catalog::Catalog;
 use datavern_core::classification::Classification;
 use datavern_core::dsr::{Clock as _, ManualClock};
-use datavern_crypto::ApiKey;
 use datavern_sql::Backend;
 use jiff::SignedDuration;
 use reqwest::Method;
@@ -29,6 +28,14 @@ on_every_backend!(
     restriction_and_objection_are_enforced_and_lifted,
     compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage,
 );
+
+/// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
+const CLERK: &str = "saksbehandler";
+/// Principal `personvernombud-2`: role `dpo`; verifies requests, so that erasure and
+/// rectification have four eyes.
+const DPO2: &str = "personvernombud-2";
+/// Principal `personvernombud`: role `dpo`; files and runs requests.
+const DPO: &str = "personvernombud";
 
 /// The mother: guardian 1 of the søknad, client of the sak.
 const MOR: &str = "01019010046";
@@ -85,16 +92,14 @@ impl RightsApp {
     /// The same over `catalog`.
     async fn spawn_with(backend: Backend, catalog: Catalog) -> RightsApp {
         let clock = ManualClock::new(jiff::Timestamp::now());
-        let clerk = principal("saksbehandler", "4601", Classification::Begrenset)
+        let clerk = principal(CLERK, "4601", Classification::Begrenset)
             .with_roles(roles(&["auditor"]))
             .with_purposes(all_purposes(&catalog));
         let app = TestApp::builder(backend)
             .principals([
                 clerk,
-                principal("personvernombud", "4601", Classification::Begrenset)
-                    .with_roles(roles(&["dpo"])),
-                principal("personvernombud-2", "4601", Classification::Begrenset)
-                    .with_roles(roles(&["dpo"])),
+                principal(DPO, "4601", Classification::Begrenset).with_roles(roles(&["dpo"])),
+                principal(DPO2, "4601", Classification::Begrenset).with_roles(roles(&["dpo"])),
             ])
             .catalog(catalog)
             .clock(Arc::new(clock.clone()))
@@ -103,25 +108,9 @@ impl RightsApp {
         RightsApp { app, clock }
     }
 
-    /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
-    fn clerk(&self) -> &ApiKey {
-        self.key_of("saksbehandler")
-    }
-
-    /// Principal `personvernombud`: role `dpo`; files and runs requests.
-    fn dpo(&self) -> &ApiKey {
-        self.key_of("personvernombud")
-    }
-
-    /// Principal `personvernombud-2`: role `dpo`; verifies them, so that erasure and
-    /// rectification have four eyes.
-    fn dpo2(&self) -> &ApiKey {
-        self.key_of("personvernombud-2")
-    }
-
     /// A records call by the clerk for `purpose`.
     fn records(&self, method: Method, path: &str, purpose: &str) -> reqwest::RequestBuilder {
-        self.call(self.clerk(), method, path)
+        self.call(self.key_of(CLERK), method, path)
             .header("datavern-purpose", purpose)
     }
 
@@ -181,7 +170,7 @@ impl RightsApp {
 
     /// A DPO `POST` of `body`.
     async fn dpo_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.call(self.dpo(), Method::POST, path)
+        self.call(self.key_of(DPO), Method::POST, path)
             .json(&body)
             .send()
             .await
@@ -194,7 +183,7 @@ impl RightsApp {
         let id = self.received_request(kind, fnr, parameters).await;
         let response = self
             .call(
-                self.dpo2(),
+                self.key_of(DPO2),
                 Method::POST,
                 &format!("/v1/requests/{id}/verify"),
             )
@@ -223,7 +212,7 @@ impl RightsApp {
     async fn run(&self, id: &str, body: Value) -> Value {
         let path = format!("/v1/requests/{id}/run");
         let response = if body.is_null() {
-            self.call(self.dpo(), Method::POST, &path)
+            self.call(self.key_of(DPO), Method::POST, &path)
                 .send()
                 .await
                 .unwrap()
@@ -236,7 +225,7 @@ impl RightsApp {
     /// The request as stored, checked to hold none of the family's personal data.
     async fn stored_request(&self, id: &str) -> Value {
         let response = self
-            .call(self.dpo(), Method::GET, &format!("/v1/requests/{id}"))
+            .call(self.key_of(DPO), Method::GET, &format!("/v1/requests/{id}"))
             .send()
             .await
             .unwrap();
@@ -255,7 +244,7 @@ impl RightsApp {
     async fn audit(&self, record: &str) -> Vec<Value> {
         let response = self
             .call(
-                self.clerk(),
+                self.key_of(CLERK),
                 Method::GET,
                 &format!("/v1/audit?record={record}"),
             )
@@ -269,7 +258,7 @@ impl RightsApp {
     /// The compliance report.
     async fn compliance(&self) -> Value {
         let response = self
-            .call(self.dpo(), Method::GET, "/v1/reports/compliance")
+            .call(self.key_of(DPO), Method::GET, "/v1/reports/compliance")
             .send()
             .await
             .unwrap();
@@ -813,7 +802,7 @@ async fn erasure_keeps_archived_cases_and_respects_legal_holds(backend: Backend)
     );
     let response = app
         .call(
-            app.clerk(),
+            app.key_of(CLERK),
             Method::GET,
             &format!("/v1/subjects/{per}/controls"),
         )

@@ -13,7 +13,6 @@ use datavern_core::access::{self, AccessRequest, Principal};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_core::record::{self, FieldValue, Mode};
-use datavern_crypto::ApiKey;
 use datavern_sql::Backend;
 use datavern_sql::DbPool;
 use datavern_store::Records;
@@ -30,6 +29,11 @@ on_every_backend!(
     a_flood_of_one_value_pages_instead_of_hiding_the_victim,
     unique_fields_refuse_a_second_record_with_the_value,
 );
+
+/// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
+const CLERK: &str = "saksbehandler";
+/// Principal `personvernombud`: role `dpo`.
+const DPO: &str = "personvernombud";
 
 const INNBYGGERE: &str = "innbyggere";
 const REGISTER: &str = "innbyggerregister";
@@ -71,8 +75,7 @@ impl GuardApp {
         let app = TestApp::builder(backend)
             .principals([
                 Self::clerk_principal(&catalog),
-                principal("personvernombud", "4601", Classification::Begrenset)
-                    .with_roles(roles(&["dpo"])),
+                principal(DPO, "4601", Classification::Begrenset).with_roles(roles(&["dpo"])),
             ])
             .catalog(catalog)
             .spawn()
@@ -86,18 +89,8 @@ impl GuardApp {
         }
     }
 
-    /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
-    fn clerk(&self) -> &ApiKey {
-        self.key_of("saksbehandler")
-    }
-
-    /// Principal `personvernombud`: role `dpo`.
-    fn dpo(&self) -> &ApiKey {
-        self.key_of("personvernombud")
-    }
-
     fn clerk_principal(catalog: &Catalog) -> Principal {
-        principal("saksbehandler", "4601", Classification::Begrenset)
+        principal(CLERK, "4601", Classification::Begrenset)
             .with_roles(roles(&["auditor"]))
             .with_purposes(all_purposes(catalog))
     }
@@ -108,7 +101,7 @@ impl GuardApp {
 
     /// A record request as the clerk for `purpose`.
     fn records(&self, method: Method, path: &str, purpose: &str) -> reqwest::RequestBuilder {
-        self.call(self.clerk(), method, path)
+        self.call(self.key_of(CLERK), method, path)
             .header("datavern-purpose", purpose)
     }
 
@@ -188,7 +181,7 @@ impl GuardApp {
         let mut body = scope;
         body["reason"] = json!(reason);
         let response = self
-            .call(self.dpo(), Method::POST, "/v1/legal-holds")
+            .call(self.key_of(DPO), Method::POST, "/v1/legal-holds")
             .json(&body)
             .send()
             .await
@@ -202,7 +195,7 @@ impl GuardApp {
     async fn release(&self, hold: &str) {
         let response = self
             .call(
-                self.dpo(),
+                self.key_of(DPO),
                 Method::POST,
                 &format!("/v1/legal-holds/{hold}/release"),
             )
@@ -217,7 +210,7 @@ impl GuardApp {
     async fn audit(&self, record: &str) -> Vec<Value> {
         let response = self
             .call(
-                self.clerk(),
+                self.key_of(CLERK),
                 Method::GET,
                 &format!("/v1/audit?record={record}"),
             )
@@ -706,7 +699,7 @@ async fn unique_fields_refuse_a_second_record_with_the_value(backend: Backend) {
         "{text}"
     );
     let response = app
-        .call(app.clerk(), Method::GET, "/v1/audit?limit=500")
+        .call(app.key_of(CLERK), Method::GET, "/v1/audit?limit=500")
         .send()
         .await
         .unwrap();
