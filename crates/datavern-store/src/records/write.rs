@@ -1,7 +1,7 @@
 //! The write path: every create, update and delete is one data-database transaction holding
 //! the row change, its audit entry and its outbox event.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use datavern_core::access::{ConsentState, Denial, Grant, Operation};
 use datavern_core::catalog::{ArchiveDuty, FieldName, Kommunenummer};
@@ -17,6 +17,7 @@ use super::control::ControlQuery;
 use super::error::RecordError;
 use super::read::{Stored, StoredRow, row_select, to_row, visible_subjects};
 use super::row::{self, Cell, ColumnKind};
+use super::unique::UniqueValue;
 use super::{MAX_BATCH, RecordView, Records, RequestMeta, check_operation, time_expr, with_meta};
 use super::{codec, history};
 use crate::audit::{self, AuditEntry};
@@ -41,6 +42,33 @@ fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Create => "create",
         Mode::Patch => "patch",
+    }
+}
+
+/// Refuses a record validated for another mode than `expected`.
+fn expect_mode(record: &ValidatedRecord, expected: Mode) -> Result<()> {
+    if record.mode() != expected {
+        return Err(RecordError::WrongMode {
+            validated: mode_name(record.mode()),
+            expected: mode_name(expected),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Refuses a record that sets a field the grant may not write.
+fn check_writable(grant: &Grant, record: &ValidatedRecord) -> Result<()> {
+    grant
+        .check_write(record.field_names().map(FieldName::as_str))
+        .map_err(denied)
+}
+
+/// A subject reference column's value.
+fn reference_expr(subject: Option<Uuid>) -> SimpleExpr {
+    match subject {
+        Some(subject) => Expr::val(subject).into(),
+        None => SimpleExpr::Keyword(sea_query::Keyword::Null),
     }
 }
 
@@ -324,16 +352,8 @@ fn prepare<'p, 'r>(
     grant: &Grant,
     record: &'r ValidatedRecord,
 ) -> Result<NewRecord<'p, 'r>> {
-    if record.mode() != Mode::Create {
-        return Err(RecordError::WrongMode {
-            validated: mode_name(record.mode()),
-            expected: "create",
-        }
-        .into());
-    }
-    grant
-        .check_write(record.field_names().map(FieldName::as_str))
-        .map_err(denied)?;
+    expect_mode(record, Mode::Create)?;
+    check_writable(grant, record)?;
     let values = resolve(plan, record)?;
     let id = Uuid::now_v7();
     let references: Vec<Option<Uuid>> = plan
@@ -393,256 +413,387 @@ async fn create_all(
     meta: &RequestMeta,
 ) -> Result<Vec<RecordView>> {
     check_operation(grant, Operation::Create)?;
-    if batch.len() > MAX_BATCH {
-        return Err(RecordError::BatchTooLarge {
-            given: batch.len(),
-            max: MAX_BATCH,
-        }
-        .into());
-    }
+    check_batch_size(batch.len())?;
     if batch.is_empty() {
         return Ok(Vec::new());
     }
     let plan = records.plan(grant)?;
     let tenant = grant.tenant();
-    let backend = records.inner.store.data().backend();
-    let catalog = &records.inner.catalog;
-    let controls = ControlQuery::new(catalog, grant);
-    // A consent given with the create: a grant to the create's purpose, which must rest on
-    // consent, of a person the create makes (`subjects: self`).
-    let own_consent = match consent {
-        None => ConsentState::NotGranted,
-        Some(event) => {
-            datavern_core::consent::consent_purpose(catalog, event.purpose().as_str())
-                .map_err(RecordError::from)?;
-            if event.purpose() != grant.purpose()
-                || event.action() != ConsentAction::Grant
-                || plan.key_owner() != KeyOwner::Record
-            {
-                return Err(RecordError::ConsentNotApplicable {
-                    collection: plan.name().to_owned(),
-                    purpose: grant.purpose().to_string(),
-                }
-                .into());
-            }
-            ConsentState::Granted
-        }
-    };
+    let own_consent = own_consent(records, grant, plan, consent)?;
     let prepared = batch
         .iter()
         .map(|record| prepare(plan, grant, record))
         .collect::<Result<Vec<_>>>()?;
-    if plan.key_owner() == KeyOwner::Record {
-        // A new person has no restriction or objection yet: only consent can refuse, and
-        // that is known before anything is written.
-        let own = SubjectControls {
-            consent: own_consent,
-            ..SubjectControls::default()
-        };
-        if grant.consent() == datavern_core::access::ConsentCheck::PerRecord
-            && let Err(denial) = datavern_core::controls::check(catalog, grant, &own)
-        {
-            return Err(records
-                .refuse(grant, None, None, Vec::new(), denial, meta)
-                .await);
-        }
-    }
-
+    records
+        .check_new_persons(grant, plan, own_consent, meta)
+        .await?;
     let referenced: Vec<(usize, Uuid)> = prepared
         .iter()
         .flat_map(|r| r.referenced.iter().copied())
         .collect();
-    if !referenced.is_empty() {
-        // Before a key is made for a referenced subject: a reference to nobody must not
-        // leave a key behind. Checked again in the write's transaction.
-        let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Read).await?;
-        check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
-        tx.commit().await?;
-    }
-    // Every owner's key at once: one key store query, one KEK call and one key store
-    // transaction for those that have none yet. A record that is its own key's owner
-    // (`subjects: self`, or a key of its own) has an id made just now, so no key yet: its
-    // key is made without asking the key store first.
-    let (fresh, owners): (Vec<&NewRecord<'_, '_>>, Vec<&NewRecord<'_, '_>>) = prepared
-        .iter()
-        .filter(|r| needs_key(&r.values))
-        .partition(|r| r.owner == r.id);
-    let owners: Vec<Uuid> = owners.iter().map(|r| r.owner).collect();
-    let mut keys = records.inner.keys.write_keys(tenant, &owners).await?;
-    let fresh: Vec<Uuid> = fresh.iter().map(|r| r.owner).collect();
-    keys.extend(records.inner.keys.new_subject_keys(tenant, fresh).await?);
-
+    records
+        .precheck_references(plan, tenant, &referenced)
+        .await?;
+    let keys = records.owner_keys(tenant, &prepared).await?;
     let indexed = indexed_fields(prepared.iter().flat_map(|r| r.values.iter().copied()));
     let index = records.index_keys(tenant, plan, indexed).await?;
-    let mut unique = Vec::new();
-    for new in &prepared {
-        unique.extend(
-            records
-                .unique_values(tenant, plan, new.id, &new.values)
-                .await?,
-        );
-    }
+    let unique = records.unique_claims(tenant, plan, &prepared).await?;
 
     let now = codec::now_micros();
-    let time = time_expr(backend, now);
-    let tenant_expr: SimpleExpr = Expr::val(tenant.as_str()).into();
-    // Rows grouped by their columns (a record that leaves out an optional field has fewer),
-    // in the order each set of columns first appears; each group is written with multi-row
-    // INSERTs.
-    let mut groups: Vec<(Vec<&str>, Vec<Vec<SimpleExpr>>)> = Vec::new();
-    let mut entries = Vec::with_capacity(prepared.len());
-    let mut columns: Vec<Column<'_>> = Vec::new();
-    for new in &prepared {
-        let cx = SealContext {
-            tenant,
-            plan,
-            record: new.id,
-            owner: new.owner,
-        };
-        columns.clear();
-        columns.push(("id", Expr::val(new.id).into()));
-        columns.push(("tenant", tenant_expr.clone()));
-        for (reference, subject) in plan.references.iter().zip(&new.references) {
-            let value = match subject {
-                Some(subject) => Expr::val(*subject).into(),
-                None => SimpleExpr::Keyword(sea_query::Keyword::Null),
-            };
-            columns.push((reference.column.as_str(), value));
-        }
-        let key = if needs_key(&new.values) {
-            keys.get(&new.owner)
-        } else {
-            None
-        };
-        records.seal_values(&cx, &new.values, key, &index, &mut columns)?;
-        columns.push(("created_at", time.clone()));
-        columns.push(("updated_at", time.clone()));
-        columns.push(("version", Expr::val(1i64).into()));
-        let (names, values): (Vec<&str>, Vec<SimpleExpr>) = columns.drain(..).unzip();
-        match groups.iter_mut().find(|(group, _)| *group == names) {
-            Some((_, rows)) => rows.push(values),
-            None => groups.push((names, vec![values])),
-        }
-
-        let primary = plan.primary_subject(new.id, &new.references);
-        let secondary = plan.secondary_subjects(&new.references);
-        entries.push(write_entry(
-            grant,
-            Some(new.record.field_names().collect()),
-            new.id,
-            primary,
-            secondary,
-            meta,
-        ));
-    }
+    let time = time_expr(records.inner.store.data().backend(), now);
+    let groups = records.new_rows(tenant, plan, &prepared, &keys, &index, &time)?;
+    let entries: Vec<AuditEntry> = prepared
+        .iter()
+        .map(|new| created_entry(plan, grant, new, meta))
+        .collect();
 
     // All rows, audit entries and outbox events in one transaction: all or nothing.
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
-    if plan.key_owner() == KeyOwner::PrimaryReference {
+    if let Some(refusal) = records
+        .check_referenced_subjects(&mut tx, grant, plan, &prepared, own_consent)
+        .await?
+    {
+        return Err(records.refuse_after(tx, grant, refusal, meta).await);
+    }
+    if let Some(refusal) = records
+        .duplicate_of_new(&mut tx, plan, tenant, &prepared, &unique)
+        .await?
+    {
+        return Err(records.refuse_after(tx, grant, refusal, meta).await);
+    }
+    for (names, rows) in groups {
+        insert_rows(&mut tx.conn(), plan.table(), &names, rows).await?;
+    }
+    let events = prepared
+        .iter()
+        .map(|new| RecordEvent {
+            change: RecordChange::Created,
+            tenant,
+            collection: plan.name(),
+            record: new.id,
+            version: 1,
+            fields: new.record.field_names().map(|f| f.to_string()).collect(),
+            time: now,
+        })
+        .collect();
+    append_changes(&mut tx.conn(), &entries.iter().collect::<Vec<_>>(), events).await?;
+    if let Some(event) = consent {
+        append_consents(&mut tx.conn(), grant, &prepared, event, meta).await?;
+    }
+    tx.commit().await?;
+    tracing::debug!(records = prepared.len(), "Created records");
+    Ok(prepared
+        .iter()
+        .map(|new| created_view(plan, grant, new, now))
+        .collect())
+}
+
+/// Refuses a batch of more than [`MAX_BATCH`] records.
+fn check_batch_size(given: usize) -> Result<()> {
+    if given > MAX_BATCH {
+        return Err(RecordError::BatchTooLarge {
+            given,
+            max: MAX_BATCH,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The consent of the persons a create makes to the create's purpose: granted when the
+/// create brings a consent (`consent`), which must be a grant to the create's purpose, a
+/// purpose resting on consent, of a person the create makes (`subjects: self`).
+fn own_consent(
+    records: &Records,
+    grant: &Grant,
+    plan: &Table,
+    consent: Option<&ConsentEvent>,
+) -> Result<ConsentState> {
+    let Some(event) = consent else {
+        return Ok(ConsentState::NotGranted);
+    };
+    datavern_core::consent::consent_purpose(&records.inner.catalog, event.purpose().as_str())
+        .map_err(RecordError::from)?;
+    if event.purpose() != grant.purpose()
+        || event.action() != ConsentAction::Grant
+        || plan.key_owner() != KeyOwner::Record
+    {
+        return Err(RecordError::ConsentNotApplicable {
+            collection: plan.name().to_owned(),
+            purpose: grant.purpose().to_string(),
+        }
+        .into());
+    }
+    Ok(ConsentState::Granted)
+}
+
+/// Rows of one set of columns (a record that leaves out an optional field has fewer), in
+/// the order each set of columns first appears; each group is written with multi-row
+/// `INSERT`s.
+type RowGroups<'p> = Vec<(Vec<&'p str>, Vec<Vec<SimpleExpr>>)>;
+
+impl Records {
+    /// Refuses (with its audit entry) a create of persons (`subjects: self`) for a purpose
+    /// that needs each person's consent when the create brings none. A new person has no
+    /// restriction or objection yet: only consent can refuse, and that is known before
+    /// anything is written.
+    async fn check_new_persons(
+        &self,
+        grant: &Grant,
+        plan: &Table,
+        own_consent: ConsentState,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        if plan.key_owner() != KeyOwner::Record
+            || grant.consent() != datavern_core::access::ConsentCheck::PerRecord
+        {
+            return Ok(());
+        }
+        let own = SubjectControls {
+            consent: own_consent,
+            ..SubjectControls::default()
+        };
+        if let Err(denial) = datavern_core::controls::check(&self.inner.catalog, grant, &own) {
+            return Err(self
+                .refuse(grant, None, None, Vec::new(), denial, meta)
+                .await);
+        }
+        Ok(())
+    }
+
+    /// Checks the `referenced` persons exist before a key is made for any of them: a
+    /// reference to nobody must not leave a key behind. Checked again in the write's
+    /// transaction.
+    async fn precheck_references(
+        &self,
+        plan: &Table,
+        tenant: Kommunenummer,
+        referenced: &[(usize, Uuid)],
+    ) -> Result<()> {
+        if referenced.is_empty() {
+            return Ok(());
+        }
+        let mut tx = Tx::begin(self.inner.store.data(), tenant, TxMode::Read).await?;
+        check_references(&mut tx.conn(), plan, tenant, referenced).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The data keys of the owners of the records that seal a value, all at once: one key
+    /// store query, one KEK call and one key store transaction for those that have none yet.
+    /// A record that is its own key's owner (`subjects: self`, or a key of its own) has an
+    /// id made just now, so no key yet: its key is made without asking the key store first.
+    async fn owner_keys(
+        &self,
+        tenant: Kommunenummer,
+        prepared: &[NewRecord<'_, '_>],
+    ) -> Result<HashMap<Uuid, DataKey>> {
+        let (fresh, owners): (Vec<&NewRecord<'_, '_>>, Vec<&NewRecord<'_, '_>>) = prepared
+            .iter()
+            .filter(|r| needs_key(&r.values))
+            .partition(|r| r.owner == r.id);
+        let owners: Vec<Uuid> = owners.iter().map(|r| r.owner).collect();
+        let mut keys = self.inner.keys.write_keys(tenant, &owners).await?;
+        let fresh: Vec<Uuid> = fresh.iter().map(|r| r.owner).collect();
+        keys.extend(self.inner.keys.new_subject_keys(tenant, fresh).await?);
+        Ok(keys)
+    }
+
+    /// The values the records of a create give the collection's unique fields.
+    async fn unique_claims<'p>(
+        &self,
+        tenant: Kommunenummer,
+        plan: &'p Table,
+        prepared: &[NewRecord<'p, '_>],
+    ) -> Result<Vec<UniqueValue<'p>>> {
+        let mut unique = Vec::new();
+        for new in prepared {
+            unique.extend(
+                self.unique_values(tenant, plan, new.id, &new.values)
+                    .await?,
+            );
+        }
+        Ok(unique)
+    }
+
+    /// The rows of a create: id, tenant, subject references, the values sealed under their
+    /// owner's key (from `keys`), times `time` and version 1.
+    fn new_rows<'p>(
+        &self,
+        tenant: Kommunenummer,
+        plan: &'p Table,
+        prepared: &[NewRecord<'p, '_>],
+        keys: &HashMap<Uuid, DataKey>,
+        index: &IndexKeys<'p>,
+        time: &SimpleExpr,
+    ) -> Result<RowGroups<'p>> {
+        let tenant_expr: SimpleExpr = Expr::val(tenant.as_str()).into();
+        let mut groups: RowGroups<'p> = Vec::new();
+        let mut columns: Vec<Column<'p>> = Vec::new();
+        for new in prepared {
+            let cx = SealContext {
+                tenant,
+                plan,
+                record: new.id,
+                owner: new.owner,
+            };
+            columns.clear();
+            columns.push(("id", Expr::val(new.id).into()));
+            columns.push(("tenant", tenant_expr.clone()));
+            for (reference, subject) in plan.references.iter().zip(&new.references) {
+                columns.push((reference.column.as_str(), reference_expr(*subject)));
+            }
+            let key = if needs_key(&new.values) {
+                keys.get(&new.owner)
+            } else {
+                None
+            };
+            self.seal_values(&cx, &new.values, key, index, &mut columns)?;
+            columns.push(("created_at", time.clone()));
+            columns.push(("updated_at", time.clone()));
+            columns.push(("version", Expr::val(1i64).into()));
+            let (names, values): (Vec<&str>, Vec<SimpleExpr>) = columns.drain(..).unzip();
+            match groups.iter_mut().find(|(group, _)| *group == names) {
+                Some((_, rows)) => rows.push(values),
+                None => groups.push((names, vec![values])),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Why a create must be refused, if it must, when a record's key owner is its primary
+    /// reference: the controls (restriction, objection, consent) of the persons the records
+    /// reference, read in the write transaction `tx`.
+    async fn check_referenced_subjects(
+        &self,
+        tx: &mut Tx,
+        grant: &Grant,
+        plan: &Table,
+        prepared: &[NewRecord<'_, '_>],
+        own_consent: ConsentState,
+    ) -> Result<Option<Refusal>> {
+        if plan.key_owner() != KeyOwner::PrimaryReference {
+            return Ok(None);
+        }
+        let catalog = &self.inner.catalog;
         let subjects: Vec<&[Option<Uuid>]> =
             prepared.iter().map(|r| r.references.as_slice()).collect();
-        let states = controls
+        let states = ControlQuery::new(catalog, grant)
             .for_new_records(&mut tx.conn(), plan, &subjects, own_consent)
             .await?;
         for (new, state) in prepared.iter().zip(&states) {
             if let Err(denial) = datavern_core::controls::check(catalog, grant, state) {
-                // Audited outside the write transaction (the group commit needs the lock).
-                drop(tx);
-                let (primary, secondary) = (
-                    plan.primary_subject(new.id, &new.references),
-                    plan.secondary_subjects(&new.references),
-                );
-                return Err(records
-                    .refuse(grant, None, primary, secondary, denial, meta)
-                    .await);
+                return Ok(Some(Refusal {
+                    record: None,
+                    primary: plan.primary_subject(new.id, &new.references),
+                    secondary: plan.secondary_subjects(&new.references),
+                    error: RecordError::Denied(Box::new(denial)),
+                }));
             }
         }
+        Ok(None)
     }
-    if let Some((error, record)) = records
-        .find_duplicate(&mut tx.conn(), plan, tenant, &unique)
-        .await?
-    {
-        drop(tx);
+
+    /// The refusal of a create that gives a unique field a value another record (or another
+    /// record of the batch) has, if it does; the values are claimed in `tx` (see `unique`).
+    async fn duplicate_of_new(
+        &self,
+        tx: &mut Tx,
+        plan: &Table,
+        tenant: Kommunenummer,
+        prepared: &[NewRecord<'_, '_>],
+        unique: &[UniqueValue<'_>],
+    ) -> Result<Option<Refusal>> {
+        let Some((error, record)) = self
+            .find_duplicate(&mut tx.conn(), plan, tenant, unique)
+            .await?
+        else {
+            return Ok(None);
+        };
         let references = prepared
             .iter()
             .find(|new| new.id == record)
             .map(|new| new.references.as_slice())
             .unwrap_or_default();
         // The record was not written: its own id names nobody yet.
-        let (primary, secondary) = (
-            plan.primary_subject(record, references),
-            plan.secondary_subjects(references),
-        );
-        let primary = primary.filter(|subject| *subject != record);
-        return Err(records
-            .refuse_with(grant, None, primary, secondary, error, meta)
-            .await);
+        let primary = plan
+            .primary_subject(record, references)
+            .filter(|subject| *subject != record);
+        Ok(Some(Refusal {
+            record: None,
+            primary,
+            secondary: plan.secondary_subjects(references),
+            error,
+        }))
     }
-    for (names, rows) in groups {
-        insert_rows(&mut tx.conn(), plan.table(), &names, rows).await?;
-    }
-    audit::append_all(&mut tx.conn(), &entries.iter().collect::<Vec<_>>()).await?;
-    outbox::append_all(
-        &mut tx.conn(),
-        prepared
-            .iter()
-            .map(|new| RecordEvent {
-                change: RecordChange::Created,
-                tenant,
-                collection: plan.name(),
-                record: new.id,
-                version: 1,
-                fields: new.record.field_names().map(|f| f.to_string()).collect(),
-                time: now,
-            })
-            .collect(),
-    )
-    .await?;
-    if let Some(event) = consent {
-        let actor = crate::controls::Actor {
-            tenant,
-            id: grant.principal().as_str(),
-        };
-        for new in &prepared {
-            crate::controls::append_consent(
-                &mut tx.conn(),
-                actor,
-                new.id,
-                event,
-                meta.request_id.as_deref(),
-            )
-            .await?;
-        }
-    }
-    tx.commit().await?;
-    tracing::debug!(records = prepared.len(), "Created records");
+}
 
-    Ok(prepared
+/// The audit entry of the create of `new`.
+fn created_entry(
+    plan: &Table,
+    grant: &Grant,
+    new: &NewRecord<'_, '_>,
+    meta: &RequestMeta,
+) -> AuditEntry {
+    write_entry(
+        grant,
+        Some(new.record.field_names().collect()),
+        new.id,
+        plan.primary_subject(new.id, &new.references),
+        plan.secondary_subjects(&new.references),
+        meta,
+    )
+}
+
+/// Records `event`, the consent given with a create, for each person the create makes, in
+/// the create's transaction.
+async fn append_consents(
+    conn: &mut Conn<'_>,
+    grant: &Grant,
+    prepared: &[NewRecord<'_, '_>],
+    event: &ConsentEvent,
+    meta: &RequestMeta,
+) -> Result<()> {
+    let actor = crate::controls::Actor {
+        tenant: grant.tenant(),
+        id: grant.principal().as_str(),
+    };
+    for new in prepared {
+        crate::controls::append_consent(conn, actor, new.id, event, meta.request_id.as_deref())
+            .await?;
+    }
+    Ok(())
+}
+
+/// The view of the created record `new`: the values it was given, of the fields the grant
+/// may read (plain already, so showing them needs no key).
+fn created_view(
+    plan: &Table,
+    grant: &Grant,
+    new: &NewRecord<'_, '_>,
+    now: time::OffsetDateTime,
+) -> RecordView {
+    let fields = plan
+        .fields
         .iter()
-        .map(|new| {
-            let fields = plan
-                .fields
-                .iter()
-                .filter(|f| grant.may_read(&f.name))
-                .map(|f| {
-                    let value = new.record.get(&f.name).cloned().unwrap_or(FieldValue::Null);
-                    (f.field_name.clone(), value)
-                })
-                .collect();
-            RecordView {
-                id: new.id,
-                tenant,
-                collection: plan.name().to_owned(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-                fields,
-                withheld: grant.withheld().to_vec(),
-                subjects: visible_subjects(plan, grant, new.id, &new.references),
-            }
+        .filter(|f| grant.may_read(&f.name))
+        .map(|f| {
+            let value = new.record.get(&f.name).cloned().unwrap_or(FieldValue::Null);
+            (f.field_name.clone(), value)
         })
-        .collect())
+        .collect();
+    RecordView {
+        id: new.id,
+        tenant: grant.tenant(),
+        collection: plan.name().to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        fields,
+        withheld: grant.withheld().to_vec(),
+        subjects: visible_subjects(plan, grant, new.id, &new.references),
+    }
 }
 
 pub(super) async fn update(
@@ -654,19 +805,7 @@ pub(super) async fn update(
     meta: &RequestMeta,
 ) -> Result<RecordView> {
     check_operation(grant, Operation::Update)?;
-    if patch.mode() != Mode::Patch {
-        return Err(RecordError::WrongMode {
-            validated: mode_name(patch.mode()),
-            expected: "patch",
-        }
-        .into());
-    }
-    if patch.is_empty() {
-        return Err(RecordError::EmptyUpdate.into());
-    }
-    grant
-        .check_write(patch.field_names().map(FieldName::as_str))
-        .map_err(denied)?;
+    check_patch(grant, &patch)?;
     let plan = records.plan(grant)?;
     let tenant = grant.tenant();
     let backend = records.inner.store.data().backend();
@@ -675,79 +814,19 @@ pub(super) async fn update(
     let controls = ControlQuery::new(&records.inner.catalog, grant);
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     let mut row = locked_row(&mut tx.conn(), plan, backend, &controls, tenant, id).await?;
-    if let Err(denial) =
-        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    if let Some(refusal) = check_change(records, &mut tx, grant, plan, &row, Change::Update).await?
     {
-        // Audited outside the write transaction (the group commit needs the write lock).
-        drop(tx);
-        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
-        return Err(records
-            .refuse(grant, Some(id), primary, secondary, denial, meta)
-            .await);
+        return Err(records.refuse_after(tx, grant, refusal, meta).await);
     }
-    if let Some(error) = guard(records, &mut tx, plan, tenant, &row, Change::Update).await? {
-        drop(tx);
-        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
-        return Err(records
-            .refuse_with(grant, Some(id), primary, secondary, error, meta)
-            .await);
-    }
-    if let Some(expected) = expected_version
-        && expected != row.version
+    check_version(expected_version, row.version)?;
+    let patched = PatchedReferences::new(plan, &patch, &row.references);
+    if let Some(refusal) = records
+        .check_patched_subjects(&mut tx, grant, plan, &controls, &row, &patched)
+        .await?
     {
-        return Err(RecordError::VersionConflict {
-            expected,
-            current: row.version,
-        }
-        .into());
+        return Err(records.refuse_after(tx, grant, refusal, meta).await);
     }
-
-    // Subject references the patch changes.
-    let mut references = row.references.clone();
-    let mut changed = Vec::new();
-    for (position, reference) in plan.references.iter().enumerate() {
-        let Some(value) = patch.get(&reference.field) else {
-            continue;
-        };
-        let new = match value {
-            FieldValue::Null => None,
-            _ => referenced_record(&patch, &reference.name),
-        };
-        if new != references[position] {
-            references[position] = new;
-            changed.push(position);
-        }
-    }
-    if !changed.is_empty() {
-        // The subjects the patch brings in are checked like those of a create.
-        let mut new_controls = controls
-            .for_new_records(&mut tx.conn(), plan, &[&references], ConsentState::Unknown)
-            .await?
-            .pop()
-            .unwrap_or_default();
-        if !changed.contains(&0) {
-            new_controls.consent = row.controls.consent;
-        }
-        if let Err(denial) =
-            datavern_core::controls::check(&records.inner.catalog, grant, &new_controls)
-        {
-            drop(tx);
-            let (primary, secondary) = (
-                plan.primary_subject(id, &references),
-                plan.secondary_subjects(&references),
-            );
-            return Err(records
-                .refuse(grant, Some(id), primary, secondary, denial, meta)
-                .await);
-        }
-    }
-    let new_owner = plan.write_owner(id, &references)?;
-    let owner_changed = plan.key_owner() == KeyOwner::PrimaryReference && changed.contains(&0);
-
-    // The record as it will be: the patch's values, and the others as stored. Encrypted
-    // values the caller will see are decrypted now, before anything is written, so a
-    // tampered field fails the update instead of its answer; when the primary subject
-    // changes, every encrypted value is decrypted to be sealed again under the new key.
+    let new_owner = plan.write_owner(id, &patched.references)?;
     let unique = records
         .unique_values(tenant, plan, id, &patch_values)
         .await?;
@@ -755,11 +834,8 @@ pub(super) async fn update(
         .find_duplicate(&mut tx.conn(), plan, tenant, &unique)
         .await?
     {
-        drop(tx);
-        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
-        return Err(records
-            .refuse_with(grant, Some(id), primary, secondary, error, meta)
-            .await);
+        let refusal = Refusal::of_row(plan, &row, error);
+        return Err(records.refuse_after(tx, grant, refusal, meta).await);
     }
     let now = codec::now_micros();
     if archive_duty(records, plan).is_some() {
@@ -774,89 +850,25 @@ pub(super) async fn update(
         )
         .await?;
     }
-    let mut merged: Vec<Stored> = Vec::with_capacity(plan.fields.len());
-    let mut resealed: Vec<(&TableField, FieldValue)> = Vec::new();
-    let old_owner = row.key_owner(plan);
-    let stored_values = std::mem::take(&mut row.values);
-    for (field, stored) in plan.fields.iter().zip(stored_values) {
-        if let Some(value) = patch.get(&field.name) {
-            merged.push(Stored::Plain(value.clone()));
-            continue;
-        }
-        let decrypt = owner_changed || grant.may_read(&field.name);
-        merged.push(match stored {
-            Stored::Sealed(envelope) if decrypt => {
-                // Without a key owner the value reads as null (see `Records::open_values`).
-                let value = match old_owner {
-                    Some(old_owner) => {
-                        records
-                            .open(tenant, plan, field, id, old_owner, &envelope)
-                            .await?
-                    }
-                    None => FieldValue::Null,
-                };
-                if owner_changed {
-                    resealed.push((field, value.clone()));
-                }
-                Stored::Plain(value)
-            }
-            other => other,
-        });
-    }
+    let (merged, resealed) = records
+        .merge_patch(grant, plan, &patch, &mut row, &patched)
+        .await?;
     let mut to_write: Vec<(&TableField, &FieldValue)> = patch_values;
     to_write.extend(resealed.iter().map(|(f, v)| (*f, v)));
-    let referenced: Vec<(usize, Uuid)> = changed
-        .iter()
-        .filter_map(|&i| references[i].map(|s| (i, s)))
-        .collect();
-    check_references(&mut tx.conn(), plan, tenant, &referenced).await?;
-    let cx = SealContext {
-        tenant,
-        plan,
-        record: id,
-        owner: new_owner,
-    };
-    let key = if needs_key(&to_write) {
-        Some(records.inner.keys.write_key(tenant, new_owner).await?)
-    } else {
-        None
-    };
-    let index = records
-        .index_keys(tenant, plan, indexed_fields(to_write.iter().copied()))
+    check_references(&mut tx.conn(), plan, tenant, &patched.referenced()).await?;
+    let mut columns = records
+        .patch_columns(tenant, plan, id, new_owner, &to_write, &patched)
         .await?;
-    let mut columns = Vec::with_capacity(to_write.len() * 2 + changed.len() + 2);
-    records.seal_values(&cx, &to_write, key.as_ref(), &index, &mut columns)?;
-    for position in &changed {
-        let value = match references[*position] {
-            Some(subject) => Expr::val(subject).into(),
-            None => SimpleExpr::Keyword(sea_query::Keyword::Null),
-        };
-        columns.push((plan.references[*position].column.as_str(), value));
-    }
     columns.push(("updated_at", time_expr(backend, now)));
     columns.push(("version", Expr::col(col("version")).add(1i64)));
-    let update = Query::update()
-        .table(col(plan.table()))
-        .values(columns.into_iter().map(|(name, expr)| (col(name), expr)))
-        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
-        .and_where(Expr::col(col("id")).eq(id))
-        .and_where(Expr::col(col("version")).eq(row.version))
-        .to_owned();
-    if tx.conn().execute(&update).await? != 1 {
-        // The row is locked, so only a writer that ignores the lock could get here.
-        return Err(RecordError::VersionConflict {
-            expected: row.version,
-            current: row.version + 1,
-        }
-        .into());
-    }
+    update_row(&mut tx.conn(), plan, tenant, id, row.version, columns).await?;
     let version = row.version + 1;
     let updated = StoredRow {
         id,
         version,
         created_at: row.created_at,
         updated_at: now,
-        references,
+        references: patched.references,
         values: merged,
         controls: row.controls,
     };
@@ -868,25 +880,237 @@ pub(super) async fn update(
         updated.secondary_subjects(plan),
         meta,
     );
-    audit::append(&mut tx.conn(), &entry).await?;
-    outbox::append(
-        &mut tx.conn(),
-        RecordEvent {
-            change: RecordChange::Updated,
-            tenant,
-            collection: plan.name(),
-            record: id,
-            version,
-            fields: patch.field_names().map(|f| f.to_string()).collect(),
-            time: now,
-        },
-    )
-    .await?;
+    let event = RecordEvent {
+        change: RecordChange::Updated,
+        tenant,
+        collection: plan.name(),
+        record: id,
+        version,
+        fields: patch.field_names().map(|f| f.to_string()).collect(),
+        time: now,
+    };
+    append_changes(&mut tx.conn(), &[&entry], vec![event]).await?;
     // Every value the view shows is plain by now, so showing it needs no key.
     let view = records.view(plan, grant, &updated).await?;
     tx.commit().await?;
     tracing::debug!(record = %id, version, "Updated record");
     Ok(view)
+}
+
+/// Checks a patch: validated as a patch, not empty, and setting only fields the grant may
+/// write.
+fn check_patch(grant: &Grant, patch: &ValidatedRecord) -> Result<()> {
+    expect_mode(patch, Mode::Patch)?;
+    if patch.is_empty() {
+        return Err(RecordError::EmptyUpdate.into());
+    }
+    check_writable(grant, patch)
+}
+
+/// Refuses an update that expected another version than the stored one, `current`.
+fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
+    match expected {
+        Some(expected) if expected != current => {
+            Err(RecordError::VersionConflict { expected, current }.into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The subject references a record has after a patch.
+struct PatchedReferences {
+    /// Per subject reference of the plan, the referenced record.
+    references: Vec<Option<Uuid>>,
+    /// The positions the patch changes.
+    changed: Vec<usize>,
+}
+
+impl PatchedReferences {
+    /// The `stored` references with those `patch` sets.
+    fn new(plan: &Table, patch: &ValidatedRecord, stored: &[Option<Uuid>]) -> Self {
+        let mut references = stored.to_vec();
+        let mut changed = Vec::new();
+        for (position, reference) in plan.references.iter().enumerate() {
+            let Some(value) = patch.get(&reference.field) else {
+                continue;
+            };
+            let new = match value {
+                FieldValue::Null => None,
+                _ => referenced_record(patch, &reference.name),
+            };
+            if new != references[position] {
+                references[position] = new;
+                changed.push(position);
+            }
+        }
+        PatchedReferences {
+            references,
+            changed,
+        }
+    }
+
+    /// Whether the patch changes the primary subject.
+    fn changes_primary(&self) -> bool {
+        self.changed.contains(&0)
+    }
+
+    /// Whether the patch changes whose key seals the record.
+    fn changes_owner(&self, plan: &Table) -> bool {
+        plan.key_owner() == KeyOwner::PrimaryReference && self.changes_primary()
+    }
+
+    /// The records the patch newly references, with their positions.
+    fn referenced(&self) -> Vec<(usize, Uuid)> {
+        self.changed
+            .iter()
+            .filter_map(|&i| self.references[i].map(|s| (i, s)))
+            .collect()
+    }
+}
+
+/// Updates stored version `version` of record `id` to `columns`; a row changed by a writer
+/// that ignored the lock is a version conflict.
+async fn update_row(
+    conn: &mut Conn<'_>,
+    plan: &Table,
+    tenant: Kommunenummer,
+    id: Uuid,
+    version: i64,
+    columns: Vec<Column<'_>>,
+) -> Result<()> {
+    let update = Query::update()
+        .table(col(plan.table()))
+        .values(columns.into_iter().map(|(name, expr)| (col(name), expr)))
+        .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
+        .and_where(Expr::col(col("id")).eq(id))
+        .and_where(Expr::col(col("version")).eq(version))
+        .to_owned();
+    if conn.execute(&update).await? != 1 {
+        // The row is locked, so only a writer that ignores the lock could get here.
+        return Err(RecordError::VersionConflict {
+            expected: version,
+            current: version + 1,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+impl Records {
+    /// Why an update must be refused for the subjects it brings in, if it must: they are
+    /// checked like those of a create (read in the write transaction `tx`), keeping the
+    /// stored consent unless the primary subject changes.
+    async fn check_patched_subjects(
+        &self,
+        tx: &mut Tx,
+        grant: &Grant,
+        plan: &Table,
+        controls: &ControlQuery,
+        row: &StoredRow,
+        patched: &PatchedReferences,
+    ) -> Result<Option<Refusal>> {
+        if patched.changed.is_empty() {
+            return Ok(None);
+        }
+        let references = &patched.references;
+        let mut new_controls = controls
+            .for_new_records(&mut tx.conn(), plan, &[references], ConsentState::Unknown)
+            .await?
+            .pop()
+            .unwrap_or_default();
+        if !patched.changes_primary() {
+            new_controls.consent = row.controls.consent;
+        }
+        let Err(denial) = datavern_core::controls::check(&self.inner.catalog, grant, &new_controls)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Refusal {
+            record: Some(row.id),
+            primary: plan.primary_subject(row.id, references),
+            secondary: plan.secondary_subjects(references),
+            error: RecordError::Denied(Box::new(denial)),
+        }))
+    }
+
+    /// The record as the update leaves it: the patch's values, and the others as stored
+    /// (taken from `row`). Encrypted values the caller will see are decrypted now, before
+    /// anything is written, so a tampered field fails the update instead of its answer; when
+    /// the patch changes whose key seals the record, every encrypted value is decrypted, and
+    /// also returned apart to be sealed again under the new key.
+    async fn merge_patch<'p>(
+        &self,
+        grant: &Grant,
+        plan: &'p Table,
+        patch: &ValidatedRecord,
+        row: &mut StoredRow,
+        patched: &PatchedReferences,
+    ) -> Result<(Vec<Stored>, Vec<(&'p TableField, FieldValue)>)> {
+        let owner_changed = patched.changes_owner(plan);
+        let mut merged: Vec<Stored> = Vec::with_capacity(plan.fields.len());
+        let mut resealed: Vec<(&TableField, FieldValue)> = Vec::new();
+        let old_owner = row.key_owner(plan);
+        let stored_values = std::mem::take(&mut row.values);
+        for (field, stored) in plan.fields.iter().zip(stored_values) {
+            if let Some(value) = patch.get(&field.name) {
+                merged.push(Stored::Plain(value.clone()));
+                continue;
+            }
+            let decrypt = owner_changed || grant.may_read(&field.name);
+            merged.push(match stored {
+                Stored::Sealed(envelope) if decrypt => {
+                    // Without a key owner the value reads as null (see `Records::open_values`).
+                    let value = match old_owner {
+                        Some(old_owner) => {
+                            self.open(grant.tenant(), plan, field, row.id, old_owner, &envelope)
+                                .await?
+                        }
+                        None => FieldValue::Null,
+                    };
+                    if owner_changed {
+                        resealed.push((field, value.clone()));
+                    }
+                    Stored::Plain(value)
+                }
+                other => other,
+            });
+        }
+        Ok((merged, resealed))
+    }
+
+    /// The columns an update sets: the values `to_write` sealed under `owner`'s key, with
+    /// their blind indexes, and the subject references the patch changes.
+    async fn patch_columns<'p>(
+        &self,
+        tenant: Kommunenummer,
+        plan: &'p Table,
+        id: Uuid,
+        owner: Uuid,
+        to_write: &[(&'p TableField, &FieldValue)],
+        patched: &PatchedReferences,
+    ) -> Result<Vec<Column<'p>>> {
+        let cx = SealContext {
+            tenant,
+            plan,
+            record: id,
+            owner,
+        };
+        let key = if needs_key(to_write) {
+            Some(self.inner.keys.write_key(tenant, owner).await?)
+        } else {
+            None
+        };
+        let index = self
+            .index_keys(tenant, plan, indexed_fields(to_write.iter().copied()))
+            .await?;
+        let mut columns = Vec::with_capacity(to_write.len() * 2 + patched.changed.len() + 2);
+        self.seal_values(&cx, to_write, key.as_ref(), &index, &mut columns)?;
+        for &position in &patched.changed {
+            let column = plan.references[position].column.as_str();
+            columns.push((column, reference_expr(patched.references[position])));
+        }
+        Ok(columns)
+    }
 }
 
 pub(super) async fn delete(
@@ -903,22 +1127,9 @@ pub(super) async fn delete(
     let controls = ControlQuery::new(&records.inner.catalog, grant);
     let mut tx = Tx::begin(records.inner.store.data(), tenant, TxMode::Write).await?;
     let row = locked_row(&mut tx.conn(), plan, backend, &controls, tenant, id).await?;
-    if let Err(denial) =
-        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    if let Some(refusal) = check_change(records, &mut tx, grant, plan, &row, Change::Delete).await?
     {
-        // Audited outside the write transaction (the group commit needs the write lock).
-        drop(tx);
-        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
-        return Err(records
-            .refuse(grant, Some(id), primary, secondary, denial, meta)
-            .await);
-    }
-    if let Some(error) = guard(records, &mut tx, plan, tenant, &row, Change::Delete).await? {
-        drop(tx);
-        let (primary, secondary) = (row.primary_subject(plan), row.secondary_subjects(plan));
-        return Err(records
-            .refuse_with(grant, Some(id), primary, secondary, error, meta)
-            .await);
+        return Err(records.refuse_after(tx, grant, refusal, meta).await);
     }
     let delete = Query::delete()
         .from_table(col(plan.table()))
@@ -935,23 +1146,74 @@ pub(super) async fn delete(
         row.secondary_subjects(plan),
         meta,
     );
-    audit::append(&mut tx.conn(), &entry).await?;
-    outbox::append(
-        &mut tx.conn(),
-        RecordEvent {
-            change: RecordChange::Deleted,
-            tenant,
-            collection: plan.name(),
-            record: id,
-            version: row.version,
-            fields: plan.fields.iter().map(|f| f.name.clone()).collect(),
-            time: codec::now_micros(),
-        },
-    )
-    .await?;
+    let event = RecordEvent {
+        change: RecordChange::Deleted,
+        tenant,
+        collection: plan.name(),
+        record: id,
+        version: row.version,
+        fields: plan.fields.iter().map(|f| f.name.clone()).collect(),
+        time: codec::now_micros(),
+    };
+    append_changes(&mut tx.conn(), &[&entry], vec![event]).await?;
     tx.commit().await?;
     tracing::debug!(record = %id, "Deleted record");
     Ok(())
+}
+
+/// Appends a write's audit entries and outbox events inside its transaction, so they commit
+/// or roll back with the rows they record.
+async fn append_changes(
+    conn: &mut Conn<'_>,
+    entries: &[&AuditEntry],
+    events: Vec<RecordEvent<'_>>,
+) -> Result<()> {
+    audit::append_all(conn, entries).await?;
+    outbox::append_all(conn, events).await?;
+    Ok(())
+}
+
+/// A write refused inside its transaction, with the record and subjects the refusal's audit
+/// entry names.
+struct Refusal {
+    record: Option<Uuid>,
+    primary: Option<Uuid>,
+    secondary: Vec<Uuid>,
+    error: RecordError,
+}
+
+impl Refusal {
+    /// The refusal `error` of a change of the stored `row`.
+    fn of_row(plan: &Table, row: &StoredRow, error: RecordError) -> Refusal {
+        Refusal {
+            record: Some(row.id),
+            primary: row.primary_subject(plan),
+            secondary: row.secondary_subjects(plan),
+            error,
+        }
+    }
+}
+
+impl Records {
+    /// Rolls the write `tx` back and audits `refusal` outside it (the group commit needs the
+    /// write lock); returns the refusal's error (or the audit log's failure).
+    async fn refuse_after(
+        &self,
+        tx: Tx,
+        grant: &Grant,
+        refusal: Refusal,
+        meta: &RequestMeta,
+    ) -> crate::StoreError {
+        drop(tx);
+        let Refusal {
+            record,
+            primary,
+            secondary,
+            error,
+        } = refusal;
+        self.refuse_with(grant, record, primary, secondary, error, meta)
+            .await
+    }
 }
 
 /// `plan`'s collection's archive duty, if it has one.
@@ -996,6 +1258,26 @@ async fn guard(
         }));
     }
     Ok(None)
+}
+
+/// Why a change of the locked `row` must be refused, if it must: its subjects' controls
+/// (restriction, objection, consent), then a legal hold or archive duty (see [`guard`]).
+async fn check_change(
+    records: &Records,
+    tx: &mut Tx,
+    grant: &Grant,
+    plan: &Table,
+    row: &StoredRow,
+    change: Change,
+) -> Result<Option<Refusal>> {
+    if let Err(denial) =
+        datavern_core::controls::check(&records.inner.catalog, grant, &row.controls)
+    {
+        let error = RecordError::Denied(Box::new(denial));
+        return Ok(Some(Refusal::of_row(plan, row, error)));
+    }
+    let refused = guard(records, tx, plan, grant.tenant(), row, change).await?;
+    Ok(refused.map(|error| Refusal::of_row(plan, row, error)))
 }
 
 /// The refusal of a change of record `record` of `plan`'s collection, concerning `subjects`,
