@@ -134,11 +134,43 @@ pub async fn append_consent(
     event: &ConsentEvent,
     request_id: Option<&str>,
 ) -> Result<StoredConsent> {
-    let tenant = principal.tenant;
-    let id = Uuid::now_v7();
-    let recorded_at = now();
-    let at = to_offset(event.at());
-    let purpose = event.purpose().as_str();
+    let new = NewConsent {
+        id: Uuid::now_v7(),
+        tenant: principal.tenant,
+        subject,
+        event,
+        recorded_at: now(),
+        at: to_offset(event.at()),
+        request_id,
+    };
+    insert_consent_event(conn, &new).await?;
+    update_consent_state(conn, &new).await?;
+    record_consent_change(conn, principal, &new).await?;
+    Ok(StoredConsent {
+        id: new.id,
+        subject: SubjectId::from_uuid(subject),
+        event: event.clone(),
+        recorded_at: new.recorded_at,
+        request_id: request_id.map(str::to_owned),
+    })
+}
+
+/// A consent event being appended, with the id and times it is stored with.
+struct NewConsent<'e> {
+    id: Uuid,
+    tenant: Kommunenummer,
+    subject: Uuid,
+    event: &'e ConsentEvent,
+    /// When it was recorded (now).
+    recorded_at: OffsetDateTime,
+    /// When it happened.
+    at: OffsetDateTime,
+    request_id: Option<&'e str>,
+}
+
+/// Inserts the `dv_consent_events` row of `new`.
+async fn insert_consent_event(conn: &mut Conn<'_>, new: &NewConsent<'_>) -> Result<()> {
+    let event = new.event;
     let insert = Query::insert()
         .into_table(col("dv_consent_events"))
         .columns(
@@ -159,27 +191,33 @@ pub async fn append_consent(
             .map(col),
         )
         .values_panic([
-            id.into(),
-            tenant.as_str().into(),
-            subject.into(),
-            purpose.into(),
+            new.id.into(),
+            new.tenant.as_str().into(),
+            new.subject.into(),
+            event.purpose().as_str().into(),
             event.action().as_str().into(),
             event.notice_version().map(|v| v.as_str().to_owned()).into(),
             event.channel().as_str().into(),
-            time_expr(conn, at),
+            time_expr(conn, new.at),
             event.recorded_by().into(),
-            time_expr(conn, recorded_at),
-            request_id.map(str::to_owned).into(),
+            time_expr(conn, new.recorded_at),
+            new.request_id.map(str::to_owned).into(),
             event.evidence().map(|e| e.as_str().to_owned()).into(),
         ])
         .to_owned();
     conn.execute(&insert).await?;
+    Ok(())
+}
 
-    // The latest event decides; an event dated before the current state's (recorded late)
-    // joins the history without changing the state. Equal times: the later recorded wins.
+/// Makes `new` the subject's current consent state for its purpose if it is the latest: an
+/// event dated before the current state's (recorded late) joins the history without
+/// changing the state. Equal times: the later recorded wins.
+async fn update_consent_state(conn: &mut Conn<'_>, new: &NewConsent<'_>) -> Result<()> {
+    let tenant = new.tenant;
+    let purpose = new.event.purpose().as_str();
     let pk = Cond::all()
         .add(Expr::col(col("tenant")).eq(tenant.as_str()))
-        .add(Expr::col(col("subject_id")).eq(subject))
+        .add(Expr::col(col("subject_id")).eq(new.subject))
         .add(Expr::col(col("purpose")).eq(purpose));
     let current: Vec<(OffsetDateTime,)> = conn
         .fetch_all(
@@ -191,49 +229,67 @@ pub async fn append_consent(
                 .to_owned(),
         )
         .await?;
-    if current.first().is_none_or(|(since,)| at >= *since) {
-        let delete = Query::delete()
-            .from_table(col("dv_consent_state"))
-            .cond_where(pk)
-            .to_owned();
-        conn.execute(&delete).await?;
-        let state = match event.action() {
-            ConsentAction::Grant => GRANTED,
-            ConsentAction::Withdraw => WITHDRAWN,
-        };
-        let insert = Query::insert()
-            .into_table(col("dv_consent_state"))
-            .columns(
-                [
-                    "tenant",
-                    "subject_id",
-                    "purpose",
-                    "state",
-                    "since",
-                    "event_id",
-                ]
-                .map(col),
-            )
-            .values_panic([
-                tenant.as_str().into(),
-                subject.into(),
-                purpose.into(),
-                state.into(),
-                time_expr(conn, at),
-                id.into(),
-            ])
-            .to_owned();
-        conn.execute(&insert).await?;
+    if current.first().is_some_and(|(since,)| new.at < *since) {
+        return Ok(());
     }
+    let delete = Query::delete()
+        .from_table(col("dv_consent_state"))
+        .cond_where(pk)
+        .to_owned();
+    conn.execute(&delete).await?;
+    let state = match new.event.action() {
+        ConsentAction::Grant => GRANTED,
+        ConsentAction::Withdraw => WITHDRAWN,
+    };
+    let insert = Query::insert()
+        .into_table(col("dv_consent_state"))
+        .columns(
+            [
+                "tenant",
+                "subject_id",
+                "purpose",
+                "state",
+                "since",
+                "event_id",
+            ]
+            .map(col),
+        )
+        .values_panic([
+            tenant.as_str().into(),
+            new.subject.into(),
+            purpose.into(),
+            state.into(),
+            time_expr(conn, new.at),
+            new.id.into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await?;
+    Ok(())
+}
 
-    let (action, event_type) = match event.action() {
+/// Writes the audit entry and the outbox event of the consent event `new`.
+async fn record_consent_change(
+    conn: &mut Conn<'_>,
+    principal: Actor<'_>,
+    new: &NewConsent<'_>,
+) -> Result<()> {
+    let (tenant, subject) = (new.tenant, new.subject);
+    let purpose = new.event.purpose().as_str();
+    let (action, event_type) = match new.event.action() {
         ConsentAction::Grant => (AuditAction::ConsentGrant, "no.datavern.consent.granted"),
         ConsentAction::Withdraw => (
             AuditAction::ConsentWithdraw,
             "no.datavern.consent.withdrawn",
         ),
     };
-    let audit_entry = entry(principal, action, subject, Some(purpose), None, request_id);
+    let audit_entry = entry(
+        principal,
+        action,
+        subject,
+        Some(purpose),
+        None,
+        new.request_id,
+    );
     audit::append(conn, &audit_entry).await?;
     outbox::append_subject_event(
         conn,
@@ -245,17 +301,11 @@ pub async fn append_consent(
                 "subject_id": subject,
                 "tenant": tenant.as_str(),
                 "purpose": purpose,
-                "consent_event_id": id,
+                "consent_event_id": new.id,
             }),
-            time: recorded_at,
+            time: new.recorded_at,
         },
     )
     .await?;
-    Ok(StoredConsent {
-        id,
-        subject: SubjectId::from_uuid(subject),
-        event: event.clone(),
-        recorded_at,
-        request_id: request_id.map(str::to_owned),
-    })
+    Ok(())
 }

@@ -467,75 +467,148 @@ async fn apply(
     backend: datavern_sql::Backend,
     now: OffsetDateTime,
 ) -> Result<CollectionErasure> {
-    let tenant = actor.tenant;
+    let scope = Scope {
+        tenant: actor.tenant,
+        collection,
+        table,
+        backend,
+        now,
+    };
+    let mut changes = Changes::default();
+    let records = erase_primary(conn, &scope, plan, &mut changes).await?;
+    let secondary_records = erase_secondary(conn, &scope, plan, &mut changes).await?;
+    let legal_reason = match plan.method {
+        ErasureMethod::Restrict => collection.archive().map(|a| a.legal_reason().to_owned()),
+        _ => None,
+    };
+    let part = CollectionErasure {
+        collection: table.name().to_owned(),
+        method: plan.method,
+        records,
+        secondary_records,
+        fields: changes.fields.into_iter().collect(),
+        legal_reason,
+        refused_records: plan.refused,
+        refusal_reason: plan.refusal_reason.clone(),
+    };
+    if !plan.subjects.is_empty() || part.refusal_reason.is_some() {
+        audit::append(conn, &erasure_entry(actor, plan, &part)).await?;
+    }
+    append_events(conn, &scope, plan, changes.events).await?;
+    Ok(part)
+}
+
+/// The collection one [`apply`] erases in, and when.
+struct Scope<'a> {
+    tenant: datavern_core::catalog::Kommunenummer,
+    collection: &'a Collection,
+    table: &'a Table,
+    backend: datavern_sql::Backend,
+    now: OffsetDateTime,
+}
+
+/// What an erasure changed in one collection: the fields, and per record changed its change
+/// and fields (for its outbox event).
+#[derive(Default)]
+struct Changes {
+    fields: BTreeSet<String>,
+    events: Vec<(Uuid, RecordChange, Vec<String>)>,
+}
+
+impl Changes {
+    /// Notes the change `change` of `fields` in each of the records `ids`.
+    fn note(&mut self, ids: &[Uuid], change: RecordChange, fields: Vec<String>) {
+        self.fields.extend(fields.iter().cloned());
+        self.events
+            .extend(ids.iter().map(|id| (*id, change, fields.clone())));
+    }
+}
+
+/// Erases the records where a subject is the record itself or its primary subject, by the
+/// plan's method; the number of records changed.
+async fn erase_primary(
+    conn: &mut Conn<'_>,
+    scope: &Scope<'_>,
+    plan: &Plan,
+    changes: &mut Changes,
+) -> Result<u64> {
+    if plan.primary.is_empty() {
+        return Ok(0);
+    }
+    let Scope {
+        tenant,
+        collection,
+        table,
+        backend,
+        now,
+    } = *scope;
     let name = table.name();
     let null = || SimpleExpr::Keyword(Keyword::Null);
-    let mut fields: BTreeSet<String> = BTreeSet::new();
-    let mut events: Vec<(Uuid, RecordChange, Vec<String>)> = Vec::new();
-    let mut records = 0;
-
-    if !plan.primary.is_empty() {
-        match plan.method {
-            ErasureMethod::CryptoShred | ErasureMethod::Delete => {
-                for chunk in plan.primary.chunks(CHUNK) {
-                    let delete = Query::delete()
-                        .from_table(Alias::new(table.table()))
-                        .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
-                        .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
-                        .to_owned();
-                    records += conn.execute(&delete).await?;
-                }
-                // Versions kept under an archive duty since lifted go with the record.
-                history::forget(conn, tenant, name, &plan.primary).await?;
-                fields.extend(table.fields.iter().map(|f| f.name.clone()));
-                let all: Vec<String> = table.fields.iter().map(|f| f.name.clone()).collect();
-                events.extend(
-                    plan.primary
-                        .iter()
-                        .map(|id| (*id, RecordChange::Deleted, all.clone())),
-                );
+    match plan.method {
+        ErasureMethod::CryptoShred | ErasureMethod::Delete => {
+            let mut records = 0;
+            for chunk in plan.primary.chunks(CHUNK) {
+                let delete = Query::delete()
+                    .from_table(Alias::new(table.table()))
+                    .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
+                    .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().copied()))
+                    .to_owned();
+                records += conn.execute(&delete).await?;
             }
-            ErasureMethod::Anonymize => {
-                let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
-                let mut erased = Vec::new();
-                for field in anonymized(collection, table) {
-                    columns.push((field.name.clone(), null()));
-                    if let Some(index) = &field.blind_index {
-                        columns.push((index.clone(), null()));
-                    }
-                    erased.push(field.name.clone());
-                }
-                for reference in &table.references {
-                    columns.push((reference.column.clone(), null()));
-                }
-                records +=
-                    update(conn, table, tenant, &plan.primary, columns, backend, now).await?;
-                // Earlier versions hold what was just anonymized.
-                history::forget(conn, tenant, name, &plan.primary).await?;
-                fields.extend(erased.iter().cloned());
-                events.extend(
-                    plan.primary
-                        .iter()
-                        .map(|id| (*id, RecordChange::Updated, erased.clone())),
-                );
-            }
-            ErasureMethod::Restrict => {
-                let columns = vec![(
-                    datavern_store::schema::RESTRICTED_COLUMN.to_owned(),
-                    Expr::val(true).into(),
-                )];
-                records +=
-                    update(conn, table, tenant, &plan.primary, columns, backend, now).await?;
-                events.extend(
-                    plan.primary
-                        .iter()
-                        .map(|id| (*id, RecordChange::Updated, Vec::new())),
-                );
-            }
-            ErasureMethod::Refuse => {}
+            // Versions kept under an archive duty since lifted go with the record.
+            history::forget(conn, tenant, name, &plan.primary).await?;
+            let all: Vec<String> = table.fields.iter().map(|f| f.name.clone()).collect();
+            changes.note(&plan.primary, RecordChange::Deleted, all);
+            Ok(records)
         }
+        ErasureMethod::Anonymize => {
+            let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
+            let mut erased = Vec::new();
+            for field in anonymized(collection, table) {
+                columns.push((field.name.clone(), null()));
+                if let Some(index) = &field.blind_index {
+                    columns.push((index.clone(), null()));
+                }
+                erased.push(field.name.clone());
+            }
+            for reference in &table.references {
+                columns.push((reference.column.clone(), null()));
+            }
+            let records = update(conn, table, tenant, &plan.primary, columns, backend, now).await?;
+            // Earlier versions hold what was just anonymized.
+            history::forget(conn, tenant, name, &plan.primary).await?;
+            changes.note(&plan.primary, RecordChange::Updated, erased);
+            Ok(records)
+        }
+        ErasureMethod::Restrict => {
+            let columns = vec![(
+                datavern_store::schema::RESTRICTED_COLUMN.to_owned(),
+                Expr::val(true).into(),
+            )];
+            let records = update(conn, table, tenant, &plan.primary, columns, backend, now).await?;
+            changes.note(&plan.primary, RecordChange::Updated, Vec::new());
+            Ok(records)
+        }
+        ErasureMethod::Refuse => Ok(0),
     }
+}
 
+/// Erases the parts of secondary parties (a guardian on a child's application): their
+/// reference and the fields attributed to them; the number of records changed.
+async fn erase_secondary(
+    conn: &mut Conn<'_>,
+    scope: &Scope<'_>,
+    plan: &Plan,
+    changes: &mut Changes,
+) -> Result<u64> {
+    let Scope {
+        tenant,
+        collection,
+        table,
+        backend,
+        now,
+    } = *scope;
+    let null = || SimpleExpr::Keyword(Keyword::Null);
     let mut secondary_records = 0;
     for (position, ids) in &plan.secondary {
         let reference = &table.references[*position];
@@ -562,70 +635,63 @@ async fn apply(
         if collection.archive().is_none() {
             // Earlier versions hold the party's part too; under archive duty they are the
             // archive, kept like the record.
-            history::forget(conn, tenant, name, ids).await?;
+            history::forget(conn, tenant, table.name(), ids).await?;
         }
-        fields.extend(erased.iter().cloned());
-        events.extend(
-            ids.iter()
-                .map(|id| (*id, RecordChange::Updated, erased.clone())),
-        );
+        changes.note(ids, RecordChange::Updated, erased);
     }
+    Ok(secondary_records)
+}
 
-    let legal_reason = match plan.method {
-        ErasureMethod::Restrict => collection.archive().map(|a| a.legal_reason().to_owned()),
-        _ => None,
+/// The audit entry of one collection's part of an erasure.
+fn erasure_entry(actor: &Actor, plan: &Plan, part: &CollectionErasure) -> audit::AuditEntry {
+    let outcome = if plan.refused > 0 {
+        AuditOutcome::Refused
+    } else {
+        plan.method.outcome()
     };
-    let part = CollectionErasure {
-        collection: name.to_owned(),
-        method: plan.method,
-        records,
-        secondary_records,
-        fields: fields.into_iter().collect(),
-        legal_reason,
-        refused_records: plan.refused,
-        refusal_reason: plan.refusal_reason.clone(),
-    };
+    let mut entry = actor
+        .entry(AuditAction::DsrErase, outcome)
+        .with_subjects(plan.subjects.iter().copied())
+        .with_fields(part.fields.iter().cloned());
+    entry.collection = Some(part.collection.clone());
+    // Counts only (the audit's reason holds at most 64 bytes); the method is the outcome.
+    entry.reason = Some(format!(
+        "records={} secondary={} refused={}",
+        part.records, part.secondary_records, part.refused_records
+    ));
+    entry
+}
 
-    if !plan.subjects.is_empty() || part.refusal_reason.is_some() {
-        let outcome = if plan.refused > 0 {
-            AuditOutcome::Refused
-        } else {
-            plan.method.outcome()
-        };
-        let mut entry = actor
-            .entry(AuditAction::DsrErase, outcome)
-            .with_subjects(plan.subjects.iter().copied())
-            .with_fields(part.fields.iter().cloned());
-        entry.collection = Some(name.to_owned());
-        // Counts only (the audit's reason holds at most 64 bytes); the method is the outcome.
-        entry.reason = Some(format!(
-            "records={} secondary={} refused={}",
-            part.records, part.secondary_records, part.refused_records
-        ));
-        audit::append(conn, &entry).await?;
+/// Appends the outbox event of each record changed, with the version the change gave it.
+async fn append_events(
+    conn: &mut Conn<'_>,
+    scope: &Scope<'_>,
+    plan: &Plan,
+    events: Vec<(Uuid, RecordChange, Vec<String>)>,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
     }
-    if !events.is_empty() {
-        outbox::append_all(
-            conn,
-            events
-                .into_iter()
-                .map(|(record, change, fields)| RecordEvent {
-                    change,
-                    tenant,
-                    collection: name,
-                    record,
-                    version: match change {
-                        RecordChange::Deleted => plan.versions.get(&record).copied().unwrap_or(0),
-                        _ => plan.versions.get(&record).copied().unwrap_or(0) + 1,
-                    },
-                    fields,
-                    time: now,
-                })
-                .collect(),
-        )
-        .await?;
-    }
-    Ok(part)
+    outbox::append_all(
+        conn,
+        events
+            .into_iter()
+            .map(|(record, change, fields)| RecordEvent {
+                change,
+                tenant: scope.tenant,
+                collection: scope.table.name(),
+                record,
+                version: match change {
+                    RecordChange::Deleted => plan.versions.get(&record).copied().unwrap_or(0),
+                    _ => plan.versions.get(&record).copied().unwrap_or(0) + 1,
+                },
+                fields,
+                time: scope.now,
+            })
+            .collect(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// `UPDATE <table> SET <columns>, version = version + 1, updated_at = now WHERE tenant = ?

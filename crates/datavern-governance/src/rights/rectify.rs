@@ -2,23 +2,27 @@
 
 use std::fmt;
 
-use datavern_core::record::{self, Mode};
-use datavern_sql::{Tx, TxMode};
+use datavern_core::catalog::{Catalog, Collection, Kommunenummer};
+use datavern_core::record::{self, Mode, ValidatedRecord};
+use datavern_sql::{Conn, Tx, TxMode};
 use sea_query::{Alias, Expr, Query, SimpleExpr};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tracing::instrument;
 use uuid::Uuid;
 
-use super::access::{SubjectRole, appearances, field_concerns};
+use super::access::{Appearance, SubjectRole, appearances, field_concerns};
 use super::clearance::{Shortfall, cap};
 use super::{Actor, Rights, RightsError, uuids};
 use crate::error::Result;
 use datavern_store::SubjectId;
-use datavern_store::audit::{self, AuditAction, AuditOutcome};
+use datavern_store::audit::{self, AuditAction, AuditEntry, AuditOutcome};
 use datavern_store::outbox::{self, RecordChange, RecordEvent};
 use datavern_store::records::Records;
+use datavern_store::records::raw::RawRow;
 use datavern_store::records::time_expr;
+use datavern_store::table::Table;
+use time::OffsetDateTime;
 
 /// One correction: new values for fields of one record of the subject.
 ///
@@ -104,163 +108,242 @@ impl Rights {
         }
         let records = &self.records;
         let catalog = records.catalog().clone();
-        let tenant = actor.tenant;
-        let backend = records.store().data().backend();
-
         // Validate everything before the transaction: a bad correction writes nothing.
-        let mut validated = Vec::with_capacity(corrections.len());
-        let mut shortfall = Shortfall::new(cap(&catalog, actor));
-        for correction in corrections {
-            let collection = catalog
-                .collection(&correction.collection)
-                .filter(|c| c.has_data_subjects())
-                .ok_or_else(|| RightsError::UnknownCollection(correction.collection.clone()))?;
-            for name in correction.fields.keys() {
-                shortfall.field(collection, name);
-            }
-            let patch = record::validate(collection, &correction.fields, Mode::Patch).map_err(
-                |problems| RightsError::InvalidCorrection {
-                    collection: correction.collection.clone(),
-                    record: correction.record,
-                    problems: problems.to_string(),
-                },
-            )?;
-            if patch.is_empty() {
-                return Err(RightsError::EmptyCorrection {
-                    collection: correction.collection.clone(),
-                    record: correction.record,
-                }
-                .into());
-            }
-            validated.push((correction, collection, patch));
-        }
-        // No field above the runner's clearance is changed (`clearance.rs`).
-        shortfall.into_result()?;
+        let validated = validate(&catalog, actor, corrections)?;
 
         let now = Records::now_micros();
         let mut outcomes = Vec::with_capacity(validated.len());
-        let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Write).await?;
-        for (correction, collection, patch) in validated {
-            let Some(table) = records.table(&correction.collection) else {
-                return Err(RightsError::UnknownCollection(correction.collection.clone()).into());
-            };
-            let not_theirs = || RightsError::NotSubjectsRecord {
-                collection: correction.collection.clone(),
-                record: correction.record,
-            };
-            let rows = records
-                .raw_rows(
-                    &mut tx.conn(),
-                    tenant,
-                    table.name(),
-                    Expr::col(Alias::new("id")).eq(correction.record),
-                    true,
-                )
-                .await?;
-            let row = rows.first().ok_or_else(not_theirs)?;
-            let seen = appearances(table, row, &ids);
-            if seen.is_empty() {
-                return Err(not_theirs().into());
-            }
-            for name in patch.field_names() {
-                let name = name.as_str();
-                if table.references.iter().any(|r| r.field == name) {
-                    return Err(RightsError::FieldNotCorrectable {
-                        collection: correction.collection.clone(),
-                        field: name.to_owned(),
-                        why: "it names a data subject; who a record is about is not corrected \
-                              through rectification",
-                    }
-                    .into());
-                }
-                if !seen
-                    .iter()
-                    .any(|a| field_concerns(collection, table, a, name))
-                {
-                    return Err(RightsError::FieldNotCorrectable {
-                        collection: correction.collection.clone(),
-                        field: name.to_owned(),
-                        why: "it is about another person in the record",
-                    }
-                    .into());
-                }
-            }
-            // A legal hold refuses; archive duty keeps the version replaced.
-            records
-                .before_correction(
-                    &mut tx.conn(),
-                    tenant,
-                    table.name(),
-                    row,
-                    &actor.principal,
-                    now,
-                )
-                .await?;
-            let owner = row.key_owner(table);
-            let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
-            for (name, value) in patch.iter() {
-                columns.extend(
-                    records
-                        .seal_value(tenant, table.name(), row.id, owner, name.as_str(), value)
-                        .await?,
-                );
-            }
-            let mut values: Vec<(Alias, SimpleExpr)> = columns
-                .into_iter()
-                .map(|(name, expr)| (Alias::new(name), expr))
-                .collect();
-            values.push((Alias::new("updated_at"), time_expr(backend, now)));
-            values.push((
-                Alias::new("version"),
-                Expr::col(Alias::new("version")).add(1i64),
-            ));
-            let update = Query::update()
-                .table(Alias::new(table.table()))
-                .values(values)
-                .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
-                .and_where(Expr::col(Alias::new("id")).eq(row.id))
-                .to_owned();
-            tx.conn().execute(&update).await?;
-            let version = row.version + 1;
-            let fields: Vec<String> = patch.field_names().map(|f| f.to_string()).collect();
-            let primary = seen
-                .iter()
-                .find(|a| !matches!(a.role, SubjectRole::Secondary { .. }))
-                .or(seen.first())
-                .map(|a| a.subject);
-            let mut entry = actor
-                .entry(AuditAction::DsrRectify, AuditOutcome::Granted)
-                .with_record(row.id)
-                .with_fields(fields.iter().cloned());
-            if let Some(subject) = primary {
-                entry = entry.with_subject(subject);
-            }
-            entry = entry.with_subjects(seen.iter().map(|a| a.subject));
-            entry.collection = Some(table.name().to_owned());
-            audit::append(&mut tx.conn(), &entry).await?;
-            outbox::append(
-                &mut tx.conn(),
-                RecordEvent {
-                    change: RecordChange::Updated,
-                    tenant,
-                    collection: table.name(),
-                    record: row.id,
-                    version,
-                    fields: fields.clone(),
-                    time: now,
-                },
-            )
-            .await?;
-            outcomes.push(CorrectionOutcome {
-                collection: table.name().to_owned(),
-                record: row.id,
-                fields,
-                version,
-            });
+        let mut tx = Tx::begin(records.store().data(), actor.tenant, TxMode::Write).await?;
+        for correction in &validated {
+            outcomes.push(
+                self.apply_correction(&mut tx.conn(), actor, &ids, correction, now)
+                    .await?,
+            );
         }
         tx.commit().await?;
         Ok(RectificationOutcome {
             corrections: outcomes,
         })
     }
+
+    /// Applies one validated correction in the rectification's transaction (`conn`): the
+    /// record must be one of the subjects' and the fields about them; then the update, its
+    /// audit entry and its outbox event.
+    async fn apply_correction(
+        &self,
+        conn: &mut Conn<'_>,
+        actor: &Actor,
+        ids: &[Uuid],
+        validated: &Validated<'_>,
+        now: OffsetDateTime,
+    ) -> Result<CorrectionOutcome> {
+        let records = &self.records;
+        let tenant = actor.tenant;
+        let Validated {
+            correction,
+            collection,
+            patch,
+        } = validated;
+        let Some(table) = records.table(&correction.collection) else {
+            return Err(RightsError::UnknownCollection(correction.collection.clone()).into());
+        };
+        let not_theirs = || RightsError::NotSubjectsRecord {
+            collection: correction.collection.clone(),
+            record: correction.record,
+        };
+        let rows = records
+            .raw_rows(
+                conn,
+                tenant,
+                table.name(),
+                Expr::col(Alias::new("id")).eq(correction.record),
+                true,
+            )
+            .await?;
+        let row = rows.first().ok_or_else(not_theirs)?;
+        let seen = appearances(table, row, ids);
+        if seen.is_empty() {
+            return Err(not_theirs().into());
+        }
+        check_correctable(correction, collection, table, &seen, patch)?;
+        // A legal hold refuses; archive duty keeps the version replaced.
+        records
+            .before_correction(conn, tenant, table.name(), row, &actor.principal, now)
+            .await?;
+        self.update_row(conn, tenant, table, row, patch, now)
+            .await?;
+        let version = row.version + 1;
+        let fields: Vec<String> = patch.field_names().map(|f| f.to_string()).collect();
+        audit::append(conn, &correction_entry(actor, table, row, &seen, &fields)).await?;
+        outbox::append(
+            conn,
+            RecordEvent {
+                change: RecordChange::Updated,
+                tenant,
+                collection: table.name(),
+                record: row.id,
+                version,
+                fields: fields.clone(),
+                time: now,
+            },
+        )
+        .await?;
+        Ok(CorrectionOutcome {
+            collection: table.name().to_owned(),
+            record: row.id,
+            fields,
+            version,
+        })
+    }
+
+    /// Writes the patch's values to `row`, sealed again under the record's key, with the
+    /// version incremented.
+    async fn update_row(
+        &self,
+        conn: &mut Conn<'_>,
+        tenant: Kommunenummer,
+        table: &Table,
+        row: &RawRow,
+        patch: &ValidatedRecord,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let records = &self.records;
+        let owner = row.key_owner(table);
+        let mut columns: Vec<(String, SimpleExpr)> = Vec::new();
+        for (name, value) in patch.iter() {
+            columns.extend(
+                records
+                    .seal_value(tenant, table.name(), row.id, owner, name.as_str(), value)
+                    .await?,
+            );
+        }
+        let mut values: Vec<(Alias, SimpleExpr)> = columns
+            .into_iter()
+            .map(|(name, expr)| (Alias::new(name), expr))
+            .collect();
+        values.push((Alias::new("updated_at"), time_expr(conn.backend(), now)));
+        values.push((
+            Alias::new("version"),
+            Expr::col(Alias::new("version")).add(1i64),
+        ));
+        let update = Query::update()
+            .table(Alias::new(table.table()))
+            .values(values)
+            .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
+            .and_where(Expr::col(Alias::new("id")).eq(row.id))
+            .to_owned();
+        conn.execute(&update).await?;
+        Ok(())
+    }
+}
+
+/// A correction validated against its collection, as a patch.
+struct Validated<'a> {
+    correction: &'a Correction,
+    collection: &'a Collection,
+    patch: ValidatedRecord,
+}
+
+/// Validates each correction like a record `PATCH` and refuses them all when one changes a
+/// field above the actor's clearance (`clearance.rs`).
+fn validate<'a>(
+    catalog: &'a Catalog,
+    actor: &Actor,
+    corrections: &'a [Correction],
+) -> Result<Vec<Validated<'a>>> {
+    let mut validated = Vec::with_capacity(corrections.len());
+    let mut shortfall = Shortfall::new(cap(catalog, actor));
+    for correction in corrections {
+        let collection = catalog
+            .collection(&correction.collection)
+            .filter(|c| c.has_data_subjects())
+            .ok_or_else(|| RightsError::UnknownCollection(correction.collection.clone()))?;
+        for name in correction.fields.keys() {
+            shortfall.field(collection, name);
+        }
+        let patch =
+            record::validate(collection, &correction.fields, Mode::Patch).map_err(|problems| {
+                RightsError::InvalidCorrection {
+                    collection: correction.collection.clone(),
+                    record: correction.record,
+                    problems: problems.to_string(),
+                }
+            })?;
+        if patch.is_empty() {
+            return Err(RightsError::EmptyCorrection {
+                collection: correction.collection.clone(),
+                record: correction.record,
+            }
+            .into());
+        }
+        validated.push(Validated {
+            correction,
+            collection,
+            patch,
+        });
+    }
+    // No field above the runner's clearance is changed (`clearance.rs`).
+    shortfall.into_result()?;
+    Ok(validated)
+}
+
+/// Refuses a correction of a subject reference, or of a field about another person in the
+/// record than the subjects (`seen`).
+fn check_correctable(
+    correction: &Correction,
+    collection: &Collection,
+    table: &Table,
+    seen: &[Appearance],
+    patch: &ValidatedRecord,
+) -> Result<()> {
+    for name in patch.field_names() {
+        let name = name.as_str();
+        if table.references.iter().any(|r| r.field == name) {
+            return Err(RightsError::FieldNotCorrectable {
+                collection: correction.collection.clone(),
+                field: name.to_owned(),
+                why: "it names a data subject; who a record is about is not corrected \
+                      through rectification",
+            }
+            .into());
+        }
+        if !seen
+            .iter()
+            .any(|a| field_concerns(collection, table, a, name))
+        {
+            return Err(RightsError::FieldNotCorrectable {
+                collection: correction.collection.clone(),
+                field: name.to_owned(),
+                why: "it is about another person in the record",
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The audit entry of a correction of `row`: the subjects it concerns (primary first) and
+/// the field names, never the values.
+fn correction_entry(
+    actor: &Actor,
+    table: &Table,
+    row: &RawRow,
+    seen: &[Appearance],
+    fields: &[String],
+) -> AuditEntry {
+    let primary = seen
+        .iter()
+        .find(|a| !matches!(a.role, SubjectRole::Secondary { .. }))
+        .or(seen.first())
+        .map(|a| a.subject);
+    let mut entry = actor
+        .entry(AuditAction::DsrRectify, AuditOutcome::Granted)
+        .with_record(row.id)
+        .with_fields(fields.iter().cloned());
+    if let Some(subject) = primary {
+        entry = entry.with_subject(subject);
+    }
+    entry = entry.with_subjects(seen.iter().map(|a| a.subject));
+    entry.collection = Some(table.name().to_owned());
+    entry
 }

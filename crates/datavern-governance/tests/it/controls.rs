@@ -478,55 +478,7 @@ async fn restriction_refuses_writes_and_reads_except_for_allowed_purposes(backen
     );
 
     // Writes: refused, whatever the purpose.
-    let patch = env.body("saker", json!({"vedtak": "innvilget"}), Mode::Patch);
-    let update = env
-        .records
-        .update(
-            &grant(&env, Operation::Update, "saker", "klagebehandling"),
-            case.id,
-            patch,
-            None,
-            &meta(),
-        )
-        .await;
-    assert_eq!(denial_code(update), "processing_restricted");
-    let delete = env
-        .records
-        .delete(
-            &grant(&env, Operation::Delete, "saker", "arkivering"),
-            case.id,
-            &meta(),
-        )
-        .await;
-    assert_eq!(denial_code(delete), "processing_restricted");
-    let new_case = env.body("saker", sak(resident.id), Mode::Create);
-    let create = env
-        .records
-        .create(
-            &grant(&env, Operation::Create, "saker", "helse_omsorg"),
-            new_case,
-            &meta(),
-        )
-        .await;
-    assert_eq!(denial_code(create), "processing_restricted");
-    assert_eq!(env.count("c_saker").await, 2);
-    // Moving another person's case onto the restricted person is a write about them too.
-    let patch = env.body(
-        "saker",
-        json!({"bruker_id": resident.id.to_string()}),
-        Mode::Patch,
-    );
-    let moved = env
-        .records
-        .update(
-            &grant(&env, Operation::Update, "saker", "helse_omsorg"),
-            other_case.id,
-            patch,
-            None,
-            &meta(),
-        )
-        .await;
-    assert_eq!(denial_code(moved), "processing_restricted");
+    restricted_writes_are_refused(&env, resident.id, case.id, other_case.id).await;
 
     let audit = audit_actions(&env).await;
     assert!(audit.contains(&(
@@ -590,6 +542,60 @@ async fn restriction_refuses_writes_and_reads_except_for_allowed_purposes(backen
         "nothing is written when one subject is unknown"
     );
     env.finish().await;
+}
+
+/// Every write about the restricted `resident` is refused, whatever the purpose: an update
+/// or delete of their `case`, a new case, and moving `other_case` onto them.
+async fn restricted_writes_are_refused(env: &Env, resident: Uuid, case: Uuid, other_case: Uuid) {
+    let patch = env.body("saker", json!({"vedtak": "innvilget"}), Mode::Patch);
+    let update = env
+        .records
+        .update(
+            &grant(env, Operation::Update, "saker", "klagebehandling"),
+            case,
+            patch,
+            None,
+            &meta(),
+        )
+        .await;
+    assert_eq!(denial_code(update), "processing_restricted");
+    let delete = env
+        .records
+        .delete(
+            &grant(env, Operation::Delete, "saker", "arkivering"),
+            case,
+            &meta(),
+        )
+        .await;
+    assert_eq!(denial_code(delete), "processing_restricted");
+    let new_case = env.body("saker", sak(resident), Mode::Create);
+    let create = env
+        .records
+        .create(
+            &grant(env, Operation::Create, "saker", "helse_omsorg"),
+            new_case,
+            &meta(),
+        )
+        .await;
+    assert_eq!(denial_code(create), "processing_restricted");
+    assert_eq!(env.count("c_saker").await, 2);
+    // Moving another person's case onto the restricted person is a write about them too.
+    let patch = env.body(
+        "saker",
+        json!({"bruker_id": resident.to_string()}),
+        Mode::Patch,
+    );
+    let moved = env
+        .records
+        .update(
+            &grant(env, Operation::Update, "saker", "helse_omsorg"),
+            other_case,
+            patch,
+            None,
+            &meta(),
+        )
+        .await;
+    assert_eq!(denial_code(moved), "processing_restricted");
 }
 
 async fn objection_refuses_public_task_purposes_but_not_legal_obligation(backend: Backend) {

@@ -4,6 +4,7 @@
 //! `DATAVERN_TEST_MYSQL_URL`), or those tests fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![warn(clippy::too_many_lines)]
 
 mod apply;
 mod audit;
