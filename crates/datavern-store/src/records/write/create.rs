@@ -114,6 +114,11 @@ pub(in crate::records) async fn create_with_consent(
     })
 }
 
+/// Creates the records of `batch`, all or none, and with `consent` records it for each
+/// person created. Before the transaction: the checks, the new persons' consent, the
+/// references, the owners' keys, blind-index keys and unique values, the sealed rows and the
+/// audit entries; in it: the references again, the referenced subjects' controls, the unique
+/// claims, the rows, audit entries, outbox events and consents.
 async fn create_all(
     records: &Records,
     grant: &Grant,

@@ -21,6 +21,10 @@ use crate::records::read::{Stored, StoredRow};
 use crate::records::{RecordView, Records, RequestMeta, check_operation, history, time_expr};
 use crate::table::{KeyOwner, Table, TableField};
 
+/// Applies `patch` to record `id` in one transaction, under the row's lock: the checks, the
+/// subjects' controls and legal holds, the version, the subjects the patch brings in, the
+/// unique claims, the version kept under archive duty, the merged values, the references,
+/// the sealed columns, the row, its audit entry and outbox event.
 pub(in crate::records) async fn update(
     records: &Records,
     grant: &Grant,
