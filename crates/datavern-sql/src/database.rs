@@ -15,8 +15,10 @@ use tracing::instrument;
 use crate::backend::Backend;
 use crate::config::{DatabaseConfig, TlsMode};
 use crate::conn::PooledConn;
+use crate::dialect::Dialect;
 use crate::error::{DatabaseRole, Result, SqlError};
 use crate::migrate;
+use crate::tx::{Begin, Transaction};
 
 /// A connection pool to one database (the data database or the key store), on any backend.
 ///
@@ -36,11 +38,10 @@ pub struct WriteTurn {
     _guard: OwnedMutexGuard<()>,
 }
 
-/// The sqlx pool behind a [`Database`], per backend.
-///
-/// SQL stays inside `datavern-sql`.
+/// The sqlx pool behind a [`Database`], per backend: private to this crate, so that no
+/// code above it runs sqlx on a pool.
 #[derive(Debug, Clone)]
-pub enum DbPool {
+pub(crate) enum DbPool {
     /// A SQLite pool.
     Sqlite(SqlitePool),
     /// A PostgreSQL pool.
@@ -140,6 +141,11 @@ impl Database {
             DbPool::Postgres(_) => Backend::Postgres,
             DbPool::MySql(_) => Backend::MySql,
         }
+    }
+
+    /// The backend's SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.backend().dialect()
     }
 
     /// Waits for this process's turn to write, first come first served.
@@ -301,17 +307,43 @@ impl Database {
         }
     }
 
-    /// The sqlx pool, for this crate's tests and the `test-support` harness.
+    /// Opens the SQLite file at `path` read-only (not created, not switched to WAL, not
+    /// narrowed in mode), for tests that read a copy.
     #[cfg(feature = "test-support")]
-    pub fn pool(&self) -> &DbPool {
+    pub(crate) async fn open_sqlite_read_only(path: &Path) -> Result<Database> {
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let pool = PoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Database {
+            pool: DbPool::Sqlite(pool),
+            role: DatabaseRole::Data,
+            url: format!("sqlite://{}?mode=ro", path.display()),
+            writers: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// The sqlx pool.
+    pub(crate) fn db_pool(&self) -> &DbPool {
         &self.pool
     }
 
-    /// The sqlx pool, for the store code whose per-dialect transactions have not moved into
-    /// this crate yet.
-    #[doc(hidden)]
-    pub fn db_pool(&self) -> &DbPool {
-        &self.pool
+    /// Begins a transaction on the whole database (not scoped to a tenant: the store's own
+    /// maintenance), as `kind` says.
+    pub async fn begin(&self, kind: Begin) -> Result<Transaction> {
+        Transaction::begin(self, kind).await
+    }
+
+    /// Refreshes the planner's statistics of every table (`ANALYZE`) on PostgreSQL, whose
+    /// autovacuum may not have seen a bulk load yet; SQLite and MariaDB/MySQL keep theirs
+    /// well enough by themselves.
+    #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
+    pub async fn analyze(&self) -> Result<()> {
+        if let DbPool::Postgres(pool) = &self.pool {
+            sqlx::raw_sql("ANALYZE").execute(pool).await?;
+        }
+        Ok(())
     }
 
     /// A connection from the pool.

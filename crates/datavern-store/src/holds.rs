@@ -29,7 +29,7 @@
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{Catalog, CollectionName, Kommunenummer};
-use datavern_sql::{Conn, Text, Tx, TxMode, optional_time_value, time_value};
+use datavern_sql::{Conn, LockMode, Text, Tx, TxMode, optional_time_value, time_value};
 use sea_query::{Alias, Expr, Order, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -262,9 +262,7 @@ impl LegalHolds {
         let mut found = select(tenant)
             .and_where(Expr::col(Alias::new("id")).eq(id))
             .to_owned();
-        if backend != datavern_sql::Backend::Sqlite {
-            found.lock(sea_query::LockType::Update);
-        }
+        backend.dialect().lock_rows_for_update(&mut found);
         let rows: Vec<HoldRow> = tx.conn().fetch_all(&found).await?;
         let Some(row) = rows.into_iter().next() else {
             return Err(HoldError::NotFound.into());
@@ -338,20 +336,14 @@ async fn lock_register(
     tenant: Kommunenummer,
     mode: RegisterLock,
 ) -> Result<()> {
-    if conn.backend() != datavern_sql::Backend::Postgres {
-        return Ok(());
-    }
-    // A kommunenummer is four digits (checked when parsed): it fits an int4 and needs no
-    // quoting.
+    // A kommunenummer is four digits (checked when parsed): it fits an int4.
     let key: i32 = tenant.as_str().parse().unwrap_or(0);
-    let function = match mode {
-        RegisterLock::Exclusive => "pg_advisory_xact_lock",
-        RegisterLock::Shared => "pg_advisory_xact_lock_shared",
+    let mode = match mode {
+        RegisterLock::Exclusive => LockMode::Exclusive,
+        RegisterLock::Shared => LockMode::Shared,
     };
-    let lock = Query::select()
-        .expr(Expr::cust(format!("{function}({HOLD_LOCK_CLASS}, {key})")))
-        .to_owned();
-    conn.execute(&lock).await?;
+    conn.advisory_lock_on_postgres(HOLD_LOCK_CLASS, key, mode)
+        .await?;
     Ok(())
 }
 

@@ -5,7 +5,8 @@ use datavern_crypto::{
     DataKey, IndexRootKey, KekProvider, KeyVersion, LocalKeyFile, UnwrapRequest, WrapRequest,
     WrappedKey,
 };
-use datavern_sql::{Database, DbPool};
+use datavern_sql::Database;
+use datavern_sql::testing;
 use datavern_store::SubjectId;
 use tempfile::TempDir;
 
@@ -106,69 +107,27 @@ impl Kek {
 
 /// Runs `sql` (no parameters) on `db`.
 pub(crate) async fn execute(db: &Database, sql: &str) {
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-        DbPool::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-        DbPool::MySql(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-    };
-    result.unwrap_or_else(|err| panic!("{sql}: {err}"));
+    testing::execute(db, sql).await;
 }
 
 /// The single integer `sql` returns.
 pub(crate) async fn scalar(db: &Database, sql: &str) -> i64 {
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        DbPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        DbPool::MySql(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-    };
-    result.unwrap_or_else(|err| panic!("{sql}: {err}"))
+    testing::fetch_one(db, sql, &[]).await
 }
 
 /// The first column of every row `sql` returns, as integers.
 pub(crate) async fn integers(db: &Database, sql: &str) -> Vec<i64> {
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
-        DbPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
-        DbPool::MySql(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
-    };
-    result.unwrap_or_else(|err| panic!("{sql}: {err}"))
+    testing::fetch_all(db, sql, &[]).await
 }
 
 /// The first column of every row `sql` returns, as text.
 pub(crate) async fn strings(db: &Database, sql: &str) -> Vec<String> {
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
-        DbPool::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
-        // sqlx reports text of a binary collation (utf8mb4_bin) as VARBINARY.
-        DbPool::MySql(pool) => sqlx::query_scalar::<_, Vec<u8>>(sql)
-            .fetch_all(pool)
-            .await
-            .map(|rows| {
-                rows.into_iter()
-                    .map(|bytes| String::from_utf8(bytes).unwrap())
-                    .collect()
-            }),
-    };
-    result.unwrap_or_else(|err| panic!("{sql}: {err}"))
+    testing::fetch_all(db, sql, &[]).await
 }
 
 /// The names of the tables in `db`, sorted.
 pub(crate) async fn tables(db: &Database) -> Vec<String> {
-    let sql = match db.pool() {
-        DbPool::Sqlite(_) => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             ORDER BY name"
-        }
-        DbPool::Postgres(_) => {
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \
-             ORDER BY tablename"
-        }
-        DbPool::MySql(_) => {
-            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() ORDER BY table_name"
-        }
-    };
-    strings(db, sql).await
+    testing::table_names(db).await
 }
 
 /// An error with its causes, on one line.

@@ -14,7 +14,7 @@ use datavern_core::classification::Classification;
 use datavern_core::record::{self, FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{KekProvider, LocalKeyFile};
 use datavern_sql::testing::TestDb;
-use datavern_sql::{Backend, Database, DbPool, SqlError};
+use datavern_sql::{Backend, Database, SqlError, testing};
 use datavern_store::records::{Cursor, KeyCacheConfig, MAX_PAGE_LIMIT, Page, RecordView};
 use datavern_store::testing::OpenStore as _;
 use datavern_store::{RecordError, Records, RequestMeta, Store, StoreError, SubjectId};
@@ -373,45 +373,15 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The bytes in `column` of the row `id` of `table`.
 async fn read_bytes(db: &Database, table: &str, column: &str, id: Uuid) -> Vec<u8> {
-    let sql = |p: &str| format!("SELECT {column} FROM {table} WHERE id = {p}");
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::query_scalar(&sql("?")).bind(id).fetch_one(pool).await,
-        DbPool::Postgres(pool) => {
-            sqlx::query_scalar(&sql("$1"))
-                .bind(id)
-                .fetch_one(pool)
-                .await
-        }
-        DbPool::MySql(pool) => sqlx::query_scalar(&sql("?")).bind(id).fetch_one(pool).await,
-    };
-    result.unwrap_or_else(|err| panic!("{}: {err}", sql("?")))
+    let sql = format!("SELECT {column} FROM {table} WHERE id = ?");
+    testing::fetch_one(db, &sql, &[id.into()]).await
 }
 
 /// Overwrites `column` of the row `id` of `table` with `bytes`, directly in SQL.
 async fn write_bytes(db: &Database, table: &str, column: &str, id: Uuid, bytes: &[u8]) {
-    let sql = |a: &str, b: &str| format!("UPDATE {table} SET {column} = {a} WHERE id = {b}");
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::query(&sql("?", "?"))
-            .bind(bytes)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-        DbPool::Postgres(pool) => sqlx::query(&sql("$1", "$2"))
-            .bind(bytes)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-        DbPool::MySql(pool) => sqlx::query(&sql("?", "?"))
-            .bind(bytes)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()),
-    };
+    let sql = format!("UPDATE {table} SET {column} = ? WHERE id = ?");
     assert_eq!(
-        result.unwrap_or_else(|err| panic!("{}: {err}", sql("?", "?"))),
+        testing::execute_with(db, &sql, &[bytes.to_vec().into(), id.into()]).await,
         1
     );
 }

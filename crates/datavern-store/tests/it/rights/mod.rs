@@ -12,7 +12,7 @@ use datavern_core::id::Fodselsnummer;
 use datavern_core::record::{self, Mode};
 use datavern_crypto::{KekProvider, LocalKeyFile};
 use datavern_sql::testing::TestDb;
-use datavern_sql::{Backend, Database, DbPool};
+use datavern_sql::{Backend, Database, testing};
 use datavern_store::rights::{Actor, Rights, SubjectIdentifier};
 use datavern_store::testing::OpenStore as _;
 use datavern_store::{Records, RequestMeta, Store, SubjectId};
@@ -197,41 +197,19 @@ impl Env {
     /// The number of rows of `table` whose `column` is `id`.
     pub(crate) async fn count_where(&self, table: &str, column: &str, id: Uuid) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?");
-        let result = match self.data().pool() {
-            DbPool::Sqlite(pool) => sqlx::query_scalar(&sql).bind(id).fetch_one(pool).await,
-            DbPool::Postgres(pool) => {
-                sqlx::query_scalar(&sql.replace('?', "$1"))
-                    .bind(id)
-                    .fetch_one(pool)
-                    .await
-            }
-            DbPool::MySql(pool) => sqlx::query_scalar(&sql).bind(id).fetch_one(pool).await,
-        };
-        result.unwrap_or_else(|err| panic!("{sql}: {err}"))
+        testing::fetch_one(self.data(), &sql, &[id.into()]).await
     }
 
     /// Whether `column` of `table`'s row `id` is NULL (`None` if there is no such row).
     pub(crate) async fn is_null(&self, table: &str, column: &str, id: Uuid) -> Option<bool> {
+        // Text, which every backend returns as such (an integer's width differs).
         let sql = format!(
-            "SELECT CASE WHEN {column} IS NULL THEN 1 ELSE 0 END FROM {table} WHERE id = ?"
+            "SELECT CASE WHEN {column} IS NULL THEN 'null' ELSE 'set' END FROM {table} \
+             WHERE id = ?"
         );
-        let result: Result<Option<i32>, _> = match self.data().pool() {
-            DbPool::Sqlite(pool) => sqlx::query_scalar(&sql).bind(id).fetch_optional(pool).await,
-            DbPool::Postgres(pool) => {
-                sqlx::query_scalar(&sql.replace('?', "$1"))
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await
-            }
-            DbPool::MySql(pool) => sqlx::query_scalar::<_, i64>(&sql)
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .map(|v| v.map(|v| v as i32)),
-        };
-        result
-            .unwrap_or_else(|err| panic!("{sql}: {err}"))
-            .map(|v| v == 1)
+        testing::fetch_optional::<String>(self.data(), &sql, &[id.into()])
+            .await
+            .map(|v| v == "null")
     }
 
     pub(crate) async fn finish(self) {
