@@ -58,6 +58,29 @@ pub trait DecodeRow {
     fn mysql(&self, row: &MySqlRow) -> Result<Self::Row, sqlx::Error>;
 }
 
+/// A backend's row, handed to the matching [`DecodeRow`] method.
+trait BackendRow {
+    fn decode_with<D: DecodeRow>(&self, decoder: &D) -> Result<D::Row, sqlx::Error>;
+}
+
+impl BackendRow for SqliteRow {
+    fn decode_with<D: DecodeRow>(&self, decoder: &D) -> Result<D::Row, sqlx::Error> {
+        decoder.sqlite(self)
+    }
+}
+
+impl BackendRow for PgRow {
+    fn decode_with<D: DecodeRow>(&self, decoder: &D) -> Result<D::Row, sqlx::Error> {
+        decoder.postgres(self)
+    }
+}
+
+impl BackendRow for MySqlRow {
+    fn decode_with<D: DecodeRow>(&self, decoder: &D) -> Result<D::Row, sqlx::Error> {
+        decoder.mysql(self)
+    }
+}
+
 /// Whether a read locks what it reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadLock {
@@ -124,15 +147,6 @@ impl Conn<'_> {
         self.backend().dialect()
     }
 
-    /// The same connection, borrowed again (to pass on while keeping this one).
-    pub fn reborrow(&mut self) -> Conn<'_> {
-        Conn(match &mut self.0 {
-            Inner::Sqlite(c) => Inner::Sqlite(c),
-            Inner::Postgres(c) => Inner::Postgres(c),
-            Inner::MySql(c) => Inner::MySql(c),
-        })
-    }
-
     /// Runs SQL text without parameters (DDL; several statements are allowed on SQLite and
     /// PostgreSQL). Returns the rows affected.
     pub async fn execute_raw(&mut self, sql: &str) -> Result<u64> {
@@ -191,27 +205,14 @@ impl Conn<'_> {
         decoder: &D,
     ) -> Result<Vec<D::Row>> {
         let dialect = self.dialect();
-        let rows: Result<Vec<D::Row>, sqlx::Error> = match &mut self.0 {
-            Inner::Sqlite(c) => {
-                let (sql, values) = statement.build_sqlx(SqliteQueryBuilder);
-                let sql = dialect.with_read_lock(sql, lock);
-                let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-                rows.iter().map(|row| decoder.sqlite(row)).collect()
-            }
-            Inner::Postgres(c) => {
-                let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-                let sql = dialect.with_read_lock(sql, lock);
-                let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-                rows.iter().map(|row| decoder.postgres(row)).collect()
-            }
-            Inner::MySql(c) => {
-                let (sql, values) = statement.build_sqlx(MysqlQueryBuilder);
-                let sql = dialect.with_read_lock(sql, lock);
-                let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-                rows.iter().map(|row| decoder.mysql(row)).collect()
-            }
-        };
-        Ok(rows?)
+        Ok(dispatch!(self, |c, builder| {
+            let (sql, values) = statement.build_sqlx(builder);
+            let sql = dialect.with_read_lock(sql, lock);
+            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
+            rows.iter()
+                .map(|row| row.decode_with(decoder))
+                .collect::<Result<_, _>>()?
+        }))
     }
 
     /// Builds `statement` for this dialect, runs it and counts the rows it returns (each
@@ -230,7 +231,7 @@ impl Conn<'_> {
     /// Runs `sql` with `params` bound in order, its placeholders written `?` (numbered for
     /// PostgreSQL by [`Dialect::placeholders`]), and returns the first column of every row
     /// as text (MariaDB/MySQL text of a binary collation included).
-    pub async fn fetch_strings_with(&mut self, sql: &str, params: &[&str]) -> Result<Vec<String>> {
+    async fn fetch_strings_with(&mut self, sql: &str, params: &[&str]) -> Result<Vec<String>> {
         let sql = self.dialect().placeholders(sql);
         let rows: Vec<crate::Text> = dispatch!(self, |c, _b| {
             let mut query = sqlx::query_scalar(&sql);
@@ -244,7 +245,7 @@ impl Conn<'_> {
 
     /// Runs dialect-specific `sql` with one text parameter (written `$1` or `?` as the
     /// dialect wants) and returns the first column of every row as text.
-    pub async fn fetch_strings(&mut self, sql: &str, param: &str) -> Result<Vec<String>> {
+    async fn fetch_strings(&mut self, sql: &str, param: &str) -> Result<Vec<String>> {
         Ok(dispatch!(self, |c, _b| sqlx::query_scalar(sql)
             .bind(param)
             .fetch_all(&mut **c)

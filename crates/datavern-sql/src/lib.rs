@@ -48,3 +48,12 @@ pub use self::dialect::{Dialect, LockMode, SqlType};
 pub use self::error::{DatabaseRole, Result, SqlError, report};
 pub use self::migrate::migrations;
 pub use self::tx::{Begin, SchemaLock, Transaction, Tx, TxMode};
+
+/// Static row types: `#[derive(FromRow)]` makes a struct of columns decodable on every
+/// backend ([`AnyRow`]); [`Json`] decodes and binds a JSON column.
+pub use sqlx::FromRow;
+pub use sqlx::types::Json;
+
+/// The `tracing` target under which the driver logs every statement it runs (at `info`,
+/// slow ones at `warn`), for log filters.
+pub const STATEMENT_LOG_TARGET: &str = "sqlx::query";

@@ -625,6 +625,18 @@ pub async fn admin_execute(backend: Backend, sql: &str) {
     result.unwrap_or_else(|err| panic!("{sql} on {}: {err}", redact_url(&url)));
 }
 
+/// The error a statement fails with when the pool waited in vain for a connection: the
+/// database is unavailable ([`SqlError::is_unavailable`]).
+pub fn pool_timed_out() -> SqlError {
+    SqlError::Statement(sqlx::Error::PoolTimedOut)
+}
+
+/// The error a statement fails with after the pool was closed: the database is unavailable
+/// ([`SqlError::is_unavailable`]).
+pub fn pool_closed() -> SqlError {
+    SqlError::Statement(sqlx::Error::PoolClosed)
+}
+
 /// Drops the triggers that keep the audit tables append-only (migration 0008), as an
 /// attacker with the owner's privileges could: for tests that tamper with the audit log in
 /// SQL to show that verification detects it.

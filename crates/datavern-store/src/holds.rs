@@ -556,7 +556,7 @@ fn select(tenant: Kommunenummer) -> sea_query::SelectStatement {
 }
 
 /// A `dv_legal_holds` row.
-#[derive(sqlx::FromRow)]
+#[derive(datavern_sql::FromRow)]
 struct HoldRow {
     id: Uuid,
     tenant: Text,

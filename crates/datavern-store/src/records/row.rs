@@ -4,10 +4,10 @@
 //! `FromRow` type: each column is selected with a [`ColumnKind`] and decoded into a
 //! backend-independent [`Cell`].
 
+use datavern_sql::Json;
 use datavern_sql::{Backend, Conn, DecodeRow, ReadLock, Text};
 use sea_query::{Alias, SelectStatement};
 use sqlx::Row;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

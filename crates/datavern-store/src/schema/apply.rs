@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 
 use datavern_core::catalog::Catalog;
+use datavern_sql::Json;
 use datavern_sql::{Conn, Database, SchemaLock, SqlError, Text};
 use sea_query::{Alias, Query};
-use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
