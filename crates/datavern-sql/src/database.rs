@@ -50,6 +50,18 @@ pub(crate) enum DbPool {
     MySql(MySqlPool),
 }
 
+/// Runs `$body` with `$pool` bound to the database's sqlx pool, whatever its backend: for
+/// the methods that do the same on every backend.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &$db.pool {
+            DbPool::Sqlite($pool) => $body,
+            DbPool::Postgres($pool) => $body,
+            DbPool::MySql($pool) => $body,
+        }
+    };
+}
+
 /// A snapshot of a pool's connections, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
@@ -176,21 +188,13 @@ impl Database {
     /// Health check: takes a connection from the pool and pings the server.
     #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
     pub async fn ping(&self) -> Result<()> {
-        match &self.pool {
-            DbPool::Sqlite(pool) => pool.acquire().await?.ping().await?,
-            DbPool::Postgres(pool) => pool.acquire().await?.ping().await?,
-            DbPool::MySql(pool) => pool.acquire().await?.ping().await?,
-        }
+        on_pool!(self, |pool| pool.acquire().await?.ping().await?);
         Ok(())
     }
 
     /// The pool's connection counts, for metrics.
     pub fn stats(&self) -> PoolStats {
-        let (size, idle) = match &self.pool {
-            DbPool::Sqlite(pool) => (pool.size(), pool.num_idle()),
-            DbPool::Postgres(pool) => (pool.size(), pool.num_idle()),
-            DbPool::MySql(pool) => (pool.size(), pool.num_idle()),
-        };
+        let (size, idle) = on_pool!(self, |pool| (pool.size(), pool.num_idle()));
         PoolStats {
             size,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -200,20 +204,12 @@ impl Database {
     /// Closes every connection, waiting for those in use to be returned. Later operations
     /// fail.
     pub async fn close(&self) {
-        match &self.pool {
-            DbPool::Sqlite(pool) => pool.close().await,
-            DbPool::Postgres(pool) => pool.close().await,
-            DbPool::MySql(pool) => pool.close().await,
-        }
+        on_pool!(self, |pool| pool.close().await)
     }
 
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        match &self.pool {
-            DbPool::Sqlite(pool) => pool.is_closed(),
-            DbPool::Postgres(pool) => pool.is_closed(),
-            DbPool::MySql(pool) => pool.is_closed(),
-        }
+        on_pool!(self, |pool| pool.is_closed())
     }
 
     /// Applies this database's internal migrations (data or key store, for its backend) that
@@ -221,12 +217,7 @@ impl Database {
     #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
     pub async fn migrate(&self) -> Result<()> {
         let migrator = migrate::migrator(self.backend(), self.role);
-        let result = match &self.pool {
-            DbPool::Sqlite(pool) => migrator.run(pool).await,
-            DbPool::Postgres(pool) => migrator.run(pool).await,
-            DbPool::MySql(pool) => migrator.run(pool).await,
-        };
-        result.map_err(|source| SqlError::Migrate {
+        on_pool!(self, |pool| migrator.run(pool).await).map_err(|source| SqlError::Migrate {
             role: self.role,
             source,
         })
@@ -286,12 +277,9 @@ impl Database {
     #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
     pub async fn check_migrated(&self) -> Result<()> {
         let query = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
-        let applied: Vec<i64> = match &self.pool {
-            DbPool::Sqlite(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
-            DbPool::Postgres(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
-            DbPool::MySql(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
-        }
-        .unwrap_or_default();
+        let applied: Vec<i64> =
+            on_pool!(self, |pool| sqlx::query_scalar(query).fetch_all(pool).await)
+                .unwrap_or_default();
         let missing: Vec<i64> = migrate::migrator(self.backend(), self.role)
             .iter()
             .map(|m| m.version)

@@ -28,8 +28,7 @@
 use std::fmt;
 
 use datavern_core::catalog::Kommunenummer;
-use datavern_sql::Json;
-use datavern_sql::{Conn, Database, Text};
+use datavern_sql::{Conn, Database, Json, Text};
 use sea_query::{Alias, Expr, Order, Query, SimpleExpr};
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -1,8 +1,7 @@
 //! The `dv_audit` row as stored: column names, the insert statement, the row type every
 //! backend decodes, and the canonical bytes recomputed from the columns.
 
-use datavern_sql::Json;
-use datavern_sql::{Backend, Text, time_value};
+use datavern_sql::{Backend, Json, Text, time_value};
 use sea_query::{Alias, InsertStatement, Query, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;

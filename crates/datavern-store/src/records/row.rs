@@ -4,8 +4,7 @@
 //! `FromRow` type: each column is selected with a [`ColumnKind`] and decoded into a
 //! backend-independent [`Cell`].
 
-use datavern_sql::Json;
-use datavern_sql::{Backend, Conn, DecodeRow, ReadLock, Text};
+use datavern_sql::{Backend, Conn, DecodeRow, Json, ReadLock, Text};
 use sea_query::{Alias, SelectStatement};
 use sqlx::Row;
 use time::OffsetDateTime;

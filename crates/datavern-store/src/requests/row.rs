@@ -2,8 +2,7 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{Deadline, IdentifiedBy, Parameters, Reason, RequestState, RequestType};
-use datavern_sql::Json;
-use datavern_sql::Text;
+use datavern_sql::{Json, Text};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sea_query::Alias;

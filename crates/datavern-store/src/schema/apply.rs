@@ -3,8 +3,7 @@
 use std::collections::BTreeSet;
 
 use datavern_core::catalog::Catalog;
-use datavern_sql::Json;
-use datavern_sql::{Conn, Database, SchemaLock, SqlError, Text};
+use datavern_sql::{Conn, Database, Json, SchemaLock, SqlError, Text};
 use sea_query::{Alias, Query};
 use time::OffsetDateTime;
 
