@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use datavern_crypto::audit::{CheckpointSigner, CheckpointVerifier};
-use datavern_sql::{Backend, Database, DatabaseRole};
+use datavern_sql::{Database, DatabaseRole};
 use datavern_store::audit::{AuditConfig, AuditLog, VerifyReport, verify_export_file};
 
 use crate::settings::{Overrides, Settings, SettingsArgs};
@@ -142,7 +142,7 @@ async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 async fn open_log(args: &SettingsArgs) -> anyhow::Result<AuditLog> {
     let settings = Settings::load(args, &Overrides::default())?;
     let config = settings.store_config()?;
-    if config.data.backend() == Backend::Sqlite {
+    if config.data.backend().dialect().is_embedded() {
         let path = settings.data_dir().join(datavern_sql::EMBEDDED_DATA_FILE);
         if settings.database.url.is_none() && !path.is_file() {
             bail!(

@@ -235,8 +235,9 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
 
 fn init_logging() {
     // The server runs in-process: only its warnings and errors, unless RUST_LOG says more.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,sqlx::query=error"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("warn,{}=error", datavern_sql::STATEMENT_LOG_TARGET))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -11,7 +11,6 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use datavern_sql::Backend;
 use datavern_sql::grants::{self, Grantee};
 use datavern_store::Store;
 
@@ -102,7 +101,7 @@ async fn grants(args: GrantsArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     let sections = result?;
     let mut out = std::io::stdout().lock();
-    if store.data().backend() == Backend::Sqlite {
+    if !store.data().dialect().has_roles() {
         writeln!(
             out,
             "-- SQLite has no roles: data.db and keys.db are protected by their mode (0600, \

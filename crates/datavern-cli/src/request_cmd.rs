@@ -860,7 +860,7 @@ fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use datavern_sql::SqlError;
+    use datavern_sql::testing;
     use datavern_store::StoreError;
 
     use super::*;
@@ -870,21 +870,15 @@ mod tests {
     #[test]
     fn an_outage_is_a_failure_and_a_refusal_is_not() {
         let outages = [
-            RunError::from(StoreError::Sql(SqlError::Statement(
-                sqlx::Error::PoolTimedOut,
-            ))),
-            RunError::Request(RequestError::Store(StoreError::Sql(SqlError::Statement(
-                sqlx::Error::PoolClosed,
-            )))),
+            RunError::from(StoreError::Sql(testing::pool_timed_out())),
+            RunError::Request(RequestError::Store(StoreError::Sql(testing::pool_closed()))),
         ];
         for outage in outages {
             assert!(matches!(Stopped::from(outage), Stopped::Failed(_)));
         }
         let unknown = RunError::Request(RequestError::NotFound(Uuid::nil()));
         assert!(matches!(Stopped::from(unknown), Stopped::Refused(..)));
-        let resolve = ResolveError::Store(
-            StoreError::Sql(SqlError::Statement(sqlx::Error::PoolTimedOut)).into(),
-        );
+        let resolve = ResolveError::Store(StoreError::Sql(testing::pool_timed_out()).into());
         assert!(matches!(Stopped::from(resolve), Stopped::Failed(_)));
     }
 }

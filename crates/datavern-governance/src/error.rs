@@ -60,9 +60,3 @@ impl From<datavern_crypto::Error> for Error {
         Error::Store(err.into())
     }
 }
-
-impl From<sqlx::Error> for Error {
-    fn from(err: sqlx::Error) -> Self {
-        Error::Store(err.into())
-    }
-}

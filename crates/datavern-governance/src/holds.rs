@@ -191,9 +191,7 @@ impl LegalHolds {
         let mut found = select(tenant)
             .and_where(Expr::col(Alias::new("id")).eq(id))
             .to_owned();
-        if backend != datavern_sql::Backend::Sqlite {
-            found.lock(sea_query::LockType::Update);
-        }
+        backend.dialect().lock_rows_for_update(&mut found);
         let Some(mut hold) = fetch(&mut tx.conn(), &found).await?.into_iter().next() else {
             return Err(HoldError::NotFound.into());
         };

@@ -15,8 +15,10 @@ use tracing::instrument;
 use crate::backend::Backend;
 use crate::config::{DatabaseConfig, TlsMode};
 use crate::conn::PooledConn;
+use crate::dialect::Dialect;
 use crate::error::{DatabaseRole, Result, SqlError};
 use crate::migrate;
+use crate::tx::{Begin, Transaction};
 
 /// A connection pool to one database (the data database or the key store), on any backend.
 ///
@@ -36,17 +38,28 @@ pub struct WriteTurn {
     _guard: OwnedMutexGuard<()>,
 }
 
-/// The sqlx pool behind a [`Database`], per backend.
-///
-/// SQL stays inside `datavern-sql`.
+/// The sqlx pool behind a [`Database`], per backend: private to this crate, so that no
+/// code above it runs sqlx on a pool.
 #[derive(Debug, Clone)]
-pub enum DbPool {
+pub(crate) enum DbPool {
     /// A SQLite pool.
     Sqlite(SqlitePool),
     /// A PostgreSQL pool.
     Postgres(PgPool),
     /// A MariaDB/MySQL pool.
     MySql(MySqlPool),
+}
+
+/// Runs `$body` with `$pool` bound to the database's sqlx pool, whatever its backend: for
+/// the methods that do the same on every backend.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match &$db.pool {
+            DbPool::Sqlite($pool) => $body,
+            DbPool::Postgres($pool) => $body,
+            DbPool::MySql($pool) => $body,
+        }
+    };
 }
 
 /// A snapshot of a pool's connections, for metrics.
@@ -142,6 +155,11 @@ impl Database {
         }
     }
 
+    /// The backend's SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.backend().dialect()
+    }
+
     /// Waits for this process's turn to write, first come first served.
     ///
     /// SQLite has one writer at a time, and a writer that finds the lock taken polls for it
@@ -170,21 +188,13 @@ impl Database {
     /// Health check: takes a connection from the pool and pings the server.
     #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
     pub async fn ping(&self) -> Result<()> {
-        match &self.pool {
-            DbPool::Sqlite(pool) => pool.acquire().await?.ping().await?,
-            DbPool::Postgres(pool) => pool.acquire().await?.ping().await?,
-            DbPool::MySql(pool) => pool.acquire().await?.ping().await?,
-        }
+        on_pool!(self, |pool| pool.acquire().await?.ping().await?);
         Ok(())
     }
 
     /// The pool's connection counts, for metrics.
     pub fn stats(&self) -> PoolStats {
-        let (size, idle) = match &self.pool {
-            DbPool::Sqlite(pool) => (pool.size(), pool.num_idle()),
-            DbPool::Postgres(pool) => (pool.size(), pool.num_idle()),
-            DbPool::MySql(pool) => (pool.size(), pool.num_idle()),
-        };
+        let (size, idle) = on_pool!(self, |pool| (pool.size(), pool.num_idle()));
         PoolStats {
             size,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -194,20 +204,12 @@ impl Database {
     /// Closes every connection, waiting for those in use to be returned. Later operations
     /// fail.
     pub async fn close(&self) {
-        match &self.pool {
-            DbPool::Sqlite(pool) => pool.close().await,
-            DbPool::Postgres(pool) => pool.close().await,
-            DbPool::MySql(pool) => pool.close().await,
-        }
+        on_pool!(self, |pool| pool.close().await)
     }
 
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        match &self.pool {
-            DbPool::Sqlite(pool) => pool.is_closed(),
-            DbPool::Postgres(pool) => pool.is_closed(),
-            DbPool::MySql(pool) => pool.is_closed(),
-        }
+        on_pool!(self, |pool| pool.is_closed())
     }
 
     /// Applies this database's internal migrations (data or key store, for its backend) that
@@ -215,12 +217,7 @@ impl Database {
     #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
     pub async fn migrate(&self) -> Result<()> {
         let migrator = migrate::migrator(self.backend(), self.role);
-        let result = match &self.pool {
-            DbPool::Sqlite(pool) => migrator.run(pool).await,
-            DbPool::Postgres(pool) => migrator.run(pool).await,
-            DbPool::MySql(pool) => migrator.run(pool).await,
-        };
-        result.map_err(|source| SqlError::Migrate {
+        on_pool!(self, |pool| migrator.run(pool).await).map_err(|source| SqlError::Migrate {
             role: self.role,
             source,
         })
@@ -280,12 +277,9 @@ impl Database {
     #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
     pub async fn check_migrated(&self) -> Result<()> {
         let query = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
-        let applied: Vec<i64> = match &self.pool {
-            DbPool::Sqlite(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
-            DbPool::Postgres(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
-            DbPool::MySql(pool) => sqlx::query_scalar(query).fetch_all(pool).await,
-        }
-        .unwrap_or_default();
+        let applied: Vec<i64> =
+            on_pool!(self, |pool| sqlx::query_scalar(query).fetch_all(pool).await)
+                .unwrap_or_default();
         let missing: Vec<i64> = migrate::migrator(self.backend(), self.role)
             .iter()
             .map(|m| m.version)
@@ -301,17 +295,43 @@ impl Database {
         }
     }
 
-    /// The sqlx pool, for this crate's tests and the `test-support` harness.
+    /// Opens the SQLite file at `path` read-only (not created, not switched to WAL, not
+    /// narrowed in mode), for tests that read a copy.
     #[cfg(feature = "test-support")]
-    pub fn pool(&self) -> &DbPool {
+    pub(crate) async fn open_sqlite_read_only(path: &Path) -> Result<Database> {
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let pool = PoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Database {
+            pool: DbPool::Sqlite(pool),
+            role: DatabaseRole::Data,
+            url: format!("sqlite://{}?mode=ro", path.display()),
+            writers: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// The sqlx pool.
+    pub(crate) fn db_pool(&self) -> &DbPool {
         &self.pool
     }
 
-    /// The sqlx pool, for the store code whose per-dialect transactions have not moved into
-    /// this crate yet.
-    #[doc(hidden)]
-    pub fn db_pool(&self) -> &DbPool {
-        &self.pool
+    /// Begins a transaction on the whole database (not scoped to a tenant: the store's own
+    /// maintenance), as `kind` says.
+    pub async fn begin(&self, kind: Begin) -> Result<Transaction> {
+        Transaction::begin(self, kind).await
+    }
+
+    /// Refreshes the planner's statistics of every table (`ANALYZE`) on PostgreSQL, whose
+    /// autovacuum may not have seen a bulk load yet; SQLite and MariaDB/MySQL keep theirs
+    /// well enough by themselves.
+    #[instrument(skip_all, fields(role = %self.role, backend = %self.backend()))]
+    pub async fn analyze(&self) -> Result<()> {
+        if let DbPool::Postgres(pool) = &self.pool {
+            sqlx::raw_sql("ANALYZE").execute(pool).await?;
+        }
+        Ok(())
     }
 
     /// A connection from the pool.

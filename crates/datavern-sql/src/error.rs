@@ -81,6 +81,16 @@ pub enum SqlError {
         first: i64,
     },
 
+    /// Another process held a schema lock ([`SchemaLock`](crate::SchemaLock)) for longer
+    /// than its timeout.
+    #[error("another process has been {what} for over {seconds} s; try again")]
+    LockTimeout {
+        /// What the lock serializes ("applying the catalog to this database").
+        what: &'static str,
+        /// How long was waited.
+        seconds: u32,
+    },
+
     /// A statement failed, or its result could not be decoded.
     #[error(transparent)]
     Statement(#[from] sqlx::Error),

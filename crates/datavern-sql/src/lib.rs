@@ -9,8 +9,14 @@
 //! - [`Backend`], [`DatabaseConfig`] and [`StoreConfig`]: which database system, how to reach
 //!   it (URLs held as secrets, [`redact_url`] for messages, TLS modes, timeouts), and the
 //!   pair of databases a store is made of.
+//! - [`Dialect`]: every difference between the backends' SQL (value encodings, column types,
+//!   locking reads, JSON containment, row-level security, placeholders), one named method
+//!   each; code above this crate asks it instead of matching on a [`Backend`].
 //! - [`Database`]: a pool on one backend, with health, statistics, migrations ([`migrations`])
-//!   and scrubbing; [`Conn`] one connection of it, [`Tx`] a transaction scoped to a tenant.
+//!   and scrubbing; [`Conn`] one connection of it, [`Tx`] a transaction scoped to a tenant,
+//!   [`Transaction`] one on the whole database ([`Begin`] says its isolation), and
+//!   [`Database::serialized`] schema work under a lock across processes. The sqlx pool
+//!   itself never leaves this crate.
 //! - [`grants`]: the serving role's privileges on PostgreSQL and MariaDB/MySQL.
 //! - [`baseline`]: the raw-SQL baseline `datavern bench` compares the governed path with.
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
@@ -21,6 +27,7 @@ pub mod baseline;
 mod config;
 mod conn;
 mod database;
+mod dialect;
 mod error;
 pub mod grants;
 mod migrate;
@@ -33,8 +40,20 @@ pub use self::config::{
     DatabaseConfig, EMBEDDED_DATA_FILE, EMBEDDED_KEYS_FILE, StoreConfig, TlsMode, UnknownTlsMode,
     redact_url,
 };
-pub use self::conn::{AnyRow, Conn, PooledConn, Text, optional_time_value, time_value};
-pub use self::database::{Database, DbPool, PoolStats, WriteTurn};
+pub use self::conn::{
+    AnyRow, Conn, DecodeRow, PooledConn, ReadLock, Text, optional_time_value, time_value,
+};
+pub use self::database::{Database, PoolStats, WriteTurn};
+pub use self::dialect::{Dialect, LockMode, SqlType};
 pub use self::error::{DatabaseRole, Result, SqlError, report};
 pub use self::migrate::migrations;
-pub use self::tx::{Tx, TxMode};
+pub use self::tx::{Begin, SchemaLock, Transaction, Tx, TxMode};
+
+/// Static row types: `#[derive(FromRow)]` makes a struct of columns decodable on every
+/// backend ([`AnyRow`]); [`Json`] decodes and binds a JSON column.
+pub use sqlx::FromRow;
+pub use sqlx::types::Json;
+
+/// The `tracing` target under which the driver logs every statement it runs (at `info`,
+/// slow ones at `warn`), for log filters.
+pub const STATEMENT_LOG_TARGET: &str = "sqlx::query";

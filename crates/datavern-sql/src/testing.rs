@@ -34,8 +34,14 @@ use sqlx::{Connection, Executor, MySqlConnection, PgConnection};
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
 
+pub use crate::conn::Scalar;
+pub use sea_query::Value;
+
 use crate::backend::Backend;
 use crate::config::{DatabaseConfig, StoreConfig, redact_url};
+use crate::conn::AnyRow;
+use crate::database::Database;
+use crate::error::SqlError;
 
 /// The environment variable with the PostgreSQL admin URL for tests.
 pub const POSTGRES_URL_VAR: &str = "DATAVERN_TEST_POSTGRES_URL";
@@ -480,6 +486,157 @@ impl Server {
     }
 }
 
+/// Runs `sql` on `db` without parameters (several statements are allowed on SQLite and
+/// PostgreSQL).
+///
+/// # Panics
+///
+/// If the database refuses; the message names the statement.
+pub async fn execute(db: &Database, sql: &str) {
+    try_execute(db, sql)
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {}", report(&err)));
+}
+
+/// Runs `sql` on `db` without parameters, returning the rows affected or the database's
+/// refusal.
+pub async fn try_execute(db: &Database, sql: &str) -> Result<u64, SqlError> {
+    db.acquire().await?.conn().test_execute(sql, &[]).await
+}
+
+/// Runs `sql` with `params` (placeholders written `?` on every backend) on `db` and returns
+/// the rows affected.
+///
+/// # Panics
+///
+/// If the database refuses.
+pub async fn execute_with(db: &Database, sql: &str, params: &[Value]) -> u64 {
+    let result = async { db.acquire().await?.conn().test_execute(sql, params).await }.await;
+    result.unwrap_or_else(|err| panic!("{sql}: {}", report(&err)))
+}
+
+/// The first column of every row `sql` with `params` returns on `db`, or the database's
+/// refusal.
+pub async fn try_fetch_all<T: Scalar>(
+    db: &Database,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<T>, SqlError> {
+    db.acquire().await?.conn().test_fetch(sql, params).await
+}
+
+/// The first column of every row `sql` with `params` returns on `db`.
+///
+/// # Panics
+///
+/// If the database refuses or a value does not decode as `T`.
+pub async fn fetch_all<T: Scalar>(db: &Database, sql: &str, params: &[Value]) -> Vec<T> {
+    try_fetch_all(db, sql, params)
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {}", report(&err)))
+}
+
+/// The first column of the first row `sql` with `params` returns on `db`, if any.
+///
+/// # Panics
+///
+/// As [`fetch_all`].
+pub async fn fetch_optional<T: Scalar>(db: &Database, sql: &str, params: &[Value]) -> Option<T> {
+    fetch_all(db, sql, params).await.into_iter().next()
+}
+
+/// The first column of the first row `sql` with `params` returns on `db`.
+///
+/// # Panics
+///
+/// As [`fetch_all`], and if there is no row.
+pub async fn fetch_one<T: Scalar>(db: &Database, sql: &str, params: &[Value]) -> T {
+    fetch_optional(db, sql, params)
+        .await
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+}
+
+/// Every row `sql` with `params` returns on `db`, decoded as `T` (a tuple of columns).
+///
+/// # Panics
+///
+/// If the database refuses or a row does not decode as `T`.
+pub async fn fetch_rows<T: AnyRow>(db: &Database, sql: &str, params: &[Value]) -> Vec<T> {
+    let result = async {
+        db.acquire()
+            .await?
+            .conn()
+            .test_fetch_rows(sql, params)
+            .await
+    }
+    .await;
+    result.unwrap_or_else(|err| panic!("{sql}: {}", report(&err)))
+}
+
+/// The tables of `db` (of its current schema on PostgreSQL), sorted by name.
+///
+/// # Panics
+///
+/// If the database refuses.
+pub async fn table_names(db: &Database) -> Vec<String> {
+    let result = async { db.acquire().await?.conn().table_names().await }.await;
+    result.unwrap_or_else(|err| panic!("cannot list tables: {}", report(&err)))
+}
+
+/// Opens the SQLite database file at `path` read-only (nothing is created, migrated or
+/// changed in it), as the data database: to read a copy taken as a backup would be.
+///
+/// # Panics
+///
+/// If the file cannot be opened.
+pub async fn open_sqlite_read_only(path: &std::path::Path) -> Database {
+    Database::open_sqlite_read_only(path)
+        .await
+        .unwrap_or_else(|err| panic!("cannot open {}: {}", path.display(), report(&err)))
+}
+
+/// Runs `sql` on `backend`'s test server as its admin ([`admin_url`]), outside any test
+/// database: to create or drop a database of a test's own.
+///
+/// # Panics
+///
+/// If the server is unreachable or refuses; on SQLite, which has no server.
+pub async fn admin_execute(backend: Backend, sql: &str) {
+    let url = admin_url(backend);
+    let result = match backend {
+        Backend::Postgres => {
+            async {
+                let mut conn = PgConnection::connect(&url).await?;
+                conn.execute(sql).await?;
+                conn.close().await
+            }
+            .await
+        }
+        Backend::MySql => {
+            async {
+                let mut conn = MySqlConnection::connect(&url).await?;
+                conn.execute(sql).await?;
+                conn.close().await
+            }
+            .await
+        }
+        Backend::Sqlite => panic!("SQLite has no server to administer"),
+    };
+    result.unwrap_or_else(|err| panic!("{sql} on {}: {err}", redact_url(&url)));
+}
+
+/// The error a statement fails with when the pool waited in vain for a connection: the
+/// database is unavailable ([`SqlError::is_unavailable`]).
+pub fn pool_timed_out() -> SqlError {
+    SqlError::Statement(sqlx::Error::PoolTimedOut)
+}
+
+/// The error a statement fails with after the pool was closed: the database is unavailable
+/// ([`SqlError::is_unavailable`]).
+pub fn pool_closed() -> SqlError {
+    SqlError::Statement(sqlx::Error::PoolClosed)
+}
+
 /// Drops the triggers that keep the audit tables append-only (migration 0008), as an
 /// attacker with the owner's privileges could: for tests that tamper with the audit log in
 /// SQL to show that verification detects it.
@@ -487,7 +644,7 @@ impl Server {
 /// # Panics
 ///
 /// If the database refuses.
-pub async fn drop_audit_guards(db: &crate::Database) {
+pub async fn drop_audit_guards(db: &Database) {
     let triggers = [
         ("dv_audit_seal_only", "dv_audit"),
         ("dv_audit_no_delete", "dv_audit"),
@@ -504,12 +661,9 @@ pub async fn drop_audit_guards(db: &crate::Database) {
             Backend::Postgres => format!("DROP TRIGGER IF EXISTS {trigger} ON {table}"),
             _ => format!("DROP TRIGGER IF EXISTS {trigger}"),
         };
-        let result = match db.pool() {
-            crate::DbPool::Sqlite(pool) => pool.execute(sql.as_str()).await.map(drop),
-            crate::DbPool::Postgres(pool) => pool.execute(sql.as_str()).await.map(drop),
-            crate::DbPool::MySql(pool) => pool.execute(sql.as_str()).await.map(drop),
-        };
-        result.unwrap_or_else(|err| panic!("cannot drop trigger {trigger}: {err}"));
+        try_execute(db, &sql)
+            .await
+            .unwrap_or_else(|err| panic!("cannot drop trigger {trigger}: {err}"));
     }
 }
 

@@ -3,11 +3,7 @@
 
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_sql::{Conn, Database, Tx, TxMode};
-use sea_query::{
-    Alias, Cond, DeleteStatement, Expr, MysqlQueryBuilder, PostgresQueryBuilder, Query,
-    SelectStatement, SqliteQueryBuilder,
-};
-use sea_query_binder::SqlxBinder as _;
+use sea_query::{Alias, Cond, DeleteStatement, Expr, Query, SelectStatement};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
@@ -87,28 +83,5 @@ fn parse_tenant(tenant: &str) -> Result<Kommunenummer> {
 
 /// Runs `select` and counts the rows it returns (each fetched whole).
 async fn fetch_count(conn: &mut Conn<'_>, select: &SelectStatement) -> Result<u64> {
-    let rows = match conn {
-        Conn::Sqlite(c) => {
-            let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
-            sqlx::query_with(&sql, values)
-                .fetch_all(&mut **c)
-                .await?
-                .len()
-        }
-        Conn::Postgres(c) => {
-            let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-            sqlx::query_with(&sql, values)
-                .fetch_all(&mut **c)
-                .await?
-                .len()
-        }
-        Conn::MySql(c) => {
-            let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
-            sqlx::query_with(&sql, values)
-                .fetch_all(&mut **c)
-                .await?
-                .len()
-        }
-    };
-    Ok(u64::try_from(rows).unwrap_or(u64::MAX))
+    Ok(conn.count_rows(select).await?)
 }

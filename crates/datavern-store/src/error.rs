@@ -74,14 +74,6 @@ pub enum StoreError {
     Record(#[from] crate::records::RecordError),
 }
 
-/// A driver error from the store code that still runs sqlx itself (record rows decoded by
-/// column kind, the catalog's application, the audit log's transactions).
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        StoreError::Sql(SqlError::from(err))
-    }
-}
-
 /// The store's result type.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -19,7 +19,7 @@
 //!   tenant is inserted into, so the insert waits for the writers in flight.
 
 use datavern_core::catalog::{CollectionName, Kommunenummer};
-use datavern_sql::{Conn, Text};
+use datavern_sql::{Conn, LockMode, Text};
 use sea_query::{Alias, Expr, Order, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -107,20 +107,14 @@ pub async fn lock_register(
     tenant: Kommunenummer,
     mode: RegisterLock,
 ) -> Result<()> {
-    if conn.backend() != datavern_sql::Backend::Postgres {
-        return Ok(());
-    }
-    // A kommunenummer is four digits (checked when parsed): it fits an int4 and needs no
-    // quoting.
+    // A kommunenummer is four digits (checked when parsed): it fits an int4.
     let key: i32 = tenant.as_str().parse().unwrap_or(0);
-    let function = match mode {
-        RegisterLock::Exclusive => "pg_advisory_xact_lock",
-        RegisterLock::Shared => "pg_advisory_xact_lock_shared",
+    let mode = match mode {
+        RegisterLock::Exclusive => LockMode::Exclusive,
+        RegisterLock::Shared => LockMode::Shared,
     };
-    let lock = Query::select()
-        .expr(Expr::cust(format!("{function}({HOLD_LOCK_CLASS}, {key})")))
-        .to_owned();
-    conn.execute(&lock).await?;
+    conn.advisory_lock_on_postgres(HOLD_LOCK_CLASS, key, mode)
+        .await?;
     Ok(())
 }
 
@@ -294,7 +288,7 @@ pub fn select(tenant: Kommunenummer) -> sea_query::SelectStatement {
 }
 
 /// A `dv_legal_holds` row.
-#[derive(sqlx::FromRow)]
+#[derive(datavern_sql::FromRow)]
 struct HoldRow {
     id: Uuid,
     tenant: Text,

@@ -28,10 +28,9 @@
 use std::fmt;
 
 use datavern_core::catalog::Kommunenummer;
-use datavern_sql::{Conn, Database, Text};
+use datavern_sql::{Conn, Database, Json, Text};
 use sea_query::{Alias, Expr, Order, Query, SimpleExpr};
 use serde::Serialize;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;

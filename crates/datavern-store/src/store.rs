@@ -124,9 +124,7 @@ impl Store {
     #[instrument(skip_all, fields(backend = %self.data.backend()))]
     pub async fn analyze(&self) -> Result<()> {
         for db in [&self.data, self.keys.database()] {
-            if db.backend() == datavern_sql::Backend::Postgres {
-                db.acquire().await?.conn().execute_raw("ANALYZE").await?;
-            }
+            db.analyze().await?;
         }
         Ok(())
     }

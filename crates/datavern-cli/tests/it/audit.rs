@@ -8,9 +8,9 @@ use datavern_core::access::Operation;
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
 use datavern_sql::StoreConfig;
+use datavern_sql::{Database, DatabaseConfig, DatabaseRole, testing};
 use datavern_store::Store;
 use datavern_store::audit::{AuditAction, AuditEntry, AuditOutcome};
-use sqlx::Connection;
 
 fn datavern(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_datavern"))
@@ -70,15 +70,14 @@ async fn data_dir_with_entries(dir: &Path) -> String {
 }
 
 async fn tamper(dir: &Path, sql: &str) {
-    let url = format!("sqlite://{}", dir.join("data.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    // As whoever can write the file can: drop the append-only trigger first.
-    sqlx::query("DROP TRIGGER IF EXISTS dv_audit_seal_only")
-        .execute(&mut conn)
+    let config = DatabaseConfig::sqlite_file(dir.join("data.db"));
+    let db = Database::connect(&config, DatabaseRole::Data)
         .await
         .unwrap();
-    sqlx::query(sql).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
+    // As whoever can write the file can: drop the append-only trigger first.
+    testing::execute(&db, "DROP TRIGGER IF EXISTS dv_audit_seal_only").await;
+    testing::execute(&db, sql).await;
+    db.close().await;
 }
 
 #[tokio::test]

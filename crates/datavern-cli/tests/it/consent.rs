@@ -3,9 +3,8 @@
 
 use std::process::Output;
 
-use datavern_sql::Backend;
-use sqlx::Connection;
-use sqlx::types::Uuid;
+use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole, testing};
+use uuid::Uuid;
 
 use crate::demo::{Site, exits, seed};
 
@@ -14,28 +13,16 @@ on_every_backend!(multi_thread; consent_is_granted_withdrawn_and_shown_from_the_
 /// The id of the first resident `demo seed` wrote.
 async fn first_resident(site: &Site) -> Uuid {
     const SQL: &str = "SELECT id FROM c_innbyggere ORDER BY id LIMIT 1";
-    match &site.db {
-        None => {
-            let path = site.dir.path().join("data").join("data.db");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-                .await
-                .unwrap();
-            sqlx::query_scalar(SQL).fetch_one(&mut conn).await.unwrap()
-        }
-        Some(db) => {
-            let (data, _) = db.urls();
-            match db.backend() {
-                Backend::Postgres => {
-                    let mut conn = sqlx::PgConnection::connect(&data).await.unwrap();
-                    sqlx::query_scalar(SQL).fetch_one(&mut conn).await.unwrap()
-                }
-                _ => {
-                    let mut conn = sqlx::MySqlConnection::connect(&data).await.unwrap();
-                    sqlx::query_scalar(SQL).fetch_one(&mut conn).await.unwrap()
-                }
-            }
-        }
-    }
+    let config = match &site.db {
+        None => DatabaseConfig::sqlite_file(site.dir.path().join("data").join("data.db")),
+        Some(db) => db.config().data.clone(),
+    };
+    let data = Database::connect(&config, DatabaseRole::Data)
+        .await
+        .unwrap();
+    let id = testing::fetch_one(&data, SQL, &[]).await;
+    data.close().await;
+    id
 }
 
 fn stderr(output: &Output) -> String {

@@ -5,8 +5,8 @@
 
 use std::process::{Command, Output};
 
-use datavern_sql::testing::TestDb;
-use datavern_sql::{Backend, DbPool};
+use datavern_sql::Backend;
+use datavern_sql::testing::{self, TestDb};
 use datavern_store::Store;
 
 use crate::demo::exits;
@@ -119,12 +119,10 @@ async fn owner_migrates_and_the_serving_role_gets_only_its_grants(backend: Backe
     let serving = Store::open_migrated(&login.config).await.unwrap();
     serving.audit().seal().await.unwrap();
     let update = "UPDATE dv_audit SET principal = 'someone-else'";
-    let result = match serving.data().pool() {
-        DbPool::Postgres(pool) => sqlx::raw_sql(update).execute(pool).await.map(drop),
-        DbPool::MySql(pool) => sqlx::raw_sql(update).execute(pool).await.map(drop),
-        _ => unreachable!(),
-    };
-    let err = result.unwrap_err().to_string();
+    let err = testing::try_execute(serving.data(), update)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("denied"), "{err}");
     serving.close().await;
     db.cleanup().await;

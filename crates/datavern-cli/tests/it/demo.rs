@@ -16,9 +16,9 @@ use datavern_core::id::{ChecksumRule, FnrVariant, Fodselsnummer};
 use datavern_crypto::LocalKeyFile;
 use datavern_sql::testing::TestDb;
 use datavern_sql::{Backend, StoreConfig};
+use datavern_sql::{Database, DatabaseConfig, DatabaseRole, testing};
 use datavern_store::records::Cursor;
 use datavern_store::{RecordView, Records, RequestMeta, Store};
-use sqlx::Connection;
 use tempfile::TempDir;
 
 const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
@@ -140,13 +140,12 @@ pub(crate) fn exits(output: &Output, code: i32) -> String {
 }
 
 async fn count(data_dir: &Path, table: &str) -> i64 {
-    let url = format!("sqlite://{}", data_dir.join("data.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&mut conn)
+    let config = DatabaseConfig::sqlite_file(data_dir.join("data.db"));
+    let db = Database::connect(&config, DatabaseRole::Data)
         .await
         .unwrap();
-    conn.close().await.unwrap();
+    let n = testing::fetch_one(&db, &format!("SELECT COUNT(*) FROM {table}"), &[]).await;
+    db.close().await;
     n
 }
 

@@ -4,9 +4,7 @@
 
 use datavern_core::access::{ConsentState, Principal};
 use datavern_core::catalog::{Kommunenummer, PurposeId};
-use datavern_core::consent::{
-    ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
-};
+use datavern_core::consent::{ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion};
 use datavern_core::controls::RestrictionReason;
 use datavern_sql::{Conn, Text};
 use sea_query::{Alias, Expr, Order, Query, SimpleExpr};

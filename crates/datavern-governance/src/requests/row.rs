@@ -2,12 +2,11 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{Deadline, IdentifiedBy, Parameters, Reason, RequestState, RequestType};
-use datavern_sql::Text;
+use datavern_sql::{Json, Text};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sea_query::Alias;
 use serde_json::Value;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -64,7 +63,7 @@ pub(super) fn col(name: &str) -> Alias {
 }
 
 /// A `dv_requests` row, decoded the same way on every backend.
-#[derive(sqlx::FromRow)]
+#[derive(datavern_sql::FromRow)]
 pub(super) struct RequestRow {
     id: Uuid,
     tenant: Text,
@@ -92,7 +91,7 @@ pub(super) struct RequestRow {
 }
 
 /// A `dv_request_events` row.
-#[derive(sqlx::FromRow)]
+#[derive(datavern_sql::FromRow)]
 pub(super) struct EventRow {
     occurred_at: OffsetDateTime,
     actor: Text,

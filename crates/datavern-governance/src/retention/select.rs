@@ -76,11 +76,7 @@ impl Rule<'_> {
         let start = row_col(self.start_column());
         let past = if self.start_is_date() {
             let date = self.cutoff.date();
-            let value: sea_query::Value = match backend {
-                Backend::Sqlite => date.to_string().into(),
-                Backend::Postgres | Backend::MySql => date.into(),
-            };
-            Expr::expr(start).lte(value)
+            Expr::expr(start).lte(backend.dialect().date(date))
         } else {
             Expr::expr(start).lte(time_value(backend, self.cutoff))
         };
@@ -181,10 +177,8 @@ impl Rule<'_> {
             .order_by((col(ROW), col("id")), sea_query::Order::Asc)
             .limit(limit)
             .to_owned();
-        if backend != Backend::Sqlite {
-            // Rows picked stay as they are until the batch commits.
-            select.lock(sea_query::LockType::Update);
-        }
+        // Rows picked stay as they are until the batch commits.
+        backend.dialect().lock_rows_for_update(&mut select);
         select
     }
 

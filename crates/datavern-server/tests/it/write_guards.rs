@@ -14,7 +14,8 @@ use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
 use datavern_core::record::{self, FieldValue, Mode};
 use datavern_sql::Backend;
-use datavern_sql::DbPool;
+use datavern_sql::Text;
+use datavern_sql::testing;
 use datavern_store::Records;
 use datavern_store::records::RequestMeta;
 use reqwest::Method;
@@ -265,57 +266,22 @@ impl GuardApp {
 
     /// The raw bytes of column `column` of record `id` in `table`.
     async fn raw_bytes(&self, table: &str, column: &str, id: Uuid) -> Option<Vec<u8>> {
-        let sql = |p: &str| format!("SELECT {column} FROM {table} WHERE id = {p}");
-        match self.store.data().pool() {
-            DbPool::Sqlite(pool) => sqlx::query_scalar(&sql("?"))
-                .bind(id)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-            DbPool::Postgres(pool) => sqlx::query_scalar(&sql("$1"))
-                .bind(id)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-            DbPool::MySql(pool) => sqlx::query_scalar(&sql("?"))
-                .bind(id)
-                .fetch_one(pool)
-                .await
-                .unwrap(),
-        }
+        let sql = format!("SELECT {column} FROM {table} WHERE id = ?");
+        testing::fetch_one(self.store.data(), &sql, &[id.into()]).await
     }
 
     /// The kept versions of record `id`: (version, content), oldest first.
     async fn kept_versions(&self, id: Uuid) -> Vec<(i64, Value)> {
-        let sql = |p: &str| {
-            format!(
-                "SELECT version, content FROM dv_record_versions WHERE record_id = {p} \
-                 ORDER BY version"
-            )
-        };
-        let rows: Vec<(i64, String)> = match self.store.data().pool() {
-            DbPool::Sqlite(pool) => sqlx::query_as(&sql("?"))
-                .bind(id)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            DbPool::Postgres(pool) => sqlx::query_as(&sql("$1"))
-                .bind(id)
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            // A text column with a binary collation reads as bytes.
-            DbPool::MySql(pool) => sqlx::query_as::<_, (i64, Vec<u8>)>(&sql("?"))
-                .bind(id)
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|(version, content)| (version, String::from_utf8(content).unwrap()))
-                .collect(),
-        };
+        // Text, which also reads a MariaDB/MySQL column with a binary collation.
+        let rows: Vec<(i64, Text)> = testing::fetch_rows(
+            self.store.data(),
+            "SELECT version, content FROM dv_record_versions WHERE record_id = ? \
+             ORDER BY version",
+            &[id.into()],
+        )
+        .await;
         rows.into_iter()
-            .map(|(version, content)| (version, serde_json::from_str(&content).unwrap()))
+            .map(|(version, Text(content))| (version, serde_json::from_str(&content).unwrap()))
             .collect()
     }
 }

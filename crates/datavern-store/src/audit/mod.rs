@@ -368,32 +368,13 @@ impl AuditLog {
     /// Test support: appends `entries` one by one in one transaction, as a change's
     /// transaction does, then ends it as `end` says.
     pub async fn append_in_transaction(&self, entries: &[AuditEntry], end: TxEnd) -> Result<()> {
-        use datavern_sql::Conn;
-        use datavern_sql::DbPool;
-        macro_rules! run {
-            ($tx:ident, $variant:ident) => {{
-                for entry in entries {
-                    append(&mut Conn::$variant(&mut $tx), entry).await?;
-                }
-                match end {
-                    TxEnd::Commit => $tx.commit().await?,
-                    TxEnd::Rollback => $tx.rollback().await?,
-                }
-            }};
+        let mut tx = self.inner.db.begin(datavern_sql::Begin::Plain).await?;
+        for entry in entries {
+            append(&mut tx.conn(), entry).await?;
         }
-        match self.inner.db.db_pool() {
-            DbPool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                run!(tx, Sqlite)
-            }
-            DbPool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                run!(tx, Postgres)
-            }
-            DbPool::MySql(pool) => {
-                let mut tx = pool.begin().await?;
-                run!(tx, MySql)
-            }
+        match end {
+            TxEnd::Commit => tx.commit().await?,
+            TxEnd::Rollback => tx.rollback().await?,
         }
         Ok(())
     }
@@ -402,14 +383,7 @@ impl AuditLog {
 /// A transaction that appended an entry and is still open (feature `test-support`).
 #[cfg(feature = "test-support")]
 pub struct OpenTransaction {
-    tx: OpenTx,
-}
-
-#[cfg(feature = "test-support")]
-enum OpenTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    tx: datavern_sql::Transaction,
 }
 
 #[cfg(feature = "test-support")]
@@ -417,25 +391,8 @@ impl AuditLog {
     /// Test support: begins a transaction, appends `entry` in it as a change does, and
     /// leaves it open, so a test can commit it after other entries were sealed.
     pub async fn begin_with(&self, entry: &AuditEntry) -> Result<OpenTransaction> {
-        use datavern_sql::Conn;
-        use datavern_sql::DbPool;
-        let tx = match self.inner.db.db_pool() {
-            DbPool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                append(&mut Conn::Sqlite(&mut tx), entry).await?;
-                OpenTx::Sqlite(tx)
-            }
-            DbPool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                append(&mut Conn::Postgres(&mut tx), entry).await?;
-                OpenTx::Postgres(tx)
-            }
-            DbPool::MySql(pool) => {
-                let mut tx = pool.begin().await?;
-                append(&mut Conn::MySql(&mut tx), entry).await?;
-                OpenTx::MySql(tx)
-            }
-        };
+        let mut tx = self.inner.db.begin(datavern_sql::Begin::Plain).await?;
+        append(&mut tx.conn(), entry).await?;
         Ok(OpenTransaction { tx })
     }
 }
@@ -444,11 +401,7 @@ impl AuditLog {
 impl OpenTransaction {
     /// Commits the transaction.
     pub async fn commit(self) -> Result<()> {
-        match self.tx {
-            OpenTx::Sqlite(tx) => tx.commit().await?,
-            OpenTx::Postgres(tx) => tx.commit().await?,
-            OpenTx::MySql(tx) => tx.commit().await?,
-        }
+        self.tx.commit().await?;
         Ok(())
     }
 }

@@ -227,17 +227,9 @@ impl AuditLog {
 
 /// Whether the JSON array `subjects` holds `subject`, per dialect.
 fn subjects_contain(backend: Backend, subject: Uuid) -> sea_query::SimpleExpr {
-    let id = subject.to_string();
-    match backend {
-        Backend::Sqlite => Expr::cust_with_values(
-            "EXISTS (SELECT 1 FROM json_each(\"dv_audit\".\"subjects\") WHERE json_each.value = ?)",
-            [id],
-        ),
-        Backend::Postgres => {
-            Expr::cust_with_values("\"subjects\" @> jsonb_build_array($1::text)", [id])
-        }
-        Backend::MySql => Expr::cust_with_values("JSON_CONTAINS(`subjects`, JSON_QUOTE(?))", [id]),
-    }
+    backend
+        .dialect()
+        .json_array_contains("dv_audit", "subjects", subject.to_string())
 }
 
 fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> Result<AuditRecord, AuditLogError> {

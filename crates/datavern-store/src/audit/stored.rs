@@ -1,9 +1,8 @@
 //! The `dv_audit` row as stored: column names, the insert statement, the row type every
 //! backend decodes, and the canonical bytes recomputed from the columns.
 
-use datavern_sql::{Backend, Text, time_value};
+use datavern_sql::{Backend, Json, Text, time_value};
 use sea_query::{Alias, InsertStatement, Query, SimpleExpr};
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -96,7 +95,7 @@ pub(crate) fn insert(
 }
 
 /// A `dv_audit` row, decoded the same way on every backend.
-#[derive(sqlx::FromRow)]
+#[derive(datavern_sql::FromRow)]
 pub(crate) struct AuditRow {
     pub(crate) id: i64,
     pub(crate) sequence: Option<i64>,

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use datavern_sql::{Conn, Database, DbPool};
+use datavern_sql::{Begin, Conn, Database};
 use tokio::sync::{mpsc, oneshot};
 
 use super::entry::AuditEntry;
@@ -94,25 +94,8 @@ async fn write_batch(db: &Database, entries: &[&AuditEntry]) -> Result<(), Store
     for entry in entries {
         entry.check()?;
     }
-    match db.db_pool() {
-        DbPool::Sqlite(pool) => {
-            let _turn = db.write_turn().await;
-            let mut conn = pool.acquire().await?;
-            // IMMEDIATE: take the write lock up front rather than fail to upgrade later.
-            let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-            append_all(&mut Conn::Sqlite(&mut tx), entries).await?;
-            tx.commit().await?;
-        }
-        DbPool::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            append_all(&mut Conn::Postgres(&mut tx), entries).await?;
-            tx.commit().await?;
-        }
-        DbPool::MySql(pool) => {
-            let mut tx = pool.begin().await?;
-            append_all(&mut Conn::MySql(&mut tx), entries).await?;
-            tx.commit().await?;
-        }
-    }
+    let mut tx = db.begin(Begin::Write).await?;
+    append_all(&mut tx.conn(), entries).await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -18,7 +18,7 @@
 use datavern_core::catalog::FieldType;
 use datavern_core::record::FieldValue;
 use datavern_sql::{Backend, time_value};
-use sea_query::{Alias, Expr, Keyword, SimpleExpr, Value};
+use sea_query::{Expr, Keyword, SimpleExpr, Value};
 use time::OffsetDateTime;
 
 use super::error::RecordError;
@@ -85,16 +85,11 @@ pub(super) fn plain_expr(backend: Backend, value: &FieldValue) -> SimpleExpr {
         FieldValue::Null => SimpleExpr::Keyword(Keyword::Null),
         FieldValue::String(text) => Expr::val(text.as_str()).into(),
         FieldValue::Integer(i) => Expr::val(*i).into(),
-        FieldValue::Decimal(text) => match backend {
-            // sqlx has no decimal type enabled: bind the exact text and let PostgreSQL convert
-            // it (MariaDB/MySQL convert text to DECIMAL on assignment; SQLite stores text).
-            Backend::Postgres => Expr::val(text.as_str()).cast_as(Alias::new("numeric")),
-            Backend::MySql | Backend::Sqlite => Expr::val(text.as_str()).into(),
-        },
+        FieldValue::Decimal(text) => backend.dialect().decimal(text),
         FieldValue::Boolean(b) => Expr::val(*b).into(),
-        FieldValue::Date(date) => match (backend, to_time_date(*date)) {
-            (Backend::Postgres | Backend::MySql, Some(date)) => Expr::val(date).into(),
-            _ => Expr::val(date.to_string()).into(),
+        FieldValue::Date(date) => match to_time_date(*date) {
+            Some(native) => Expr::val(backend.dialect().date(native)).into(),
+            None => Expr::val(date.to_string()).into(),
         },
         FieldValue::Timestamp(ts) => match to_offset_date_time(*ts) {
             Some(time) => Expr::val(time_value(backend, time)).into(),

@@ -164,7 +164,7 @@ pub async fn forget(
 }
 
 /// A `dv_record_versions` row.
-#[derive(sqlx::FromRow)]
+#[derive(datavern_sql::FromRow)]
 struct VersionRow {
     version: i64,
     created_at: OffsetDateTime,

@@ -417,13 +417,6 @@ impl Records {
         collection: &str,
         field: &str,
     ) -> Result<Option<Vec<String>>> {
-        use sea_query::SqliteQueryBuilder;
-        use sea_query_binder::SqlxBinder as _;
-        use sqlx::Row as _;
-
-        let datavern_sql::DbPool::Sqlite(pool) = self.inner.store.data().pool() else {
-            return Ok(None);
-        };
         let Some(plan) = self.inner.tables.get(collection) else {
             return Ok(None);
         };
@@ -437,24 +430,15 @@ impl Records {
         };
         let (select, _) = read::lookup_select(
             plan,
-            datavern_sql::Backend::Sqlite,
+            self.inner.store.data().backend(),
             None,
             tenant,
             index,
             &[0; 3],
             None,
         );
-        let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
-        let rows = sqlx::query_with(&format!("EXPLAIN QUERY PLAN {sql}"), values)
-            .fetch_all(pool)
-            .await
-            .map_err(crate::error::StoreError::from)?;
-        Ok(Some(
-            rows.iter()
-                .map(|row| row.try_get::<String, _>("detail"))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(crate::error::StoreError::from)?,
-        ))
+        let mut conn = self.inner.store.data().acquire().await?;
+        Ok(conn.conn().sqlite_query_plan(&select).await?)
     }
 
     fn plan(&self, grant: &Grant) -> Result<&Table> {

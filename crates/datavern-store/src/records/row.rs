@@ -4,13 +4,9 @@
 //! `FromRow` type: each column is selected with a [`ColumnKind`] and decoded into a
 //! backend-independent [`Cell`].
 
-use datavern_sql::{Backend, Conn, Text};
-use sea_query::{
-    Alias, Expr, MysqlQueryBuilder, PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder,
-};
-use sea_query_binder::SqlxBinder;
+use datavern_sql::{Backend, Conn, DecodeRow, Json, ReadLock, Text};
+use sea_query::{Alias, SelectStatement};
 use sqlx::Row;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -77,14 +73,8 @@ pub(super) fn select_column(
     column: &str,
     kind: ColumnKind,
 ) {
-    let col = Expr::col(Alias::new(column));
-    match (kind, backend) {
-        (ColumnKind::Decimal, Backend::Postgres) => {
-            select.expr(col.cast_as(Alias::new("text")));
-        }
-        (ColumnKind::Decimal, Backend::MySql) => {
-            select.expr(col.cast_as(Alias::new("char")));
-        }
+    match kind {
+        ColumnKind::Decimal => backend.dialect().select_decimal_as_text(select, column),
         _ => {
             select.column(Alias::new(column));
         }
@@ -98,64 +88,52 @@ pub(super) async fn fetch(
     select: &SelectStatement,
     kinds: &[ColumnKind],
 ) -> Result<Vec<Vec<Cell>>> {
-    let rows = match conn {
-        Conn::Sqlite(c) => {
-            let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
-            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-            decode_all(&rows, kinds)?
-        }
-        Conn::Postgres(c) => {
-            let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-            decode_all(&rows, kinds)?
-        }
-        Conn::MySql(c) => {
-            let (sql, values) = select.build_sqlx(MysqlQueryBuilder);
-            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-            decode_all(&rows, kinds)?
-        }
-    };
-    Ok(rows)
+    Ok(conn
+        .fetch_decoded(select, ReadLock::None, &Kinds(kinds))
+        .await?)
 }
 
-/// [`fetch`] as a locking read on MariaDB/MySQL (`LOCK IN SHARE MODE`): the latest committed
-/// rows rather than the transaction's snapshot. The same as `fetch` elsewhere.
+/// [`fetch`] as a locking read on MariaDB/MySQL ([`ReadLock::SharedOnMySql`]): the latest
+/// committed rows rather than the transaction's snapshot. The same as `fetch` elsewhere.
 pub(super) async fn fetch_shared(
     conn: &mut Conn<'_>,
     select: &SelectStatement,
     kinds: &[ColumnKind],
 ) -> Result<Vec<Vec<Cell>>> {
-    let rows = match conn {
-        Conn::MySql(c) => {
-            let (mut sql, values) = select.build_sqlx(MysqlQueryBuilder);
-            sql.push_str(" LOCK IN SHARE MODE");
-            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-            decode_all(&rows, kinds)?
-        }
-        Conn::Sqlite(c) => {
-            let (sql, values) = select.build_sqlx(SqliteQueryBuilder);
-            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-            decode_all(&rows, kinds)?
-        }
-        Conn::Postgres(c) => {
-            let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-            let rows = sqlx::query_with(&sql, values).fetch_all(&mut **c).await?;
-            decode_all(&rows, kinds)?
-        }
-    };
-    Ok(rows)
+    Ok(conn
+        .fetch_decoded(select, ReadLock::SharedOnMySql, &Kinds(kinds))
+        .await?)
 }
 
-fn decode_all<R: CellRow>(rows: &[R], kinds: &[ColumnKind]) -> Result<Vec<Vec<Cell>>> {
-    rows.iter()
-        .map(|row| {
-            kinds
-                .iter()
-                .enumerate()
-                .map(|(i, kind)| row.cell(i, *kind).map_err(Into::into))
-                .collect()
-        })
-        .collect()
+/// Decodes a row into one cell per kind.
+struct Kinds<'a>(&'a [ColumnKind]);
+
+impl Kinds<'_> {
+    fn decode<R: CellRow>(&self, row: &R) -> Result<Vec<Cell>, sqlx::Error> {
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| row.cell(i, *kind))
+            .collect()
+    }
+}
+
+// The store decodes collection rows with sqlx's row types: their columns are known only at
+// run time, so they cannot be a static `FromRow` type (see `.ci/check-sql-boundary`).
+impl DecodeRow for Kinds<'_> {
+    type Row = Vec<Cell>;
+
+    fn sqlite(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Vec<Cell>, sqlx::Error> {
+        self.decode(row)
+    }
+
+    fn postgres(&self, row: &sqlx::postgres::PgRow) -> Result<Vec<Cell>, sqlx::Error> {
+        self.decode(row)
+    }
+
+    fn mysql(&self, row: &sqlx::mysql::MySqlRow) -> Result<Vec<Cell>, sqlx::Error> {
+        self.decode(row)
+    }
 }
 
 /// Decoding one column of a backend's row.

@@ -3,10 +3,8 @@
 use std::collections::BTreeSet;
 
 use datavern_core::catalog::Catalog;
-use datavern_sql::{Backend, Conn, Database, DbPool, Text};
+use datavern_sql::{Conn, Database, Json, SchemaLock, SqlError, Text};
 use sea_query::{Alias, Query};
-use sqlx::Connection;
-use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
@@ -31,14 +29,14 @@ impl ApplyReport {
     }
 }
 
-/// PostgreSQL advisory lock key serializing catalog applications ("dvcatalg" in ASCII).
-const PG_LOCK_KEY: i64 = 0x6476_6361_7461_6c67;
-/// The name of the MariaDB/MySQL lock serializing catalog applications, as SQL. Named locks
-/// are server-wide, so the name carries a hash of the database's (names are limited to 64
-/// characters).
-const MYSQL_LOCK_EXPR: &str = "CONCAT('datavern_apply_', SHA1(DATABASE()))";
-/// Seconds to wait for another process's catalog application.
-const LOCK_TIMEOUT_SECS: i64 = 60;
+/// Serializes catalog applications across processes: PostgreSQL advisory lock key
+/// ("dvcatalg" in ASCII), MariaDB/MySQL named lock, waiting at most 60 s there.
+const CATALOG_LOCK: SchemaLock = SchemaLock {
+    what: "applying the catalog to this database",
+    name: "datavern_apply",
+    key: 0x6476_6361_7461_6c67,
+    timeout_secs: 60,
+};
 
 /// Applies `catalog` to the data database, all or nothing where the backend allows it
 /// (PostgreSQL and SQLite run it in one transaction; MariaDB/MySQL DDL commits implicitly,
@@ -49,52 +47,15 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
     for table in &wanted {
         create_statements(table.layout(), db.backend())?;
     }
-    match db.db_pool() {
-        DbPool::Sqlite(pool) => {
-            let mut conn = pool.acquire().await?;
-            // IMMEDIATE takes the write lock up front, so two appliers queue instead of one
-            // failing to upgrade its read snapshot.
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            let report = apply_locked(Conn::Sqlite(&mut tx), &wanted).await?;
-            tx.commit().await?;
-            Ok(report)
-        }
-        DbPool::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PG_LOCK_KEY)
-                .execute(&mut *tx)
-                .await?;
-            let report = apply_locked(Conn::Postgres(&mut tx), &wanted).await?;
-            tx.commit().await?;
-            Ok(report)
-        }
-        DbPool::MySql(pool) => {
-            let mut conn = pool.acquire().await?;
-            let locked: Option<i64> =
-                sqlx::query_scalar(&format!("SELECT GET_LOCK({MYSQL_LOCK_EXPR}, ?)"))
-                    .bind(LOCK_TIMEOUT_SECS)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            if locked != Some(1) {
-                return Err(StoreError::Config(format!(
-                    "another process has been applying the catalog to this database for over \
-                     {LOCK_TIMEOUT_SECS} s; try again"
-                )));
+    db.serialized(CATALOG_LOCK, async |conn| apply_locked(conn, &wanted).await)
+        .await
+        .map_err(|err| match err {
+            // As before the lock moved into datavern-sql: a configuration-level refusal.
+            StoreError::Sql(err @ SqlError::LockTimeout { .. }) => {
+                StoreError::Config(err.to_string())
             }
-            let result = apply_locked(Conn::MySql(&mut conn), &wanted).await;
-            let released = sqlx::query(&format!("SELECT RELEASE_LOCK({MYSQL_LOCK_EXPR})"))
-                .execute(&mut *conn)
-                .await;
-            if released.is_err() {
-                // The lock belongs to the session: closing the connection releases it.
-                let _ = conn.detach().close().await;
-            }
-            let report = result?;
-            released?;
-            Ok(report)
-        }
-    }
+            err => err,
+        })
 }
 
 /// A row of `dv_collections`.
@@ -237,41 +198,25 @@ async fn verify_live(conn: &mut Conn<'_>, applied: &TableDescription) -> Result<
     if let Some(mismatch) = column_mismatch(&live, applied) {
         return Err(drift(applied, mismatch));
     }
-    if conn.backend() == Backend::Postgres {
-        let sql = format!(
-            "SELECT (c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (SELECT 1 FROM \
-             pg_policy p WHERE p.polrelid = c.oid AND p.polname = '{TENANT_POLICY}'))::text \
-             FROM pg_class c WHERE c.oid = to_regclass($1)"
-        );
-        let secured = conn.fetch_strings(&sql, checked(&applied.table)?).await?;
-        if secured.first().map(String::as_str) != Some("true") {
-            return Err(drift(
-                applied,
-                format!(
-                    "row-level security is not enabled and forced, or policy {TENANT_POLICY} is \
-                     missing"
-                ),
-            ));
-        }
+    let secured = conn
+        .row_level_security(checked(&applied.table)?, TENANT_POLICY)
+        .await?;
+    if secured == Some(false) {
+        return Err(drift(
+            applied,
+            format!(
+                "row-level security is not enabled and forced, or policy {TENANT_POLICY} is \
+                 missing"
+            ),
+        ));
     }
     Ok(())
 }
 
 /// The column names `table` has in the database (none if it does not exist).
 async fn live_columns(conn: &mut Conn<'_>, table: &str) -> Result<BTreeSet<String>> {
-    let sql = match conn.backend() {
-        Backend::Sqlite => "SELECT name FROM pragma_table_info(?1)",
-        Backend::Postgres => {
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1"
-        }
-        Backend::MySql => {
-            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
-             WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-    };
     Ok(conn
-        .fetch_strings(sql, checked(table)?)
+        .table_columns(checked(table)?)
         .await?
         .into_iter()
         .collect())

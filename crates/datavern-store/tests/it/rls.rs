@@ -1,39 +1,38 @@
 //! PostgreSQL row-level security: a role that is neither superuser nor BYPASSRLS sees and
 //! writes only the rows of the tenant its transaction declares.
 
-use datavern_sql::testing::TestDb;
-use datavern_sql::{Backend, Database, DatabaseRole, DbPool};
+use datavern_sql::testing::{self, TestDb};
+use datavern_sql::{Backend, Begin, Database, DatabaseRole, Transaction};
 use datavern_store::testing::OpenStore as _;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::support::{SMALL_V1, catalog, report};
 
-fn pg(db: &Database) -> &PgPool {
-    match db.pool() {
-        DbPool::Postgres(pool) => pool,
-        _ => panic!("not PostgreSQL"),
-    }
-}
-
-async fn insert_person(pool: &PgPool, tenant: &str, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+async fn insert_person(db: &Database, tenant: &str, name: &str) {
+    testing::execute_with(
+        db,
         "INSERT INTO c_personer (id, tenant, navn, created_at, updated_at) \
-         VALUES ($1, $2, $3, now(), now())",
+         VALUES (?, ?, ?, now(), now())",
+        &[Uuid::now_v7().into(), tenant.into(), name.into()],
     )
-    .bind(Uuid::now_v7())
-    .bind(tenant)
-    .bind(name)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    .await;
 }
 
-async fn count(executor: impl sqlx::PgExecutor<'_>) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM c_personer")
-        .fetch_one(executor)
+const COUNT: &str = "SELECT COUNT(*) FROM c_personer";
+
+async fn count(db: &Database) -> i64 {
+    testing::fetch_one(db, COUNT, &[]).await
+}
+
+/// Declares the transaction's tenant as the store does.
+async fn declare_tenant(tx: &mut Transaction, tenant: &str) {
+    tx.conn()
+        .test_execute(
+            "SELECT set_config('datavern.tenant', ?, true)",
+            &[tenant.into()],
+        )
         .await
-        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -41,16 +40,17 @@ async fn row_level_security_limits_an_application_role_to_its_tenant() {
     let db = TestDb::new(Backend::Postgres).await;
     let store = db.open().await;
     store.apply_catalog(&catalog(SMALL_V1)).await.unwrap();
-    let owner = pg(store.data());
-    insert_person(owner, "4601", "Bergen-person").await.unwrap();
-    insert_person(owner, "0301", "Oslo-person").await.unwrap();
+    let owner = store.data();
+    insert_person(owner, "4601", "Bergen-person").await;
+    insert_person(owner, "0301", "Oslo-person").await;
 
     // The default test connection is a superuser: row-level security never applies to it.
-    let superuser: bool =
-        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            .fetch_one(owner)
-            .await
-            .unwrap();
+    let superuser: bool = testing::fetch_one(
+        owner,
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+        &[],
+    )
+    .await;
     assert!(superuser);
     assert_eq!(
         count(owner).await,
@@ -71,53 +71,51 @@ async fn row_level_security_limits_an_application_role_to_its_tenant() {
             .redacted_url()
             .contains(&format!("{}:***@", role.name))
     );
-    let app = pg(&app_database);
+    let app = &app_database;
 
     // No tenant declared: nothing is visible.
     assert_eq!(count(app).await, 0);
 
     // The tenant is declared per transaction with set_config(..., true).
-    let mut tx = app.begin().await.unwrap();
-    sqlx::query("SELECT set_config('datavern.tenant', $1, true)")
-        .bind("4601")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(count(&mut *tx).await, 1);
-    let names: Vec<String> = sqlx::query_scalar("SELECT navn FROM c_personer")
-        .fetch_all(&mut *tx)
+    let mut tx = app.begin(Begin::Plain).await.unwrap();
+    declare_tenant(&mut tx, "4601").await;
+    assert_eq!(tx.conn().test_fetch::<i64>(COUNT, &[]).await.unwrap(), [1]);
+    let names: Vec<String> = tx
+        .conn()
+        .test_fetch("SELECT navn FROM c_personer", &[])
         .await
         .unwrap();
     assert_eq!(names, ["Bergen-person"]);
-    let updated = sqlx::query("UPDATE c_personer SET navn = 'changed'")
-        .execute(&mut *tx)
+    let updated = tx
+        .conn()
+        .test_execute("UPDATE c_personer SET navn = 'changed'", &[])
         .await
-        .unwrap()
-        .rows_affected();
+        .unwrap();
     assert_eq!(updated, 1, "only the tenant's own row is updated");
     tx.commit().await.unwrap();
 
     // The setting ended with the transaction.
     assert_eq!(count(app).await, 0);
-    let oslo: String = sqlx::query_scalar("SELECT navn FROM c_personer WHERE tenant = '0301'")
-        .fetch_one(owner)
-        .await
-        .unwrap();
+    let oslo: String = testing::fetch_one(
+        owner,
+        "SELECT navn FROM c_personer WHERE tenant = '0301'",
+        &[],
+    )
+    .await;
     assert_eq!(oslo, "Oslo-person");
 
     // Writing another tenant's row is refused.
-    let mut tx = app.begin().await.unwrap();
-    sqlx::query("SELECT set_config('datavern.tenant', '4601', true)")
-        .execute(&mut *tx)
+    let mut tx = app.begin(Begin::Plain).await.unwrap();
+    declare_tenant(&mut tx, "4601").await;
+    let err = tx
+        .conn()
+        .test_execute(
+            "INSERT INTO c_personer (id, tenant, created_at, updated_at) \
+             VALUES (?, '0301', now(), now())",
+            &[Uuid::now_v7().into()],
+        )
         .await
-        .unwrap();
-    let err = sqlx::query(
-        "INSERT INTO c_personer (id, tenant, created_at, updated_at) VALUES ($1, '0301', now(), now())",
-    )
-    .bind(Uuid::now_v7())
-    .execute(&mut *tx)
-    .await
-    .expect_err("row of another tenant");
+        .expect_err("row of another tenant");
     assert!(
         err.to_string().contains("row-level security policy"),
         "{err}"
@@ -125,12 +123,12 @@ async fn row_level_security_limits_an_application_role_to_its_tenant() {
     tx.rollback().await.unwrap();
 
     // Even the table's owner is subject to the policy (FORCE), unlike a superuser.
-    let forced: bool = sqlx::query_scalar(
+    let forced: bool = testing::fetch_one(
+        owner,
         "SELECT relforcerowsecurity FROM pg_class WHERE oid = 'c_personer'::regclass",
+        &[],
     )
-    .fetch_one(owner)
-    .await
-    .unwrap();
+    .await;
     assert!(forced);
 
     app.close().await;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use datavern_sql::testing::TestDb;
-use datavern_sql::{Backend, Database, DatabaseRole, DbPool, SqlError, TlsMode};
+use datavern_sql::{Backend, Database, DatabaseRole, SqlError, TlsMode};
 use datavern_store::testing::OpenStore as _;
 
 use crate::support::{on_every_backend, report, strings};
@@ -19,17 +19,17 @@ on_every_backend!(
 
 /// Whether the server behind `db` offers TLS.
 async fn offers_tls(db: &Database) -> bool {
-    match db.pool() {
-        DbPool::Postgres(_) => strings(db, "SHOW ssl").await == ["on"],
-        DbPool::MySql(_) => strings(db, "SELECT CAST(@@have_ssl AS CHAR)").await == ["YES"],
+    match db.backend() {
+        Backend::Postgres => strings(db, "SHOW ssl").await == ["on"],
+        Backend::MySql => strings(db, "SELECT CAST(@@have_ssl AS CHAR)").await == ["YES"],
         _ => false,
     }
 }
 
 /// Whether `db`'s connection is encrypted.
 async fn uses_tls(db: &Database) -> bool {
-    match db.pool() {
-        DbPool::Postgres(_) => {
+    match db.backend() {
+        Backend::Postgres => {
             strings(
                 db,
                 "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -37,7 +37,7 @@ async fn uses_tls(db: &Database) -> bool {
             .await
                 == ["true"]
         }
-        DbPool::MySql(_) => strings(
+        Backend::MySql => strings(
             db,
             "SELECT CAST(variable_value AS CHAR) FROM information_schema.session_status \
                  WHERE variable_name = 'Ssl_cipher'",

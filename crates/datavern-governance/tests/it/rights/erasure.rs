@@ -402,54 +402,34 @@ async fn hold_placed_while_an_erasure_starts_is_honoured_on_mariadb() {
 }
 
 async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
-    use datavern_sql::DbPool;
+    use datavern_sql::{Begin, LockMode};
 
     let env = Env::new(backend).await;
     let family = env.family().await;
     let subjects = env.resolve_fnr(1).await;
     let reason = "Tvistesak 26-009999TVI-BERG";
     let hold_id = uuid::Uuid::now_v7();
-    let insert = |p: [&str; 3]| {
-        format!(
-            "INSERT INTO dv_legal_holds (id, tenant, scope, collection, reason, placed_by, \
-             placed_at) VALUES ({}, '4601', 'collection', 'ansatte', {}, 'jurist-1', {})",
-            p[0], p[1], p[2]
-        )
+    let now = match backend {
+        Backend::Postgres => "now()",
+        Backend::MySql => "NOW(6)",
+        Backend::Sqlite => unreachable!("PostgreSQL and MariaDB only"),
     };
+    let insert = format!(
+        "INSERT INTO dv_legal_holds (id, tenant, scope, collection, reason, placed_by, \
+         placed_at) VALUES (?, '4601', 'collection', 'ansatte', ?, 'jurist-1', {now})"
+    );
 
     // The placement, open.
-    enum Open {
-        Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-        MySql(sqlx::Transaction<'static, sqlx::MySql>),
-    }
-    let open = match env.store.data().pool() {
-        DbPool::Postgres(pool) => {
-            let mut tx = pool.begin().await.unwrap();
-            // As `LegalHolds::place`: class `dvhd`, the kommunenummer.
-            sqlx::query("SELECT pg_advisory_xact_lock(1685481572, 4601)")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            sqlx::query(&insert(["$1", "$2", "now()"]))
-                .bind(hold_id)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            Open::Postgres(tx)
-        }
-        DbPool::MySql(pool) => {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query(&insert(["?", "?", "NOW(6)"]))
-                .bind(hold_id)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            Open::MySql(tx)
-        }
-        _ => unreachable!("PostgreSQL and MariaDB only"),
-    };
+    let mut open = env.store.data().begin(Begin::Plain).await.unwrap();
+    // As `LegalHolds::place`: class `dvhd`, the kommunenummer (PostgreSQL only).
+    open.conn()
+        .advisory_lock_on_postgres(1685481572, 4601, LockMode::Exclusive)
+        .await
+        .unwrap();
+    open.conn()
+        .test_execute(&insert, &[hold_id.into(), reason.into()])
+        .await
+        .unwrap();
 
     let rights = env.rights.clone();
     let actor = env.actor();
@@ -460,8 +440,8 @@ async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
     });
     // Until the erasure waits for the placement (or has finished without waiting, which is
     // the bug): the database's own view of its lock waits, in this test's database only.
-    let waiting = match env.store.data().pool() {
-        DbPool::Postgres(_) => {
+    let waiting = match backend {
+        Backend::Postgres => {
             "SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE NOT l.granted AND a.datname = current_database()"
         }
@@ -483,10 +463,7 @@ async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
         }
         tokio::task::yield_now().await;
     }
-    match open {
-        Open::Postgres(tx) => tx.commit().await.unwrap(),
-        Open::MySql(tx) => tx.commit().await.unwrap(),
-    }
+    open.commit().await.unwrap();
     let outcome = erasure.await.unwrap().unwrap();
     assert!(waited, "the erasure never waited for the hold being placed");
     assert_eq!(outcome.refused(), ["ansatte"], "{outcome:#?}");

@@ -10,10 +10,9 @@
 use std::process::Command;
 
 use datavern_crypto::{FieldContext, UnwrapRequest, decrypt_field, envelope_key_id};
-use datavern_sql::testing::{admin_url, with_database};
-use datavern_sql::{Backend, DbPool};
+use datavern_sql::testing::{self, admin_url, with_database};
+use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole};
 use datavern_store::{KeyState, SubjectId};
-use sqlx::{Connection, Executor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -24,8 +23,11 @@ on_every_backend!(erased_subject_is_unreadable_in_old_copy_while_others_still_de
 
 /// An old copy of `c_innbyggere`.
 enum OldCopy {
-    Sqlite(sqlx::SqlitePool, tempfile::TempDir),
-    Postgres(sqlx::PgPool, String),
+    /// A file copy, opened read-only.
+    Sqlite(Database, tempfile::TempDir),
+    /// A dump restored into a database of its own, and that database's name.
+    Postgres(Database, String),
+    /// A copy of the table in the same database.
     MySql(String),
 }
 
@@ -37,26 +39,19 @@ struct CopiedRow {
 
 impl OldCopy {
     async fn take(env: &Env) -> OldCopy {
-        match env.data().pool() {
-            DbPool::Sqlite(_) => {
+        match env.data().backend() {
+            Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("backup.db");
                 execute(env.data(), &format!("VACUUM INTO '{}'", path.display())).await;
-                let pool =
-                    sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display()))
-                        .await
-                        .unwrap();
-                OldCopy::Sqlite(pool, dir)
+                OldCopy::Sqlite(testing::open_sqlite_read_only(&path).await, dir)
             }
-            DbPool::Postgres(_) => {
+            Backend::Postgres => {
                 let (data_url, _) = env.db.urls();
                 let name = format!("{}_copy", database_name(&data_url));
                 let admin = admin_url(Backend::Postgres);
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-                conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
+                testing::admin_execute(Backend::Postgres, &format!("CREATE DATABASE \"{name}\""))
+                    .await;
                 let copy_url = with_database(&admin, &name);
                 let dir = tempfile::tempdir().unwrap();
                 let dump = dir.path().join("dump.sql");
@@ -78,9 +73,13 @@ impl OldCopy {
                     "psql restore failed: {}",
                     String::from_utf8_lossy(&status.stderr)
                 );
-                OldCopy::Postgres(sqlx::PgPool::connect(&copy_url).await.unwrap(), name)
+                let config = DatabaseConfig::new(copy_url).unwrap();
+                let copy = Database::connect(&config, DatabaseRole::Data)
+                    .await
+                    .unwrap();
+                OldCopy::Postgres(copy, name)
             }
-            DbPool::MySql(_) => {
+            Backend::MySql => {
                 execute(
                     env.data(),
                     "CREATE TABLE c_innbyggere_backup AS SELECT * FROM c_innbyggere",
@@ -93,60 +92,43 @@ impl OldCopy {
 
     async fn row(&self, env: &Env, id: Uuid) -> Option<CopiedRow> {
         let sql = "SELECT fornavn, dv_bidx_fodselsnummer FROM c_innbyggere WHERE id = ?";
-        let row: Option<(Vec<u8>, Vec<u8>)> = match self {
-            OldCopy::Sqlite(pool, _) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await,
-            OldCopy::Postgres(pool, _) => {
-                sqlx::query_as(&sql.replace('?', "$1"))
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = match self {
+            OldCopy::Sqlite(copy, _) | OldCopy::Postgres(copy, _) => {
+                testing::fetch_rows(copy, sql, &[id.into()]).await
             }
-            OldCopy::MySql(table) => match env.data().pool() {
-                DbPool::MySql(pool) => {
-                    sqlx::query_as(&sql.replace("c_innbyggere", table))
-                        .bind(id)
-                        .fetch_optional(pool)
-                        .await
-                }
-                _ => unreachable!("a MySQL copy of a MySQL database"),
-            },
-        }
-        .unwrap();
-        row.map(|(fornavn, fnr_index)| CopiedRow { fornavn, fnr_index })
+            OldCopy::MySql(table) => {
+                let sql = sql.replace("c_innbyggere", table);
+                testing::fetch_rows(env.data(), &sql, &[id.into()]).await
+            }
+        };
+        rows.into_iter()
+            .next()
+            .map(|(fornavn, fnr_index)| CopiedRow { fornavn, fnr_index })
     }
 
     /// Tables of the copy whose name mentions keys (there must be none).
     async fn key_tables(&self) -> i64 {
         match self {
-            OldCopy::Sqlite(pool, _) => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE '%key%'",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-            OldCopy::Postgres(pool, _) => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() \
-                 AND tablename LIKE '%key%'",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap(),
+            OldCopy::Sqlite(copy, _) | OldCopy::Postgres(copy, _) => testing::table_names(copy)
+                .await
+                .iter()
+                .filter(|name| name.contains("key"))
+                .count()
+                as i64,
             OldCopy::MySql(_) => 0,
         }
     }
 
     async fn drop(self) {
         match self {
-            OldCopy::Sqlite(pool, _dir) => pool.close().await,
-            OldCopy::Postgres(pool, name) => {
-                pool.close().await;
-                let mut conn = sqlx::PgConnection::connect(&admin_url(Backend::Postgres))
-                    .await
-                    .unwrap();
-                conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\"").as_str())
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
+            OldCopy::Sqlite(copy, _dir) => copy.close().await,
+            OldCopy::Postgres(copy, name) => {
+                copy.close().await;
+                testing::admin_execute(
+                    Backend::Postgres,
+                    &format!("DROP DATABASE IF EXISTS \"{name}\""),
+                )
+                .await;
             }
             OldCopy::MySql(_) => {}
         }
@@ -225,29 +207,12 @@ async fn erased_subject_is_unreadable_in_old_copy_while_others_still_decrypt(bac
             .await,
         0
     );
-    let live_index = match env.data().pool() {
-        DbPool::Sqlite(pool) => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM c_innbyggere WHERE dv_bidx_fodselsnummer = ?",
-        )
-        .bind(&before.fnr_index)
-        .fetch_one(pool)
-        .await
-        .unwrap(),
-        DbPool::Postgres(pool) => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM c_innbyggere WHERE dv_bidx_fodselsnummer = $1",
-        )
-        .bind(&before.fnr_index)
-        .fetch_one(pool)
-        .await
-        .unwrap(),
-        DbPool::MySql(pool) => sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM c_innbyggere WHERE dv_bidx_fodselsnummer = ?",
-        )
-        .bind(&before.fnr_index)
-        .fetch_one(pool)
-        .await
-        .unwrap(),
-    };
+    let live_index: i64 = testing::fetch_one(
+        env.data(),
+        "SELECT COUNT(*) FROM c_innbyggere WHERE dv_bidx_fodselsnummer = ?",
+        &[before.fnr_index.clone().into()],
+    )
+    .await;
     assert_eq!(live_index, 0);
     let keys = env
         .store

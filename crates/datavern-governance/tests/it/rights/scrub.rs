@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use datavern_sql::{Backend, DbPool};
+use datavern_sql::{Backend, testing};
 use datavern_store::{KeyState, SubjectId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -27,24 +27,12 @@ async fn secrets(env: &Env, subject: Uuid) -> (Vec<u8>, Vec<u8>) {
         KeyState::Live(wrapped) => wrapped.to_bytes(),
         KeyState::Destroyed { .. } => panic!("the key is destroyed already"),
     };
-    let sql = "SELECT fodselsnummer FROM c_innbyggere WHERE id = ";
-    let envelope: Vec<u8> = match env.data().pool() {
-        DbPool::Sqlite(pool) => sqlx::query_scalar(&format!("{sql}?"))
-            .bind(subject)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        DbPool::Postgres(pool) => sqlx::query_scalar(&format!("{sql}$1"))
-            .bind(subject)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        DbPool::MySql(pool) => sqlx::query_scalar(&format!("{sql}?"))
-            .bind(subject)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    };
+    let envelope: Vec<u8> = testing::fetch_one(
+        env.data(),
+        "SELECT fodselsnummer FROM c_innbyggere WHERE id = ?",
+        &[subject.into()],
+    )
+    .await;
     (wrapped, envelope)
 }
 
@@ -122,17 +110,14 @@ async fn postgres_erasure_vacuums_the_key_out_of_the_table_file() {
     let (wrapped, envelope) = secrets(&env, person).await;
     let keys = env.store.keys().database();
     let in_file = async |db: &datavern_sql::Database, table: &str, needle: &[u8]| -> bool {
-        let DbPool::Postgres(pool) = db.pool() else {
-            unreachable!()
-        };
         // The test role is a superuser: it may flush pages and read the relation's file.
-        sqlx::raw_sql("CHECKPOINT").execute(pool).await.unwrap();
-        let file: Vec<u8> = sqlx::query_scalar(&format!(
-            "SELECT pg_read_binary_file(pg_relation_filepath('{table}'))"
-        ))
-        .fetch_one(pool)
-        .await
-        .unwrap();
+        testing::execute(db, "CHECKPOINT").await;
+        let file: Vec<u8> = testing::fetch_one(
+            db,
+            &format!("SELECT pg_read_binary_file(pg_relation_filepath('{table}'))"),
+            &[],
+        )
+        .await;
         contains(&file, needle)
     };
     assert!(in_file(keys, "dv_subject_keys", &wrapped).await);

@@ -5,7 +5,7 @@
 
 use datavern_crypto::audit::{CheckpointSigner, KeyName};
 use datavern_sql::grants::{self, Grantee};
-use datavern_sql::{Backend, Database, DbPool};
+use datavern_sql::{Backend, Database, testing};
 use datavern_store::{Records, Store};
 
 use super::Env;
@@ -13,12 +13,10 @@ use crate::support::{execute, on_every_backend, report};
 
 /// Runs `sql` on `db`, returning the database's refusal, if any.
 async fn try_sql(db: &Database, sql: &str) -> Result<(), String> {
-    let result = match db.pool() {
-        DbPool::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
-        DbPool::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
-        DbPool::MySql(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
-    };
-    result.map_err(|err| err.to_string())
+    testing::try_execute(db, sql)
+        .await
+        .map(drop)
+        .map_err(|err| err.to_string())
 }
 
 async fn refused(db: &Database, sql: &str) -> String {
