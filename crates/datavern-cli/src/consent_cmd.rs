@@ -18,6 +18,7 @@ use anyhow::{Context, anyhow, bail};
 use datavern_core::access::{ConsentState, Principal, PrincipalId};
 use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
+use datavern_core::clock::SystemClock;
 use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
@@ -123,7 +124,7 @@ impl Opened {
             catalog,
             store,
             records,
-        } = Governed::open(settings, Missing::Refuse).await?;
+        } = Governed::open(settings, Missing::Refuse, Arc::new(SystemClock)).await?;
         Ok(Opened {
             catalog,
             store,
@@ -178,13 +179,7 @@ async fn record(
     let channel = args.channel;
     let at = match args.occurred_at {
         Some(at) => at,
-        None => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .context("the system clock is before 1970")?
-                .as_micros();
-            consent::time_from_micros(i64::try_from(now).unwrap_or_default())?
-        }
+        None => consent::time_from_micros(opened.store.now().as_micros())?,
     };
     let event = ConsentEvent::new(
         purpose,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
+use datavern_core::clock::Clock;
 use datavern_store::{ApplyReport, Records, Store};
 
 use crate::init_cmd::create_private_dir;
@@ -35,9 +36,13 @@ pub(crate) struct Governed {
 /// databases and applies the catalog first, and the serving role (`database.url`) only checks
 /// that the migrations are there and the tables match the catalog: it needs no privilege to
 /// change the schema (`datavern db grants`). Without, one role does both.
+///
+/// The store takes its time from `clock` (the system clock but where a command is told the
+/// time, as `request --now`): the one clock of everything the command does.
 pub(crate) async fn open_migrated(
     settings: &Settings,
     catalog: &Catalog,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Store, ApplyReport)> {
     let config = settings.store_config()?;
     let cannot_open = |config: &datavern_sql::StoreConfig| {
@@ -71,6 +76,7 @@ pub(crate) async fn open_migrated(
                 .with_context(|| cannot_open(&config))?
         }
     };
+    let store = store.with_clock(clock);
     let report = store
         .apply_catalog(catalog)
         .await
@@ -80,9 +86,13 @@ pub(crate) async fn open_migrated(
 
 /// The store with `catalog` applied and the audit log sealing and signing checkpoints as
 /// `serve` does; for commands that write no record (retention, holds, reports).
-pub(crate) async fn open_store(settings: &Settings, catalog: &Catalog) -> anyhow::Result<Store> {
+pub(crate) async fn open_store(
+    settings: &Settings,
+    catalog: &Catalog,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Store> {
     let signer = signer(settings, settings.mode()).await?;
-    let (store, _) = open_migrated(settings, catalog).await?;
+    let (store, _) = open_migrated(settings, catalog, clock).await?;
     store.audit().set_checkpointing(
         Arc::new(signer),
         AUDIT_ORIGIN,
@@ -93,7 +103,12 @@ pub(crate) async fn open_store(settings: &Settings, catalog: &Catalog) -> anyhow
 }
 
 impl Governed {
-    pub(crate) async fn open(settings: &Settings, missing: Missing) -> anyhow::Result<Governed> {
+    /// The governed store on `clock` (see [`open_migrated`]).
+    pub(crate) async fn open(
+        settings: &Settings,
+        missing: Missing,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Governed> {
         let mode = settings.mode();
         let catalog = Arc::new(settings.catalog()?);
         match missing {
@@ -110,7 +125,7 @@ impl Governed {
             }
         }
         let kek = kek(settings, mode).await?;
-        let store = open_store(settings, &catalog).await?;
+        let store = open_store(settings, &catalog, clock).await?;
         let records = Records::new(store.clone(), catalog.clone(), Arc::new(kek));
         Ok(Governed {
             catalog,

@@ -27,11 +27,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use datavern_core::access::{Principal, PrincipalId};
 use datavern_core::catalog::{FieldName, Kommunenummer, PurposeId};
+use datavern_core::clock::{Clock, ManualClock, SystemClock};
 use datavern_core::controls::{RestrictionReason, UnknownRestrictionReason};
 use datavern_core::dsr::{
-    Clock, EvidenceRef, ManualClock, Parameters, Reason, RequestState, RequestType,
-    SubjectIdentifier, SystemClock, UnknownRequestType, UnknownState, UnknownVerificationMethod,
-    Verification, VerificationMethod,
+    EvidenceRef, Parameters, Reason, RequestState, RequestType, SubjectIdentifier,
+    UnknownRequestType, UnknownState, UnknownVerificationMethod, Verification, VerificationMethod,
 };
 use datavern_server::error::{ApiError, Code};
 use datavern_server::wire::request::{RequestJson, RequestPage};
@@ -295,8 +295,8 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let step = Step::parse(command, tenant)?;
     let settings = Settings::load(&settings, &Overrides::default())?;
     let four_eyes = settings.requests.four_eyes()?;
-    let governed = Governed::open(&settings, Missing::Refuse).await?;
-    let requests = Requests::new(&governed.store, clock).with_four_eyes(four_eyes);
+    let governed = Governed::open(&settings, Missing::Refuse, clock).await?;
+    let requests = Requests::new(&governed.store).with_four_eyes(four_eyes);
     let principal = Principal::new(
         common_actor,
         tenant,

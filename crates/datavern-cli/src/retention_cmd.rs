@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use datavern_core::clock::SystemClock;
 use datavern_store::Store;
 use datavern_store::retention::{Retention, RetentionReport, RunMode};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -56,7 +57,6 @@ pub(crate) async fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {
@@ -70,6 +70,8 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
     }
     let catalog = Arc::new(settings.catalog()?);
     let store = open(&settings).await?;
+    // Judged at `--at`, else at the store's clock's time.
+    let now = args.at.unwrap_or_else(|| OffsetDateTime::from(store.now()));
     let bar = progress_bar();
     let job = Retention::new(store.clone(), catalog).with_batch_size(args.batch_size);
     let result = job
@@ -90,7 +92,7 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
 
 /// The store with the catalog applied and the audit log sealing and signing as `serve` does.
 pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Store> {
-    crate::governed::open_store(settings, &settings.catalog()?).await
+    crate::governed::open_store(settings, &settings.catalog()?, Arc::new(SystemClock)).await
 }
 
 /// A bar on stderr, drawn only when stderr is a terminal.

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
-use datavern_core::dsr::{Clock, FourEyes, SystemClock};
+use datavern_core::clock::Clock;
+use datavern_core::dsr::FourEyes;
 use datavern_store::requests::{Requests, SubjectResolver};
 use datavern_store::rights::Rights;
 use datavern_store::{Records, Store};
@@ -31,7 +32,7 @@ impl AppState {
     /// State over the record operations (built on a store the catalog was applied to) and an
     /// authenticator.
     pub fn new(records: Records, authenticator: Arc<dyn Authenticator>, metrics: Metrics) -> Self {
-        let requests = Requests::new(records.store(), Arc::new(SystemClock));
+        let requests = Requests::new(records.store());
         let rights = Rights::new(records.clone());
         AppState {
             inner: Arc::new(Inner {
@@ -45,12 +46,10 @@ impl AppState {
         }
     }
 
-    /// The same state with the data subject request register on `clock` (tests move a
-    /// [`ManualClock`](datavern_core::dsr::ManualClock) instead of sleeping).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.requests = Requests::new(self.inner.records.store(), clock)
-            .with_four_eyes(self.requests.four_eyes().clone());
-        self
+    /// The clock of the store every handler takes time from (tests give the store a
+    /// [`ManualClock`](datavern_core::clock::ManualClock) with `Store::with_clock`).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.inner.records.store().clock()
     }
 
     /// The same state with the four-eyes rule `four_eyes` for data subject requests (the

@@ -5,16 +5,12 @@
 //! (catalog queries, locks, row-level security) are run with [`Conn::execute_raw`] and
 //! [`Conn::fetch_strings`].
 
-use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Value};
+use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_binder::SqlxBinder;
 use sqlx::mysql::MySqlRow;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, MySqlConnection, PgConnection, SqliteConnection};
-
-use time::OffsetDateTime;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 
 use crate::backend::Backend;
 use crate::error::Result;
@@ -262,33 +258,3 @@ macro_rules! text_like_string {
 }
 
 text_like_string!(sqlx::Sqlite, sqlx::Postgres);
-
-/// SQLite keeps times as text; a fixed width (always six fractional digits, `Z`) makes text
-/// order time order, which range queries on the audit log and on record fields rely on.
-const SQLITE_TIME: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// An optional time as a value for `backend`: [`time_value`], or a NULL of the column's type
-/// (PostgreSQL refuses a text NULL for a `TIMESTAMPTZ` column).
-pub fn optional_time_value(backend: Backend, at: Option<OffsetDateTime>) -> Value {
-    match (at, backend) {
-        (Some(at), _) => time_value(backend, at),
-        (None, Backend::Sqlite) => Value::String(None),
-        (None, Backend::Postgres | Backend::MySql) => Value::TimeDateTimeWithTimeZone(None),
-    }
-}
-
-/// A time as a value for `backend`: native on PostgreSQL and MariaDB/MySQL, fixed-width
-/// RFC 3339 text in UTC on SQLite.
-pub fn time_value(backend: Backend, at: OffsetDateTime) -> Value {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    match backend {
-        Backend::Sqlite => match at.format(SQLITE_TIME) {
-            Ok(text) => text.into(),
-            // Years beyond 9999 do not format; sqlx's own encoding still sorts correctly
-            // against them.
-            Err(_) => at.into(),
-        },
-        Backend::Postgres | Backend::MySql => at.into(),
-    }
-}

@@ -16,6 +16,7 @@
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
 //!   backend.
 
+mod at;
 mod backend;
 pub mod baseline;
 mod config;
@@ -28,12 +29,13 @@ mod migrate;
 pub mod testing;
 mod tx;
 
+pub use self::at::{At, TimeError, to_civil_date, to_time_date};
 pub use self::backend::{Backend, UnknownBackend};
 pub use self::config::{
     DatabaseConfig, EMBEDDED_DATA_FILE, EMBEDDED_KEYS_FILE, StoreConfig, TlsMode, UnknownTlsMode,
     redact_url,
 };
-pub use self::conn::{AnyRow, Conn, PooledConn, Text, optional_time_value, time_value};
+pub use self::conn::{AnyRow, Conn, PooledConn, Text};
 pub use self::database::{Database, DbPool, PoolStats, WriteTurn};
 pub use self::error::{DatabaseRole, Result, SqlError, report};
 pub use self::migrate::migrations;

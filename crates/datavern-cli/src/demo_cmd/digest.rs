@@ -21,8 +21,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use aws_lc_rs::digest::{Context as Sha256, SHA256};
+use std::sync::Arc;
+
 use datavern_core::access::AccessRequest;
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::clock::SystemClock;
 use datavern_core::demo::{self, Plan};
 use datavern_core::record;
 use datavern_store::{RecordView, Records, RequestMeta};
@@ -62,7 +65,7 @@ pub(crate) struct DigestArgs {
 }
 
 pub(super) async fn digest(settings: Settings, args: DigestArgs) -> anyhow::Result<ExitCode> {
-    let governed = Governed::open(&settings, Missing::Refuse).await?;
+    let governed = Governed::open(&settings, Missing::Refuse, Arc::new(SystemClock)).await?;
     let outcome = sample_digest(&governed, &args).await;
     let closed = governed.close().await;
     let (digest, found, missing) = outcome?;

@@ -23,8 +23,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use std::sync::Arc;
+
 use datavern_bench::{Latencies, ratio};
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::clock::SystemClock;
 use datavern_core::demo::{self, Plan};
 use datavern_core::id::Fodselsnummer;
 use datavern_store::StoreError;
@@ -137,7 +140,7 @@ impl Side {
 }
 
 pub(super) async fn rights(settings: Settings, args: RightsArgs) -> anyhow::Result<ExitCode> {
-    let governed = Governed::open(&settings, Missing::Refuse).await?;
+    let governed = Governed::open(&settings, Missing::Refuse, Arc::new(SystemClock)).await?;
     let outcome = measure(&governed, &args).await;
     let closed = governed.close().await;
     let report = outcome?;
@@ -219,7 +222,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
             }
             1 => {
                 let outcome = rights
-                    .erase(&actor, &subjects, OffsetDateTime::now_utc())
+                    .erase(&actor, &subjects, governed.store.now().into())
                     .await?;
                 erase.record(started.elapsed(), outcome.record_count());
             }
@@ -249,7 +252,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
     ];
 
     let retention = if args.retention {
-        let ahead = OffsetDateTime::now_utc() + time::Duration::days(365 * 30);
+        let ahead = OffsetDateTime::from(governed.store.now()) + time::Duration::days(365 * 30);
         let report = Retention::new(governed.store.clone(), catalog.clone())
             .run(ahead, RunMode::Apply, |_| {})
             .await

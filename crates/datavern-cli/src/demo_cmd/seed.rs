@@ -15,8 +15,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
+use std::sync::Arc;
+
 use datavern_core::access::AccessRequest;
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::clock::SystemClock;
 use datavern_core::demo::{self, Plan};
 use datavern_core::record::{self, Mode};
 use datavern_store::{Records, RequestMeta};
@@ -63,7 +66,7 @@ struct Seeder {
 }
 
 pub(super) async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode> {
-    let governed = Governed::open(&settings, Missing::Create).await?;
+    let governed = Governed::open(&settings, Missing::Create, Arc::new(SystemClock)).await?;
     let catalog = &governed.catalog;
     let tenant = tenant(catalog, args.tenant)?;
     let principal = principal(SEED_PRINCIPAL, tenant, &PURPOSES)?;

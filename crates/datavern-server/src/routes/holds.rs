@@ -12,7 +12,6 @@ use datavern_core::access::Principal;
 use datavern_core::catalog::CollectionName;
 use datavern_store::audit::AuditAction;
 use datavern_store::{HoldScope, LegalHolds, NewHold, SubjectId};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audited;
@@ -113,7 +112,6 @@ async fn place_hold(
                 reason: body.reason,
                 expires_at: body.expires_at,
             },
-            OffsetDateTime::now_utc(),
         )
         .await?)
 }
@@ -155,13 +153,7 @@ async fn release_hold(
         .map_err(|_| ApiError::new(Code::BadRequest, "the hold id in the path is not a UUID"))?;
     let ApiJson(body) = body?;
     Ok(LegalHolds::new(state.store().clone())
-        .release(
-            principal.tenant(),
-            id,
-            principal.id(),
-            &body.reason,
-            OffsetDateTime::now_utc(),
-        )
+        .release(principal.tenant(), id, principal.id(), &body.reason)
         .await?)
 }
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
-use datavern_core::dsr::{ManualClock, SubjectIdentifier};
+use datavern_core::clock::ManualClock;
+use datavern_core::dsr::SubjectIdentifier;
 use datavern_crypto::ApiKey;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
@@ -103,12 +104,12 @@ impl DsrApp {
             ),
             (oslo.hash(), principal("oslo-pvo", "0301", &["dpo"])),
         ]);
-        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
-        // 10:00 in Oslo on Saturday 31 January 2026.
+        // 10:00 in Oslo on Saturday 31 January 2026, for the whole store.
         let clock = ManualClock::new("2026-01-31T09:00:00Z".parse().unwrap());
+        let store = store.with_clock(Arc::new(clock.clone()));
+        let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
         let kari = SubjectId::from_uuid(Uuid::now_v7());
-        let mut state = AppState::new(records, Arc::new(keys), Metrics::global())
-            .with_clock(Arc::new(clock.clone()));
+        let mut state = AppState::new(records, Arc::new(keys), Metrics::global());
         if let Some(resolver) = resolver {
             state = state.with_subject_resolver(resolver);
         } else {

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::classification::Classification;
-use datavern_core::dsr::{Clock as _, ManualClock};
+use datavern_core::clock::{Clock as _, ManualClock, SystemClock};
 use datavern_crypto::ApiKey;
 use datavern_server::auth::StaticKeys;
 use datavern_server::metrics::Metrics;
@@ -90,8 +90,8 @@ struct Family {
 }
 
 impl RightsApp {
-    /// The server with the catalog's subject resolver and a clock showing the real time (legal
-    /// holds are placed at the real time and judged on this clock).
+    /// The server with the catalog's subject resolver, its store on a clock showing the real
+    /// time when it starts (holds are placed and judged on it, and tests move it).
     async fn spawn(backend: Backend) -> RightsApp {
         Self::spawn_with(backend, test_catalog()).await
     }
@@ -137,10 +137,10 @@ impl RightsApp {
                 .with_roles([Role::parse("dpo").unwrap()]),
             ),
         ]);
+        let clock = ManualClock::new(SystemClock.now());
+        let store = store.with_clock(Arc::new(clock.clone()));
         let (records, keys_dir) = records_with_local_kek(&store, catalog).await;
-        let clock = ManualClock::new(jiff::Timestamp::now());
-        let state = AppState::new(records, Arc::new(keys), Metrics::global())
-            .with_clock(Arc::new(clock.clone()));
+        let state = AppState::new(records, Arc::new(keys), Metrics::global());
         let (addr, stop, task) = serve(state, ServerConfig::default()).await;
         RightsApp {
             addr,

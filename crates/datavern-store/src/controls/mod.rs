@@ -200,7 +200,7 @@ impl Controls {
         }
         let stored = sql::append_consent(
             &mut tx.conn(),
-            sql::Actor::of(principal),
+            sql::Actor::of(principal, self.records.store().now()),
             subject.as_uuid(),
             event,
             meta.request_id.as_deref(),
@@ -254,6 +254,7 @@ impl Controls {
         meta: &RequestMeta,
     ) -> Result<()> {
         let mut entry = AuditEntry::new(
+            self.records.store().now(),
             Some(principal.tenant()),
             principal.id().as_str(),
             action,
@@ -328,8 +329,15 @@ impl Controls {
         self.check_subjects(&mut tx, tenant, subjects).await?;
         let ids: Vec<Uuid> = subjects.iter().map(SubjectId::as_uuid).collect();
         for subject in &ids {
-            sql::insert_restriction(&mut tx.conn(), principal, *subject, reason, request_id)
-                .await?;
+            sql::insert_restriction(
+                &mut tx.conn(),
+                self.records.store().now(),
+                principal,
+                *subject,
+                reason,
+                request_id,
+            )
+            .await?;
         }
         let marked = self
             .records
@@ -358,6 +366,7 @@ impl Controls {
         for subject in &ids {
             sql::insert_restriction(
                 &mut tx.conn(),
+                self.records.store().now(),
                 principal,
                 *subject,
                 RestrictionReason::ArchiveDuty,
@@ -393,6 +402,7 @@ impl Controls {
         for subject in &ids {
             sql::lift(
                 &mut tx.conn(),
+                self.records.store().now(),
                 sql::Register::Restrictions,
                 principal,
                 *subject,
@@ -442,6 +452,7 @@ impl Controls {
             for purpose in targets {
                 recorded += sql::insert_objection(
                     &mut tx.conn(),
+                    self.records.store().now(),
                     principal,
                     subject.as_uuid(),
                     purpose,
@@ -475,6 +486,7 @@ impl Controls {
         for subject in subjects {
             lifted += sql::lift(
                 &mut tx.conn(),
+                self.records.store().now(),
                 sql::Register::Objections,
                 principal,
                 subject.as_uuid(),

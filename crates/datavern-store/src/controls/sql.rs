@@ -8,7 +8,7 @@ use datavern_core::consent::{
     ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
 use datavern_core::controls::RestrictionReason;
-use datavern_sql::{Conn, Text};
+use datavern_sql::{At, Conn, Text};
 use sea_query::{Alias, Cond, Expr, Order, Query, SimpleExpr};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -22,18 +22,20 @@ use crate::outbox::{self, SubjectEvent};
 use crate::records::RecordError;
 use crate::records::control::{GRANTED, WITHDRAWN};
 
-/// Who changes a register: the principal's id and tenant.
+/// Who changes a register, and when: the principal's id and tenant, the store's clock's time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Actor<'a> {
     pub(crate) tenant: Kommunenummer,
     pub(crate) id: &'a str,
+    pub(crate) at: At,
 }
 
 impl<'a> Actor<'a> {
-    pub(crate) fn of(principal: &'a Principal) -> Self {
+    pub(crate) fn of(principal: &'a Principal, at: At) -> Self {
         Actor {
             tenant: principal.tenant(),
             id: principal.id().as_str(),
+            at,
         }
     }
 }
@@ -45,29 +47,8 @@ fn col(name: &str) -> Alias {
     Alias::new(name)
 }
 
-fn time_expr(conn: &Conn<'_>, at: OffsetDateTime) -> SimpleExpr {
+fn time_expr(conn: &Conn<'_>, at: impl Into<At>) -> SimpleExpr {
     crate::records::time_expr(conn.backend(), at)
-}
-
-/// Now, truncated to the microsecond every backend stores.
-fn now() -> OffsetDateTime {
-    from_micros(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
-}
-
-fn from_micros(micros: i128) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn to_offset(at: jiff::Timestamp) -> OffsetDateTime {
-    from_micros(i128::from(at.as_microsecond()))
-}
-
-fn to_jiff(at: OffsetDateTime) -> jiff::Timestamp {
-    let micros = at.unix_timestamp_nanos() / 1000;
-    i64::try_from(micros)
-        .ok()
-        .and_then(|m| jiff::Timestamp::from_microsecond(m).ok())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 /// Fails unless 1 to [`MAX_SUBJECTS`] subjects are given.
@@ -89,6 +70,7 @@ fn entry(
     request_id: Option<&str>,
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(
+        principal.at,
         Some(principal.tenant),
         principal.id,
         action,
@@ -114,8 +96,8 @@ pub(crate) async fn append_consent(
 ) -> Result<StoredConsent> {
     let tenant = principal.tenant;
     let id = Uuid::now_v7();
-    let recorded_at = now();
-    let at = to_offset(event.at());
+    let recorded_at = principal.at;
+    let at = At::from(event.at());
     let purpose = event.purpose().as_str();
     let insert = Query::insert()
         .into_table(col("dv_consent_events"))
@@ -159,7 +141,7 @@ pub(crate) async fn append_consent(
         .add(Expr::col(col("tenant")).eq(tenant.as_str()))
         .add(Expr::col(col("subject_id")).eq(subject))
         .add(Expr::col(col("purpose")).eq(purpose));
-    let current: Vec<(OffsetDateTime,)> = conn
+    let current: Vec<(At,)> = conn
         .fetch_all(
             &Query::select()
                 .column(col("since"))
@@ -225,7 +207,7 @@ pub(crate) async fn append_consent(
                 "purpose": purpose,
                 "consent_event_id": id,
             }),
-            time: recorded_at,
+            time: recorded_at.into(),
         },
     )
     .await?;
@@ -233,7 +215,7 @@ pub(crate) async fn append_consent(
         id,
         subject: SubjectId::from_uuid(subject),
         event: event.clone(),
-        recorded_at,
+        recorded_at: recorded_at.into(),
         request_id: request_id.map(str::to_owned),
     })
 }
@@ -245,15 +227,15 @@ type ConsentRow = (
     Text,
     Option<Text>,
     Text,
-    OffsetDateTime,
+    At,
     Text,
-    OffsetDateTime,
+    At,
     Option<Text>,
     Option<Text>,
 );
 
 /// A `dv_consent_state` row as read.
-type StateRow = (Text, Text, OffsetDateTime, Uuid);
+type StateRow = (Text, Text, At, Uuid);
 
 /// The consent history (in the order recorded) and current states of `subject`.
 pub(super) async fn consents(
@@ -300,7 +282,7 @@ pub(super) async fn consents(
                     .0
                     .parse::<ConsentChannel>()
                     .map_err(|_| corrupt("channel"))?,
-                to_jiff(row.5),
+                row.5.to_timestamp().map_err(|_| corrupt("occurred_at"))?,
                 &row.6.0,
             )
             .map_err(|_| corrupt("recorded_by"))?;
@@ -314,7 +296,7 @@ pub(super) async fn consents(
                 id: row.0,
                 subject,
                 event,
-                recorded_at: row.7,
+                recorded_at: row.7.into(),
                 request_id: row.8.map(|t| t.0),
             })
         })
@@ -340,7 +322,7 @@ pub(super) async fn consents(
                 } else {
                     ConsentState::NotGranted
                 },
-                since: row.2,
+                since: row.2.into(),
                 event_id: row.3,
             })
         })
@@ -361,6 +343,7 @@ fn corrupt(column: &str) -> crate::StoreError {
 /// Records a restriction of `subject` unless one is active; audited, with its event.
 pub(super) async fn insert_restriction(
     conn: &mut Conn<'_>,
+    at: At,
     principal: &Principal,
     subject: Uuid,
     reason: RestrictionReason,
@@ -374,7 +357,7 @@ pub(super) async fn insert_restriction(
         return Ok(());
     }
     let id = Uuid::now_v7();
-    let since = now();
+    let since = at;
     let insert = Query::insert()
         .into_table(col("dv_restrictions"))
         .columns(
@@ -401,7 +384,7 @@ pub(super) async fn insert_restriction(
         .to_owned();
     conn.execute(&insert).await?;
     let audit_entry = entry(
-        Actor::of(principal),
+        Actor::of(principal, at),
         AuditAction::Restrict,
         subject,
         None,
@@ -422,7 +405,7 @@ pub(super) async fn insert_restriction(
                 "reason": reason.as_str(),
                 "request_id": request_id,
             }),
-            time: since,
+            time: since.into(),
         },
     )
     .await?;
@@ -433,6 +416,7 @@ pub(super) async fn insert_restriction(
 /// unless the same one is active; audited, with its event. Returns 1 if recorded.
 pub(super) async fn insert_objection(
     conn: &mut Conn<'_>,
+    at: At,
     principal: &Principal,
     subject: Uuid,
     purpose: Option<&PurposeId>,
@@ -447,7 +431,7 @@ pub(super) async fn insert_objection(
         return Ok(0);
     }
     let id = Uuid::now_v7();
-    let since = now();
+    let since = at;
     let purpose = purpose.map(PurposeId::as_str);
     let insert = Query::insert()
         .into_table(col("dv_objections"))
@@ -475,7 +459,7 @@ pub(super) async fn insert_objection(
         .to_owned();
     conn.execute(&insert).await?;
     let audit_entry = entry(
-        Actor::of(principal),
+        Actor::of(principal, at),
         AuditAction::Object,
         subject,
         purpose,
@@ -496,7 +480,7 @@ pub(super) async fn insert_objection(
                 "purpose": purpose,
                 "request_id": request_id,
             }),
-            time: since,
+            time: since.into(),
         },
     )
     .await?;
@@ -557,6 +541,7 @@ async fn active(
 /// `purposes`, or all with `None`); audited, with an event each. Returns how many.
 pub(super) async fn lift(
     conn: &mut Conn<'_>,
+    at: At,
     register: Register,
     principal: &Principal,
     subject: Uuid,
@@ -574,7 +559,7 @@ pub(super) async fn lift(
                 .any(|w| purpose.as_deref() == Some(w.as_str())),
         })
         .collect();
-    let lifted_at = now();
+    let lifted_at = at;
     for (id, purpose) in &entries {
         let update = Query::update()
             .table(col(register.table()))
@@ -597,7 +582,7 @@ pub(super) async fn lift(
             ),
         };
         let audit_entry = entry(
-            Actor::of(principal),
+            Actor::of(principal, at),
             action,
             subject,
             purpose.as_deref(),
@@ -618,7 +603,7 @@ pub(super) async fn lift(
                     "purpose": purpose,
                     "request_id": request_id,
                 }),
-                time: lifted_at,
+                time: lifted_at.into(),
             },
         )
         .await?;
@@ -627,14 +612,7 @@ pub(super) async fn lift(
 }
 
 /// A `dv_restrictions` row as read.
-type RestrictionRow = (
-    Uuid,
-    Text,
-    OffsetDateTime,
-    Text,
-    Option<Text>,
-    Option<OffsetDateTime>,
-);
+type RestrictionRow = (Uuid, Text, At, Text, Option<Text>, Option<At>);
 
 /// Every restriction of `subject`, oldest first.
 pub(super) async fn restrictions(
@@ -650,10 +628,10 @@ pub(super) async fn restrictions(
             Ok(Restriction {
                 id: row.0,
                 reason: row.1.0.parse().map_err(|_| corrupt("reason"))?,
-                since: row.2,
+                since: row.2.into(),
                 recorded_by: row.3.0,
                 request_id: row.4.map(|t| t.0),
-                lifted_at: row.5,
+                lifted_at: row.5.map(OffsetDateTime::from),
             })
         })
         .collect()
@@ -687,14 +665,7 @@ fn history(
 }
 
 /// A `dv_objections` row as read.
-type ObjectionRow = (
-    Uuid,
-    Option<Text>,
-    OffsetDateTime,
-    Text,
-    Option<Text>,
-    Option<OffsetDateTime>,
-);
+type ObjectionRow = (Uuid, Option<Text>, At, Text, Option<Text>, Option<At>);
 
 /// Every objection of `subject`, oldest first.
 pub(super) async fn objections(
@@ -714,10 +685,10 @@ pub(super) async fn objections(
                     .map(|p| PurposeId::parse(&p.0))
                     .transpose()
                     .map_err(|_| corrupt("purpose"))?,
-                since: row.2,
+                since: row.2.into(),
                 recorded_by: row.3.0,
                 request_id: row.4.map(|t| t.0),
-                lifted_at: row.5,
+                lifted_at: row.5.map(OffsetDateTime::from),
             })
         })
         .collect()

@@ -9,7 +9,7 @@ use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{BlindIndexKey, DataKey};
-use datavern_sql::{Backend, Conn};
+use datavern_sql::{At, Backend, Conn};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
@@ -248,6 +248,7 @@ async fn insert_rows(
 
 /// The audit entry of a write of record `id` about `subjects` (primary first).
 fn write_entry(
+    at: At,
     grant: &Grant,
     fields: Option<Vec<&FieldName>>,
     id: Uuid,
@@ -259,7 +260,7 @@ fn write_entry(
         Some(fields) => grant.audit().with_fields(fields),
         None => grant.audit(),
     };
-    let mut entry = AuditEntry::from_facts(&facts).with_record(id);
+    let mut entry = AuditEntry::from_facts(at, &facts).with_record(id);
     if let Some(primary) = primary {
         entry = entry.with_subject(primary);
     }
@@ -483,7 +484,7 @@ async fn create_all(
         );
     }
 
-    let now = codec::now_micros();
+    let now = records.now();
     let time = time_expr(backend, now);
     let tenant_expr: SimpleExpr = Expr::val(tenant.as_str()).into();
     // Rows grouped by their columns (a record that leaves out an optional field has fewer),
@@ -527,6 +528,7 @@ async fn create_all(
         let primary = plan.primary_subject(new.id, &new.references);
         let secondary = plan.secondary_subjects(&new.references);
         entries.push(write_entry(
+            now.into(),
             grant,
             Some(new.record.field_names().collect()),
             new.id,
@@ -603,6 +605,7 @@ async fn create_all(
         let actor = crate::controls::Actor {
             tenant,
             id: grant.principal().as_str(),
+            at: now.into(),
         };
         for new in &prepared {
             crate::controls::append_consent(
@@ -761,7 +764,7 @@ pub(super) async fn update(
             .refuse_with(grant, Some(id), primary, secondary, error, meta)
             .await);
     }
-    let now = codec::now_micros();
+    let now = records.now();
     if archive_duty(records, plan).is_some() {
         // Archive duty: the version replaced is kept, in this transaction (see `history`).
         history::keep(
@@ -861,6 +864,7 @@ pub(super) async fn update(
         controls: row.controls,
     };
     let entry = write_entry(
+        now.into(),
         grant,
         Some(patch.field_names().collect()),
         id,
@@ -928,6 +932,7 @@ pub(super) async fn delete(
     tx.conn().execute(&delete).await?;
     // Every field goes with the row (the grant's audit facts list them all for a delete).
     let entry = write_entry(
+        records.store().now(),
         grant,
         None,
         id,
@@ -945,7 +950,7 @@ pub(super) async fn delete(
             record: id,
             version: row.version,
             fields: plan.fields.iter().map(|f| f.name.clone()).collect(),
-            time: codec::now_micros(),
+            time: records.now(),
         },
     )
     .await?;
@@ -983,7 +988,7 @@ async fn guard(
     change: Change,
 ) -> Result<Option<RecordError>> {
     let subjects = plan.all_subjects(row.id, &row.references);
-    let now = codec::now_micros();
+    let now = records.now();
     if let Some(held) = held(&mut tx.conn(), plan, tenant, row.id, &subjects, now).await? {
         return Ok(Some(held));
     }

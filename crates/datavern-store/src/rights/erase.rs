@@ -30,7 +30,7 @@ use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::records::history;
 use crate::records::support::RawRow;
-use crate::records::{Records, time_expr};
+use crate::records::time_expr;
 use crate::table::{Table, TableField};
 
 /// Record ids per statement (well below every backend's parameter limit).
@@ -221,7 +221,7 @@ impl Rights {
         let records = &self.records;
         let catalog = records.catalog().clone();
         let backend = records.store().data().backend();
-        let changed_at = Records::now_micros();
+        let changed_at = records.now();
 
         let mut parts = Vec::new();
         let mut retained: BTreeMap<Uuid, String> = BTreeMap::new();
@@ -593,7 +593,7 @@ async fn apply(
             plan.method.outcome()
         };
         let mut entry = actor
-            .entry(AuditAction::DsrErase, outcome)
+            .entry(now.into(), AuditAction::DsrErase, outcome)
             .with_subjects(plan.subjects.iter().copied())
             .with_fields(part.fields.iter().cloned());
         entry.collection = Some(name.to_owned());

@@ -17,7 +17,6 @@ use crate::audit::{self, AuditAction, AuditOutcome};
 use crate::error::Result;
 use crate::ids::SubjectId;
 use crate::outbox::{self, RecordChange, RecordEvent};
-use crate::records::Records;
 use crate::records::time_expr;
 
 /// One correction: new values for fields of one record of the subject.
@@ -137,7 +136,7 @@ impl Rights {
         // No field above the runner's clearance is changed (`clearance.rs`).
         shortfall.into_result()?;
 
-        let now = Records::now_micros();
+        let now = records.now();
         let mut outcomes = Vec::with_capacity(validated.len());
         let mut tx = Tx::begin(records.store().data(), tenant, TxMode::Write).await?;
         for (correction, collection, patch) in validated {
@@ -229,7 +228,7 @@ impl Rights {
                 .or(seen.first())
                 .map(|a| a.subject);
             let mut entry = actor
-                .entry(AuditAction::DsrRectify, AuditOutcome::Granted)
+                .entry(now.into(), AuditAction::DsrRectify, AuditOutcome::Granted)
                 .with_record(row.id)
                 .with_fields(fields.iter().cloned());
             if let Some(subject) = primary {

@@ -3,11 +3,10 @@
 use std::collections::BTreeSet;
 
 use datavern_core::catalog::Catalog;
-use datavern_sql::{Backend, Conn, Database, DbPool, Text};
+use datavern_sql::{At, Backend, Conn, Database, DbPool, Text};
 use sea_query::{Alias, Query};
 use sqlx::Connection;
 use sqlx::types::Json;
-use time::OffsetDateTime;
 
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
 use super::names::{TENANT_POLICY, checked};
@@ -43,7 +42,11 @@ const LOCK_TIMEOUT_SECS: i64 = 60;
 /// Applies `catalog` to the data database, all or nothing where the backend allows it
 /// (PostgreSQL and SQLite run it in one transaction; MariaDB/MySQL DDL commits implicitly,
 /// so there every step is idempotent and a rerun completes an interrupted one).
-pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<ApplyReport> {
+pub(crate) async fn apply_catalog(
+    db: &Database,
+    catalog: &Catalog,
+    now: At,
+) -> Result<ApplyReport> {
     let wanted: Vec<Table> = catalog.collections().iter().map(Table::new).collect();
     // Generate every statement first: a bad identifier fails before anything runs.
     for table in &wanted {
@@ -55,7 +58,7 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
             // IMMEDIATE takes the write lock up front, so two appliers queue instead of one
             // failing to upgrade its read snapshot.
             let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            let report = apply_locked(Conn::Sqlite(&mut tx), &wanted).await?;
+            let report = apply_locked(Conn::Sqlite(&mut tx), &wanted, now).await?;
             tx.commit().await?;
             Ok(report)
         }
@@ -65,7 +68,7 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
                 .bind(PG_LOCK_KEY)
                 .execute(&mut *tx)
                 .await?;
-            let report = apply_locked(Conn::Postgres(&mut tx), &wanted).await?;
+            let report = apply_locked(Conn::Postgres(&mut tx), &wanted, now).await?;
             tx.commit().await?;
             Ok(report)
         }
@@ -82,7 +85,7 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
                      {LOCK_TIMEOUT_SECS} s; try again"
                 )));
             }
-            let result = apply_locked(Conn::MySql(&mut conn), &wanted).await;
+            let result = apply_locked(Conn::MySql(&mut conn), &wanted, now).await;
             let released = sqlx::query(&format!("SELECT RELEASE_LOCK({MYSQL_LOCK_EXPR})"))
                 .execute(&mut *conn)
                 .await;
@@ -100,7 +103,7 @@ pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<Ap
 /// A row of `dv_collections`.
 type RegistryRow = (Text, Text, Json<serde_json::Value>, Text);
 
-async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyReport> {
+async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table], now: At) -> Result<ApplyReport> {
     let registry: Vec<RegistryRow> = conn
         .fetch_all(
             Query::select()
@@ -170,7 +173,7 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyRepor
         report.unchanged.push(applied.collection.clone());
     }
     for table in to_create {
-        create(&mut conn, table).await?;
+        create(&mut conn, table, now).await?;
         report.created.push(table.collection.clone());
     }
     Ok(report)
@@ -178,7 +181,7 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyRepor
 
 /// Creates `table` (or adopts an unregistered table with exactly its columns) and registers
 /// it.
-async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
+async fn create(conn: &mut Conn<'_>, table: &TableDescription, now: At) -> Result<()> {
     let live = live_columns(conn, &table.table).await?;
     if !live.is_empty() {
         let problem = column_mismatch(&live, table).map(|mismatch| {
@@ -191,7 +194,7 @@ async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
     for statement in create_statements(table, conn.backend())? {
         conn.execute_raw(&statement).await?;
     }
-    let now = OffsetDateTime::now_utc();
+    let now = now.value(conn.backend());
     let description = serde_json::to_value(table).map_err(|err| drift(table, err.to_string()))?;
     conn.execute(
         Query::insert()
@@ -210,7 +213,7 @@ async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
                 table.table.clone().into(),
                 description.into(),
                 table.fingerprint().into(),
-                now.into(),
+                now.clone().into(),
                 now.into(),
             ]),
     )

@@ -21,4 +21,5 @@ mod retention;
 mod rights;
 mod rls;
 mod support;
+mod times;
 mod tls;

@@ -6,7 +6,6 @@ use datavern_core::catalog::CollectionName;
 use datavern_sql::Backend;
 use datavern_store::rights::ErasureMethod;
 use datavern_store::{HoldScope, KeyState, LegalHolds, NewHold, SubjectId};
-use time::OffsetDateTime;
 
 use super::Env;
 use crate::support::{backend_tests, report, scalar, strings, tenant};
@@ -26,7 +25,7 @@ async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
     let subjects = env.resolve_fnr(1).await;
     let outcome = env
         .rights
-        .erase(&env.actor(), &subjects, OffsetDateTime::now_utc())
+        .erase(&env.actor(), &subjects, env.now())
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     assert!(outcome.complete);
@@ -118,11 +117,7 @@ async fn erasing_a_guardian_removes_only_their_part_of_the_application(backend: 
     let family = env.family().await;
     let outcome = env
         .rights
-        .erase(
-            &env.actor(),
-            &[SubjectId::from_uuid(family.b)],
-            OffsetDateTime::now_utc(),
-        )
+        .erase(&env.actor(), &[SubjectId::from_uuid(family.b)], env.now())
         .await
         .unwrap();
     let part = outcome.collection("barnehagesoknader").unwrap();
@@ -181,7 +176,7 @@ async fn erasure_twice_is_idempotent(backend: Backend) {
     let env = Env::new(backend).await;
     env.family().await;
     let subjects = env.resolve_fnr(1).await;
-    let now = OffsetDateTime::now_utc();
+    let now = env.now();
     let first = env
         .rights
         .erase(&env.actor(), &subjects, now)
@@ -221,7 +216,7 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
     let holds = LegalHolds::new(env.store.clone());
-    let now = OffsetDateTime::now_utc();
+    let now = env.now();
     holds
         .place(
             &env.catalog,
@@ -234,7 +229,6 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
                 reason: "Tvistesak 26-001234TVI-BERG".to_owned(),
                 expires_at: None,
             },
-            now,
         )
         .await
         .unwrap();
@@ -285,7 +279,6 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
                 reason: "Barnevernssak".to_owned(),
                 expires_at: None,
             },
-            now,
         )
         .await
         .unwrap();
@@ -343,7 +336,7 @@ async fn anonymization_keeps_only_non_personal_fields(backend: Backend) {
     let subjects = env.resolve_fnr(1).await;
     let outcome = env
         .rights
-        .erase(&env.actor(), &subjects, OffsetDateTime::now_utc())
+        .erase(&env.actor(), &subjects, env.now())
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     let saker = outcome.collection("saker").unwrap();
@@ -452,11 +445,8 @@ async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
 
     let rights = env.rights.clone();
     let actor = env.actor();
-    let erasure = tokio::spawn(async move {
-        rights
-            .erase(&actor, &subjects, OffsetDateTime::now_utc())
-            .await
-    });
+    let now = env.now();
+    let erasure = tokio::spawn(async move { rights.erase(&actor, &subjects, now).await });
     // Until the erasure waits for the placement (or has finished without waiting, which is
     // the bug): the database's own view of its lock waits, in this test's database only.
     let waiting = match env.store.data().pool() {
@@ -552,7 +542,6 @@ async fn rectification_keeps_archived_versions_and_a_hold_refuses_it(backend: Ba
                 reason: "Tilsynssak 26-4".to_owned(),
                 expires_at: None,
             },
-            OffsetDateTime::now_utc(),
         )
         .await
         .unwrap();
