@@ -42,8 +42,13 @@ pub(crate) const MAX_FIELD: usize = 64;
 ///
 /// ```
 /// use datavern_store::audit::AuditEntry;
-/// # fn demo(facts: &datavern_core::access::AuditFacts, record: uuid::Uuid, child: uuid::Uuid) {
-/// let entry = AuditEntry::from_facts(facts)
+/// # fn demo(
+/// #     store: &datavern_store::Store,
+/// #     facts: &datavern_core::access::AuditFacts,
+/// #     record: uuid::Uuid,
+/// #     child: uuid::Uuid,
+/// # ) {
+/// let entry = AuditEntry::from_facts(store.now(), facts)
 ///     .with_record(record)
 ///     .with_subject(child)
 ///     .with_request_id("req-1");
