@@ -152,7 +152,7 @@ impl Env {
         let server = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
-        let baseline = RawBaseline::new(store.data().clone());
+        let baseline = RawBaseline::new(store.data().clone(), store.clock().clone());
         baseline.create_table().await?;
         Ok(Env {
             store,

@@ -179,13 +179,7 @@ async fn record(
     let channel = args.channel;
     let at = match args.occurred_at {
         Some(at) => at,
-        None => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .context("the system clock is before 1970")?
-                .as_micros();
-            consent::time_from_micros(i64::try_from(now).unwrap_or_default())?
-        }
+        None => consent::time_from_micros(opened.store.now().as_micros())?,
     };
     let event = ConsentEvent::new(
         purpose,

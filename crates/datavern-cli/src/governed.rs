@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
-use datavern_core::dsr::{Clock, SystemClock};
+use datavern_core::clock::{Clock, SystemClock};
 use datavern_governance::Governance;
 use datavern_store::{ApplyReport, Records, Store};
 
@@ -40,9 +40,13 @@ pub(crate) struct Governed {
 /// databases and applies the catalog first, and the serving role (`database.url`) only checks
 /// that the migrations are there and the tables match the catalog: it needs no privilege to
 /// change the schema (`datavern db grants`). Without, one role does both.
+///
+/// The store takes its time from `clock` (the system clock but where a command is told the
+/// time, as `request --now`): the one clock of everything the command does.
 pub(crate) async fn open_migrated(
     settings: &Settings,
     catalog: &Catalog,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Store, ApplyReport)> {
     let config = settings.store_config()?;
     let cannot_open = |config: &datavern_sql::StoreConfig| {
@@ -76,6 +80,7 @@ pub(crate) async fn open_migrated(
                 .with_context(|| cannot_open(&config))?
         }
     };
+    let store = store.with_clock(clock);
     let report = store
         .apply_catalog(catalog)
         .await
@@ -114,14 +119,13 @@ impl Governed {
         let kek = kek(settings, mode).await?;
         let signer = signer(settings, mode).await?;
         let four_eyes = settings.requests.four_eyes()?;
-        let (store, _) = open_migrated(settings, &catalog).await?;
+        let (store, _) = open_migrated(settings, &catalog, clock).await?;
         let governance = Governance::builder(store.clone(), Arc::clone(&catalog), Arc::new(kek))
             .signer(
                 Arc::new(signer),
                 AUDIT_ORIGIN,
                 settings.audit.checkpoint_interval,
             )
-            .clock(clock)
             .four_eyes(four_eyes)
             .build();
         Ok(Governed {

@@ -105,7 +105,6 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
     let catalog = Arc::new(settings.catalog()?);
     let governed = open(&settings).await?;
     let holds = governed.governance.holds().clone();
-    let now = OffsetDateTime::now_utc();
     let result: anyhow::Result<Vec<LegalHold>> = async {
         match command {
             HoldCommand::Place(args) => {
@@ -128,15 +127,13 @@ async fn hold(settings: Settings, command: HoldCommand) -> anyhow::Result<ExitCo
                     reason: args.reason,
                     expires_at,
                 };
-                Ok(vec![holds.place(&catalog, tenant, &by, hold, now).await?])
+                Ok(vec![holds.place(&catalog, tenant, &by, hold).await?])
             }
             HoldCommand::Release(args) => {
                 let tenant = tenant(&catalog, args.common.tenant)?;
                 let by = args.by;
                 Ok(vec![
-                    holds
-                        .release(tenant, args.id, &by, &args.reason, now)
-                        .await?,
+                    holds.release(tenant, args.id, &by, &args.reason).await?,
                 ])
             }
             HoldCommand::List(args) => {

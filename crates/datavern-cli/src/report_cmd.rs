@@ -9,7 +9,6 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_core::report::Ropa;
-use time::OffsetDateTime;
 
 use crate::retention_cmd::open;
 use crate::serve_cmd::{LogFormat, init_logging};
@@ -83,13 +82,7 @@ async fn compliance(settings: Settings, args: ComplianceArgs) -> anyhow::Result<
     let catalog = Arc::new(settings.catalog()?);
     let tenant = tenant(&catalog, args.tenant)?;
     let governed = open(&settings).await?;
-    let report = datavern_governance::compliance::report(
-        &governed.store,
-        catalog,
-        tenant,
-        OffsetDateTime::now_utc(),
-    )
-    .await;
+    let report = datavern_governance::compliance::report(&governed.store, catalog, tenant).await;
     let closed = governed.close().await;
     let report = report.context("cannot build the compliance report")?;
     closed?;

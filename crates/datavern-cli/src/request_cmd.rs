@@ -27,11 +27,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use datavern_core::access::{Principal, PrincipalId};
 use datavern_core::catalog::{FieldName, Kommunenummer, PurposeId};
+use datavern_core::clock::{Clock, ManualClock, SystemClock};
 use datavern_core::controls::{RestrictionReason, UnknownRestrictionReason};
 use datavern_core::dsr::{
-    Clock, EvidenceRef, ManualClock, Parameters, Reason, RequestState, RequestType,
-    SubjectIdentifier, SystemClock, UnknownRequestType, UnknownState, UnknownVerificationMethod,
-    Verification, VerificationMethod,
+    EvidenceRef, Parameters, Reason, RequestState, RequestType, SubjectIdentifier,
+    UnknownRequestType, UnknownState, UnknownVerificationMethod, Verification, VerificationMethod,
 };
 use datavern_governance::requests::{
     Actor, DsrRequest, NewRequest, RequestError, RequestFilter, Requests, ResolveError,

@@ -56,7 +56,6 @@ pub(crate) async fn run(command: RetentionCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let now = args.at.unwrap_or_else(OffsetDateTime::now_utc);
     let mode = if args.dry_run {
         RunMode::DryRun
     } else {
@@ -69,6 +68,10 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
         );
     }
     let governed = open(&settings).await?;
+    // Judged at `--at`, else at the store's clock's time.
+    let now = args
+        .at
+        .unwrap_or_else(|| OffsetDateTime::from(governed.store.now()));
     let bar = progress_bar();
     let job = governed
         .governance

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use datavern_core::catalog::Catalog;
+use datavern_core::clock::SystemClock;
 use datavern_core::dsr::RequestType;
 use datavern_crypto::LocalKeyFile;
 use datavern_crypto::audit::CheckpointSigner;
@@ -104,7 +105,8 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         tracing::warn!(warning = %warning, "Principal does not fit the catalog");
     }
 
-    let (store, report) = crate::governed::open_migrated(&settings, &catalog).await?;
+    let (store, report) =
+        crate::governed::open_migrated(&settings, &catalog, Arc::new(SystemClock)).await?;
     tracing::info!(
         created = report.created.len(),
         unchanged = report.unchanged.len(),
@@ -134,7 +136,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         let job = governance
             .retention()
             .with_batch_size(settings.retention.batch_size);
-        tokio::spawn(run_retention(job, interval))
+        tokio::spawn(run_retention(job, governance.store().clone(), interval))
     });
     let state = AppState::new(governance, Arc::new(authenticator), Metrics::global());
     let config = settings.server_config();
@@ -168,16 +170,18 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 
 /// Runs retention every `interval`, the first time one interval after start; a run that
 /// takes longer than the interval delays the next instead of overlapping it.
-async fn run_retention(job: Retention, interval: std::time::Duration) {
+/// Each run is judged at the time of `store`'s clock.
+async fn run_retention(
+    job: Retention,
+    store: datavern_store::Store,
+    interval: std::time::Duration,
+) {
     tracing::info!(interval = ?interval, "Retention scheduled");
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match job
-            .run(time::OffsetDateTime::now_utc(), RunMode::Apply, |_| {})
-            .await
-        {
+        match job.run(store.now().into(), RunMode::Apply, |_| {}).await {
             Ok(report) => tracing::info!(
                 run = %report.run_id,
                 handled = report.handled,

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod catalog;
 pub mod classification;
+pub mod clock;
 pub mod consent;
 pub mod controls;
 pub mod demo;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use datavern_core::catalog::{Catalog, Kommunenummer, Purpose, RetentionAction};
 use datavern_core::classification::Classification;
-use datavern_core::dsr::SystemClock;
+use datavern_sql::At;
 use datavern_sql::{Tx, TxMode};
 use sea_query::{Alias, Expr, Func, JoinType, Query, SelectStatement, UnionType};
 use serde::Serialize;
@@ -122,19 +122,20 @@ pub struct ConsentCoverage {
     pub consented: u64,
 }
 
-/// Builds the compliance report of `tenant` at `now` (every part, the requests' deadlines
-/// included, is judged at `now`; the API passes its clock's time).
+/// Builds the compliance report of `tenant` at the store's clock's time (every part, the
+/// requests' deadlines included, is judged at that one time).
 pub async fn report(
     store: &Store,
     catalog: Arc<Catalog>,
     tenant: Kommunenummer,
-    now: OffsetDateTime,
 ) -> Result<ComplianceReport> {
+    let at = store.clock().now();
+    let now = OffsetDateTime::from(At::from(at));
     let plan = Retention::new(store.clone(), Arc::clone(&catalog))
         .plan_tenant(tenant, now)
         .await?;
     let holds = LegalHolds::new(store.clone()).active(tenant, now).await?;
-    let requests = requests_section(store, tenant, now).await?;
+    let requests = requests_section(store, tenant, at).await?;
     let consent_coverage = consent_coverage(store, &catalog, tenant).await?;
     Ok(ComplianceReport {
         tenant,
@@ -158,17 +159,14 @@ pub async fn report(
     })
 }
 
-/// The open requests of `tenant` overdue at `now` and due within [`DUE_SOON_DAYS`] days.
+/// The open requests of `tenant` overdue at `at` and due within [`DUE_SOON_DAYS`] days.
 async fn requests_section(
     store: &Store,
     tenant: Kommunenummer,
-    now: OffsetDateTime,
+    at: jiff::Timestamp,
 ) -> Result<RequestsSection> {
-    // Every OffsetDateTime is within jiff's range; the fallback never applies.
-    let at = jiff::Timestamp::from_nanosecond(now.unix_timestamp_nanos())
-        .unwrap_or_else(|_| jiff::Timestamp::now());
-    // The register's own clock is not used: both lists are judged at `at`.
-    let register = Requests::new(store, Arc::new(SystemClock));
+    // Both lists are judged at `at`, the time of the whole report.
+    let register = Requests::new(store);
     let today = datavern_core::dsr::today_in_oslo(at);
     let due = |request: DsrRequest| RequestDue {
         id: request.id,

@@ -17,7 +17,7 @@
 
 use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{Catalog, Kommunenummer};
-use datavern_sql::{Tx, TxMode, optional_time_value, time_value};
+use datavern_sql::{At, Tx, TxMode};
 use datavern_store::audit::{AuditAction, AuditEntry, AuditOutcome, writer};
 use datavern_store::holds::{RegisterLock, fetch, lock_register, select};
 use sea_query::{Alias, Expr, Order, Query};
@@ -93,7 +93,7 @@ impl LegalHolds {
         LegalHolds { store }
     }
 
-    /// Places `hold` in `tenant` on behalf of `principal` at `now`, audited in the same
+    /// Places `hold` in `tenant` on behalf of `principal` at the store's clock's time, audited in the same
     /// transaction. A collection named must be in `catalog`; a record or subject need not
     /// exist (a hold may be placed before the data arrives).
     #[instrument(skip_all, fields(tenant = %tenant))]
@@ -103,9 +103,10 @@ impl LegalHolds {
         tenant: Kommunenummer,
         principal: &PrincipalId,
         hold: NewHold,
-        now: OffsetDateTime,
     ) -> Result<LegalHold> {
         let reason = checked_reason(&hold.reason)?;
+        let at = self.store.now();
+        let now = OffsetDateTime::from(at);
         if hold.expires_at.is_some_and(|at| at <= now) {
             return Err(HoldError::ExpiryPassed.into());
         }
@@ -115,7 +116,6 @@ impl LegalHolds {
         {
             return Err(HoldError::UnknownCollection(collection.to_string()).into());
         }
-        let now = datavern_store::audit::entry::truncate_micros(now);
         let held = LegalHold {
             id: Uuid::now_v7(),
             tenant,
@@ -123,9 +123,7 @@ impl LegalHolds {
             reason: reason.to_owned(),
             placed_by: principal.as_str().to_owned(),
             placed_at: now,
-            expires_at: hold
-                .expires_at
-                .map(datavern_store::audit::entry::truncate_micros),
+            expires_at: hold.expires_at.map(|at| At::from(at).into()),
             released_at: None,
             released_by: None,
             release_reason: None,
@@ -158,11 +156,11 @@ impl LegalHolds {
                 subject.into(),
                 held.reason.clone().into(),
                 held.placed_by.clone().into(),
-                time_value(backend, now).into(),
-                optional_time_value(backend, held.expires_at).into(),
+                at.value(backend).into(),
+                At::optional_value(backend, held.expires_at.map(At::from)).into(),
             ])
             .to_owned();
-        let entry = audit_entry(&held, principal, AuditAction::HoldPlaced, now);
+        let entry = audit_entry(&held, principal, AuditAction::HoldPlaced, at);
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         // Waits for the writers reading the register (see the module docs).
         lock_register(&mut tx.conn(), tenant, RegisterLock::Exclusive).await?;
@@ -173,7 +171,8 @@ impl LegalHolds {
         Ok(held)
     }
 
-    /// Releases hold `id` of `tenant` on behalf of `principal`, with `reason`, audited in the
+    /// Releases hold `id` of `tenant` on behalf of `principal`, with `reason`, at the store's
+    /// clock's time, audited in the
     /// same transaction. Fails with [`HoldError::NotFound`] or [`HoldError::AlreadyReleased`].
     #[instrument(skip_all, fields(tenant = %tenant, hold = %id))]
     pub async fn release(
@@ -182,10 +181,9 @@ impl LegalHolds {
         id: Uuid,
         principal: &PrincipalId,
         reason: &str,
-        now: OffsetDateTime,
     ) -> Result<LegalHold> {
         let reason = checked_reason(reason)?;
-        let now = datavern_store::audit::entry::truncate_micros(now);
+        let at = self.store.now();
         let backend = self.store.data().backend();
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         let mut found = select(tenant)
@@ -200,17 +198,17 @@ impl LegalHolds {
         }
         let update = Query::update()
             .table(Alias::new("dv_legal_holds"))
-            .value(Alias::new("released_at"), time_value(backend, now))
+            .value(Alias::new("released_at"), at.value(backend))
             .value(Alias::new("released_by"), principal.as_str())
             .value(Alias::new("release_reason"), reason)
             .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
             .and_where(Expr::col(Alias::new("id")).eq(id))
             .to_owned();
         tx.conn().execute(&update).await?;
-        hold.released_at = Some(now);
+        hold.released_at = Some(at.into());
         hold.released_by = Some(principal.as_str().to_owned());
         hold.release_reason = Some(reason.to_owned());
-        let entry = audit_entry(&hold, principal, AuditAction::HoldReleased, now);
+        let entry = audit_entry(&hold, principal, AuditAction::HoldReleased, at);
         writer::append(&mut tx.conn(), &entry).await?;
         tx.commit().await?;
         tracing::info!(hold = %id, "Released legal hold");
@@ -265,16 +263,16 @@ fn audit_entry(
     hold: &LegalHold,
     principal: &PrincipalId,
     action: AuditAction,
-    now: OffsetDateTime,
+    at: At,
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(
+        at,
         Some(hold.tenant),
         principal.as_str(),
         action,
         AuditOutcome::Granted,
     )
-    .with_request_id(format!("hold:{}", hold.id))
-    .with_time(now);
+    .with_request_id(format!("hold:{}", hold.id));
     match &hold.scope {
         HoldScope::Collection { collection } => entry.collection = Some(collection.to_string()),
         HoldScope::Record { collection, record } => {

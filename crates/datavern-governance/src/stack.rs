@@ -25,7 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datavern_core::catalog::Catalog;
-use datavern_core::dsr::{Clock, FourEyes, SystemClock};
+use datavern_core::clock::Clock;
+use datavern_core::dsr::FourEyes;
 use datavern_crypto::KekProvider;
 use datavern_crypto::audit::CheckpointSigner;
 use datavern_store::records::KeyCacheConfig;
@@ -46,7 +47,6 @@ pub struct Governance {
     requests: Requests,
     controls: Controls,
     holds: LegalHolds,
-    clock: Arc<dyn Clock>,
 }
 
 /// Builds a [`Governance`]: the store, catalog and KEK provider are required; the audit
@@ -57,7 +57,7 @@ pub struct GovernanceBuilder {
     catalog: Arc<Catalog>,
     kek: Arc<dyn KekProvider>,
     checkpointing: Option<Checkpointing>,
-    clock: Arc<dyn Clock>,
+    clock: Option<Arc<dyn Clock>>,
     key_cache: KeyCacheConfig,
     four_eyes: FourEyes,
 }
@@ -82,7 +82,7 @@ impl Governance {
             catalog,
             kek,
             checkpointing: None,
-            clock: Arc::new(SystemClock),
+            clock: None,
             key_cache: KeyCacheConfig::default(),
             four_eyes: FourEyes::default(),
         }
@@ -129,9 +129,9 @@ impl Governance {
         Retention::new(self.store().clone(), Arc::clone(self.catalog()))
     }
 
-    /// The clock every service reads.
+    /// The clock every service reads: the store's.
     pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
+        self.store().clock()
     }
 }
 
@@ -159,10 +159,10 @@ impl GovernanceBuilder {
         self
     }
 
-    /// Reads time from `clock` instead of the system clock (tests move a `ManualClock`
-    /// instead of sleeping).
+    /// Reads time from `clock` instead of the store's (tests move a `ManualClock` instead of
+    /// sleeping): the store takes it (`Store::with_clock`), so every service shares it.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -181,7 +181,11 @@ impl GovernanceBuilder {
 
     /// The services, with the audit log recording (and signing, with a signer).
     pub fn build(self) -> Governance {
-        let audit = self.store.audit();
+        let store = match self.clock {
+            Some(clock) => self.store.with_clock(clock),
+            None => self.store,
+        };
+        let audit = store.audit();
         if let Some(checkpointing) = self.checkpointing {
             audit.set_checkpointing(
                 checkpointing.signer,
@@ -191,16 +195,14 @@ impl GovernanceBuilder {
         }
         audit.start();
         let records =
-            Records::with_key_cache(self.store.clone(), self.catalog, self.kek, self.key_cache);
-        let requests =
-            Requests::new(&self.store, Arc::clone(&self.clock)).with_four_eyes(self.four_eyes);
+            Records::with_key_cache(store.clone(), self.catalog, self.kek, self.key_cache);
+        let requests = Requests::new(&store).with_four_eyes(self.four_eyes);
         Governance {
             rights: Rights::new(records.clone()),
             controls: Controls::new(records.clone()),
-            holds: LegalHolds::new(self.store),
+            holds: LegalHolds::new(store),
             requests,
             records,
-            clock: self.clock,
         }
     }
 }

@@ -2,22 +2,26 @@
 //! reads): what a route did or refused, by whom, in which request.
 
 use datavern_core::access::Principal;
+use datavern_sql::At;
 use datavern_store::audit::{AuditAction, AuditOutcome};
 use datavern_store::{AuditEntry, RequestMeta};
 
 use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
-/// The entry of `action` by `principal` in the request `meta` describes: granted when
+/// The entry of `action` by `principal` at `at` (the store's clock's time) in the request
+/// `meta` describes: granted when
 /// `refusal` is `None`, otherwise denied with the refusal's code as the reason. The one
 /// place a route's entry gets its tenant, principal, outcome and request id.
 pub(crate) fn entry(
+    at: At,
     principal: &Principal,
     meta: &RequestMeta,
     action: AuditAction,
     refusal: Option<Code>,
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(
+        at,
         Some(principal.tenant()),
         principal.id().as_str(),
         action,
@@ -40,7 +44,7 @@ pub(crate) async fn record(
     refusal: Option<Code>,
     detail: impl FnOnce(AuditEntry) -> AuditEntry,
 ) -> Result<(), ApiError> {
-    let entry = detail(entry(principal, meta, action, refusal));
+    let entry = detail(entry(state.store().now(), principal, meta, action, refusal));
     state.store().audit().record(entry).await?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use datavern_core::catalog::Catalog;
+use datavern_core::clock::Clock;
 use datavern_governance::Governance;
 use datavern_governance::requests::{Requests, SubjectResolver};
 use datavern_governance::rights::Rights;
@@ -43,6 +44,12 @@ impl AppState {
             }),
             resolver,
         }
+    }
+
+    /// The clock of the store every handler takes time from (tests give the composition
+    /// root a [`ManualClock`](datavern_core::clock::ManualClock)).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.inner.governance.clock()
     }
 
     /// The same state resolving the identifiers of data subject requests (a fødselsnummer

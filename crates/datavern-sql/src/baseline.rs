@@ -11,15 +11,19 @@
 //! benchmark runs in, through a server's admin URL.
 
 use std::fmt;
+use std::sync::Arc;
+
+use datavern_core::clock::Clock;
 
 use sea_query::{Alias, Expr, InsertStatement, Query, SelectStatement, SimpleExpr};
 use sqlx::{Connection as _, Executor as _, MySqlConnection, PgConnection};
-use time::{Date, OffsetDateTime};
+use time::Date;
 use uuid::Uuid;
 
+use crate::at::At;
 use crate::backend::Backend;
 use crate::config::{redact_url, url_with_database};
-use crate::conn::{Text, time_value};
+use crate::conn::Text;
 use crate::database::{Database, DbPool};
 use crate::error::{Result, SqlError};
 
@@ -55,6 +59,7 @@ pub struct RawPerson {
 #[derive(Debug, Clone)]
 pub struct RawBaseline {
     db: Database,
+    clock: Arc<dyn Clock>,
 }
 
 /// The columns [`RawBaseline::insert_many`] writes, in order.
@@ -94,9 +99,10 @@ struct Row {
 }
 
 impl RawBaseline {
-    /// The baseline on `db` (usually the store's data database).
-    pub fn new(db: Database) -> Self {
-        RawBaseline { db }
+    /// The baseline on `db` (usually the store's data database), stamping rows with the
+    /// time of `clock` (the store's, as the governed path does).
+    pub fn new(db: Database, clock: Arc<dyn Clock>) -> Self {
+        RawBaseline { db, clock }
     }
 
     /// The database it runs on.
@@ -136,7 +142,7 @@ impl RawBaseline {
             .into_table(Alias::new(RAW_TABLE))
             .columns(COLUMNS.map(Alias::new))
             // As many values as columns: cannot panic.
-            .values_panic(values(backend, person, OffsetDateTime::now_utc()));
+            .values_panic(values(backend, person, At::from(self.clock.now())));
         self.execute(&insert).await?;
         Ok(())
     }
@@ -148,7 +154,7 @@ impl RawBaseline {
             return Ok(0);
         }
         let backend = self.db.backend();
-        let now = OffsetDateTime::now_utc();
+        let now = At::from(self.clock.now());
         let statements: Vec<_> = people
             .chunks(MAX_ROWS_PER_INSERT)
             .map(|chunk| {
@@ -319,7 +325,7 @@ impl fmt::Debug for RawPerson {
     }
 }
 
-fn values(backend: Backend, person: &RawPerson, now: OffsetDateTime) -> [SimpleExpr; 10] {
+fn values(backend: Backend, person: &RawPerson, now: At) -> [SimpleExpr; 10] {
     let date: sea_query::Value = match person.fodselsdato {
         Some(date) => date.into(),
         None => sea_query::Value::TimeDate(None),
@@ -332,8 +338,8 @@ fn values(backend: Backend, person: &RawPerson, now: OffsetDateTime) -> [SimpleE
         person.etternavn.as_str().into(),
         date.into(),
         person.postnummer.clone().into(),
-        time_value(backend, now).into(),
-        time_value(backend, now).into(),
+        now.value(backend).into(),
+        now.value(backend).into(),
         1i64.into(),
     ]
 }

@@ -4,14 +4,12 @@
 //! ([`Conn::execute`], [`Conn::fetch_all`]); what exists on one backend only (catalog
 //! queries, advisory locks, row-level security, query plans) is a named method here.
 
-use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder, Value};
+use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_binder::SqlxBinder;
 use sqlx::mysql::MySqlRow;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, MySqlConnection, PgConnection, Row as _, SqliteConnection};
-
-use time::OffsetDateTime;
 
 use crate::backend::Backend;
 use crate::dialect::{Dialect, LockMode};
@@ -434,16 +432,6 @@ macro_rules! text_like_string {
 
 text_like_string!(sqlx::Sqlite, sqlx::Postgres);
 
-/// An optional time as a value for `backend`: [`Dialect::optional_time`].
-pub fn optional_time_value(backend: Backend, at: Option<OffsetDateTime>) -> Value {
-    backend.dialect().optional_time(at)
-}
-
-/// A time as a value for `backend`: [`Dialect::time`].
-pub fn time_value(backend: Backend, at: OffsetDateTime) -> Value {
-    backend.dialect().time(at)
-}
-
 /// A value a test query's first column decodes to on every backend (feature
 /// `test-support`): integers, booleans, bytes, UUIDs, text (MariaDB/MySQL text of a binary
 /// collation included) and their `Option`s for NULL.
@@ -513,7 +501,7 @@ impl Scalar for Option<String> {
 impl Conn<'_> {
     /// Runs `sql` with `params`; without parameters several statements are allowed (on
     /// SQLite and PostgreSQL). Returns the rows affected.
-    pub async fn test_execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub async fn test_execute(&mut self, sql: &str, params: &[sea_query::Value]) -> Result<u64> {
         if params.is_empty() {
             return self.execute_raw(sql).await;
         }
@@ -528,7 +516,11 @@ impl Conn<'_> {
     }
 
     /// Runs `sql` with `params` and decodes the first column of every row as `T`.
-    pub async fn test_fetch<T: Scalar>(&mut self, sql: &str, params: &[Value]) -> Result<Vec<T>> {
+    pub async fn test_fetch<T: Scalar>(
+        &mut self,
+        sql: &str,
+        params: &[sea_query::Value],
+    ) -> Result<Vec<T>> {
         let sql = self.dialect().placeholders(sql);
         let raw = dispatch!(self, |c, _b| {
             let values = sea_query_binder::SqlxValues(sea_query::Values(params.to_vec()));
@@ -543,7 +535,7 @@ impl Conn<'_> {
     pub async fn test_fetch_rows<T: AnyRow>(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[sea_query::Value],
     ) -> Result<Vec<T>> {
         let sql = self.dialect().placeholders(sql);
         Ok(dispatch!(self, |c, _b| {

@@ -94,6 +94,11 @@ pub enum SqlError {
     /// A statement failed, or its result could not be decoded.
     #[error(transparent)]
     Statement(#[from] sqlx::Error),
+
+    /// A time or date cannot cross between the time libraries or into a column (out of
+    /// range); never replaced by a default.
+    #[error(transparent)]
+    Time(#[from] crate::at::TimeError),
 }
 
 /// The dialect layer's result type.

@@ -22,6 +22,7 @@
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
 //!   backend.
 
+mod at;
 mod backend;
 pub mod baseline;
 mod config;
@@ -35,14 +36,13 @@ mod migrate;
 pub mod testing;
 mod tx;
 
+pub use self::at::{At, TimeError, to_civil_date, to_time_date};
 pub use self::backend::{Backend, UnknownBackend};
 pub use self::config::{
     DatabaseConfig, EMBEDDED_DATA_FILE, EMBEDDED_KEYS_FILE, StoreConfig, TlsMode, UnknownTlsMode,
     redact_url,
 };
-pub use self::conn::{
-    AnyRow, Conn, DecodeRow, PooledConn, ReadLock, Text, optional_time_value, time_value,
-};
+pub use self::conn::{AnyRow, Conn, DecodeRow, PooledConn, ReadLock, Text};
 pub use self::database::{Database, PoolStats, WriteTurn};
 pub use self::dialect::{Dialect, LockMode, SqlType};
 pub use self::error::{DatabaseRole, Result, SqlError, report};

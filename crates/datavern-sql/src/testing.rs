@@ -28,7 +28,9 @@
 //! also drops leftovers with the `dvt_` prefix older than an hour.
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use datavern_core::clock::{Clock, SystemClock};
 
 use sqlx::{Connection, Executor, MySqlConnection, PgConnection};
 use tempfile::TempDir;
@@ -704,22 +706,24 @@ pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
     crate::error::report(err)
 }
 
+/// The wall clock's Unix seconds. Not a time of record: it names test databases so that a
+/// later run (another process, so no shared injected clock) can drop leftovers by age; a
+/// test's `ManualClock` must not make fresh databases look stale.
+fn wall_seconds() -> u64 {
+    // Before 1970 only on a broken host clock; then nothing counts as stale.
+    u64::try_from(SystemClock.now().as_second()).unwrap_or(0)
+}
+
 /// `dvt_<unix seconds>_<8 random hex digits>`.
 fn unique_base() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let secs = wall_seconds();
     let random = uuid::Uuid::now_v7().simple().to_string();
     format!("{PREFIX}{secs}_{}", &random[random.len() - 8..])
 }
 
 /// Whether a `dvt_<secs>_…` name was made more than [`LEFTOVER_AGE`] ago.
 fn is_stale(name: &str) -> bool {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let now = wall_seconds();
     name.strip_prefix(PREFIX)
         .and_then(|rest| rest.split('_').next())
         .and_then(|secs| secs.parse::<u64>().ok())

@@ -8,7 +8,7 @@
 use datavern_core::access::Principal;
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::consent::{ConsentAction, ConsentEvent};
-use datavern_sql::Conn;
+use datavern_sql::{At, Conn};
 use sea_query::{Alias, Cond, Expr, Query, SimpleExpr};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -60,21 +60,24 @@ impl StoredConsent {
     }
 }
 
-/// Who changes a register: the principal's id and tenant.
+/// Who changes a register, and when: the principal's id and tenant, the store's clock's time.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
     /// The principal's tenant.
     pub tenant: Kommunenummer,
     /// The principal's id.
     pub id: &'a str,
+    /// When (the store's clock).
+    pub at: At,
 }
 
 impl<'a> Actor<'a> {
-    /// The actor `principal` is.
-    pub fn of(principal: &'a Principal) -> Self {
+    /// The actor `principal` is, at `at`.
+    pub fn of(principal: &'a Principal, at: At) -> Self {
         Actor {
             tenant: principal.tenant(),
             id: principal.id().as_str(),
+            at,
         }
     }
 }
@@ -83,21 +86,8 @@ fn col(name: &str) -> Alias {
     Alias::new(name)
 }
 
-fn time_expr(conn: &Conn<'_>, at: OffsetDateTime) -> SimpleExpr {
+fn time_expr(conn: &Conn<'_>, at: impl Into<At>) -> SimpleExpr {
     crate::records::time_expr(conn.backend(), at)
-}
-
-/// Now, truncated to the microsecond every backend stores.
-fn now() -> OffsetDateTime {
-    from_micros(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
-}
-
-fn from_micros(micros: i128) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn to_offset(at: jiff::Timestamp) -> OffsetDateTime {
-    from_micros(i128::from(at.as_microsecond()))
 }
 
 /// The audit entry of a change to a subject's controls: who, which subject, which purpose
@@ -111,6 +101,7 @@ pub fn entry(
     request_id: Option<&str>,
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(
+        principal.at,
         Some(principal.tenant),
         principal.id,
         action,
@@ -139,8 +130,8 @@ pub async fn append_consent(
         tenant: principal.tenant,
         subject,
         event,
-        recorded_at: now(),
-        at: to_offset(event.at()),
+        recorded_at: principal.at,
+        at: At::from(event.at()),
         request_id,
     };
     insert_consent_event(conn, &new).await?;
@@ -150,7 +141,7 @@ pub async fn append_consent(
         id: new.id,
         subject: SubjectId::from_uuid(subject),
         event: event.clone(),
-        recorded_at: new.recorded_at,
+        recorded_at: new.recorded_at.into(),
         request_id: request_id.map(str::to_owned),
     })
 }
@@ -161,10 +152,10 @@ struct NewConsent<'e> {
     tenant: Kommunenummer,
     subject: Uuid,
     event: &'e ConsentEvent,
-    /// When it was recorded (now).
-    recorded_at: OffsetDateTime,
+    /// When it was recorded (the store's clock).
+    recorded_at: At,
     /// When it happened.
-    at: OffsetDateTime,
+    at: At,
     request_id: Option<&'e str>,
 }
 
@@ -219,7 +210,7 @@ async fn update_consent_state(conn: &mut Conn<'_>, new: &NewConsent<'_>) -> Resu
         .add(Expr::col(col("tenant")).eq(tenant.as_str()))
         .add(Expr::col(col("subject_id")).eq(new.subject))
         .add(Expr::col(col("purpose")).eq(purpose));
-    let current: Vec<(OffsetDateTime,)> = conn
+    let current: Vec<(At,)> = conn
         .fetch_all(
             &Query::select()
                 .column(col("since"))
@@ -303,7 +294,7 @@ async fn record_consent_change(
                 "purpose": purpose,
                 "consent_event_id": new.id,
             }),
-            time: new.recorded_at,
+            time: new.recorded_at.into(),
         },
     )
     .await?;

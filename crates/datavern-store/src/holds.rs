@@ -19,7 +19,7 @@
 //!   tenant is inserted into, so the insert waits for the writers in flight.
 
 use datavern_core::catalog::{CollectionName, Kommunenummer};
-use datavern_sql::{Conn, LockMode, Text};
+use datavern_sql::{At, Conn, LockMode, Text};
 use sea_query::{Alias, Expr, Order, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -298,9 +298,9 @@ struct HoldRow {
     subject_id: Option<Uuid>,
     reason: Text,
     placed_by: Text,
-    placed_at: OffsetDateTime,
-    expires_at: Option<OffsetDateTime>,
-    released_at: Option<OffsetDateTime>,
+    placed_at: At,
+    expires_at: Option<At>,
+    released_at: Option<At>,
     released_by: Option<Text>,
     release_reason: Option<Text>,
 }
@@ -339,9 +339,9 @@ impl HoldRow {
             scope,
             reason: self.reason.0,
             placed_by: self.placed_by.0,
-            placed_at: self.placed_at,
-            expires_at: self.expires_at,
-            released_at: self.released_at,
+            placed_at: self.placed_at.into(),
+            expires_at: self.expires_at.map(OffsetDateTime::from),
+            released_at: self.released_at.map(OffsetDateTime::from),
             released_by: self.released_by.map(|t| t.0),
             release_reason: self.release_reason.map(|t| t.0),
         })

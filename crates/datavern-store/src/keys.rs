@@ -10,10 +10,12 @@
 //! visible and no new key is silently made for the erased subject.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::clock::{Clock, SystemClock};
 use datavern_crypto::{KeyId, KeyKind, KeyVersion, WrappedKey};
-use datavern_sql::{Conn, Database, Tx, TxMode};
+use datavern_sql::{At, Conn, Database, Tx, TxMode};
 use sea_query::{Alias, Expr, InsertStatement, Order, Query, SelectStatement, SimpleExpr};
 use time::OffsetDateTime;
 use tracing::instrument;
@@ -29,6 +31,8 @@ const BATCH: usize = 500;
 #[derive(Debug, Clone)]
 pub struct KeyStore {
     db: Database,
+    /// The store's clock: creation and destruction times.
+    clock: Arc<dyn Clock>,
 }
 
 /// One version of a subject's data key, as stored.
@@ -88,9 +92,15 @@ fn insert_key<const N: usize>(
     table: &'static str,
     owner: [(&'static str, SimpleExpr); N],
     wrapped: &WrappedKey,
+    now: SimpleExpr,
 ) -> InsertStatement {
     let names = owner.each_ref().map(|(name, _)| *name);
-    insert_keys(table, names, [(owner.map(|(_, value)| value), wrapped)])
+    insert_keys(
+        table,
+        names,
+        [(owner.map(|(_, value)| value), wrapped)],
+        now,
+    )
 }
 
 /// `INSERT INTO table` of several new wrapped keys in one statement: per row, the values of
@@ -99,12 +109,12 @@ fn insert_keys<'k, const N: usize>(
     table: &'static str,
     owner: [&'static str; N],
     rows: impl IntoIterator<Item = ([SimpleExpr; N], &'k WrappedKey)>,
+    now: SimpleExpr,
 ) -> InsertStatement {
     let mut insert = Query::insert();
     insert
         .into_table(col(table))
         .columns(owner.into_iter().chain(KEY_COLUMNS).map(col));
-    let now = OffsetDateTime::now_utc();
     for (owner, wrapped) in rows {
         let key: [SimpleExpr; KEY_COLUMNS.len()] = [
             i64::from(wrapped.key_version().get()).into(),
@@ -112,7 +122,7 @@ fn insert_keys<'k, const N: usize>(
             wrapped.kek_id().as_str().into(),
             i64::from(wrapped.kek_version().get()).into(),
             wrapped.to_bytes().into(),
-            now.into(),
+            now.clone(),
         ];
         // As many values as columns: cannot panic.
         insert.values_panic(owner.into_iter().chain(key));
@@ -127,7 +137,21 @@ fn col(name: &'static str) -> Alias {
 impl KeyStore {
     /// The key store on `db` (which must be the key store database, migrated).
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same key store taking time from `clock` (the store's, `Store::with_clock`).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time a key is created or destroyed at: the clock's, as a statement value.
+    fn now(&self) -> SimpleExpr {
+        At::from(self.clock.now()).value(self.db.backend()).into()
     }
 
     /// The database.
@@ -165,6 +189,7 @@ impl KeyStore {
                 ("subject_id", subject.as_uuid().into()),
             ],
             &wrapped,
+            self.now(),
         );
         let mut conn = self.db.acquire().await?;
         match conn.conn().execute(&insert).await {
@@ -213,6 +238,7 @@ impl KeyStore {
                 chunk.iter().map(|(subject, wrapped)| {
                     ([tenant.as_str().into(), subject.as_uuid().into()], *wrapped)
                 }),
+                self.now(),
             );
             match tx.conn().execute(&insert).await {
                 Ok(_) => {}
@@ -263,12 +289,12 @@ impl KeyStore {
         tenant: Kommunenummer,
         subject: SubjectId,
     ) -> Result<u64> {
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let update = Query::update()
             .table(col("dv_subject_keys"))
             .values([
                 (col("wrapped"), sea_query::Value::Bytes(None).into()),
-                (col("destroyed_at"), now.into()),
+                (col("destroyed_at"), now),
             ])
             .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
             .and_where(Expr::col(col("subject_id")).eq(subject.as_uuid()))
@@ -295,12 +321,12 @@ impl KeyStore {
         if subjects.is_empty() {
             return Ok(0);
         }
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let update = Query::update()
             .table(col("dv_subject_keys"))
             .values([
                 (col("wrapped"), sea_query::Value::Bytes(None).into()),
-                (col("destroyed_at"), now.into()),
+                (col("destroyed_at"), now),
             ])
             .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
             .and_where(Expr::col(col("subject_id")).is_in(subjects.iter().map(SubjectId::as_uuid)))
@@ -353,6 +379,7 @@ impl KeyStore {
             "dv_index_keys",
             [("tenant", tenant.as_str().into())],
             &wrapped,
+            self.now(),
         );
         let mut conn = self.db.acquire().await?;
         match conn.conn().execute(&insert).await {

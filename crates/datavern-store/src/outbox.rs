@@ -26,8 +26,10 @@
 //! [`Outbox::pending`] gives the oldest unpublished, [`Outbox::mark_published`] marks them.
 
 use std::fmt;
+use std::sync::Arc;
 
 use datavern_core::catalog::Kommunenummer;
+use datavern_core::clock::Clock;
 use datavern_sql::{Conn, Database, Json, Text};
 use sea_query::{Alias, Expr, Order, Query, SimpleExpr};
 use serde::Serialize;
@@ -125,6 +127,8 @@ impl fmt::Debug for OutboxEvent {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     db: Database,
+    /// The store's clock: publication times.
+    clock: Arc<dyn Clock>,
 }
 
 /// A row of `dv_outbox` as [`Outbox::pending`] reads it.
@@ -161,9 +165,10 @@ fn col(name: &'static str) -> Alias {
 }
 
 impl Outbox {
-    /// The outbox in `db` (the data database).
-    pub fn new(db: Database) -> Self {
-        Outbox { db }
+    /// The outbox in `db` (the data database), marking publication at the time of `clock`
+    /// (the store's).
+    pub fn new(db: Database, clock: Arc<dyn Clock>) -> Self {
+        Outbox { db, clock }
     }
 
     /// The oldest `limit` unpublished events, in publication order.
@@ -209,7 +214,7 @@ impl Outbox {
             .table(col("dv_outbox"))
             .value(
                 col("published_at"),
-                crate::records::time_expr(backend, OffsetDateTime::now_utc()),
+                crate::records::time_expr(backend, self.clock.now()),
             )
             .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
             .and_where(Expr::col(col("published_at")).is_null())

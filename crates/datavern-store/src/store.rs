@@ -1,7 +1,10 @@
 //! The store: the data database and the key store together.
 
+use std::sync::Arc;
+
 use datavern_core::catalog::Catalog;
-use datavern_sql::{Database, DatabaseRole, StoreConfig};
+use datavern_core::clock::{Clock, SystemClock};
+use datavern_sql::{At, Database, DatabaseRole, StoreConfig};
 use tracing::instrument;
 
 use crate::audit::{AuditConfig, AuditLog};
@@ -13,11 +16,17 @@ use crate::schema::{self, ApplyReport};
 /// A governed store: the data database and the key store, each with its own pool.
 ///
 /// Cheap to clone: clones share the pools.
+///
+/// **Invariant:** the store holds the one [`Clock`] of everything built from it (records,
+/// audit entries and the sealer, keys, outbox, controls, holds, retention, requests, rights,
+/// compliance, export): the system clock unless [`with_clock`](Self::with_clock) gave
+/// another, and nothing below it reads the system time.
 #[derive(Debug, Clone)]
 pub struct Store {
     data: Database,
     keys: KeyStore,
     audit: AuditLog,
+    clock: Arc<dyn Clock>,
 }
 
 impl Store {
@@ -65,6 +74,7 @@ impl Store {
             audit: AuditLog::new(data.clone(), AuditConfig::default()),
             data,
             keys: KeyStore::new(keys),
+            clock: Arc::new(SystemClock),
         };
         if let Err(err) = store.ensure_separate().await {
             store.close().await;
@@ -78,6 +88,26 @@ impl Store {
         self.data.migrate().await?;
         self.keys.database().migrate().await?;
         Ok(())
+    }
+
+    /// The same store taking time from `clock` (a `ManualClock` in tests, which then move
+    /// time instead of sleeping). Call it right after opening: the audit log's sealer, which
+    /// clones of this store share, takes its time from the same clock from then on.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.audit.set_clock(clock.clone());
+        self.keys = self.keys.with_clock(clock.clone());
+        self.clock = clock;
+        self
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The store's clock's current time, at the precision the store keeps.
+    pub fn now(&self) -> At {
+        At::from(self.clock.now())
     }
 
     /// The data database.
@@ -97,7 +127,7 @@ impl Store {
 
     /// The outbox of record change events in the data database (`crate::outbox`).
     pub fn outbox(&self) -> crate::outbox::Outbox {
-        crate::outbox::Outbox::new(self.data.clone())
+        crate::outbox::Outbox::new(self.data.clone(), self.clock.clone())
     }
 
     /// Creates the table of every collection in `catalog` that has none yet and records it in
@@ -110,7 +140,7 @@ impl Store {
     /// difference, and nothing is applied; catalog migrations come later.
     #[instrument(skip_all, fields(backend = %self.data.backend()))]
     pub async fn apply_catalog(&self, catalog: &Catalog) -> Result<ApplyReport> {
-        schema::apply_catalog(&self.data, catalog).await
+        schema::apply_catalog(&self.data, catalog, self.now()).await
     }
 
     /// Refreshes the query planner's statistics of both databases, after a bulk load (such

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use datavern_core::access::{Principal, PrincipalId, Role};
 use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
-use datavern_core::dsr::Clock;
+use datavern_core::clock::Clock;
 use datavern_crypto::{ApiKey, LocalKeyFile};
 use datavern_governance::requests::SubjectResolver;
 use datavern_governance::{Governance, GovernanceBuilder};

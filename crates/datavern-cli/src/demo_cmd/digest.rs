@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use aws_lc_rs::digest::{Context as Sha256, SHA256};
+
 use datavern_core::access::AccessRequest;
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};

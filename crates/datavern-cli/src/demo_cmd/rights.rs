@@ -23,6 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
 use datavern_bench::{Latencies, ratio};
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};
@@ -218,7 +219,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
             }
             1 => {
                 let outcome = rights
-                    .erase(&actor, &subjects, OffsetDateTime::now_utc())
+                    .erase(&actor, &subjects, governed.store.now().into())
                     .await?;
                 erase.record(started.elapsed(), outcome.record_count());
             }
@@ -248,7 +249,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
     ];
 
     let retention = if args.retention {
-        let ahead = OffsetDateTime::now_utc() + time::Duration::days(365 * 30);
+        let ahead = OffsetDateTime::from(governed.store.now()) + time::Duration::days(365 * 30);
         let report = governed
             .governance
             .retention()

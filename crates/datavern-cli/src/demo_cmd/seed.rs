@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
+
 use datavern_core::access::AccessRequest;
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::demo::{self, Plan};

@@ -50,6 +50,7 @@ async fn data_dir_with_entries(dir: &Path) -> String {
     let tenant = Kommunenummer::parse("0301").unwrap();
     for i in 0..5 {
         let entry = AuditEntry::new(
+            store.now(),
             Some(tenant),
             format!("saksbehandler-{i}"),
             AuditAction::Record(Operation::Read),

@@ -20,7 +20,7 @@
 //! [`RequestState::apply`] is the only way to move, and names the illegal moves. The deadline
 //! ([`Deadline`]) is one calendar month after receipt in Norwegian time, extendable by up to
 //! two further months with a recorded reason, but only before the original due date has
-//! passed. Time comes from a [`Clock`], so tests move it instead of sleeping.
+//! passed. Time comes from a [`Clock`](crate::clock::Clock), so tests move it instead of sleeping.
 //!
 //! ```
 //! use datavern_core::dsr::{Deadline, RequestState, Transition};
@@ -33,14 +33,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod clock;
 mod deadline;
 mod kind;
 mod params;
 mod state;
 mod verification;
 
-pub use self::clock::{Clock, ManualClock, SystemClock};
 pub use self::deadline::{Deadline, ExtensionError, MAX_EXTENSION_MONTHS, oslo, today_in_oslo};
 pub use self::kind::{
     IdentifiedBy, InvalidIdentifier, RequestType, SubjectIdentifier, UnknownRequestType,

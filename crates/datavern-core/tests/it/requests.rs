@@ -1,8 +1,9 @@
 //! Data subject requests: deadlines, the state machine, identifiers and parameters.
 
+use datavern_core::clock::{Clock, ManualClock};
 use datavern_core::dsr::{
-    Clock, Deadline, ExtensionError, IdentifiedBy, ManualClock, Parameters, Reason, RequestState,
-    RequestType, SubjectIdentifier, Transition, today_in_oslo,
+    Deadline, ExtensionError, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
+    SubjectIdentifier, Transition, today_in_oslo,
 };
 use jiff::civil::Date;
 use serde_json::json;

@@ -185,7 +185,7 @@ impl Controls {
         }
         let stored = datavern_store::consent::append_consent(
             &mut tx.conn(),
-            Actor::of(principal),
+            Actor::of(principal, self.records.store().now()),
             subject.as_uuid(),
             event,
             meta.request_id.as_deref(),
@@ -239,6 +239,7 @@ impl Controls {
         meta: &RequestMeta,
     ) -> Result<()> {
         let mut entry = AuditEntry::new(
+            self.records.store().now(),
             Some(principal.tenant()),
             principal.id().as_str(),
             action,
@@ -313,8 +314,15 @@ impl Controls {
         self.check_subjects(&mut tx, tenant, subjects).await?;
         let ids: Vec<Uuid> = subjects.iter().map(SubjectId::as_uuid).collect();
         for subject in &ids {
-            sql::insert_restriction(&mut tx.conn(), principal, *subject, reason, request_id)
-                .await?;
+            sql::insert_restriction(
+                &mut tx.conn(),
+                self.records.store().now(),
+                principal,
+                *subject,
+                reason,
+                request_id,
+            )
+            .await?;
         }
         let marked = self
             .records
@@ -343,6 +351,7 @@ impl Controls {
         for subject in &ids {
             sql::insert_restriction(
                 &mut tx.conn(),
+                self.records.store().now(),
                 principal,
                 *subject,
                 RestrictionReason::ArchiveDuty,
@@ -378,6 +387,7 @@ impl Controls {
         for subject in &ids {
             sql::lift(
                 &mut tx.conn(),
+                self.records.store().now(),
                 sql::Register::Restrictions,
                 principal,
                 *subject,
@@ -427,6 +437,7 @@ impl Controls {
             for purpose in targets {
                 recorded += sql::insert_objection(
                     &mut tx.conn(),
+                    self.records.store().now(),
                     principal,
                     subject.as_uuid(),
                     purpose,
@@ -460,6 +471,7 @@ impl Controls {
         for subject in subjects {
             lifted += sql::lift(
                 &mut tx.conn(),
+                self.records.store().now(),
                 sql::Register::Objections,
                 principal,
                 subject.as_uuid(),

@@ -6,7 +6,7 @@ use datavern_core::access::{ConsentState, Principal};
 use datavern_core::catalog::{Kommunenummer, PurposeId};
 use datavern_core::consent::{ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion};
 use datavern_core::controls::RestrictionReason;
-use datavern_sql::{Conn, Text};
+use datavern_sql::{At, Conn, Text};
 use sea_query::{Alias, Expr, Order, Query, SimpleExpr};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -27,25 +27,8 @@ fn col(name: &str) -> Alias {
     Alias::new(name)
 }
 
-fn time_expr(conn: &Conn<'_>, at: OffsetDateTime) -> SimpleExpr {
+fn time_expr(conn: &Conn<'_>, at: impl Into<At>) -> SimpleExpr {
     datavern_store::records::time_expr(conn.backend(), at)
-}
-
-/// Now, truncated to the microsecond every backend stores.
-fn now() -> OffsetDateTime {
-    from_micros(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
-}
-
-fn from_micros(micros: i128) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn to_jiff(at: OffsetDateTime) -> jiff::Timestamp {
-    let micros = at.unix_timestamp_nanos() / 1000;
-    i64::try_from(micros)
-        .ok()
-        .and_then(|m| jiff::Timestamp::from_microsecond(m).ok())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 /// Fails unless 1 to [`MAX_SUBJECTS`] subjects are given.
@@ -63,15 +46,15 @@ type ConsentRow = (
     Text,
     Option<Text>,
     Text,
-    OffsetDateTime,
+    At,
     Text,
-    OffsetDateTime,
+    At,
     Option<Text>,
     Option<Text>,
 );
 
 /// A `dv_consent_state` row as read.
-type StateRow = (Text, Text, OffsetDateTime, Uuid);
+type StateRow = (Text, Text, At, Uuid);
 
 /// The consent history (in the order recorded) and current states of `subject`.
 pub(super) async fn consents(
@@ -118,7 +101,7 @@ pub(super) async fn consents(
                     .0
                     .parse::<ConsentChannel>()
                     .map_err(|_| corrupt("channel"))?,
-                to_jiff(row.5),
+                row.5.to_timestamp().map_err(|_| corrupt("occurred_at"))?,
                 &row.6.0,
             )
             .map_err(|_| corrupt("recorded_by"))?;
@@ -132,7 +115,7 @@ pub(super) async fn consents(
                 row.0,
                 subject,
                 event,
-                row.7,
+                row.7.into(),
                 row.8.map(|t| t.0),
             ))
         })
@@ -158,7 +141,7 @@ pub(super) async fn consents(
                 } else {
                     ConsentState::NotGranted
                 },
-                since: row.2,
+                since: row.2.into(),
                 event_id: row.3,
             })
         })
@@ -179,6 +162,7 @@ fn corrupt(column: &str) -> datavern_store::StoreError {
 /// Records a restriction of `subject` unless one is active; audited, with its event.
 pub(super) async fn insert_restriction(
     conn: &mut Conn<'_>,
+    at: At,
     principal: &Principal,
     subject: Uuid,
     reason: RestrictionReason,
@@ -192,7 +176,7 @@ pub(super) async fn insert_restriction(
         return Ok(());
     }
     let id = Uuid::now_v7();
-    let since = now();
+    let since = at;
     let insert = Query::insert()
         .into_table(col("dv_restrictions"))
         .columns(
@@ -219,7 +203,7 @@ pub(super) async fn insert_restriction(
         .to_owned();
     conn.execute(&insert).await?;
     let audit_entry = entry(
-        Actor::of(principal),
+        Actor::of(principal, at),
         AuditAction::Restrict,
         subject,
         None,
@@ -240,7 +224,7 @@ pub(super) async fn insert_restriction(
                 "reason": reason.as_str(),
                 "request_id": request_id,
             }),
-            time: since,
+            time: since.into(),
         },
     )
     .await?;
@@ -251,6 +235,7 @@ pub(super) async fn insert_restriction(
 /// unless the same one is active; audited, with its event. Returns 1 if recorded.
 pub(super) async fn insert_objection(
     conn: &mut Conn<'_>,
+    at: At,
     principal: &Principal,
     subject: Uuid,
     purpose: Option<&PurposeId>,
@@ -265,7 +250,7 @@ pub(super) async fn insert_objection(
         return Ok(0);
     }
     let id = Uuid::now_v7();
-    let since = now();
+    let since = at;
     let purpose = purpose.map(PurposeId::as_str);
     let insert = Query::insert()
         .into_table(col("dv_objections"))
@@ -293,7 +278,7 @@ pub(super) async fn insert_objection(
         .to_owned();
     conn.execute(&insert).await?;
     let audit_entry = entry(
-        Actor::of(principal),
+        Actor::of(principal, at),
         AuditAction::Object,
         subject,
         purpose,
@@ -314,7 +299,7 @@ pub(super) async fn insert_objection(
                 "purpose": purpose,
                 "request_id": request_id,
             }),
-            time: since,
+            time: since.into(),
         },
     )
     .await?;
@@ -375,6 +360,7 @@ async fn active(
 /// `purposes`, or all with `None`); audited, with an event each. Returns how many.
 pub(super) async fn lift(
     conn: &mut Conn<'_>,
+    at: At,
     register: Register,
     principal: &Principal,
     subject: Uuid,
@@ -392,7 +378,7 @@ pub(super) async fn lift(
                 .any(|w| purpose.as_deref() == Some(w.as_str())),
         })
         .collect();
-    let lifted_at = now();
+    let lifted_at = at;
     for (id, purpose) in &entries {
         let update = Query::update()
             .table(col(register.table()))
@@ -415,7 +401,7 @@ pub(super) async fn lift(
             ),
         };
         let audit_entry = entry(
-            Actor::of(principal),
+            Actor::of(principal, at),
             action,
             subject,
             purpose.as_deref(),
@@ -436,7 +422,7 @@ pub(super) async fn lift(
                     "purpose": purpose,
                     "request_id": request_id,
                 }),
-                time: lifted_at,
+                time: lifted_at.into(),
             },
         )
         .await?;
@@ -445,14 +431,7 @@ pub(super) async fn lift(
 }
 
 /// A `dv_restrictions` row as read.
-type RestrictionRow = (
-    Uuid,
-    Text,
-    OffsetDateTime,
-    Text,
-    Option<Text>,
-    Option<OffsetDateTime>,
-);
+type RestrictionRow = (Uuid, Text, At, Text, Option<Text>, Option<At>);
 
 /// Every restriction of `subject`, oldest first.
 pub(super) async fn restrictions(
@@ -468,10 +447,10 @@ pub(super) async fn restrictions(
             Ok(Restriction {
                 id: row.0,
                 reason: row.1.0.parse().map_err(|_| corrupt("reason"))?,
-                since: row.2,
+                since: row.2.into(),
                 recorded_by: row.3.0,
                 request_id: row.4.map(|t| t.0),
-                lifted_at: row.5,
+                lifted_at: row.5.map(OffsetDateTime::from),
             })
         })
         .collect()
@@ -505,14 +484,7 @@ fn history(
 }
 
 /// A `dv_objections` row as read.
-type ObjectionRow = (
-    Uuid,
-    Option<Text>,
-    OffsetDateTime,
-    Text,
-    Option<Text>,
-    Option<OffsetDateTime>,
-);
+type ObjectionRow = (Uuid, Option<Text>, At, Text, Option<Text>, Option<At>);
 
 /// Every objection of `subject`, oldest first.
 pub(super) async fn objections(
@@ -532,10 +504,10 @@ pub(super) async fn objections(
                     .map(|p| PurposeId::parse(&p.0))
                     .transpose()
                     .map_err(|_| corrupt("purpose"))?,
-                since: row.2,
+                since: row.2.into(),
                 recorded_by: row.3.0,
                 request_id: row.4.map(|t| t.0),
-                lifted_at: row.5,
+                lifted_at: row.5.map(OffsetDateTime::from),
             })
         })
         .collect()

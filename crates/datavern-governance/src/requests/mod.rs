@@ -12,7 +12,7 @@
 //!
 //! The subject is stored as subject ids: a fødselsnummer is resolved to subject ids (by a
 //! [`SubjectResolver`]) before the request is created, and only the *kind* of identifier
-//! used is kept. Times come from the injected [`Clock`]. See `docs/requests.md`.
+//! used is kept. Times come from the store's [`Clock`]. See `docs/requests.md`.
 
 mod error;
 mod ops;
@@ -21,9 +21,11 @@ mod row;
 use std::fmt;
 use std::sync::Arc;
 
+use datavern_core::clock::Clock;
+
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
-    Clock, Deadline, FourEyes, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
+    Deadline, FourEyes, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
     SubjectIdentifier, Verification, today_in_oslo,
 };
 use datavern_sql::Database;
@@ -309,11 +311,11 @@ impl DsrRequest {
 }
 
 impl Requests {
-    /// The request register in `store`'s data database, with time from `clock`.
-    pub fn new(store: &Store, clock: Arc<dyn Clock>) -> Self {
+    /// The request register in `store`'s data database, with time from the store's clock.
+    pub fn new(store: &Store) -> Self {
         Requests {
             db: store.data().clone(),
-            clock,
+            clock: store.clock().clone(),
             four_eyes: FourEyes::default(),
         }
     }
@@ -331,7 +333,7 @@ impl Requests {
         &self.four_eyes
     }
 
-    /// The clock the register uses.
+    /// The clock the register uses (the store's).
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }

@@ -5,15 +5,13 @@ use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{
     Deadline, IllegalTransition, Reason, RequestEvent, RequestState, Transition, Verification,
 };
-use datavern_sql::{Conn, Tx, TxMode, time_value};
+use datavern_sql::{At, Conn, Tx, TxMode};
 use jiff::civil::Date;
 use sea_query::{Expr, Order, Query, SimpleExpr};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::row::{
-    EVENT_COLUMNS, EVENTS, EventRow, REQUEST_COLUMNS, REQUESTS, RequestRow, col, offset_date_time,
-};
+use super::row::{EVENT_COLUMNS, EVENTS, EventRow, REQUEST_COLUMNS, REQUESTS, RequestRow, col};
 use super::{
     Actor, DsrRequest, Finish, FinishStatus, NewRequest, RequestError, RequestFilter, Requests,
     Result,
@@ -32,8 +30,9 @@ pub(super) async fn create(reqs: &Requests, new: NewRequest, actor: &Actor) -> R
     if new.subjects.is_empty() {
         return Err(RequestError::UnknownSubject);
     }
-    let now = offset_date_time(reqs.clock.now());
-    let deadline = Deadline::from_receipt(super::row::timestamp(now));
+    let received = reqs.clock.now();
+    let now = At::from(received);
+    let deadline = Deadline::from_receipt(received);
     let id = Uuid::now_v7();
     let backend = reqs.db.backend();
     let subjects: Vec<String> = new.subjects.iter().map(ToString::to_string).collect();
@@ -66,12 +65,12 @@ pub(super) async fn create(reqs: &Requests, new: NewRequest, actor: &Actor) -> R
             json!(subjects).into(),
             json!(new.parameters).into(),
             RequestState::Received.as_str().into(),
-            time_value(backend, now).into(),
+            now.value(backend).into(),
             actor.principal.clone().into(),
             deadline.due_on().to_string().into(),
             0i16.into(),
             deadline.effective_due_on().to_string().into(),
-            time_value(backend, now).into(),
+            now.value(backend).into(),
         ])
         .map_err(|err| RequestError::Corrupt {
             id,
@@ -190,10 +189,10 @@ pub(super) async fn verify(
     verification: Verification,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
+    let now = At::from(reqs.clock.now());
     let backend = reqs.db.backend();
     let changes = vec![
-        ("verified_at", time_value(backend, now).into()),
+        ("verified_at", now.value(backend).into()),
         ("verified_by", actor.principal.clone().into()),
         ("verification", verification.method.as_str().into()),
         (
@@ -238,7 +237,7 @@ pub(super) async fn note_event(
     note: Reason,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
+    let now = At::from(reqs.clock.now());
     let mut tx = Tx::begin(&reqs.db, tenant, TxMode::Write).await?;
     let mut conn = tx.conn();
     let request = fetch(&mut conn, tenant, id).await?;
@@ -274,8 +273,8 @@ pub(super) async fn start(
     id: Uuid,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
-    let changes = vec![("started_at", time_value(reqs.db.backend(), now).into())];
+    let now = At::from(reqs.clock.now());
+    let changes = vec![("started_at", now.value(reqs.db.backend()).into())];
     transition_in(
         reqs,
         tenant,
@@ -295,9 +294,9 @@ pub(super) async fn reject(
     reason: Reason,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
+    let now = At::from(reqs.clock.now());
     let changes = vec![
-        ("completed_at", time_value(reqs.db.backend(), now).into()),
+        ("completed_at", now.value(reqs.db.backend()).into()),
         ("rejection_reason", reason.as_str().to_owned().into()),
     ];
     transition_in(
@@ -319,14 +318,14 @@ pub(super) async fn finish(
     finish: Finish,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
+    let now = At::from(reqs.clock.now());
     let transition = match finish.status {
         FinishStatus::Completed => Transition::Complete,
         FinishStatus::PartiallyCompleted => Transition::CompletePartially,
         FinishStatus::Rejected => Transition::Reject,
     };
     let mut changes: Vec<(&str, SimpleExpr)> = vec![
-        ("completed_at", time_value(reqs.db.backend(), now).into()),
+        ("completed_at", now.value(reqs.db.backend()).into()),
         ("outcome", finish.outcome.into()),
     ];
     if transition == Transition::Reject {
@@ -357,8 +356,9 @@ pub(super) async fn extend(
     reason: Reason,
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
-    let today = datavern_core::dsr::today_in_oslo(super::row::timestamp(now));
+    let at = reqs.clock.now();
+    let now = At::from(at);
+    let today = datavern_core::dsr::today_in_oslo(at);
     let mut tx = Tx::begin(&reqs.db, tenant, TxMode::Write).await?;
     let mut conn = tx.conn();
     let request = fetch(&mut conn, tenant, id).await?;
@@ -385,7 +385,7 @@ pub(super) async fn extend(
             extended.effective_due_on().to_string(),
         )
         .value(col("extension_reason"), reason.as_str().to_owned())
-        .value(col("updated_at"), time_value(backend, now))
+        .value(col("updated_at"), now.value(backend))
         .and_where(Expr::col(col("id")).eq(id))
         .and_where(Expr::col(col("tenant")).eq(tenant.as_str()))
         .and_where(Expr::col(col("state")).eq(request.state.as_str()))
@@ -429,7 +429,7 @@ async fn transition_in(
     (note, verification): (Option<Reason>, Option<&Verification>),
     actor: &Actor,
 ) -> Result<DsrRequest> {
-    let now = offset_date_time(reqs.clock.now());
+    let now = At::from(reqs.clock.now());
     let mut tx = Tx::begin(&reqs.db, tenant, TxMode::Write).await?;
     let mut conn = tx.conn();
     let request = fetch(&mut conn, tenant, id).await?;
@@ -444,7 +444,7 @@ async fn transition_in(
     update
         .table(col(REQUESTS))
         .value(col("state"), to.as_str())
-        .value(col("updated_at"), time_value(reqs.db.backend(), now));
+        .value(col("updated_at"), now.value(reqs.db.backend()));
     for (column, value) in changes {
         update.value(col(column), value);
     }
@@ -495,7 +495,7 @@ async fn fetch(conn: &mut Conn<'_>, tenant: Kommunenummer, id: Uuid) -> Result<D
 struct Event<'a> {
     id: Uuid,
     tenant: Kommunenummer,
-    at: time::OffsetDateTime,
+    at: At,
     actor: &'a Actor,
     name: RequestEvent,
     from: Option<RequestState>,
@@ -530,7 +530,7 @@ async fn record_event(conn: &mut Conn<'_>, event: &Event<'_>) -> Result<()> {
         .values([
             event.id.into(),
             event.tenant.as_str().to_owned().into(),
-            time_value(backend, event.at).into(),
+            event.at.value(backend).into(),
             event.actor.principal.clone().into(),
             event.name.as_str().into(),
             event.from.map(|s| s.as_str()).into(),
@@ -560,12 +560,12 @@ fn audit_entry(
     fields: &[String],
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(
+        event.at,
         Some(event.tenant),
         event.actor.principal.as_str(),
         AuditAction::Request(event.name),
         AuditOutcome::of_refusal(event.refusal),
     )
-    .with_time(event.at)
     .with_record(event.id)
     .with_subjects(subjects.iter().map(|s| s.as_uuid()))
     .with_fields(fields.iter().cloned());

@@ -2,12 +2,10 @@
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::dsr::{Deadline, IdentifiedBy, Parameters, Reason, RequestState, RequestType};
-use datavern_sql::{Json, Text};
-use jiff::Timestamp;
+use datavern_sql::{At, Json, Text};
 use jiff::civil::Date;
 use sea_query::Alias;
 use serde_json::Value;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::RequestError;
@@ -72,28 +70,28 @@ pub(super) struct RequestRow {
     subjects: Json<Vec<String>>,
     parameters: Json<Value>,
     state: Text,
-    received_at: OffsetDateTime,
+    received_at: At,
     received_by: Text,
     due_on: Text,
     extension_months: i16,
     extended_due_on: Option<Text>,
     effective_due_on: Text,
     extension_reason: Option<Text>,
-    verified_at: Option<OffsetDateTime>,
+    verified_at: Option<At>,
     verified_by: Option<Text>,
     verification: Option<Text>,
     verification_evidence: Option<Text>,
-    started_at: Option<OffsetDateTime>,
-    completed_at: Option<OffsetDateTime>,
+    started_at: Option<At>,
+    completed_at: Option<At>,
     outcome: Option<Json<Value>>,
     rejection_reason: Option<Text>,
-    updated_at: OffsetDateTime,
+    updated_at: At,
 }
 
 /// A `dv_request_events` row.
 #[derive(datavern_sql::FromRow)]
 pub(super) struct EventRow {
-    occurred_at: OffsetDateTime,
+    occurred_at: At,
     actor: Text,
     event: Text,
     from_state: Option<Text>,
@@ -123,8 +121,11 @@ impl RequestRow {
             .map(|s| SubjectId::parse(s))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| corrupt("subjects"))?;
-        let received_on =
-            date(&self.received_at_date_text()).ok_or_else(|| corrupt("received_at"))?;
+        let time = |at: At, column: &str| at.to_timestamp().map_err(|_| corrupt(column));
+        let optional_time =
+            |at: Option<At>, column: &str| at.map(|at| time(at, column)).transpose();
+        let received_at = time(self.received_at, "received_at")?;
+        let received_on = datavern_core::dsr::today_in_oslo(received_at);
         let deadline = Deadline::new(
             received_on,
             u8::try_from(self.extension_months).map_err(|_| corrupt("extension_months"))?,
@@ -148,27 +149,23 @@ impl RequestRow {
             parameters: Parameters::from_json(request_type, &self.parameters.0)
                 .map_err(|_| corrupt("parameters"))?,
             state: self.state.0.parse().map_err(|_| corrupt("state"))?,
-            received_at: timestamp(self.received_at),
+            received_at,
             received_by: self.received_by.0,
             deadline,
             extension_reason: reason(self.extension_reason)
                 .map_err(|_| corrupt("extension_reason"))?,
-            verified_at: self.verified_at.map(timestamp),
+            verified_at: optional_time(self.verified_at, "verified_at")?,
             verified_by: self.verified_by.map(|t| t.0),
             verification: self.verification.map(|t| t.0),
             verification_evidence: self.verification_evidence.map(|t| t.0),
-            started_at: self.started_at.map(timestamp),
-            completed_at: self.completed_at.map(timestamp),
+            started_at: optional_time(self.started_at, "started_at")?,
+            completed_at: optional_time(self.completed_at, "completed_at")?,
             outcome: self.outcome.map(|j| j.0),
             rejection_reason: reason(self.rejection_reason)
                 .map_err(|_| corrupt("rejection_reason"))?,
-            updated_at: timestamp(self.updated_at),
+            updated_at: time(self.updated_at, "updated_at")?,
             history: Vec::new(),
         })
-    }
-
-    fn received_at_date_text(&self) -> String {
-        datavern_core::dsr::today_in_oslo(timestamp(self.received_at)).to_string()
     }
 }
 
@@ -180,7 +177,10 @@ impl EventRow {
         };
         let state = |text: &Text| text.0.parse::<RequestState>();
         Ok(RequestEvent {
-            at: timestamp(self.occurred_at),
+            at: self
+                .occurred_at
+                .to_timestamp()
+                .map_err(|_| corrupt("occurred_at"))?,
             actor: self.actor.0,
             event: self.event.0,
             from: self
@@ -204,16 +204,4 @@ fn reason(text: Option<Text>) -> Result<Option<Reason>, ()> {
 
 fn date(text: &str) -> Option<Date> {
     text.parse().ok()
-}
-
-/// A `time` instant as jiff's.
-pub(super) fn timestamp(at: OffsetDateTime) -> Timestamp {
-    Timestamp::from_nanosecond(at.unix_timestamp_nanos()).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// A jiff instant as `time`'s, truncated to microseconds (what every backend stores).
-pub(super) fn offset_date_time(at: Timestamp) -> OffsetDateTime {
-    let micros = at.as_microsecond();
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

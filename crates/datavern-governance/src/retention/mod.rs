@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use datavern_core::catalog::{
     Catalog, ErasurePolicy, Kommunenummer, RetentionAction, RetentionStart,
 };
-use datavern_sql::{Tx, TxMode, time_value};
+use datavern_sql::{At, Tx, TxMode};
 use sea_query::{Expr, Query};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -222,7 +222,7 @@ impl Retention {
     ) -> Result<RetentionReport> {
         let started = Instant::now();
         let run_id = Uuid::now_v7();
-        let now = datavern_store::audit::entry::truncate_micros(now);
+        let now = OffsetDateTime::from(At::from(now));
         let rules = self.rules(now)?;
         let mut planned = Vec::new();
         for tenant in self.tenants() {
@@ -402,8 +402,8 @@ impl Retention {
             let (date,): (Option<time::Date>,) = first(tx.conn().fetch_all(&query).await?);
             Ok(date.map(|d| d.midnight().assume_utc()))
         } else {
-            let (at,): (Option<OffsetDateTime>,) = first(tx.conn().fetch_all(&query).await?);
-            Ok(at)
+            let (at,): (Option<At>,) = first(tx.conn().fetch_all(&query).await?);
+            Ok(at.map(OffsetDateTime::from))
         }
     }
 
@@ -419,12 +419,13 @@ impl Retention {
         let backend = self.store.data().backend();
         // Periods are counted against the run's `now`; what the batch changes is recorded at
         // the time it is changed.
-        let changed_at = datavern_store::audit::entry::now_micros();
+        let changed_at = self.store.now();
         let name = rule.collection.name().as_str();
         let mut tx = Tx::begin(self.store.data(), tenant, TxMode::Write).await?;
         // The holds in force now, read in the batch's own transaction: a hold placed during
         // the run is seen by the next batch, or waits for this one (see `crate::holds`).
-        let holds = &datavern_store::holds::active_in(&mut tx.conn(), tenant, changed_at).await?;
+        let holds =
+            &datavern_store::holds::active_in(&mut tx.conn(), tenant, changed_at.into()).await?;
         if holds.on_collection(name).is_some() {
             return Ok((0, None, Vec::new()));
         }
@@ -503,20 +504,20 @@ impl Retention {
                         version + 1
                     },
                     fields: fields.clone(),
-                    time: changed_at,
+                    time: changed_at.into(),
                 })
                 .collect();
             outbox::append_all(&mut tx.conn(), events).await?;
         }
         let mut entry = AuditEntry::new(
+            changed_at,
             Some(tenant),
             RETENTION_PRINCIPAL,
             AuditAction::Retention(rule.action),
             AuditOutcome::Granted,
         )
         .with_request_id(format!("retention:{run_id}"))
-        .with_fields(fields)
-        .with_time(changed_at);
+        .with_fields(fields);
         entry.collection = Some(name.to_owned());
         entry.record_id = ids.first().copied();
         entry.reason = Some(format!("{} records", ids.len()));
@@ -571,7 +572,7 @@ async fn register(
     ids: &[Uuid],
     action: &str,
     run_id: Uuid,
-    now: OffsetDateTime,
+    now: At,
 ) -> Result<()> {
     const COLUMNS: [&str; 6] = [
         "tenant",
@@ -592,7 +593,7 @@ async fn register(
                 collection.into(),
                 (*id).into(),
                 action.into(),
-                time_value(backend, now).into(),
+                now.value(backend).into(),
                 run_id.into(),
             ]);
         }
@@ -607,23 +608,25 @@ fn first<T: Default>(rows: Vec<T>) -> T {
 }
 
 /// `now` minus a calendar `span`, in UTC: records that started at or before it are due.
+/// `None` when the result is outside the range of times (before year -9999).
 pub fn cutoff(now: OffsetDateTime, span: jiff::Span) -> Option<OffsetDateTime> {
-    let at = jiff::Timestamp::from_nanosecond(now.unix_timestamp_nanos()).ok()?;
+    let at = At::from(now).to_timestamp().ok()?;
     let earlier = at
         .to_zoned(jiff::tz::TimeZone::UTC)
         .checked_sub(span)
         .ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(earlier.timestamp().as_nanosecond()).ok()
+    Some(At::from(earlier.timestamp()).into())
 }
 
 /// `start` plus a calendar `span`, in UTC: when a record that started then is due.
+/// `None` when the result is outside the range of times (after year 9999).
 pub fn end_of_period(start: OffsetDateTime, span: jiff::Span) -> Option<OffsetDateTime> {
-    let at = jiff::Timestamp::from_nanosecond(start.unix_timestamp_nanos()).ok()?;
+    let at = At::from(start).to_timestamp().ok()?;
     let later = at
         .to_zoned(jiff::tz::TimeZone::UTC)
         .checked_add(span)
         .ok()?;
-    OffsetDateTime::from_unix_timestamp_nanos(later.timestamp().as_nanosecond()).ok()
+    Some(At::from(later.timestamp()).into())
 }
 
 fn per_second(records: u64, elapsed: Duration) -> f64 {

@@ -9,7 +9,7 @@
 use datavern_core::catalog::{
     Catalog, Collection, FieldType, Kommunenummer, RetentionAction, RetentionStart,
 };
-use datavern_sql::{Backend, time_value};
+use datavern_sql::{At, Backend};
 use sea_query::{Alias, Cond, Expr, Func, IntoCondition, Query, SelectStatement, SimpleExpr};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -78,7 +78,7 @@ impl Rule<'_> {
             let date = self.cutoff.date();
             Expr::expr(start).lte(backend.dialect().date(date))
         } else {
-            Expr::expr(start).lte(time_value(backend, self.cutoff))
+            Expr::expr(start).lte(At::from(self.cutoff).value(backend))
         };
         let mut cond = Cond::all()
             .add(Expr::expr(row_col("tenant")).eq(tenant.as_str()))
@@ -99,7 +99,7 @@ impl Rule<'_> {
                     )
                     .and_where(
                         Expr::col((col(&alias), col("updated_at")))
-                            .gt(time_value(backend, self.cutoff)),
+                            .gt(At::from(self.cutoff).value(backend)),
                     )
                     .to_owned();
                 cond = cond.add(Expr::exists(later).not());

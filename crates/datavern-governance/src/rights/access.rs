@@ -4,7 +4,7 @@
 use std::fmt;
 
 use datavern_core::catalog::{Attribution, Catalog, Collection};
-use datavern_sql::{Tx, TxMode};
+use datavern_sql::{At, Tx, TxMode};
 use futures_util::future::try_join_all;
 use serde::Serialize;
 use serde_json::Value;
@@ -486,6 +486,7 @@ impl Rights {
             return Err(RightsError::NoSubjects.into());
         }
         let catalog = self.records.catalog().clone();
+        let now = self.records.store().now();
         let collected = collect(&self.records, actor, &ids, Reach::Access).await?;
         let mut entries = Vec::new();
         let mut collections = Vec::with_capacity(collected.len());
@@ -494,7 +495,7 @@ impl Rights {
                 continue;
             };
             for item in &items {
-                entries.push(access_entry(actor, table.name(), item));
+                entries.push(access_entry(now, actor, table.name(), item));
             }
             collections.push(CollectionAccess {
                 collection: table.name().to_owned(),
@@ -508,16 +509,16 @@ impl Rights {
         Ok(AccessReport {
             tenant: actor.tenant.to_string(),
             subjects: ids.into_iter().map(SubjectId::from_uuid).collect(),
-            generated_at: OffsetDateTime::now_utc(),
+            generated_at: now.into(),
             collections,
         })
     }
 }
 
 /// The audit entry of one record shown to the subject.
-fn access_entry(actor: &Actor, collection: &str, item: &AccessRecord) -> AuditEntry {
+fn access_entry(at: At, actor: &Actor, collection: &str, item: &AccessRecord) -> AuditEntry {
     let mut entry = actor
-        .entry(AuditAction::DsrAccess, AuditOutcome::Granted)
+        .entry(at, AuditAction::DsrAccess, AuditOutcome::Granted)
         .with_record(item.id)
         .with_subject(item.subject.as_uuid())
         .with_fields(item.fields.iter().map(|f| f.name.clone()));

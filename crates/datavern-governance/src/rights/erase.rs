@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use datavern_core::catalog::{Attribution, Collection, ErasurePolicy};
-use datavern_sql::{Conn, Tx, TxMode};
+use datavern_sql::{At, Conn, Tx, TxMode};
 use sea_query::{Alias, Expr, Keyword, Query, SimpleExpr};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -30,7 +30,7 @@ use datavern_store::audit::{self, AuditAction, AuditOutcome};
 use datavern_store::outbox::{self, RecordChange, RecordEvent};
 use datavern_store::records::history;
 use datavern_store::records::raw::RawRow;
-use datavern_store::records::{Records, time_expr};
+use datavern_store::records::time_expr;
 use datavern_store::table::{Table, TableField};
 
 /// Record ids per statement (well below every backend's parameter limit).
@@ -221,7 +221,7 @@ impl Rights {
         let records = &self.records;
         let catalog = records.catalog().clone();
         let backend = records.store().data().backend();
-        let changed_at = Records::now_micros();
+        let changed_at = records.now();
 
         let mut parts = Vec::new();
         let mut retained: BTreeMap<Uuid, String> = BTreeMap::new();
@@ -492,7 +492,7 @@ async fn apply(
         refusal_reason: plan.refusal_reason.clone(),
     };
     if !plan.subjects.is_empty() || part.refusal_reason.is_some() {
-        audit::append(conn, &erasure_entry(actor, plan, &part)).await?;
+        audit::append(conn, &erasure_entry(now.into(), actor, plan, &part)).await?;
     }
     append_events(conn, &scope, plan, changes.events).await?;
     Ok(part)
@@ -643,14 +643,19 @@ async fn erase_secondary(
 }
 
 /// The audit entry of one collection's part of an erasure.
-fn erasure_entry(actor: &Actor, plan: &Plan, part: &CollectionErasure) -> audit::AuditEntry {
+fn erasure_entry(
+    at: At,
+    actor: &Actor,
+    plan: &Plan,
+    part: &CollectionErasure,
+) -> audit::AuditEntry {
     let outcome = if plan.refused > 0 {
         AuditOutcome::Refused
     } else {
         plan.method.outcome()
     };
     let mut entry = actor
-        .entry(AuditAction::DsrErase, outcome)
+        .entry(at, AuditAction::DsrErase, outcome)
         .with_subjects(plan.subjects.iter().copied())
         .with_fields(part.fields.iter().cloned());
     entry.collection = Some(part.collection.clone());

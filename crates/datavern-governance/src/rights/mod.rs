@@ -35,6 +35,7 @@ use std::fmt;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
+use datavern_sql::At;
 use sea_query::{Alias, Condition, Expr, SimpleExpr};
 use uuid::Uuid;
 
@@ -104,9 +105,15 @@ impl Actor {
         self
     }
 
-    /// An audit entry of `action` by this actor with `outcome`.
-    fn entry(&self, action: AuditAction, outcome: AuditOutcome) -> AuditEntry {
-        let entry = AuditEntry::new(Some(self.tenant), self.principal.as_str(), action, outcome);
+    /// An audit entry of `action` by this actor with `outcome` at `at`.
+    fn entry(&self, at: At, action: AuditAction, outcome: AuditOutcome) -> AuditEntry {
+        let entry = AuditEntry::new(
+            at,
+            Some(self.tenant),
+            self.principal.as_str(),
+            action,
+            outcome,
+        );
         match &self.request_id {
             Some(id) => entry.with_request_id(id.as_str()),
             None => entry,

@@ -108,6 +108,7 @@ impl Rights {
             return Err(RightsError::NoSubjects.into());
         }
         let catalog = self.records.catalog().clone();
+        let now = self.records.store().now();
         let mut excluded = Vec::new();
         for collection in catalog.collections() {
             if !collection.has_data_subjects() {
@@ -158,7 +159,7 @@ impl Rights {
                 csv.write_record(&record).map_err(export_error)?;
                 rows.push(json!({ "id": item.id, "role": role, "fields": fields }));
                 let mut entry = actor
-                    .entry(AuditAction::DsrPortability, AuditOutcome::Granted)
+                    .entry(now, AuditAction::DsrPortability, AuditOutcome::Granted)
                     .with_record(item.id)
                     .with_subject(item.subject.as_uuid())
                     .with_fields(columns.iter().map(|c| (*c).to_owned()));
@@ -176,7 +177,7 @@ impl Rights {
             "version": 1,
             "tenant": actor.tenant.to_string(),
             "subjects": ids,
-            "generated_at": OffsetDateTime::now_utc()
+            "generated_at": OffsetDateTime::from(now)
                 .format(&time::format_description::well_known::Rfc3339)
                 .map_err(|e| RightsError::Export(e.to_string()))?,
             "collections": documents,

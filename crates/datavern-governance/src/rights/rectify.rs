@@ -4,7 +4,7 @@ use std::fmt;
 
 use datavern_core::catalog::{Catalog, Collection, Kommunenummer};
 use datavern_core::record::{self, Mode, ValidatedRecord};
-use datavern_sql::{Conn, Tx, TxMode};
+use datavern_sql::{At, Conn, Tx, TxMode};
 use sea_query::{Alias, Expr, Query, SimpleExpr};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -18,7 +18,6 @@ use crate::error::Result;
 use datavern_store::SubjectId;
 use datavern_store::audit::{self, AuditAction, AuditEntry, AuditOutcome};
 use datavern_store::outbox::{self, RecordChange, RecordEvent};
-use datavern_store::records::Records;
 use datavern_store::records::raw::RawRow;
 use datavern_store::records::time_expr;
 use datavern_store::table::Table;
@@ -111,7 +110,7 @@ impl Rights {
         // Validate everything before the transaction: a bad correction writes nothing.
         let validated = validate(&catalog, actor, corrections)?;
 
-        let now = Records::now_micros();
+        let now = records.now();
         let mut outcomes = Vec::with_capacity(validated.len());
         let mut tx = Tx::begin(records.store().data(), actor.tenant, TxMode::Write).await?;
         for correction in &validated {
@@ -174,7 +173,11 @@ impl Rights {
             .await?;
         let version = row.version + 1;
         let fields: Vec<String> = patch.field_names().map(|f| f.to_string()).collect();
-        audit::append(conn, &correction_entry(actor, table, row, &seen, &fields)).await?;
+        audit::append(
+            conn,
+            &correction_entry(now.into(), actor, table, row, &seen, &fields),
+        )
+        .await?;
         outbox::append(
             conn,
             RecordEvent {
@@ -325,6 +328,7 @@ fn check_correctable(
 /// The audit entry of a correction of `row`: the subjects it concerns (primary first) and
 /// the field names, never the values.
 fn correction_entry(
+    at: At,
     actor: &Actor,
     table: &Table,
     row: &RawRow,
@@ -337,7 +341,7 @@ fn correction_entry(
         .or(seen.first())
         .map(|a| a.subject);
     let mut entry = actor
-        .entry(AuditAction::DsrRectify, AuditOutcome::Granted)
+        .entry(at, AuditAction::DsrRectify, AuditOutcome::Granted)
         .with_record(row.id)
         .with_fields(fields.iter().cloned());
     if let Some(subject) = primary {

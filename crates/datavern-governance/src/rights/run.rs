@@ -133,9 +133,8 @@ impl Rights {
         input: RunInput,
     ) -> Result<Executed> {
         let tenant = principal.tenant();
-        // Legal holds are judged on the register's clock, which tests move.
-        let now = OffsetDateTime::from_unix_timestamp_nanos(requests.clock().now().as_nanosecond())
-            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        // Legal holds are judged on the store's clock, which tests move.
+        let now = OffsetDateTime::from(self.records.store().now());
         let register_actor = requests::Actor {
             principal: principal.id().as_str().to_owned(),
             request_id: Some(format!("dsr:{id}")),

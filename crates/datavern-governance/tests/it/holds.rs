@@ -31,7 +31,7 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
     let holds = datavern_governance::LegalHolds::new(store.clone());
     let tenant = support::tenant("4601");
     let other = support::tenant("0301");
-    let now = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::from(store.now());
     let subject = support::subject();
     let record = uuid::Uuid::now_v7();
 
@@ -47,7 +47,6 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
                 reason: "Tilsynssak 2026/17".to_owned(),
                 expires_at: None,
             },
-            now,
         )
         .await
         .unwrap();
@@ -64,7 +63,6 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
                 reason: "Klagesak".to_owned(),
                 expires_at: None,
             },
-            now,
         )
         .await
         .unwrap();
@@ -78,7 +76,6 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
                 reason: "Rettssak 26-012345TVI".to_owned(),
                 expires_at: Some(now + Duration::days(30)),
             },
-            now,
         )
         .await
         .unwrap();
@@ -99,13 +96,7 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
     assert!(holds.active(other, now).await.unwrap().is_empty());
 
     let released = holds
-        .release(
-            tenant,
-            on_saker.id,
-            &dpo(),
-            "Tilsynssaken er avsluttet",
-            now,
-        )
+        .release(tenant, on_saker.id, &dpo(), "Tilsynssaken er avsluttet")
         .await
         .unwrap();
     assert_eq!(released.released_by.as_deref(), Some("dpo@bergen"));
@@ -114,16 +105,13 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
     assert_eq!(active.holds().len(), 2);
     // The register keeps released holds.
     assert_eq!(holds.list(tenant).await.unwrap().len(), 3);
-    match holds
-        .release(tenant, on_saker.id, &dpo(), "igjen", now)
-        .await
-    {
+    match holds.release(tenant, on_saker.id, &dpo(), "igjen").await {
         Err(Error::Hold(HoldError::AlreadyReleased)) => {}
         other => panic!("expected already released, got {other:?}"),
     }
     // Another tenant cannot release it.
     let second = holds.list(tenant).await.unwrap()[0].id;
-    match holds.release(other, second, &dpo(), "nei", now).await {
+    match holds.release(other, second, &dpo(), "nei").await {
         Err(Error::Hold(HoldError::NotFound)) => {}
         other => panic!("expected not found, got {other:?}"),
     }
@@ -152,7 +140,7 @@ async fn holds_refuse_bad_input_and_lapse_at_expiry(backend: Backend) {
     store.apply_catalog(&catalog).await.unwrap();
     let holds = datavern_governance::LegalHolds::new(store.clone());
     let tenant = support::tenant("4601");
-    let now = OffsetDateTime::now_utc();
+    let now = OffsetDateTime::from(store.now());
     let hold = |scope, reason: &str, expires_at| NewHold {
         scope,
         reason: reason.to_owned(),
@@ -180,7 +168,7 @@ async fn holds_refuse_bad_input_and_lapse_at_expiry(backend: Backend) {
         ),
     ];
     for (new, code) in refused {
-        match holds.place(&catalog, tenant, &dpo(), new, now).await {
+        match holds.place(&catalog, tenant, &dpo(), new).await {
             Err(Error::Hold(err)) => assert_eq!(err.code(), code),
             other => panic!("expected {code}, got {other:?}"),
         }
@@ -193,7 +181,6 @@ async fn holds_refuse_bad_input_and_lapse_at_expiry(backend: Backend) {
             tenant,
             &dpo(),
             hold(subject, "sak", Some(now + Duration::days(1))),
-            now,
         )
         .await
         .unwrap();

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use datavern_core::clock::{Clock, ManualClock};
 use datavern_core::dsr::{
-    Clock, EvidenceRef, ExtensionError, IdentifiedBy, ManualClock, Parameters, Reason,
-    RequestState, RequestType, Verification, VerificationMethod,
+    EvidenceRef, ExtensionError, IdentifiedBy, Parameters, Reason, RequestState, RequestType,
+    Verification, VerificationMethod,
 };
 use datavern_governance::requests::{
     Actor, DsrRequest, Finish, FinishStatus, NewRequest, RequestError, RequestFilter, Requests,
@@ -47,9 +48,9 @@ struct Setup {
 impl Setup {
     async fn new(backend: Backend, now: &str) -> Setup {
         let db = TestDb::new(backend).await;
-        let store = db.open().await;
         let clock = ManualClock::new(now.parse().unwrap());
-        let requests = Requests::new(&store, Arc::new(clock.clone()));
+        let store = db.open().await.with_clock(Arc::new(clock.clone()));
+        let requests = Requests::new(&store);
         Setup {
             db,
             store,

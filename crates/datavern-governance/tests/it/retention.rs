@@ -452,7 +452,7 @@ async fn holds_keep_exactly_what_they_cover(backend: Backend) {
         },
     ] {
         holds
-            .place(&env.catalog, tenant("4601"), &dpo, place(scope), OLD)
+            .place(&env.catalog, tenant("4601"), &dpo, place(scope))
             .await
             .unwrap();
     }

@@ -54,8 +54,14 @@ pub(crate) async fn audit(
     let Query(params) = query.map_err(|_| invalid("the query string is malformed"))?;
     let filter = filter(&principal, params)?;
     let page = log.query(filter).await?;
-    log.record(audited::entry(&principal, &meta, AUDIT_READ, None))
-        .await?;
+    log.record(audited::entry(
+        state.store().now(),
+        &principal,
+        &meta,
+        AUDIT_READ,
+        None,
+    ))
+    .await?;
     Ok(Json(AuditPage {
         items: page.items.into_iter().map(AuditEntryJson::from).collect(),
         next_cursor: page.next.map(|c| c.to_string()),

@@ -13,7 +13,6 @@ use datavern_core::catalog::CollectionName;
 use datavern_governance::{HoldScope, NewHold};
 use datavern_store::SubjectId;
 use datavern_store::audit::AuditAction;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audited;
@@ -113,7 +112,6 @@ async fn place_hold(
                 reason: body.reason,
                 expires_at: body.expires_at,
             },
-            OffsetDateTime::now_utc(),
         )
         .await?)
 }
@@ -157,13 +155,7 @@ async fn release_hold(
     Ok(state
         .governance()
         .holds()
-        .release(
-            principal.tenant(),
-            id,
-            principal.id(),
-            &body.reason,
-            OffsetDateTime::now_utc(),
-        )
+        .release(principal.tenant(), id, principal.id(), &body.reason)
         .await?)
 }
 

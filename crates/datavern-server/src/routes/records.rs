@@ -22,6 +22,7 @@ use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
 use datavern_core::record::{self, Mode, normalize_lookup};
+use datavern_sql::At;
 use datavern_store::audit::AuditAction;
 use datavern_store::records::{Cursor, DEFAULT_PAGE_LIMIT, page_limit};
 use datavern_store::{RecordError, RecordView, RequestMeta, StoreError};
@@ -120,7 +121,7 @@ pub(crate) async fn create(
         Err(err) => return Err(refused(&state, &grant, &meta, err).await),
     };
     check_write(&state, &principal, &request, &grant, &record, &meta).await?;
-    let view = match consent_with_create(&headers, &grant)? {
+    let view = match consent_with_create(&headers, &grant, state.store().now())? {
         Some(event) => {
             // The same rule as POST /v1/subjects/{id}/consents: a person created with a
             // consent records a grant.
@@ -490,6 +491,7 @@ async fn refuse(
 fn consent_with_create(
     headers: &HeaderMap,
     grant: &Grant,
+    now: At,
 ) -> Result<Option<ConsentEvent>, ApiError> {
     let text = |name: &str| {
         headers
@@ -513,14 +515,12 @@ fn consent_with_create(
         Some(channel) => channel.parse::<ConsentChannel>().map_err(invalid)?,
         None => ConsentChannel::Api,
     };
-    let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000)
-        .unwrap_or_default();
     let event = ConsentEvent::new(
         grant.purpose().clone(),
         ConsentAction::Grant,
         Some(notice),
         channel,
-        consent::time_from_micros(now).map_err(invalid)?,
+        consent::time_from_micros(now.as_micros()).map_err(invalid)?,
         grant.principal().as_str(),
     )
     .map_err(invalid)?;

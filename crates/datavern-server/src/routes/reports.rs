@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use datavern_core::report::Ropa;
 use datavern_store::audit::AuditAction;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::audited;
 use crate::auth::Authenticated;
@@ -107,7 +106,6 @@ pub(crate) async fn compliance(
         state.store(),
         state.records().catalog().clone(),
         principal.tenant(),
-        now(&state),
     )
     .await
     {
@@ -119,12 +117,4 @@ pub(crate) async fn compliance(
     };
     audited::record(&state, &principal, &meta, COMPLIANCE_READ, None, |e| e).await?;
     Ok(Json(report).into_response())
-}
-
-/// The state's clock's time (the request register's clock, which tests move).
-fn now(state: &AppState) -> OffsetDateTime {
-    let at = state.requests().clock().now();
-    // Every jiff timestamp is within time's range; the fallback never applies.
-    OffsetDateTime::from_unix_timestamp_nanos(at.as_nanosecond())
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
 }

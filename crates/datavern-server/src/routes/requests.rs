@@ -169,7 +169,8 @@ pub(crate) async fn list(
         .iter()
         .flat_map(|r| r.subjects.iter().copied())
         .collect::<Vec<_>>();
-    let mut entry = crate::audited::entry(&principal, &meta, LISTED, None).with_subjects(subjects);
+    let mut entry = crate::audited::entry(state.store().now(), &principal, &meta, LISTED, None)
+        .with_subjects(subjects);
     entry.reason = Some(format!("requests={}", page.items.len()));
     state.store().audit().record(entry).await?;
     Ok(Json(page))
@@ -270,7 +271,7 @@ pub(crate) async fn get(
         Err(err) => Err(err),
     };
     let request = audited(&state, &principal, &meta, record, found).await?;
-    let shown = crate::audited::entry(&principal, &meta, READ, None)
+    let shown = crate::audited::entry(state.store().now(), &principal, &meta, READ, None)
         .with_record(request.id)
         .with_subjects(request.subjects.iter().map(|s| s.as_uuid()))
         .with_fields(request.parameters.fields.iter().cloned());
@@ -728,7 +729,7 @@ pub async fn audit_refusal(
     {
         return Ok(());
     }
-    let mut refusal = crate::audited::entry(principal, meta, REFUSED, Some(code));
+    let mut refusal = crate::audited::entry(store.now(), principal, meta, REFUSED, Some(code));
     if let Some(id) = record {
         refusal = refusal.with_record(id);
         // A refusal about an existing request names its subjects, so that the subject's

@@ -28,6 +28,7 @@ use datavern_core::consent::{
 use datavern_governance::controls::{
     ConsentRegister, CurrentConsent, Objection, Restriction, StoredConsent,
 };
+use datavern_sql::At;
 use datavern_store::audit::AuditAction;
 use datavern_store::{RequestMeta, SubjectId};
 use serde::{Deserialize, Serialize};
@@ -297,7 +298,7 @@ async fn write_consent(
         _ => ConsentAction::Grant,
     };
     check_recorder(state, principal, &header, action).map_err(refused)?;
-    let event = consent_event(principal, &header, &body).map_err(refused)?;
+    let event = consent_event(principal, &header, &body, state.store().now()).map_err(refused)?;
     let controls = state.governance().controls();
     controls
         .record_consent(principal, subject, &event, meta)
@@ -398,6 +399,7 @@ fn consent_event(
     principal: &Principal,
     purpose: &PurposeId,
     body: &ConsentRequest,
+    now: At,
 ) -> Result<ConsentEvent, ApiError> {
     let invalid = |detail: String| ApiError::new(Code::ConsentInvalid, detail);
     let action: ConsentAction = body
@@ -416,8 +418,7 @@ fn consent_event(
         .map(|v| NoticeVersion::parse(v.trim()))
         .transpose()
         .map_err(|err| invalid(consent_detail(&err)))?;
-    let now =
-        i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default();
+    let now = now.as_micros();
     let at = match body.occurred_at.as_deref() {
         None => consent::time_from_micros(now),
         Some(text) => consent::parse_time(text),
@@ -543,15 +544,13 @@ fn current_json(current: &CurrentConsent) -> CurrentConsentJson {
 
 fn event_json(stored: &StoredConsent) -> ConsentEventJson {
     let event = &stored.event;
-    let micros = i128::from(event.at().as_microsecond());
     ConsentEventJson {
         id: stored.id,
         purpose: event.purpose().to_string(),
         action: event.action().as_str().to_owned(),
         notice_version: event.notice_version().map(|v| v.as_str().to_owned()),
         channel: event.channel().as_str().to_owned(),
-        occurred_at: OffsetDateTime::from_unix_timestamp_nanos(micros * 1000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        occurred_at: At::from(event.at()).into(),
         recorded_by: event.recorded_by().to_owned(),
         evidence_ref: event.evidence().map(|e| e.as_str().to_owned()),
         recorded_at: stored.recorded_at,

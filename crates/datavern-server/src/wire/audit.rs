@@ -63,7 +63,7 @@ impl From<AuditRecord> for AuditEntryJson {
             sequence: record.sequence,
             entry_hash: record.entry_hash.map(|h| h.to_string()),
             sealed_at: record.sealed_at,
-            occurred_at: entry.occurred_at,
+            occurred_at: entry.occurred_at.into(),
             principal: entry.principal,
             purpose: entry.purpose,
             action: entry.action.as_str().to_owned(),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_core::classification::Classification;
-use datavern_core::dsr::{ManualClock, SubjectIdentifier};
+use datavern_core::clock::ManualClock;
+use datavern_core::dsr::SubjectIdentifier;
 use datavern_governance::requests::{ResolveFuture, SubjectResolver};
 use datavern_sql::Backend;
 use datavern_store::SubjectId;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use datavern_core::catalog::Catalog;
 use datavern_core::classification::Classification;
-use datavern_core::dsr::{Clock as _, ManualClock};
+use datavern_core::clock::{Clock as _, ManualClock, SystemClock};
 use datavern_sql::Backend;
 use jiff::SignedDuration;
 use reqwest::Method;
@@ -83,15 +83,15 @@ struct Family {
 }
 
 impl RightsApp {
-    /// The server with the catalog's subject resolver and a clock showing the real time (legal
-    /// holds are placed at the real time and judged on this clock).
+    /// The server with the catalog's subject resolver, its store on a clock showing the real
+    /// time when it starts (holds are placed and judged on it, and tests move it).
     async fn spawn(backend: Backend) -> RightsApp {
         Self::spawn_with(backend, test_catalog()).await
     }
 
     /// The same over `catalog`.
     async fn spawn_with(backend: Backend, catalog: Catalog) -> RightsApp {
-        let clock = ManualClock::new(jiff::Timestamp::now());
+        let clock = ManualClock::new(SystemClock.now());
         let clerk = principal(CLERK, "4601", Classification::Begrenset)
             .with_roles(roles(&["auditor"]))
             .with_purposes(all_purposes(&catalog));

@@ -7,13 +7,12 @@
 use datavern_crypto::audit::{
     ChainHash, ChainHead, ChainVerifier, Checkpoint, CheckpointSigner, SignedNote,
 };
-use datavern_sql::{Conn, time_value};
+use datavern_sql::{At, Conn};
 use sea_query::{Expr, Order, Query};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AuditLog;
-use super::entry::now_micros;
 use super::error::AuditLogError;
 use super::sealer::{lock_head, to_i64};
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, CHECKPOINTS, CheckpointRow, col};
@@ -50,8 +49,9 @@ impl AuditLog {
     ) -> Result<StoredCheckpoint> {
         // Validate the origin before taking any lock.
         Checkpoint::new(origin, ChainHead::EMPTY).map_err(AuditLogError::Checkpoint)?;
+        let now = self.now();
         in_head_lock(self.database(), async |conn| {
-            checkpoint_locked(conn, signer, origin).await
+            checkpoint_locked(conn, signer, origin, now).await
         })
         .await
     }
@@ -67,6 +67,7 @@ async fn checkpoint_locked(
     conn: &mut Conn<'_>,
     signer: &CheckpointSigner,
     origin: &str,
+    signed_at: At,
 ) -> Result<StoredCheckpoint> {
     // Locks the head: no sealing while the checkpoint is made.
     let head = lock_head(conn).await?;
@@ -85,11 +86,11 @@ async fn checkpoint_locked(
         .unwrap_or(ChainHead::EMPTY);
     check_since(conn, resume, head).await?;
 
-    let signed_at = now_micros();
     let mut checkpoint = Checkpoint::new(origin, head).map_err(AuditLogError::Checkpoint)?;
-    if let Ok(stamp) = signed_at
+    let signed = OffsetDateTime::from(signed_at);
+    if let Ok(stamp) = signed
         .replace_nanosecond(0)
-        .unwrap_or(signed_at)
+        .unwrap_or(signed)
         .format(&Rfc3339)
     {
         checkpoint = checkpoint
@@ -106,7 +107,7 @@ async fn checkpoint_locked(
             to_i64(head.size)?.into(),
             head.hash.as_bytes().to_vec().into(),
             note.as_str().into(),
-            time_value(conn.backend(), signed_at).into(),
+            signed_at.value(conn.backend()).into(),
         ])
         .map_err(|err| AuditLogError::Corrupt(err.to_string()))?
         .to_owned();
@@ -115,7 +116,7 @@ async fn checkpoint_locked(
         size: head.size,
         head: head.hash,
         note: note.into_string(),
-        signed_at,
+        signed_at: signed_at.into(),
     })
 }
 
@@ -189,7 +190,7 @@ pub(crate) async fn read_checkpoints(conn: &mut Conn<'_>) -> Result<Vec<StoredCh
                 head: ChainHash::try_from(head.as_slice())
                     .map_err(|_| corrupt("head hash is not 32 bytes"))?,
                 note: note.0,
-                signed_at,
+                signed_at: signed_at.into(),
             })
         })
         .collect()

@@ -6,7 +6,7 @@ use std::fmt;
 use datavern_core::access::{AuditFacts, Outcome};
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::audit::CanonicalWriter;
-use time::OffsetDateTime;
+use datavern_sql::At;
 use uuid::Uuid;
 
 use super::action::{AuditAction, AuditOutcome};
@@ -42,8 +42,13 @@ pub(crate) const MAX_FIELD: usize = 64;
 ///
 /// ```
 /// use datavern_store::audit::AuditEntry;
-/// # fn demo(facts: &datavern_core::access::AuditFacts, record: uuid::Uuid, child: uuid::Uuid) {
-/// let entry = AuditEntry::from_facts(facts)
+/// # fn demo(
+/// #     store: &datavern_store::Store,
+/// #     facts: &datavern_core::access::AuditFacts,
+/// #     record: uuid::Uuid,
+/// #     child: uuid::Uuid,
+/// # ) {
+/// let entry = AuditEntry::from_facts(store.now(), facts)
 ///     .with_record(record)
 ///     .with_subject(child)
 ///     .with_request_id("req-1");
@@ -52,7 +57,7 @@ pub(crate) const MAX_FIELD: usize = 64;
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     /// When it happened, UTC, truncated to microseconds (what every backend stores).
-    pub occurred_at: OffsetDateTime,
+    pub occurred_at: At,
     /// The tenant (kommunenummer) whose log the entry belongs to.
     pub tenant: Option<Kommunenummer>,
     /// Who: the principal's id.
@@ -81,16 +86,18 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// An entry for `action` by `principal` in `tenant` with `outcome`, now, with no purpose,
-    /// collection, record, subjects or fields yet.
+    /// An entry for `action` by `principal` in `tenant` with `outcome` at `at` (the time of
+    /// the store's clock, [`Store::now`](crate::Store::now)), with no purpose, collection,
+    /// record, subjects or fields yet.
     pub fn new(
+        at: At,
         tenant: Option<Kommunenummer>,
         principal: impl Into<String>,
         action: AuditAction,
         outcome: AuditOutcome,
     ) -> Self {
         AuditEntry {
-            occurred_at: now_micros(),
+            occurred_at: at,
             tenant,
             principal: principal.into(),
             purpose: None,
@@ -106,10 +113,11 @@ impl AuditEntry {
         }
     }
 
-    /// The entry for an access decision, now: principal, tenant, operation, collection,
+    /// The entry for an access decision at `at`: principal, tenant, operation, collection,
     /// purpose, outcome (with the denial code as the reason) and the fields touched.
-    pub fn from_facts(facts: &AuditFacts) -> Self {
+    pub fn from_facts(at: At, facts: &AuditFacts) -> Self {
         let mut entry = AuditEntry::new(
+            at,
             Some(facts.tenant),
             facts.principal.as_str(),
             AuditAction::Record(facts.operation),
@@ -168,9 +176,9 @@ impl AuditEntry {
         self
     }
 
-    /// The same entry with the time it happened (truncated to microseconds, in UTC).
-    pub fn with_time(mut self, at: OffsetDateTime) -> Self {
-        self.occurred_at = truncate_micros(at);
+    /// The same entry with the time it happened.
+    pub fn with_time(mut self, at: At) -> Self {
+        self.occurred_at = at;
         self
     }
 
@@ -182,7 +190,7 @@ impl AuditEntry {
         let subject = self.subject_id.map(|id| id.into_bytes());
         let subjects: Vec<String> = self.subjects.iter().map(Uuid::to_string).collect();
         encode_v1(&CanonicalFields {
-            occurred_at_us: micros(self.occurred_at),
+            occurred_at_us: self.occurred_at.as_micros(),
             tenant: self.tenant.as_ref().map(Kommunenummer::as_str),
             principal: &self.principal,
             purpose: self.purpose.as_deref(),
@@ -298,25 +306,6 @@ pub(crate) fn encode_v1(fields: &CanonicalFields<'_>) -> Vec<u8> {
         .finish()
 }
 
-/// Now, in UTC, truncated to microseconds.
-pub fn now_micros() -> OffsetDateTime {
-    truncate_micros(OffsetDateTime::now_utc())
-}
-
-/// `at` in UTC with its nanoseconds cut to whole microseconds, the precision of
-/// `TIMESTAMPTZ` and `DATETIME(6)`, so that what is hashed is what is stored.
-pub fn truncate_micros(at: OffsetDateTime) -> OffsetDateTime {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let nanos = at.nanosecond();
-    at.replace_nanosecond(nanos - nanos % 1000).unwrap_or(at)
-}
-
-/// Microseconds since the Unix epoch.
-pub(crate) fn micros(at: OffsetDateTime) -> i64 {
-    // In range for every date `time` represents (±9999 years is ±3.2e17 µs).
-    i64::try_from(at.unix_timestamp_nanos().div_euclid(1000)).unwrap_or(i64::MAX)
-}
-
 fn truncate_at_char(text: &mut String, max: usize) {
     if text.len() <= max {
         return;
@@ -332,16 +321,18 @@ fn truncate_at_char(text: &mut String, max: usize) {
 mod tests {
     use datavern_core::access::Operation;
 
+    use time::OffsetDateTime;
+
     use super::*;
 
     fn entry() -> AuditEntry {
         AuditEntry::new(
+            At::UNIX_EPOCH,
             Some(Kommunenummer::parse("0301").unwrap()),
             "saksbehandler",
             AuditAction::Record(Operation::Read),
             AuditOutcome::Granted,
         )
-        .with_time(OffsetDateTime::UNIX_EPOCH)
     }
 
     #[test]
@@ -368,7 +359,7 @@ mod tests {
     fn every_column_changes_the_bytes() {
         let base = entry().canonical_bytes();
         let variants = [
-            entry().with_time(OffsetDateTime::UNIX_EPOCH + time::Duration::microseconds(1)),
+            entry().with_time(At::from_micros(1).unwrap()),
             AuditEntry {
                 tenant: None,
                 ..entry()
@@ -411,7 +402,7 @@ mod tests {
     #[test]
     fn times_are_truncated_to_microseconds() {
         let at = OffsetDateTime::UNIX_EPOCH + time::Duration::nanoseconds(1_999);
-        assert_eq!(micros(entry().with_time(at).occurred_at), 1);
+        assert_eq!(entry().with_time(at.into()).occurred_at.as_micros(), 1);
     }
 
     #[test]

@@ -20,14 +20,14 @@ use std::io::BufRead;
 use std::path::Path;
 
 use datavern_crypto::audit::{ChainHash, ChainHead, CheckpointVerifier};
-use datavern_sql::{Conn, Text};
+use datavern_sql::{At, Conn, Text};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::AuditLog;
-use super::entry::{CanonicalFields, FORMAT_V1, encode_v1, micros, now_micros};
+use super::entry::{CanonicalFields, FORMAT_V1, encode_v1};
 use super::error::AuditLogError;
 use super::sealer::head_from_row;
 use super::stored::{AuditRow, CHECKPOINTS, HEAD, HeadRow, col};
@@ -125,9 +125,9 @@ impl EntryLine {
             sequence: row.sequence.unwrap_or_default(),
             entry_hash: hex(row.entry_hash.as_deref().unwrap_or_default()),
             id: row.id,
-            sealed_at: row.sealed_at,
+            sealed_at: row.sealed_at.map(OffsetDateTime::from),
             format: row.format,
-            occurred_at: row.occurred_at,
+            occurred_at: row.occurred_at.into(),
             tenant: row.tenant.map(|t| t.0),
             principal: row.principal.0,
             purpose: row.purpose.map(|t| t.0),
@@ -159,7 +159,7 @@ impl EntryLine {
         let record = uuid(&self.record_id, "record id")?;
         let subject = uuid(&self.subject_id, "subject id")?;
         Ok(encode_v1(&CanonicalFields {
-            occurred_at_us: micros(self.occurred_at),
+            occurred_at_us: At::from(self.occurred_at).as_micros(),
             tenant: self.tenant.as_deref(),
             principal: &self.principal,
             purpose: self.purpose.as_deref(),
@@ -185,8 +185,9 @@ impl AuditLog {
         out: &mut W,
         verifier_key: Option<&str>,
     ) -> Result<ExportSummary> {
+        let now = self.now();
         in_snapshot(self.database(), async |conn| {
-            export_in(conn, out, verifier_key).await
+            export_in(conn, out, verifier_key, now).await
         })
         .await
     }
@@ -220,6 +221,7 @@ async fn export_in<W: AsyncWrite + Unpin + Send>(
     conn: &mut Conn<'_>,
     out: &mut W,
     verifier_key: Option<&str>,
+    exported_at: At,
 ) -> Result<ExportSummary> {
     let heads: Vec<HeadRow> = conn
         .fetch_all(
@@ -235,7 +237,7 @@ async fn export_in<W: AsyncWrite + Unpin + Send>(
         .transpose()
         .map_err(AuditLogError::Corrupt)?
         .ok_or_else(|| AuditLogError::Corrupt("dv_audit_head has no row".to_owned()))?;
-    let checkpoints: Vec<(i64, Vec<u8>, Text, OffsetDateTime)> = conn
+    let checkpoints: Vec<(i64, Vec<u8>, Text, At)> = conn
         .fetch_all(
             sea_query::Query::select()
                 .columns([col("size"), col("head_hash"), col("note"), col("signed_at")])
@@ -252,7 +254,7 @@ async fn export_in<W: AsyncWrite + Unpin + Send>(
         version: EXPORT_VERSION,
         origin,
         verifier_key: verifier_key.map(str::to_owned),
-        exported_at: now_micros(),
+        exported_at: exported_at.into(),
         head: HeadLine {
             size: head.size,
             hash: head.hash.to_string(),
@@ -268,7 +270,7 @@ async fn export_in<W: AsyncWrite + Unpin + Send>(
         let line = Line::Checkpoint(CheckpointLine {
             size: u64::try_from(size).unwrap_or_default(),
             head_hash: hex(&head_hash),
-            signed_at,
+            signed_at: signed_at.into(),
             note: note.0,
         });
         write_line(out, &line).await?;
@@ -471,7 +473,9 @@ mod tests {
 
     #[test]
     fn rfc3339_keeps_microseconds() {
-        let at = super::super::entry::truncate_micros(OffsetDateTime::now_utc());
+        let at = OffsetDateTime::from(At::from(
+            time::macros::datetime!(2026-03-01 12:00:00.123456789 UTC),
+        ));
         let text = at.format(&Rfc3339).unwrap();
         assert_eq!(OffsetDateTime::parse(&text, &Rfc3339).unwrap(), at);
     }

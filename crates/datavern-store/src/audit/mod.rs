@@ -42,8 +42,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use datavern_core::clock::{Clock, SystemClock};
 use datavern_crypto::audit::{ChainHead, CheckpointSigner};
-use datavern_sql::Database;
+use datavern_sql::{At, Database};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::instrument;
@@ -129,6 +130,8 @@ pub struct AuditLog {
 struct Inner {
     db: Database,
     config: AuditConfig,
+    /// The store's clock: `sealed_at` and the sealing lag.
+    clock: Mutex<Arc<dyn Clock>>,
     writer: Mutex<WriterState>,
     background: Mutex<Option<Background>>,
     checkpointing: Mutex<Option<Checkpointing>>,
@@ -189,6 +192,7 @@ impl AuditLog {
             inner: Arc::new(Inner {
                 db,
                 config,
+                clock: Mutex::new(Arc::new(SystemClock)),
                 writer: Mutex::new(WriterState::NotStarted),
                 background: Mutex::new(None),
                 checkpointing: Mutex::new(None),
@@ -207,6 +211,17 @@ impl AuditLog {
     /// The database the log lives in.
     pub fn database(&self) -> &Database {
         &self.inner.db
+    }
+
+    /// Takes time (`sealed_at`, the sealing lag) from `clock` instead of the system clock;
+    /// [`Store::with_clock`](crate::Store::with_clock) passes the store's.
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *lock(&self.inner.clock) = clock;
+    }
+
+    /// The log's clock's current time.
+    pub fn now(&self) -> At {
+        At::from(lock(&self.inner.clock).now())
     }
 
     /// Starts the background task that seals continuously (every
@@ -269,7 +284,9 @@ impl AuditLog {
     #[instrument(skip_all)]
     pub async fn seal(&self) -> Result<ChainHead> {
         let _pass = self.inner.shared.seal_lock.lock().await;
-        let (head, sealed) = sealer::seal(&self.inner.db, self.inner.config.seal_round).await?;
+        let clock = lock(&self.inner.clock).clone();
+        let (head, sealed) =
+            sealer::seal(&self.inner.db, self.inner.config.seal_round, clock.as_ref()).await?;
         self.inner
             .shared
             .sealed
@@ -281,7 +298,7 @@ impl AuditLog {
     /// `datavern_audit_lag_seconds` metric. An unsealed entry can still be altered without
     /// breaking the chain, so alert when this exceeds a few seconds.
     pub async fn lag(&self) -> Result<Duration> {
-        sealer::lag(&self.inner.db).await
+        sealer::lag(&self.inner.db, self.now()).await
     }
 
     /// Counters since the log was opened.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use datavern_core::catalog::Kommunenummer;
 use datavern_crypto::audit::ChainHash;
-use datavern_sql::{Backend, time_value};
+use datavern_sql::{At, Backend};
 use sea_query::{Cond, Expr, Order, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -200,10 +200,10 @@ impl AuditLog {
             select.and_where(Expr::col(col("principal")).eq(principal.as_str()));
         }
         if let Some(from) = filter.from {
-            select.and_where(Expr::col(col("occurred_at")).gte(time_value(backend, from)));
+            select.and_where(Expr::col(col("occurred_at")).gte(At::from(from).value(backend)));
         }
         if let Some(until) = filter.until {
-            select.and_where(Expr::col(col("occurred_at")).lt(time_value(backend, until)));
+            select.and_where(Expr::col(col("occurred_at")).lt(At::from(until).value(backend)));
         }
         if let Some(Cursor(after)) = filter.after {
             select.and_where(Expr::col(col("id")).gt(after));
@@ -262,7 +262,7 @@ fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> Result<AuditRecord, 
             .entry_hash
             .as_deref()
             .and_then(|h| ChainHash::try_from(h).ok()),
-        sealed_at: row.sealed_at,
+        sealed_at: row.sealed_at.map(OffsetDateTime::from),
         entry,
     })
 }

@@ -33,27 +33,30 @@
 
 use std::time::Duration;
 
-use datavern_crypto::audit::{ChainHash, ChainHead, chain_next};
-use datavern_sql::{Conn, Database, time_value};
-use sea_query::extension::mysql::{IndexHintScope, IndexName, MySqlSelectStatementExt as _};
-use sea_query::{CaseStatement, Expr, LockType, Order, Query};
-use time::OffsetDateTime;
-
-use super::entry::now_micros;
 use super::error::AuditLogError;
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, HEAD, HeadRow, col};
 use super::tx::in_head_lock;
 use crate::error::Result;
+use datavern_core::clock::Clock;
+use datavern_crypto::audit::{ChainHash, ChainHead, chain_next};
+use datavern_sql::{At, Conn, Database};
+use sea_query::extension::mysql::{IndexHintScope, IndexName, MySqlSelectStatementExt as _};
+use sea_query::{CaseStatement, Expr, LockType, Order, Query};
 
 /// The index of the unsealed entries, in id order (on every backend under this name).
 const UNSEALED_INDEX: &str = "dv_audit_unsealed";
 
 /// Seals every unsealed entry visible now, in rounds of at most `round` entries, and returns
 /// the head after the last one. Idempotent: with nothing to seal it returns the head.
-pub(crate) async fn seal(db: &Database, round: usize) -> Result<(ChainHead, u64)> {
+/// Each round is sealed at the time of `clock` when it starts.
+pub(crate) async fn seal(
+    db: &Database,
+    round: usize,
+    clock: &dyn Clock,
+) -> Result<(ChainHead, u64)> {
     let mut total = 0u64;
     loop {
-        let (head, sealed) = seal_round(db, round).await?;
+        let (head, sealed) = seal_round(db, round, At::from(clock.now())).await?;
         total += sealed as u64;
         if sealed < round {
             return Ok((head, total));
@@ -62,11 +65,11 @@ pub(crate) async fn seal(db: &Database, round: usize) -> Result<(ChainHead, u64)
 }
 
 /// One sealing transaction: returns the head and the number of entries sealed.
-async fn seal_round(db: &Database, round: usize) -> Result<(ChainHead, usize)> {
-    in_head_lock(db, async |conn| seal_locked(conn, round).await).await
+async fn seal_round(db: &Database, round: usize, now: At) -> Result<(ChainHead, usize)> {
+    in_head_lock(db, async |conn| seal_locked(conn, round, now).await).await
 }
 
-async fn seal_locked(conn: &mut Conn<'_>, round: usize) -> Result<(ChainHead, usize)> {
+async fn seal_locked(conn: &mut Conn<'_>, round: usize, now: At) -> Result<(ChainHead, usize)> {
     let head = lock_head(conn).await?;
     check_head(conn, head).await?;
 
@@ -89,7 +92,7 @@ async fn seal_locked(conn: &mut Conn<'_>, round: usize) -> Result<(ChainHead, us
     }
 
     let backend = conn.backend();
-    let sealed_at = time_value(backend, now_micros());
+    let sealed_at = now.value(backend);
     let mut next = head;
     let mut seals = Vec::with_capacity(unsealed.len());
     for row in &unsealed {
@@ -238,20 +241,21 @@ async fn check_head(conn: &mut Conn<'_>, head: ChainHead) -> Result<()> {
 
 /// Age of the oldest unsealed entry (zero when everything is sealed): the window in which
 /// an entry could still be altered without breaking the chain.
-pub(crate) async fn lag(db: &Database) -> Result<Duration> {
+/// An entry stamped after `now` (clocks of two processes apart) has no age yet: zero.
+pub(crate) async fn lag(db: &Database, now: At) -> Result<Duration> {
     let mut pooled = db.acquire().await?;
     Ok(match oldest_unsealed(&mut pooled.conn()).await? {
         Some(at) => {
-            let age = OffsetDateTime::now_utc() - at;
-            Duration::try_from(age).unwrap_or(Duration::ZERO)
+            let age = now.as_micros().saturating_sub(at.as_micros());
+            Duration::from_micros(u64::try_from(age).unwrap_or(0))
         }
         None => Duration::ZERO,
     })
 }
 
 /// When the oldest unsealed entry occurred, if there is one.
-pub(crate) async fn oldest_unsealed(conn: &mut Conn<'_>) -> Result<Option<OffsetDateTime>> {
-    let oldest: Vec<(OffsetDateTime,)> = conn
+pub(crate) async fn oldest_unsealed(conn: &mut Conn<'_>) -> Result<Option<At>> {
+    let oldest: Vec<(At,)> = conn
         .fetch_all(
             Query::select()
                 .column(col("occurred_at"))

@@ -1,12 +1,11 @@
 //! The `dv_audit` row as stored: column names, the insert statement, the row type every
 //! backend decodes, and the canonical bytes recomputed from the columns.
 
-use datavern_sql::{Backend, Json, Text, time_value};
+use datavern_sql::{At, Backend, Json, Text};
 use sea_query::{Alias, InsertStatement, Query, SimpleExpr};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::entry::{AuditEntry, CanonicalFields, FORMAT_V1, encode_v1, micros};
+use super::entry::{AuditEntry, CanonicalFields, FORMAT_V1, encode_v1};
 use super::error::AuditLogError;
 
 /// The audit table.
@@ -73,7 +72,7 @@ pub(crate) fn insert(
         let subjects: Vec<String> = entry.subjects.iter().map(Uuid::to_string).collect();
         let values: Vec<SimpleExpr> = vec![
             i32::from(FORMAT_V1).into(),
-            time_value(backend, entry.occurred_at).into(),
+            entry.occurred_at.value(backend).into(),
             entry.tenant.as_ref().map(|t| t.as_str().to_owned()).into(),
             entry.principal.clone().into(),
             entry.purpose.clone().into(),
@@ -100,9 +99,9 @@ pub(crate) struct AuditRow {
     pub(crate) id: i64,
     pub(crate) sequence: Option<i64>,
     pub(crate) entry_hash: Option<Vec<u8>>,
-    pub(crate) sealed_at: Option<OffsetDateTime>,
+    pub(crate) sealed_at: Option<At>,
     pub(crate) format: i16,
-    pub(crate) occurred_at: OffsetDateTime,
+    pub(crate) occurred_at: At,
     pub(crate) tenant: Option<Text>,
     pub(crate) principal: Text,
     pub(crate) purpose: Option<Text>,
@@ -127,7 +126,7 @@ impl AuditRow {
         let record = self.record_id.map(Uuid::into_bytes);
         let subject = self.subject_id.map(Uuid::into_bytes);
         Ok(encode_v1(&CanonicalFields {
-            occurred_at_us: micros(self.occurred_at),
+            occurred_at_us: self.occurred_at.as_micros(),
             tenant: self.tenant.as_ref().map(|t| t.0.as_str()),
             principal: &self.principal.0,
             purpose: self.purpose.as_ref().map(|t| t.0.as_str()),
@@ -148,4 +147,4 @@ impl AuditRow {
 pub(crate) type HeadRow = (i64, Option<Vec<u8>>);
 
 /// A `dv_audit_checkpoints` row: size, head hash, note, signed at.
-pub(crate) type CheckpointRow = (i64, Vec<u8>, Text, OffsetDateTime);
+pub(crate) type CheckpointRow = (i64, Vec<u8>, Text, At);

@@ -492,7 +492,11 @@ async fn verify_in(
         .map_or(0, |(n,)| u64::try_from(*n).unwrap_or(0));
     let oldest = if count > 0 {
         // A failure to read it leaves the age unknown; it does not fail the verification.
-        oldest_unsealed(conn).await.ok().flatten()
+        oldest_unsealed(conn)
+            .await
+            .ok()
+            .flatten()
+            .map(OffsetDateTime::from)
     } else {
         None
     };

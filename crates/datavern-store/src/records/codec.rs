@@ -17,9 +17,8 @@
 
 use datavern_core::catalog::FieldType;
 use datavern_core::record::FieldValue;
-use datavern_sql::{Backend, time_value};
+use datavern_sql::{At, Backend, to_time_date};
 use sea_query::{Expr, Keyword, SimpleExpr, Value};
-use time::OffsetDateTime;
 
 use super::error::RecordError;
 use crate::schema::{DECIMAL_PRECISION, STRING_MAX_CHARS};
@@ -69,6 +68,9 @@ fn check_column(
             }
             Ok(())
         }
+        FieldValue::Date(date) if !encrypted && to_time_date(*date).is_err() => Err(unstorable(
+            "the date is outside the range the database keeps".to_owned(),
+        )),
         FieldValue::Timestamp(ts) if !encrypted && ts.subsec_nanosecond() % 1_000 != 0 => {
             Err(unstorable(
                 "timestamps are stored to the microsecond: send at most 6 fraction digits"
@@ -88,13 +90,12 @@ pub(super) fn plain_expr(backend: Backend, value: &FieldValue) -> SimpleExpr {
         FieldValue::Decimal(text) => backend.dialect().decimal(text),
         FieldValue::Boolean(b) => Expr::val(*b).into(),
         FieldValue::Date(date) => match to_time_date(*date) {
-            Some(native) => Expr::val(backend.dialect().date(native)).into(),
-            None => Expr::val(date.to_string()).into(),
+            Ok(native) => Expr::val(backend.dialect().date(native)).into(),
+            // Every jiff date is a `time` date, and `check_storable` refuses one that is
+            // not, so no other date reaches here.
+            Err(_) => Expr::val(date.to_string()).into(),
         },
-        FieldValue::Timestamp(ts) => match to_offset_date_time(*ts) {
-            Some(time) => Expr::val(time_value(backend, time)).into(),
-            None => Expr::val(ts.to_string()).into(),
-        },
+        FieldValue::Timestamp(ts) => Expr::val(At::from(*ts).value(backend)).into(),
         FieldValue::Json(json) => Expr::val(Value::Json(Some(Box::new(json.clone())))).into(),
     }
 }
@@ -164,47 +165,10 @@ fn is_canonical_decimal(text: &str) -> bool {
     canonical_decimal(text).is_ok_and(|canonical| canonical == text)
 }
 
-/// A calendar date as the `time` crate's, for binding on PostgreSQL and MariaDB/MySQL.
-pub(super) fn to_time_date(date: jiff::civil::Date) -> Option<time::Date> {
-    let month = time::Month::try_from(u8::try_from(date.month()).ok()?).ok()?;
-    time::Date::from_calendar_date(
-        i32::from(date.year()),
-        month,
-        u8::try_from(date.day()).ok()?,
-    )
-    .ok()
-}
-
-/// A `time` date as jiff's (the type of [`FieldValue::Date`]).
-pub(super) fn from_time_date(date: time::Date) -> Option<jiff::civil::Date> {
-    jiff::civil::Date::new(
-        i16::try_from(date.year()).ok()?,
-        i8::try_from(u8::from(date.month())).ok()?,
-        i8::try_from(date.day()).ok()?,
-    )
-    .ok()
-}
-
-/// An instant as `time`'s, for binding on PostgreSQL and MariaDB/MySQL.
-pub(super) fn to_offset_date_time(ts: jiff::Timestamp) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(ts.as_nanosecond()).ok()
-}
-
-/// A `time` instant as jiff's (the type of [`FieldValue::Timestamp`]).
-pub(super) fn from_offset_date_time(time: OffsetDateTime) -> Option<jiff::Timestamp> {
-    jiff::Timestamp::from_nanosecond(time.unix_timestamp_nanos()).ok()
-}
-
-/// Now, truncated to the microsecond: what every backend's time columns keep, so that the
-/// value returned after a write equals the one read back later.
-pub(super) fn now_micros() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    let micros = now.microsecond();
-    now.replace_microsecond(micros).unwrap_or(now)
-}
-
 #[cfg(test)]
 mod tests {
+    use datavern_sql::to_civil_date;
+
     use super::*;
 
     fn check_storable(
@@ -288,11 +252,8 @@ mod tests {
     #[test]
     fn time_conversions_round_trip() {
         let date: jiff::civil::Date = "2024-02-29".parse().unwrap();
-        assert_eq!(from_time_date(to_time_date(date).unwrap()), Some(date));
+        assert_eq!(to_civil_date(to_time_date(date).unwrap()).unwrap(), date);
         let ts: jiff::Timestamp = "1969-07-20T20:17:40.5Z".parse().unwrap();
-        assert_eq!(
-            from_offset_date_time(to_offset_date_time(ts).unwrap()),
-            Some(ts)
-        );
+        assert_eq!(At::from(ts).to_timestamp().unwrap(), ts);
     }
 }

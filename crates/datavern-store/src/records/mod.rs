@@ -396,7 +396,7 @@ impl Records {
     /// every denial, with `AuditFacts::denied(..)`, before it answers.
     #[instrument(skip_all, fields(operation = %facts.operation))]
     pub async fn audit_denial(&self, facts: &AuditFacts, meta: &RequestMeta) -> Result<()> {
-        let entry = with_meta(AuditEntry::from_facts(facts), meta);
+        let entry = with_meta(AuditEntry::from_facts(self.inner.store.now(), facts), meta);
         self.inner.store.audit().record(entry).await
     }
 
@@ -471,10 +471,13 @@ fn check_operation(grant: &Grant, operation: Operation) -> Result<()> {
     Ok(())
 }
 
-/// A time column's value on `backend` (fixed-width UTC text on SQLite); shared with the
-/// outbox.
-pub fn time_expr(backend: datavern_sql::Backend, at: OffsetDateTime) -> sea_query::SimpleExpr {
-    sea_query::Expr::val(datavern_sql::time_value(backend, at)).into()
+/// A time column's value on `backend` ([`datavern_sql::At::value`]); shared with the
+/// outbox and the governance services.
+pub fn time_expr(
+    backend: datavern_sql::Backend,
+    at: impl Into<datavern_sql::At>,
+) -> sea_query::SimpleExpr {
+    sea_query::Expr::val(at.into().value(backend)).into()
 }
 
 /// The entry with the request's id, if it has one.

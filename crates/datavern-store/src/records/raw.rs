@@ -235,9 +235,10 @@ impl Records {
         Ok(key.compute(form.as_bytes()).as_bytes().to_vec())
     }
 
-    /// Now, truncated to the microsecond (what every backend keeps).
-    pub fn now_micros() -> OffsetDateTime {
-        codec::now_micros()
+    /// The store's clock's time, truncated to the microsecond (what every backend keeps),
+    /// so that the value returned after a write equals the one read back later.
+    pub fn now(&self) -> OffsetDateTime {
+        self.store().now().into()
     }
 
     fn plan_of(&self, collection: &str) -> Result<&Table> {

@@ -296,7 +296,8 @@ impl Records {
         row: &StoredRow,
         meta: &RequestMeta,
     ) -> AuditEntry {
-        let mut entry = AuditEntry::from_facts(&grant.audit()).with_record(row.id);
+        let mut entry =
+            AuditEntry::from_facts(self.store().now(), &grant.audit()).with_record(row.id);
         if let Some(subject) = row.primary_subject(plan) {
             entry = entry.with_subject(subject);
         }
@@ -411,7 +412,7 @@ impl Records {
         let mut facts = grant.audit().with_fields([]);
         facts.withheld.clear();
         facts.outcome = datavern_core::access::Outcome::Denied(code);
-        let mut entry = AuditEntry::from_facts(&facts);
+        let mut entry = AuditEntry::from_facts(self.store().now(), &facts);
         if let Some(record) = record {
             entry = entry.with_record(record);
         }

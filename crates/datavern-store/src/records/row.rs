@@ -4,7 +4,7 @@
 //! `FromRow` type: each column is selected with a [`ColumnKind`] and decoded into a
 //! backend-independent [`Cell`].
 
-use datavern_sql::{Backend, Conn, DecodeRow, Json, ReadLock, Text};
+use datavern_sql::{At, Backend, Conn, DecodeRow, Json, ReadLock, Text};
 use sea_query::{Alias, SelectStatement};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -172,7 +172,7 @@ macro_rules! cell_row {
                         |j| Cell::Json(j.0),
                     ),
                     ColumnKind::Time => {
-                        or_null(self.try_get::<Option<OffsetDateTime>, _>(i)?, Cell::Time)
+                        or_null(self.try_get::<Option<At>, _>(i)?, |t| Cell::Time(t.into()))
                     }
                     ColumnKind::Date => $date(self, i)?,
                     ColumnKind::Timestamp => $timestamp(self, i)?,
@@ -190,7 +190,7 @@ where
     for<'r> Option<time::Date>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     Ok(or_null(row.try_get::<Option<time::Date>, _>(i)?, |d| {
-        codec::from_time_date(d).map_or(Cell::Invalid, Cell::Date)
+        datavern_sql::to_civil_date(d).map_or(Cell::Invalid, Cell::Date)
     }))
 }
 
@@ -198,10 +198,10 @@ fn native_timestamp<R>(row: &R, i: usize) -> Result<Cell, sqlx::Error>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
-    for<'r> Option<OffsetDateTime>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<At>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    Ok(or_null(row.try_get::<Option<OffsetDateTime>, _>(i)?, |t| {
-        codec::from_offset_date_time(t).map_or(Cell::Invalid, Cell::Timestamp)
+    Ok(or_null(row.try_get::<Option<At>, _>(i)?, |t| {
+        t.to_timestamp().map_or(Cell::Invalid, Cell::Timestamp)
     }))
 }
 

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use super::error::RecordError;
 use super::read::{row_select, to_row};
 use super::row;
-use super::{Records, codec, time_expr};
+use super::{Records, time_expr};
 use crate::error::Result;
 use crate::table::{Table, TableField};
 
@@ -119,7 +119,7 @@ impl Records {
         claims.sort_unstable();
         claims.dedup();
         let backend = conn.backend();
-        let now = time_expr(backend, codec::now_micros());
+        let now = time_expr(backend, self.now());
         for (field, index) in claims {
             let claim = Query::insert()
                 .into_table(Alias::new(CLAIMS))

@@ -3,9 +3,8 @@
 use std::collections::BTreeSet;
 
 use datavern_core::catalog::Catalog;
-use datavern_sql::{Conn, Database, Json, SchemaLock, SqlError, Text};
+use datavern_sql::{At, Conn, Database, Json, SchemaLock, SqlError, Text};
 use sea_query::{Alias, Query};
-use time::OffsetDateTime;
 
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
 use super::names::{TENANT_POLICY, checked};
@@ -41,27 +40,31 @@ const CATALOG_LOCK: SchemaLock = SchemaLock {
 /// Applies `catalog` to the data database, all or nothing where the backend allows it
 /// (PostgreSQL and SQLite run it in one transaction; MariaDB/MySQL DDL commits implicitly,
 /// so there every step is idempotent and a rerun completes an interrupted one).
-pub(crate) async fn apply_catalog(db: &Database, catalog: &Catalog) -> Result<ApplyReport> {
+pub(crate) async fn apply_catalog(
+    db: &Database,
+    catalog: &Catalog,
+    now: At,
+) -> Result<ApplyReport> {
     let wanted: Vec<Table> = catalog.collections().iter().map(Table::new).collect();
     // Generate every statement first: a bad identifier fails before anything runs.
     for table in &wanted {
         create_statements(table.layout(), db.backend())?;
     }
-    db.serialized(CATALOG_LOCK, async |conn| apply_locked(conn, &wanted).await)
-        .await
-        .map_err(|err| match err {
-            // As before the lock moved into datavern-sql: a configuration-level refusal.
-            StoreError::Sql(err @ SqlError::LockTimeout { .. }) => {
-                StoreError::Config(err.to_string())
-            }
-            err => err,
-        })
+    db.serialized(CATALOG_LOCK, async |conn| {
+        apply_locked(conn, &wanted, now).await
+    })
+    .await
+    .map_err(|err| match err {
+        // As before the lock moved into datavern-sql: a configuration-level refusal.
+        StoreError::Sql(err @ SqlError::LockTimeout { .. }) => StoreError::Config(err.to_string()),
+        err => err,
+    })
 }
 
 /// A row of `dv_collections`.
 type RegistryRow = (Text, Text, Json<serde_json::Value>, Text);
 
-async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyReport> {
+async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table], now: At) -> Result<ApplyReport> {
     let registry: Vec<RegistryRow> = conn
         .fetch_all(
             Query::select()
@@ -131,7 +134,7 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyRepor
         report.unchanged.push(applied.collection.clone());
     }
     for table in to_create {
-        create(&mut conn, table).await?;
+        create(&mut conn, table, now).await?;
         report.created.push(table.collection.clone());
     }
     Ok(report)
@@ -139,7 +142,7 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table]) -> Result<ApplyRepor
 
 /// Creates `table` (or adopts an unregistered table with exactly its columns) and registers
 /// it.
-async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
+async fn create(conn: &mut Conn<'_>, table: &TableDescription, now: At) -> Result<()> {
     let live = live_columns(conn, &table.table).await?;
     if !live.is_empty() {
         let problem = column_mismatch(&live, table).map(|mismatch| {
@@ -152,7 +155,7 @@ async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
     for statement in create_statements(table, conn.backend())? {
         conn.execute_raw(&statement).await?;
     }
-    let now = OffsetDateTime::now_utc();
+    let now = now.value(conn.backend());
     let description = serde_json::to_value(table).map_err(|err| drift(table, err.to_string()))?;
     conn.execute(
         Query::insert()
@@ -171,7 +174,7 @@ async fn create(conn: &mut Conn<'_>, table: &TableDescription) -> Result<()> {
                 table.table.clone().into(),
                 description.into(),
                 table.fingerprint().into(),
-                now.into(),
+                now.clone().into(),
                 now.into(),
             ]),
     )

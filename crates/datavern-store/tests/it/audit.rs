@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datavern_core::access::Operation;
+use datavern_core::clock::{Clock as _, SystemClock};
 use datavern_crypto::audit::{
     ChainError, ChainHash, ChainHead, CheckpointSigner, CheckpointVerifier, KeyName, chain_next,
 };
 use datavern_sql::testing::TestDb;
-use datavern_sql::{Backend, Database, DatabaseRole};
+use datavern_sql::{At, Backend, Database, DatabaseRole};
 use datavern_store::StoreError;
 use datavern_store::audit::{
     AuditAction, AuditConfig, AuditEntry, AuditFilter, AuditLog, AuditLogError, AuditOutcome,
@@ -123,8 +124,14 @@ fn signer() -> CheckpointSigner {
     CheckpointSigner::generate(KeyName::new("datavern.test/audit").unwrap()).unwrap()
 }
 
+/// The system clock's time, as the log's own clock (`AuditLog::new` without a store) shows.
+fn now() -> At {
+    At::from(SystemClock.now())
+}
+
 fn entry(i: usize) -> AuditEntry {
     AuditEntry::new(
+        now(),
         Some(tenant("0301")),
         format!("saksbehandler-{i}"),
         READ,
@@ -225,6 +232,7 @@ async fn failed_group_commit_fails_every_waiter(backend: Backend) {
 
     // A value that does not fit its column is refused before it is queued.
     let long = AuditEntry::new(
+        now(),
         Some(tenant("0301")),
         "p".repeat(300),
         READ,
@@ -378,8 +386,13 @@ async fn deleted_entry_is_found_at_its_position(backend: Backend) {
 /// Inserts a forged entry with sequence 8 after the seven, hashed onto entry 7 (or not).
 async fn forge_eighth(s: &Setup, correct_hash: bool) {
     let at = datetime!(2025-01-01 00:00:00 UTC);
-    let forged =
-        AuditEntry::new(Some(tenant("0301")), "forger", READ, AuditOutcome::Granted).with_time(at);
+    let forged = AuditEntry::new(
+        at.into(),
+        Some(tenant("0301")),
+        "forger",
+        READ,
+        AuditOutcome::Granted,
+    );
     let report = s.log.verify(None).await.unwrap();
     let hash = if correct_hash {
         chain_next(&report.head.hash, 8, &forged.canonical_bytes())
@@ -691,24 +704,31 @@ async fn query_filters_by_subject_record_principal_and_time_with_cursor(backend:
     let early = datetime!(2025-03-01 10:00:00.123456 UTC);
     let late = datetime!(2025-03-02 10:00:00 UTC);
     let about_child = AuditEntry::new(
+        now(),
         Some(tenant("0301")),
         "barnehage",
         AuditAction::Record(Operation::Create),
         AuditOutcome::Granted,
     )
-    .with_time(early)
+    .with_time(early.into())
     .with_record(record)
     .with_subject(child)
     .with_subject(guardian);
     s.log.record(about_child.clone()).await.unwrap();
     s.log
-        .record(entry(1).with_time(late).with_subject(guardian))
+        .record(entry(1).with_time(late.into()).with_subject(guardian))
         .await
         .unwrap();
     s.log
         .record(
-            AuditEntry::new(Some(tenant("4601")), "bergen", READ, AuditOutcome::Granted)
-                .with_subject(child),
+            AuditEntry::new(
+                now(),
+                Some(tenant("4601")),
+                "bergen",
+                READ,
+                AuditOutcome::Granted,
+            )
+            .with_subject(child),
         )
         .await
         .unwrap();
@@ -786,9 +806,9 @@ async fn query_filters_by_subject_record_principal_and_time_with_cursor(backend:
 async fn lag_is_the_age_of_the_oldest_unsealed_entry(backend: Backend) {
     let s = Setup::new(backend).await;
     assert_eq!(s.log.lag().await.unwrap(), Duration::ZERO);
-    let ten_seconds_ago = OffsetDateTime::now_utc() - time::Duration::seconds(10);
+    let ten_seconds_ago = OffsetDateTime::from(s.log.now()) - time::Duration::seconds(10);
     s.log
-        .record(entry(0).with_time(ten_seconds_ago))
+        .record(entry(0).with_time(ten_seconds_ago.into()))
         .await
         .unwrap();
     assert!(s.log.lag().await.unwrap() >= Duration::from_secs(10));

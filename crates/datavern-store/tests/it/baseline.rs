@@ -1,6 +1,9 @@
 //! The raw benchmark baseline: its table, bulk and single inserts, reads by id and lookups by
 //! fødselsnummer, the server version, and scratch databases.
 
+use std::sync::Arc;
+
+use datavern_core::clock::{Clock as _, SystemClock};
 use datavern_sql::baseline::{
     MAX_ROWS_PER_INSERT, RawBaseline, RawPerson, drop_database, recreate_database,
 };
@@ -32,7 +35,7 @@ fn person(index: usize, fodselsnummer: &str) -> RawPerson {
 async fn baseline_rows_round_trip_by_id_and_fodselsnummer(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
-    let baseline = RawBaseline::new(store.data().clone());
+    let baseline = RawBaseline::new(store.data().clone(), store.clock().clone());
     baseline.create_table().await.unwrap();
 
     // More than one statement's worth, so the chunking and its transaction are exercised.
@@ -125,10 +128,7 @@ async fn scratch_databases_are_recreated_empty_and_dropped_on_mysql() {
 async fn scratch_databases_are_recreated_empty_and_dropped(backend: Backend) {
     let admin = admin_url(backend);
     // The test suite's prefix and a creation time, so a crashed run's leftover is swept.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let secs = SystemClock.now().as_second();
     let simple = Uuid::now_v7().simple().to_string();
     let name = format!("dvt_{secs}_{}_scratch", &simple[simple.len() - 8..]);
 
@@ -143,7 +143,7 @@ async fn scratch_databases_are_recreated_empty_and_dropped(backend: Backend) {
         .unwrap()
     };
     let db = connect().await;
-    let baseline = RawBaseline::new(db.clone());
+    let baseline = RawBaseline::new(db.clone(), Arc::new(SystemClock));
     baseline.create_table().await.unwrap();
     baseline.insert(&person(0, "15108695088")).await.unwrap();
     db.close().await;
@@ -151,7 +151,12 @@ async fn scratch_databases_are_recreated_empty_and_dropped(backend: Backend) {
     // Recreating drops what was there.
     recreate_database(&admin, &name).await.unwrap();
     let db = connect().await;
-    assert!(RawBaseline::new(db.clone()).count().await.is_err());
+    assert!(
+        RawBaseline::new(db.clone(), Arc::new(SystemClock))
+            .count()
+            .await
+            .is_err()
+    );
     db.close().await;
 
     drop_database(&admin, &name).await.unwrap();

@@ -17,4 +17,5 @@ mod migrate;
 mod records;
 mod rls;
 mod support;
+mod times;
 mod tls;

@@ -7,7 +7,6 @@ use datavern_governance::rights::ErasureMethod;
 use datavern_governance::{HoldScope, LegalHolds, NewHold};
 use datavern_sql::Backend;
 use datavern_store::{KeyState, SubjectId};
-use time::OffsetDateTime;
 
 use super::Env;
 use crate::support::{on_every_backend, report, scalar, strings, tenant};
@@ -27,7 +26,7 @@ async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
     let subjects = env.resolve_fnr(1).await;
     let outcome = env
         .rights
-        .erase(&env.actor(), &subjects, OffsetDateTime::now_utc())
+        .erase(&env.actor(), &subjects, env.now())
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     assert!(outcome.complete);
@@ -119,11 +118,7 @@ async fn erasing_a_guardian_removes_only_their_part_of_the_application(backend: 
     let family = env.family().await;
     let outcome = env
         .rights
-        .erase(
-            &env.actor(),
-            &[SubjectId::from_uuid(family.b)],
-            OffsetDateTime::now_utc(),
-        )
+        .erase(&env.actor(), &[SubjectId::from_uuid(family.b)], env.now())
         .await
         .unwrap();
     let part = outcome.collection("barnehagesoknader").unwrap();
@@ -182,7 +177,7 @@ async fn erasure_twice_is_idempotent(backend: Backend) {
     let env = Env::new(backend).await;
     env.family().await;
     let subjects = env.resolve_fnr(1).await;
-    let now = OffsetDateTime::now_utc();
+    let now = env.now();
     let first = env
         .rights
         .erase(&env.actor(), &subjects, now)
@@ -222,7 +217,7 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
     let holds = LegalHolds::new(env.store.clone());
-    let now = OffsetDateTime::now_utc();
+    let now = env.now();
     holds
         .place(
             &env.catalog,
@@ -235,7 +230,6 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
                 reason: "Tvistesak 26-001234TVI-BERG".to_owned(),
                 expires_at: None,
             },
-            now,
         )
         .await
         .unwrap();
@@ -286,7 +280,6 @@ async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
                 reason: "Barnevernssak".to_owned(),
                 expires_at: None,
             },
-            now,
         )
         .await
         .unwrap();
@@ -344,7 +337,7 @@ async fn anonymization_keeps_only_non_personal_fields(backend: Backend) {
     let subjects = env.resolve_fnr(1).await;
     let outcome = env
         .rights
-        .erase(&env.actor(), &subjects, OffsetDateTime::now_utc())
+        .erase(&env.actor(), &subjects, env.now())
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     let saker = outcome.collection("saker").unwrap();
@@ -433,11 +426,8 @@ async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
 
     let rights = env.rights.clone();
     let actor = env.actor();
-    let erasure = tokio::spawn(async move {
-        rights
-            .erase(&actor, &subjects, OffsetDateTime::now_utc())
-            .await
-    });
+    let now = env.now();
+    let erasure = tokio::spawn(async move { rights.erase(&actor, &subjects, now).await });
     // Until the erasure waits for the placement (or has finished without waiting, which is
     // the bug): the database's own view of its lock waits, in this test's database only.
     let waiting = match backend {
@@ -530,7 +520,6 @@ async fn rectification_keeps_archived_versions_and_a_hold_refuses_it(backend: Ba
                 reason: "Tilsynssak 26-4".to_owned(),
                 expires_at: None,
             },
-            OffsetDateTime::now_utc(),
         )
         .await
         .unwrap();

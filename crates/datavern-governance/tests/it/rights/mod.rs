@@ -70,6 +70,11 @@ impl Env {
         Env { base, rights }
     }
 
+    /// The store's clock's time.
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.store.now().into()
+    }
+
     pub(crate) fn actor(&self) -> Actor {
         Actor::new("personvernombud-1", tenant("4601")).with_request_id("dsr-1")
     }

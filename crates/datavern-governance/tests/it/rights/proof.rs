@@ -13,7 +13,6 @@ use datavern_crypto::{FieldContext, UnwrapRequest, decrypt_field, envelope_key_i
 use datavern_sql::testing::{self, admin_url, with_database};
 use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole};
 use datavern_store::{KeyState, SubjectId};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Env;
@@ -190,11 +189,7 @@ async fn erased_subject_is_unreadable_in_old_copy_while_others_still_decrypt(bac
 
     let outcome = env
         .rights
-        .erase(
-            &env.actor(),
-            &[SubjectId::from_uuid(family.b)],
-            OffsetDateTime::now_utc(),
-        )
+        .erase(&env.actor(), &[SubjectId::from_uuid(family.b)], env.now())
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     assert!(outcome.complete);

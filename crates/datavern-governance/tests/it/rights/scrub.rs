@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use datavern_sql::{Backend, testing};
 use datavern_store::{KeyState, SubjectId};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Env, resident};
@@ -40,7 +39,7 @@ async fn erase_resident(env: &Env, n: u32) {
     let subjects = env.resolve_fnr(n).await;
     let outcome = env
         .rights
-        .erase(&env.actor(), &subjects, OffsetDateTime::now_utc())
+        .erase(&env.actor(), &subjects, env.now())
         .await
         .unwrap_or_else(|err| panic!("{}", report(&err)));
     assert!(outcome.complete);

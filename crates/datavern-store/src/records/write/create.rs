@@ -8,7 +8,7 @@ use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::controls::SubjectControls;
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::DataKey;
-use datavern_sql::{Conn, Tx, TxMode};
+use datavern_sql::{At, Conn, Tx, TxMode};
 use sea_query::{Expr, SimpleExpr};
 use uuid::Uuid;
 
@@ -20,7 +20,6 @@ use super::{
 use crate::audit::AuditEntry;
 use crate::error::Result;
 use crate::outbox::{RecordChange, RecordEvent};
-use crate::records::codec;
 use crate::records::control::ControlQuery;
 use crate::records::error::RecordError;
 use crate::records::read::visible_subjects;
@@ -153,12 +152,12 @@ async fn create_all(
     let index = records.index_keys(tenant, plan, indexed).await?;
     let unique = records.unique_claims(tenant, plan, &prepared).await?;
 
-    let now = codec::now_micros();
+    let now = records.now();
     let time = time_expr(records.inner.store.data().backend(), now);
     let groups = records.new_rows(tenant, plan, &prepared, &keys, &index, &time)?;
     let entries: Vec<AuditEntry> = prepared
         .iter()
-        .map(|new| created_entry(plan, grant, new, meta))
+        .map(|new| created_entry(now.into(), plan, grant, new, meta))
         .collect();
 
     // All rows, audit entries and outbox events in one transaction: all or nothing.
@@ -193,7 +192,7 @@ async fn create_all(
         .collect();
     append_changes(&mut tx.conn(), &entries.iter().collect::<Vec<_>>(), events).await?;
     if let Some(event) = consent {
-        append_consents(&mut tx.conn(), grant, &prepared, event, meta).await?;
+        append_consents(&mut tx.conn(), now.into(), grant, &prepared, event, meta).await?;
     }
     tx.commit().await?;
     tracing::debug!(records = prepared.len(), "Created records");
@@ -445,12 +444,14 @@ impl Records {
 
 /// The audit entry of the create of `new`.
 fn created_entry(
+    at: At,
     plan: &Table,
     grant: &Grant,
     new: &NewRecord<'_, '_>,
     meta: &RequestMeta,
 ) -> AuditEntry {
     write_entry(
+        at,
         grant,
         Some(new.record.field_names().collect()),
         new.id,
@@ -464,6 +465,7 @@ fn created_entry(
 /// the create's transaction.
 async fn append_consents(
     conn: &mut Conn<'_>,
+    at: At,
     grant: &Grant,
     prepared: &[NewRecord<'_, '_>],
     event: &ConsentEvent,
@@ -472,6 +474,7 @@ async fn append_consents(
     let actor = crate::consent::Actor {
         tenant: grant.tenant(),
         id: grant.principal().as_str(),
+        at,
     };
     for new in prepared {
         crate::consent::append_consent(conn, actor, new.id, event, meta.request_id.as_deref())

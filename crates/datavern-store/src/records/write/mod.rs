@@ -16,7 +16,7 @@ use datavern_core::access::{Denial, Grant, Operation};
 use datavern_core::catalog::{ArchiveDuty, FieldName, Kommunenummer};
 use datavern_core::record::{FieldValue, Mode, ValidatedRecord};
 use datavern_crypto::{BlindIndexKey, DataKey};
-use datavern_sql::{Backend, Conn};
+use datavern_sql::{At, Backend, Conn};
 use sea_query::{Alias, Expr, LockType, Query, SimpleExpr};
 use uuid::Uuid;
 
@@ -284,6 +284,7 @@ async fn insert_rows(
 
 /// The audit entry of a write of record `id` about `subjects` (primary first).
 fn write_entry(
+    at: At,
     grant: &Grant,
     fields: Option<Vec<&FieldName>>,
     id: Uuid,
@@ -295,7 +296,7 @@ fn write_entry(
         Some(fields) => grant.audit().with_fields(fields),
         None => grant.audit(),
     };
-    let mut entry = AuditEntry::from_facts(&facts).with_record(id);
+    let mut entry = AuditEntry::from_facts(at, &facts).with_record(id);
     if let Some(primary) = primary {
         entry = entry.with_subject(primary);
     }
@@ -353,6 +354,7 @@ pub(super) async fn delete(
     tx.conn().execute(&delete).await?;
     // Every field goes with the row (the grant's audit facts list them all for a delete).
     let entry = write_entry(
+        records.store().now(),
         grant,
         None,
         id,
@@ -367,7 +369,7 @@ pub(super) async fn delete(
         record: id,
         version: row.version,
         fields: plan.fields.iter().map(|f| f.name.clone()).collect(),
-        time: codec::now_micros(),
+        time: records.now(),
     };
     append_changes(&mut tx.conn(), &[&entry], vec![event]).await?;
     tx.commit().await?;
@@ -459,7 +461,7 @@ async fn guard(
     change: Change,
 ) -> Result<Option<RecordError>> {
     let subjects = plan.all_subjects(row.id, &row.references);
-    let now = codec::now_micros();
+    let now = records.now();
     if let Some(held) = held(&mut tx.conn(), plan, tenant, row.id, &subjects, now).await? {
         return Ok(Some(held));
     }

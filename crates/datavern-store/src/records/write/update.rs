@@ -14,7 +14,6 @@ use super::{
 };
 use crate::error::Result;
 use crate::outbox::{RecordChange, RecordEvent};
-use crate::records::codec;
 use crate::records::control::ControlQuery;
 use crate::records::error::RecordError;
 use crate::records::read::{Stored, StoredRow};
@@ -66,7 +65,7 @@ pub(in crate::records) async fn update(
         let refusal = Refusal::of_row(plan, &row, error);
         return Err(records.refuse_after(tx, grant, refusal, meta).await);
     }
-    let now = codec::now_micros();
+    let now = records.now();
     if archive_duty(records, plan).is_some() {
         // Archive duty: the version replaced is kept, in this transaction (see `history`).
         history::keep(
@@ -102,6 +101,7 @@ pub(in crate::records) async fn update(
         controls: row.controls,
     };
     let entry = write_entry(
+        now.into(),
         grant,
         Some(patch.field_names().collect()),
         id,

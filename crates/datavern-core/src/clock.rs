@@ -1,12 +1,17 @@
 //! Where "now" comes from: the system clock in production, a clock a test sets and moves.
+//!
+//! **Invariant:** the one place datavern reads the system time. Everything that stamps or
+//! judges a time (audit entries, record versions, keys, consents, holds, requests, retention,
+//! reports) takes it from the one [`Clock`] its store or process was given; `.ci/check-clock`
+//! fails CI on a direct read of the system time anywhere else.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::{SignedDuration, Timestamp};
 
-/// The source of the current time for deadlines and request history. Injected, so that a
-/// test moves time instead of sleeping.
+/// The source of the current time. Injected once (into the store, the server's state and the
+/// CLI's process), so that a test moves time instead of sleeping.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant.
     fn now(&self) -> Timestamp;
@@ -25,7 +30,7 @@ impl Clock for SystemClock {
 /// A clock that stands still until it is set or advanced; clones share one time.
 ///
 /// ```
-/// use datavern_core::dsr::{Clock, ManualClock};
+/// use datavern_core::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new("2026-03-01T12:00:00Z".parse()?);
 /// clock.advance(jiff::SignedDuration::from_hours(24 * 40));
