@@ -1,8 +1,8 @@
 //! datavern's shared test support, for the integration tests of every crate (a dev-dependency
 //! only; never linked into the binary).
 //!
-//! - [`on_every_backend!`]: an `async fn(Backend)` becomes one test per backend, `name::sqlite`,
-//!   `name::postgres` and `name::mariadb`. The servers must be reachable
+//! - [`#[on_every_backend]`](on_every_backend): an `async fn(Backend)` becomes one test per
+//!   backend, `name::sqlite`, `name::postgres` and `name::mariadb`. The servers must be reachable
 //!   (`DATAVERN_TEST_POSTGRES_URL`, `DATAVERN_TEST_MYSQL_URL` or the local defaults); a test
 //!   fails, never skips, when one is not.
 //! - [`Env`]: fresh databases on one backend (`datavern_sql::testing::TestDb`), a migrated
@@ -28,45 +28,9 @@ pub mod sql;
 pub use self::env::{Env, meta, record_error};
 pub use self::kek::Kek;
 pub use datavern_sql::Backend;
+pub use datavern_testkit_macros::on_every_backend;
 
 /// An error with its causes, on one line, for a test's panic message.
 pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
     datavern_sql::testing::report(err)
-}
-
-/// Runs each `async fn(Backend)` listed as one test per backend, in a module named after the
-/// test: `name::sqlite`, `name::postgres`, `name::mariadb`. With `multi_thread;` first, the
-/// tests run on tokio's multi-threaded runtime (for code that blocks a worker, such as a CLI
-/// command run in-process).
-///
-/// ```ignore
-/// async fn creates_a_record(backend: Backend) { /* … */ }
-/// datavern_testkit::on_every_backend!(creates_a_record);
-/// ```
-#[macro_export]
-macro_rules! on_every_backend {
-    (multi_thread; $($name:ident),+ $(,)?) => {
-        $crate::on_every_backend!(@tests (flavor = "multi_thread"); $($name),+);
-    };
-    ($($name:ident),+ $(,)?) => {
-        $crate::on_every_backend!(@tests (); $($name),+);
-    };
-    (@tests $flavor:tt; $($name:ident),+) => {$(
-        mod $name {
-            #[tokio::test $flavor]
-            async fn sqlite() {
-                super::$name($crate::Backend::Sqlite).await;
-            }
-
-            #[tokio::test $flavor]
-            async fn postgres() {
-                super::$name($crate::Backend::Postgres).await;
-            }
-
-            #[tokio::test $flavor]
-            async fn mariadb() {
-                super::$name($crate::Backend::MySql).await;
-            }
-        }
-    )+};
 }

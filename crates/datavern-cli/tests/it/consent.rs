@@ -7,8 +7,7 @@ use datavern_sql::{Backend, Database, DatabaseConfig, DatabaseRole, testing};
 use uuid::Uuid;
 
 use crate::demo::{Site, exits, seed};
-
-on_every_backend!(multi_thread; consent_is_granted_withdrawn_and_shown_from_the_command_line);
+use datavern_testkit::on_every_backend;
 
 /// The id of the first resident `demo seed` wrote.
 async fn first_resident(site: &Site) -> Uuid {
@@ -29,6 +28,7 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+#[on_every_backend(multi_thread)]
 async fn consent_is_granted_withdrawn_and_shown_from_the_command_line(backend: Backend) {
     let site = Site::new(backend).await;
     seed(&site, 2, 1);

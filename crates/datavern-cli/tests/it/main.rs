@@ -2,10 +2,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-// `on_every_backend!` in every module.
-#[macro_use]
-extern crate datavern_testkit;
-
 mod audit;
 mod catalog;
 mod consent;

@@ -13,10 +13,7 @@ use datavern_store::audit::AuditFilter;
 use serde_json::Value;
 
 use crate::demo::{Site, exits, seed};
-
-on_every_backend!(multi_thread; request_lifecycle_through_the_cli,
-    erasure_needs_a_second_actor_or_an_audited_override,
-);
+use datavern_testkit::on_every_backend;
 
 /// Runs `datavern request ARGS` on `site` as the DPO of tenant 4601, at `now` if given, with
 /// `stdin` on standard input.
@@ -99,6 +96,7 @@ const FEB_20: &str = "2026-02-20T09:00:00Z";
 const MAR_1: &str = "2026-03-01T09:00:00Z";
 const APR_1: &str = "2026-04-01T09:00:00Z";
 
+#[on_every_backend(multi_thread)]
 async fn request_lifecycle_through_the_cli(backend: Backend) {
     let site = Site::new(backend).await;
     seed(&site, 10, SEED);
@@ -329,6 +327,7 @@ async fn request_lifecycle_through_the_cli(backend: Backend) {
 /// The four-eyes rule at the command line: the actor who verified an erasure may not run
 /// it; a second actor may, and an operator alone may only with `--four-eyes-override` and a
 /// reason, which the history and the audit log record.
+#[on_every_backend(multi_thread)]
 async fn erasure_needs_a_second_actor_or_an_audited_override(backend: Backend) {
     let site = Site::new(backend).await;
     seed(&site, 10, SEED);

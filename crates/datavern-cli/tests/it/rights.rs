@@ -28,8 +28,7 @@ use serde_json::{Value, json};
 
 use crate::demo::{Site, exits, seed};
 use crate::requests::{request, request_as};
-
-on_every_backend!(multi_thread; every_right_runs_end_to_end_through_the_cli);
+use datavern_testkit::on_every_backend;
 
 const CATALOG: &str = include_str!("../../../../examples/kommune.yaml");
 const SEED: u64 = 23;
@@ -210,6 +209,7 @@ fn refused(output: &Output, says: &str) {
     assert!(stderr.contains(says), "{stderr}");
 }
 
+#[on_every_backend(multi_thread)]
 async fn every_right_runs_end_to_end_through_the_cli(backend: Backend) {
     let site = Site::new(backend).await;
     seed(&site, RECORDS, SEED);

@@ -23,16 +23,6 @@ use datavern_testkit::{Env, meta};
 use crate::support::record_error;
 use crate::support::{on_every_backend, strings, tenant};
 
-on_every_backend!(
-    consent_withdrawal_refuses_the_next_read_and_drops_the_record_from_lists,
-    create_for_a_consent_purpose_needs_the_consent,
-    consent_history_is_append_only_ordered_and_latest_wins,
-    consent_is_recorded_only_for_consent_purposes_and_known_subjects,
-    grants_need_the_recorder_role_and_keep_their_evidence,
-    restriction_refuses_writes_and_reads_except_for_allowed_purposes,
-    objection_refuses_public_task_purposes_but_not_legal_obligation,
-);
-
 /// The test principal of `tenant_no` with the role [`with_recorder_role`] requires for
 /// recording grants to `nyhetsbrev`.
 fn recorder(env: &Env, tenant_no: &str) -> Principal {
@@ -50,6 +40,7 @@ fn with_recorder_role() -> String {
     )
 }
 
+#[on_every_backend]
 async fn grants_need_the_recorder_role_and_keep_their_evidence(backend: Backend) {
     let env = Env::new(backend, &with_recorder_role()).await;
     let controls = Controls::new(env.records.clone());
@@ -199,6 +190,7 @@ async fn audit_actions(env: &Env) -> Vec<(String, String, String)> {
         .collect()
 }
 
+#[on_every_backend]
 async fn consent_withdrawal_refuses_the_next_read_and_drops_the_record_from_lists(
     backend: Backend,
 ) {
@@ -280,6 +272,7 @@ async fn consent_withdrawal_refuses_the_next_read_and_drops_the_record_from_list
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn create_for_a_consent_purpose_needs_the_consent(backend: Backend) {
     let env = Env::kommune(backend).await;
     let grant = grant(&env, Operation::Create, "nyhetsbrev", "nyhetsbrev");
@@ -309,6 +302,7 @@ async fn create_for_a_consent_purpose_needs_the_consent(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn consent_history_is_append_only_ordered_and_latest_wins(backend: Backend) {
     let env = Env::kommune(backend).await;
     let controls = Controls::new(env.records.clone());
@@ -364,6 +358,7 @@ async fn consent_history_is_append_only_ordered_and_latest_wins(backend: Backend
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn consent_is_recorded_only_for_consent_purposes_and_known_subjects(backend: Backend) {
     let env = Env::kommune(backend).await;
     let controls = Controls::new(env.records.clone());
@@ -423,6 +418,7 @@ fn sak(bruker: Uuid) -> Value {
     })
 }
 
+#[on_every_backend]
 async fn restriction_refuses_writes_and_reads_except_for_allowed_purposes(backend: Backend) {
     let env = Env::kommune(backend).await;
     let controls = Controls::new(env.records.clone());
@@ -598,6 +594,7 @@ async fn restricted_writes_are_refused(env: &Env, resident: Uuid, case: Uuid, ot
     assert_eq!(denial_code(moved), "processing_restricted");
 }
 
+#[on_every_backend]
 async fn objection_refuses_public_task_purposes_but_not_legal_obligation(backend: Backend) {
     let env = Env::kommune(backend).await;
     let controls = Controls::new(env.records.clone());

@@ -10,11 +10,6 @@ use time::{Duration, OffsetDateTime};
 
 use crate::support::{self, KOMMUNE, on_every_backend};
 
-on_every_backend!(
-    holds_cover_collections_records_and_subjects_until_released,
-    holds_refuse_bad_input_and_lapse_at_expiry,
-);
-
 fn dpo() -> PrincipalId {
     PrincipalId::parse("dpo@bergen").unwrap()
 }
@@ -23,6 +18,7 @@ fn collection(name: &str) -> CollectionName {
     CollectionName::parse(name).unwrap()
 }
 
+#[on_every_backend]
 async fn holds_cover_collections_records_and_subjects_until_released(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -133,6 +129,7 @@ async fn holds_cover_collections_records_and_subjects_until_released(backend: Ba
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn holds_refuse_bad_input_and_lapse_at_expiry(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;

@@ -23,16 +23,6 @@ use uuid::Uuid;
 
 use crate::support::{on_every_backend, subject, tenant};
 
-on_every_backend!(
-    lifecycle_records_history_and_audits_every_step,
-    illegal_transitions_are_refused_and_change_nothing,
-    deadline_extends_before_the_due_date_and_goes_overdue_on_a_moved_clock,
-    list_filters_by_state_type_overdue_and_due_date_with_cursor,
-    other_tenants_requests_are_not_found,
-    rejection_needs_a_reason_and_ends_the_request,
-    concurrent_moves_have_one_winner,
-);
-
 /// A verification by letter, without an evidence reference.
 fn letter() -> Verification {
     Verification::new(VerificationMethod::Letter)
@@ -104,6 +94,7 @@ fn date(text: &str) -> jiff::civil::Date {
     text.parse().unwrap()
 }
 
+#[on_every_backend]
 async fn lifecycle_records_history_and_audits_every_step(backend: Backend) {
     let s = Setup::new(backend, "2026-03-02T09:00:00Z").await;
     let (child, guardian) = (subject(), subject());
@@ -211,6 +202,7 @@ async fn lifecycle_records_history_and_audits_every_step(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn illegal_transitions_are_refused_and_change_nothing(backend: Backend) {
     let s = Setup::new(backend, "2026-03-02T09:00:00Z").await;
     let t = tenant("0301");
@@ -291,6 +283,7 @@ async fn illegal_transitions_are_refused_and_change_nothing(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn deadline_extends_before_the_due_date_and_goes_overdue_on_a_moved_clock(backend: Backend) {
     // 10:00 in Oslo on 31 January: due on the last day of February.
     let s = Setup::new(backend, "2026-01-31T09:00:00Z").await;
@@ -383,6 +376,7 @@ async fn deadline_extends_before_the_due_date_and_goes_overdue_on_a_moved_clock(
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn list_filters_by_state_type_overdue_and_due_date_with_cursor(backend: Backend) {
     let s = Setup::new(backend, "2026-05-04T09:00:00Z").await;
     let t = tenant("0301");
@@ -455,6 +449,7 @@ async fn list_filters_by_state_type_overdue_and_due_date_with_cursor(backend: Ba
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn other_tenants_requests_are_not_found(backend: Backend) {
     let s = Setup::new(backend, "2026-05-04T09:00:00Z").await;
     let bergen = s
@@ -488,6 +483,7 @@ async fn other_tenants_requests_are_not_found(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn rejection_needs_a_reason_and_ends_the_request(backend: Backend) {
     let s = Setup::new(backend, "2026-05-04T09:00:00Z").await;
     let t = tenant("0301");
@@ -539,6 +535,7 @@ async fn rejection_needs_a_reason_and_ends_the_request(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn concurrent_moves_have_one_winner(backend: Backend) {
     let s = Setup::new(backend, "2026-05-04T09:00:00Z").await;
     let t = tenant("0301");

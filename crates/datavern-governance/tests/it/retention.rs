@@ -18,13 +18,6 @@ use uuid::Uuid;
 
 use crate::support::{catalog, execute, on_every_backend, scalar, tenant};
 
-on_every_backend!(
-    records_past_each_kind_of_period_are_handled_once,
-    holds_keep_exactly_what_they_cover,
-    dry_run_changes_nothing_and_batches_are_audited,
-    deleted_persons_lose_their_keys_once_nothing_else_holds_their_data,
-);
-
 /// Four collections, one per kind of start and action.
 pub(crate) const RETENTION: &str = r#"
 version: 1
@@ -302,6 +295,7 @@ async fn seed(env: &Env) -> Seeded {
     }
 }
 
+#[on_every_backend]
 async fn records_past_each_kind_of_period_are_handled_once(backend: Backend) {
     let env = Env::new(backend).await;
     let s = seed(&env).await;
@@ -424,6 +418,7 @@ async fn records_past_each_kind_of_period_are_handled_once(backend: Backend) {
     env.db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn holds_keep_exactly_what_they_cover(backend: Backend) {
     let env = Env::new(backend).await;
     let s = seed(&env).await;
@@ -488,6 +483,7 @@ async fn holds_keep_exactly_what_they_cover(backend: Backend) {
     env.db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn dry_run_changes_nothing_and_batches_are_audited(backend: Backend) {
     let env = Env::new(backend).await;
     let person = env.person(RECENT).await;
@@ -541,6 +537,7 @@ async fn dry_run_changes_nothing_and_batches_are_audited(backend: Backend) {
 /// Persons deleted by retention from a `crypto_shred` collection lose their data keys
 /// (crypto-shredding reaches old backups), unless a record still sealed with the key
 /// remains elsewhere.
+#[on_every_backend]
 async fn deleted_persons_lose_their_keys_once_nothing_else_holds_their_data(backend: Backend) {
     use datavern_crypto::KeyVersion;
     use datavern_store::KeyState;

@@ -7,9 +7,9 @@ use datavern_server::ServerConfig;
 use datavern_sql::Backend;
 
 use crate::app::{TestApp, problem};
+use datavern_testkit::on_every_backend;
 
-on_every_backend!(audit_log_shows_who_did_what_without_values);
-
+#[on_every_backend]
 async fn audit_log_shows_who_did_what_without_values(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let created: Value = app

@@ -9,8 +9,7 @@ use datavern_server::ServerConfig;
 use datavern_sql::Backend;
 
 use crate::app::TestApp;
-
-on_every_backend!(every_route_and_outcome_leaves_its_audit_entry);
+use datavern_testkit::on_every_backend;
 
 /// Who sends a case.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +64,7 @@ fn case(
     }
 }
 
+#[on_every_backend]
 async fn every_route_and_outcome_leaves_its_audit_entry(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let person: Value = app

@@ -19,11 +19,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{TestApp, problem, test_catalog};
-
-on_every_backend!(
-    withdrawn_consent_refuses_the_next_read_through_the_api,
-    restriction_refuses_writes_through_the_api,
-);
+use datavern_testkit::on_every_backend;
 
 const NYHETSBREV: &str = "/v1/collections/nyhetsbrev/records";
 
@@ -31,6 +27,7 @@ fn consents(id: &str) -> String {
     format!("/v1/subjects/{id}/consents")
 }
 
+#[on_every_backend]
 async fn withdrawn_consent_refuses_the_next_read_through_the_api(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let subscriber = json!({"epost": "abonnent@example.no", "navn": "Abonnent"});
@@ -206,6 +203,7 @@ async fn withdrawn_consent_refuses_the_next_read_through_the_api(backend: Backen
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn restriction_refuses_writes_through_the_api(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let response = app

@@ -14,8 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::app::{self, CATALOG, TestApp, principal, problem, roles};
-
-on_every_backend!(grants_need_the_recorder_role_and_record_channel_and_evidence);
+use datavern_testkit::on_every_backend;
 
 /// `minside`: the portal, purpose `nyhetsbrev`, role `consent_recorder`.
 const RECORDER: &str = "minside";
@@ -97,6 +96,7 @@ impl App {
     }
 }
 
+#[on_every_backend]
 async fn grants_need_the_recorder_role_and_record_channel_and_evidence(backend: Backend) {
     let app = App::spawn(backend).await;
     let subscriber = json!({"epost": "abonnent@example.no", "navn": "Abonnent"});

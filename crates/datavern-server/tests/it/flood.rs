@@ -14,12 +14,7 @@ use datavern_server::{RateLimit, ServerConfig};
 use datavern_sql::Backend;
 
 use crate::app::{RateLimiting, TestApp, problem};
-
-on_every_backend!(
-    a_slow_header_flood_is_cut_off_and_healthz_answers,
-    connections_over_the_limits_are_closed_at_once,
-    requests_over_the_rate_limits_get_429_with_retry_after,
-);
+use datavern_testkit::on_every_backend;
 
 /// The partial request every slow client sends: a request line and one header, never the
 /// blank line that ends the headers.
@@ -53,6 +48,7 @@ async fn counter(app: &TestApp, name: &str) -> f64 {
         .sum()
 }
 
+#[on_every_backend]
 async fn a_slow_header_flood_is_cut_off_and_healthz_answers(backend: Backend) {
     const FLOOD: usize = 300;
     let config = ServerConfig {
@@ -91,6 +87,7 @@ async fn a_slow_header_flood_is_cut_off_and_healthz_answers(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn connections_over_the_limits_are_closed_at_once(backend: Backend) {
     // In all: four connections fit, the fifth is closed as soon as it is accepted.
     let config = ServerConfig {
@@ -137,6 +134,7 @@ async fn check_limit(addr: SocketAddr, fits: usize) {
     }
 }
 
+#[on_every_backend]
 async fn requests_over_the_rate_limits_get_429_with_retry_after(backend: Backend) {
     // Per client address: three at once, then one a minute.
     let config = ServerConfig {

@@ -14,13 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{CATALOG, TestApp, all_purposes, principal, problem, roles};
-
-on_every_backend!(
-    apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer,
-    rectification_above_the_runners_clearance_is_refused,
-    erasure_needs_a_second_principal_and_the_runners_clearance,
-    request_routes_audit_every_read_probe_and_refusal,
-);
+use datavern_testkit::on_every_backend;
 
 /// `saksbehandler`: every purpose, BEGRENSET.
 const CLERK: &str = "saksbehandler";
@@ -246,6 +240,7 @@ fn steps(entries: &[AuditEntry]) -> Vec<(&str, &str, Option<&str>)> {
         .collect()
 }
 
+#[on_every_backend]
 async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: Backend) {
     let app = App::spawn(backend).await;
     let (kari, _) = app.kari().await;
@@ -326,6 +321,7 @@ async fn apen_dpo_gets_neither_begrenset_values_nor_the_fodselsnummer(backend: B
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn rectification_above_the_runners_clearance_is_refused(backend: Backend) {
     let app = App::spawn(backend).await;
     let (_, sak) = app.kari().await;
@@ -372,6 +368,7 @@ async fn rectification_above_the_runners_clearance_is_refused(backend: Backend) 
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn erasure_needs_a_second_principal_and_the_runners_clearance(backend: Backend) {
     let app = App::spawn(backend).await;
     let (kari, sak) = app.kari().await;
@@ -518,6 +515,7 @@ type Probe<'a> = (
     Option<&'a str>,
 );
 
+#[on_every_backend]
 async fn request_routes_audit_every_read_probe_and_refusal(backend: Backend) {
     let app = App::spawn(backend).await;
     app.kari().await;

@@ -8,10 +8,6 @@
     unreachable_pub
 )]
 
-// `on_every_backend!` in every module.
-#[macro_use]
-extern crate datavern_testkit;
-
 mod app;
 mod audit;
 mod audit_coverage;

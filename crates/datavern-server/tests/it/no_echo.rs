@@ -11,16 +11,13 @@ use datavern_server::ServerConfig;
 use datavern_sql::Backend;
 
 use crate::app::TestApp;
-
-on_every_backend!(
-    error_text_never_repeats_submitted_names_or_values,
-    a_client_request_id_never_reaches_the_audit_log,
-);
+use datavern_testkit::on_every_backend;
 
 /// Shaped like a fødselsnummer (a D-nummer), inside names the API accepts as identifiers.
 const CANARY_DIGITS: &str = "13097248022";
 const CANARY: &str = "canary13097248022";
 
+#[on_every_backend]
 async fn error_text_never_repeats_submitted_names_or_values(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let person: Value = app
@@ -150,6 +147,7 @@ async fn error_text_never_repeats_submitted_names_or_values(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn a_client_request_id_never_reaches_the_audit_log(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let canary = "CANARY13097248022";

@@ -7,12 +7,7 @@ use datavern_server::ServerConfig;
 use datavern_sql::Backend;
 
 use crate::app::{TestApp, problem};
-
-on_every_backend!(
-    records_round_trip_with_lookup_withheld_fields_and_versions,
-    bad_input_is_refused_without_partial_writes,
-    list_pages_follow_the_cursor,
-);
+use datavern_testkit::on_every_backend;
 
 const INNBYGGERE: &str = "/v1/collections/innbyggere/records";
 const REGISTER: &str = "innbyggerregister";
@@ -51,6 +46,7 @@ async fn count(app: &TestApp) -> usize {
     page["items"].as_array().unwrap().len()
 }
 
+#[on_every_backend]
 async fn records_round_trip_with_lookup_withheld_fields_and_versions(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
 
@@ -175,6 +171,7 @@ async fn records_round_trip_with_lookup_withheld_fields_and_versions(backend: Ba
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn list_pages_follow_the_cursor(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let mut ids = Vec::new();
@@ -230,6 +227,7 @@ struct Case {
     audited: bool,
 }
 
+#[on_every_backend]
 async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let existing = create(&app, &kari()).await;

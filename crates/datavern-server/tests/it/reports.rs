@@ -8,9 +8,9 @@ use datavern_server::ServerConfig;
 use datavern_sql::Backend;
 
 use crate::app::{TestApp, problem};
+use datavern_testkit::on_every_backend;
 
-on_every_backend!(legal_holds_and_compliance_report_are_for_the_dpo);
-
+#[on_every_backend]
 async fn legal_holds_and_compliance_report_are_for_the_dpo(backend: Backend) {
     let app = TestApp::spawn_with(backend, ServerConfig::default()).await;
     let dpo = |method: Method, path: &str| app.as_principal(app.dpo_key(), method, path, "");

@@ -19,12 +19,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{TestApp, principal, problem, roles};
-
-on_every_backend!(
-    lifecycle_through_the_api_with_deadlines_on_a_moved_clock,
-    bad_requests_are_answered_with_what_to_fix,
-    dpo_role_is_required_and_refusals_are_audited,
-);
+use datavern_testkit::on_every_backend;
 
 /// Principal `personvernombud`: tenant 4601, role `dpo`.
 const DPO: &str = "personvernombud";
@@ -125,6 +120,7 @@ impl DsrApp {
     }
 }
 
+#[on_every_backend]
 async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Backend) {
     let app = DsrApp::spawn(backend, None).await;
     let response = app
@@ -322,6 +318,7 @@ async fn lifecycle_through_the_api_with_deadlines_on_a_moved_clock(backend: Back
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     let app = DsrApp::spawn(backend, None).await;
     for (body, pointer) in [
@@ -481,6 +478,7 @@ async fn bad_requests_are_answered_with_what_to_fix(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn dpo_role_is_required_and_refusals_are_audited(backend: Backend) {
     let app = DsrApp::spawn(backend, None).await;
     let created = app

@@ -20,14 +20,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::app::{TestApp, all_purposes, principal, problem, roles, test_catalog};
-
-on_every_backend!(
-    access_and_portability_by_fodselsnummer,
-    rectification_reads_back_corrected_and_audits_field_names,
-    erasure_keeps_archived_cases_and_respects_legal_holds,
-    restriction_and_objection_are_enforced_and_lifted,
-    compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage,
-);
+use datavern_testkit::on_every_backend;
 
 /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
 const CLERK: &str = "saksbehandler";
@@ -337,6 +330,7 @@ fn collection<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {report:#}"))
 }
 
+#[on_every_backend]
 async fn access_and_portability_by_fodselsnummer(backend: Backend) {
     let app = RightsApp::spawn(backend).await;
     let family = app.family().await;
@@ -529,6 +523,7 @@ async fn access_and_portability_by_fodselsnummer(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn rectification_reads_back_corrected_and_audits_field_names(backend: Backend) {
     let app = RightsApp::spawn(backend).await;
     let family = app.family().await;
@@ -615,6 +610,7 @@ async fn rectification_reads_back_corrected_and_audits_field_names(backend: Back
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn erasure_keeps_archived_cases_and_respects_legal_holds(backend: Backend) {
     let app = RightsApp::spawn(backend).await;
     let family = app.family().await;
@@ -821,6 +817,7 @@ async fn erasure_keeps_archived_cases_and_respects_legal_holds(backend: Backend)
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn restriction_and_objection_are_enforced_and_lifted(backend: Backend) {
     let app = RightsApp::spawn(backend).await;
     let family = app.family().await;
@@ -952,6 +949,7 @@ async fn restriction_and_objection_are_enforced_and_lifted(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn compliance_report_lists_deadlines_on_a_moved_clock_and_consent_coverage(backend: Backend) {
     // The søknader also serve the newsletter here, so that coverage counts the subjects of a
     // collection with subject references (its primary subject, the child) with those of a

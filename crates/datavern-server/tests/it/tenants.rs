@@ -20,9 +20,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::{problem, serve, test_catalog, with_local_kek};
+use datavern_testkit::on_every_backend;
 
-on_every_backend!(unserved_tenant_is_refused_on_every_route_and_audited);
-
+#[on_every_backend]
 async fn unserved_tenant_is_refused_on_every_route_and_audited(backend: datavern_sql::Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;

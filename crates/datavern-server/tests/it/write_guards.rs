@@ -23,13 +23,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::{CATALOG, TestApp, all_purposes, principal, problem, roles};
-
-on_every_backend!(
-    legal_holds_refuse_patch_and_delete_until_released,
-    archive_duty_refuses_delete_and_keeps_every_version,
-    a_flood_of_one_value_pages_instead_of_hiding_the_victim,
-    unique_fields_refuse_a_second_record_with_the_value,
-);
+use datavern_testkit::on_every_backend;
 
 /// Principal `saksbehandler`: every purpose, clearance BEGRENSET, role `auditor`.
 const CLERK: &str = "saksbehandler";
@@ -291,6 +285,7 @@ fn resident(fnr: &str, fornavn: &str) -> Value {
            "postnummer": "5003"})
 }
 
+#[on_every_backend]
 async fn legal_holds_refuse_patch_and_delete_until_released(backend: Backend) {
     let app = GuardApp::spawn(backend).await;
     let mor = app
@@ -444,6 +439,7 @@ async fn legal_holds_refuse_patch_and_delete_until_released(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn archive_duty_refuses_delete_and_keeps_every_version(backend: Backend) {
     let app = GuardApp::spawn(backend).await;
     let mor = app
@@ -547,6 +543,7 @@ async fn archive_duty_refuses_delete_and_keeps_every_version(backend: Backend) {
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn a_flood_of_one_value_pages_instead_of_hiding_the_victim(backend: Backend) {
     let app = GuardApp::spawn(backend).await;
     let victim_mail = "kari@example.no";
@@ -636,6 +633,7 @@ async fn a_flood_of_one_value_pages_instead_of_hiding_the_victim(backend: Backen
     app.stop().await;
 }
 
+#[on_every_backend]
 async fn unique_fields_refuse_a_second_record_with_the_value(backend: Backend) {
     let app = GuardApp::spawn(backend).await;
     let kari = app

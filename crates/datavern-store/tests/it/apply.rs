@@ -11,14 +11,7 @@ use crate::support::{
     tables,
 };
 
-on_every_backend!(
-    example_catalog_applies_and_reapplying_changes_nothing,
-    incompatible_changes_are_refused_with_each_difference,
-    removed_collection_is_refused,
-    reordered_fields_are_no_change,
-    table_dropped_outside_datavern_is_reported,
-);
-
+#[on_every_backend]
 async fn example_catalog_applies_and_reapplying_changes_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -82,6 +75,7 @@ async fn example_catalog_applies_and_reapplying_changes_nothing(backend: Backend
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn incompatible_changes_are_refused_with_each_difference(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -141,6 +135,7 @@ async fn incompatible_changes_are_refused_with_each_difference(backend: Backend)
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn removed_collection_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -165,6 +160,7 @@ async fn removed_collection_is_refused(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn reordered_fields_are_no_change(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -185,6 +181,7 @@ async fn reordered_fields_are_no_change(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn table_dropped_outside_datavern_is_reported(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;

@@ -28,29 +28,6 @@ const READ: AuditAction = AuditAction::Record(Operation::Read);
 
 const ORIGIN: &str = "datavern.test/audit/0301";
 
-on_every_backend!(
-    rolled_back_append_leaves_nothing,
-    group_commit_writes_200_concurrent_reads_in_fewer_transactions,
-    failed_group_commit_fails_every_waiter,
-    sealing_is_idempotent_and_continues_the_chain,
-    concurrent_sealers_keep_one_chain,
-    chain_order_is_commit_order_not_id_order,
-    edited_column_is_found_at_its_entry,
-    deleted_entry_is_found_at_its_position,
-    forged_entry_with_a_correct_hash_is_found_past_the_head,
-    forged_entry_with_a_wrong_hash_is_found_at_its_position,
-    swapped_sequences_are_found_at_the_first,
-    edited_head_is_found,
-    edited_checkpoint_is_found,
-    rewritten_chain_is_found_at_the_next_checkpoint,
-    truncated_tail_is_found_only_against_a_kept_checkpoint,
-    export_verifies_offline_and_fails_after_an_edited_line,
-    checkpoint_verifies_with_its_key_and_not_with_another,
-    query_filters_by_subject_record_principal_and_time_with_cursor,
-    lag_is_the_age_of_the_oldest_unsealed_entry,
-    shutdown_flushes_seals_and_checkpoints,
-);
-
 /// A test database with an audit log that seals only when told to.
 struct Setup {
     db: TestDb,
@@ -162,6 +139,7 @@ fn bytes_literal(backend: Backend, bytes: &[u8]) -> String {
     }
 }
 
+#[on_every_backend]
 async fn rolled_back_append_leaves_nothing(backend: Backend) {
     let s = Setup::new(backend).await;
     s.log
@@ -187,6 +165,7 @@ async fn rolled_back_append_leaves_nothing(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn group_commit_writes_200_concurrent_reads_in_fewer_transactions(backend: Backend) {
     let s = Setup::new(backend).await;
     let mut tasks = tokio::task::JoinSet::new();
@@ -210,6 +189,7 @@ async fn group_commit_writes_200_concurrent_reads_in_fewer_transactions(backend:
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn failed_group_commit_fails_every_waiter(backend: Backend) {
     let s = Setup::new(backend).await;
     let closed = s.other_log().await;
@@ -252,6 +232,7 @@ async fn failed_group_commit_fails_every_waiter(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn sealing_is_idempotent_and_continues_the_chain(backend: Backend) {
     let s = Setup::new(backend).await;
     assert_eq!(s.log.seal().await.unwrap(), ChainHead::EMPTY);
@@ -290,6 +271,7 @@ async fn sealing_is_idempotent_and_continues_the_chain(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn concurrent_sealers_keep_one_chain(backend: Backend) {
     let s = Setup::new(backend).await;
     let other = s.other_log().await;
@@ -320,6 +302,7 @@ async fn concurrent_sealers_keep_one_chain(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn chain_order_is_commit_order_not_id_order(backend: Backend) {
     let s = Setup::new(backend).await;
     // `early` takes the lower id but does not commit yet.
@@ -354,6 +337,7 @@ async fn chain_order_is_commit_order_not_id_order(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn edited_column_is_found_at_its_entry(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -368,6 +352,7 @@ async fn edited_column_is_found_at_its_entry(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn deleted_entry_is_found_at_its_position(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -413,6 +398,7 @@ async fn forge_eighth(s: &Setup, correct_hash: bool) {
     .await;
 }
 
+#[on_every_backend]
 async fn forged_entry_with_a_correct_hash_is_found_past_the_head(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -429,6 +415,7 @@ async fn forged_entry_with_a_correct_hash_is_found_past_the_head(backend: Backen
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn forged_entry_with_a_wrong_hash_is_found_at_its_position(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -441,6 +428,7 @@ async fn forged_entry_with_a_wrong_hash_is_found_at_its_position(backend: Backen
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn swapped_sequences_are_found_at_the_first(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -458,6 +446,7 @@ async fn swapped_sequences_are_found_at_the_first(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn edited_head_is_found(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -484,6 +473,7 @@ async fn edited_head_is_found(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn edited_checkpoint_is_found(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -546,6 +536,7 @@ async fn rewrite_from(s: &Setup, from: u64) {
         .await;
 }
 
+#[on_every_backend]
 async fn rewritten_chain_is_found_at_the_next_checkpoint(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -560,6 +551,7 @@ async fn rewritten_chain_is_found_at_the_next_checkpoint(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn truncated_tail_is_found_only_against_a_kept_checkpoint(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -595,6 +587,7 @@ async fn truncated_tail_is_found_only_against_a_kept_checkpoint(backend: Backend
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn export_verifies_offline_and_fails_after_an_edited_line(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -658,6 +651,7 @@ async fn export_verifies_offline_and_fails_after_an_edited_line(backend: Backend
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn checkpoint_verifies_with_its_key_and_not_with_another(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = s.seven_with_checkpoint_at_five().await;
@@ -696,6 +690,7 @@ fn signer_named(name: &str) -> CheckpointSigner {
     CheckpointSigner::generate(KeyName::new(name).unwrap()).unwrap()
 }
 
+#[on_every_backend]
 async fn query_filters_by_subject_record_principal_and_time_with_cursor(backend: Backend) {
     let s = Setup::new(backend).await;
     let child = Uuid::now_v7();
@@ -803,6 +798,7 @@ async fn query_filters_by_subject_record_principal_and_time_with_cursor(backend:
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn lag_is_the_age_of_the_oldest_unsealed_entry(backend: Backend) {
     let s = Setup::new(backend).await;
     assert_eq!(s.log.lag().await.unwrap(), Duration::ZERO);
@@ -820,6 +816,7 @@ async fn lag_is_the_age_of_the_oldest_unsealed_entry(backend: Backend) {
     s.finish().await;
 }
 
+#[on_every_backend]
 async fn shutdown_flushes_seals_and_checkpoints(backend: Backend) {
     let s = Setup::new(backend).await;
     let signer = Arc::new(signer());

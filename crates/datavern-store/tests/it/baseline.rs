@@ -15,11 +15,6 @@ use uuid::Uuid;
 
 use crate::support::{on_every_backend, scalar};
 
-on_every_backend!(
-    baseline_rows_round_trip_by_id_and_fodselsnummer,
-    server_version_names_the_product,
-);
-
 fn person(index: usize, fodselsnummer: &str) -> RawPerson {
     RawPerson {
         id: Uuid::now_v7(),
@@ -32,6 +27,7 @@ fn person(index: usize, fodselsnummer: &str) -> RawPerson {
     }
 }
 
+#[on_every_backend]
 async fn baseline_rows_round_trip_by_id_and_fodselsnummer(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -97,6 +93,7 @@ async fn baseline_rows_round_trip_by_id_and_fodselsnummer(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn server_version_names_the_product(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;

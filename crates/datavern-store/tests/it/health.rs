@@ -7,12 +7,7 @@ use datavern_store::testing::OpenStore as _;
 
 use crate::support::{on_every_backend, report, scalar};
 
-on_every_backend!(
-    ping_reports_health_and_stats_count_connections,
-    analyze_gives_postgresql_statistics_for_both_databases,
-    unreachable_database_is_a_clear_error_without_the_password,
-);
-
+#[on_every_backend]
 async fn ping_reports_health_and_stats_count_connections(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -36,6 +31,7 @@ async fn ping_reports_health_and_stats_count_connections(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn analyze_gives_postgresql_statistics_for_both_databases(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -58,6 +54,7 @@ async fn analyze_gives_postgresql_statistics_for_both_databases(backend: Backend
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn unreachable_database_is_a_clear_error_without_the_password(backend: Backend) {
     let config = match backend {
         Backend::Sqlite => DatabaseConfig::sqlite_file("/nonexistent-datavern-dir/sub/data.db"),

@@ -12,16 +12,7 @@ use tokio::sync::Barrier;
 
 use crate::support::{Kek, on_every_backend, report, scalar, subject, tenant};
 
-on_every_backend!(
-    subject_key_round_trip,
-    concurrent_first_use_of_a_subject_stores_one_key,
-    batch_lookup_returns_every_subjects_keys,
-    destroyed_subject_keys_leave_no_wrapped_bytes,
-    keys_are_per_tenant,
-    index_root_key_is_created_once_per_tenant,
-    wrong_kind_or_version_of_key_is_refused,
-);
-
+#[on_every_backend]
 async fn subject_key_round_trip(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -75,6 +66,7 @@ async fn subject_key_round_trip(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn concurrent_first_use_of_a_subject_stores_one_key(backend: Backend) {
     const RACERS: usize = 6;
     let db = TestDb::new(backend).await;
@@ -125,6 +117,7 @@ async fn concurrent_first_use_of_a_subject_stores_one_key(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn batch_lookup_returns_every_subjects_keys(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -171,6 +164,7 @@ async fn batch_lookup_returns_every_subjects_keys(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn destroyed_subject_keys_leave_no_wrapped_bytes(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -241,6 +235,7 @@ async fn destroyed_subject_keys_leave_no_wrapped_bytes(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn keys_are_per_tenant(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -283,6 +278,7 @@ async fn keys_are_per_tenant(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn index_root_key_is_created_once_per_tenant(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -313,6 +309,7 @@ async fn index_root_key_is_created_once_per_tenant(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn wrong_kind_or_version_of_key_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;

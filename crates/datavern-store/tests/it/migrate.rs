@@ -7,12 +7,7 @@ use datavern_store::{Store, StoreError};
 
 use crate::support::{integers, on_every_backend, report, scalar, tables};
 
-on_every_backend!(
-    migrations_apply_and_rerunning_them_changes_nothing,
-    data_and_keys_have_their_own_tables,
-    one_database_for_data_and_keys_is_refused,
-);
-
+#[on_every_backend]
 async fn migrations_apply_and_rerunning_them_changes_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -50,6 +45,7 @@ async fn migrations_apply_and_rerunning_them_changes_nothing(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn data_and_keys_have_their_own_tables(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -103,6 +99,7 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn one_database_for_data_and_keys_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
     let same = StoreConfig::new(db.config().data.clone(), db.config().data.clone());

@@ -13,11 +13,6 @@ use time::macros::datetime;
 
 use crate::support::{execute, on_every_backend};
 
-on_every_backend!(
-    times_round_trip_through_a_table_in_time_order,
-    store_stamps_the_time_of_its_clock,
-);
-
 /// The column type the store gives a time on `backend` (as its migrations do).
 fn time_column(backend: Backend) -> &'static str {
     match backend {
@@ -27,6 +22,7 @@ fn time_column(backend: Backend) -> &'static str {
     }
 }
 
+#[on_every_backend]
 async fn times_round_trip_through_a_table_in_time_order(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -121,6 +117,7 @@ async fn times_round_trip_through_a_table_in_time_order(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn store_stamps_the_time_of_its_clock(backend: Backend) {
     let db = TestDb::new(backend).await;
     let clock = ManualClock::new("2031-05-17T08:30:00.654321Z".parse().unwrap());

@@ -12,11 +12,6 @@ use datavern_store::testing::OpenStore as _;
 
 use crate::support::{on_every_backend, report, strings};
 
-on_every_backend!(
-    tls_required_connects_only_over_tls,
-    statement_timeout_is_set_on_every_connection,
-);
-
 /// Whether the server behind `db` offers TLS.
 async fn offers_tls(db: &Database) -> bool {
     match db.backend() {
@@ -49,6 +44,7 @@ async fn uses_tls(db: &Database) -> bool {
     }
 }
 
+#[on_every_backend]
 async fn tls_required_connects_only_over_tls(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
@@ -94,6 +90,7 @@ async fn tls_required_connects_only_over_tls(backend: Backend) {
     db.cleanup().await;
 }
 
+#[on_every_backend]
 async fn statement_timeout_is_set_on_every_connection(backend: Backend) {
     let db = TestDb::new(backend).await;
     let config = db

@@ -13,16 +13,7 @@ use serde_json::json;
 use super::{Env, fnr};
 use crate::support::{on_every_backend, report, strings, tenant};
 
-on_every_backend!(
-    fodselsnummer_resolves_to_every_subject_id_of_the_person,
-    unknown_subject_is_not_found,
-    access_returns_every_record_with_its_processing_context,
-    guardian_sees_only_their_part_of_a_childs_application,
-    rectification_changes_fields_and_audits_names_only,
-    rectification_refuses_records_and_fields_not_the_subjects,
-    portability_exports_provided_data_as_json_and_csv,
-);
-
+#[on_every_backend]
 async fn fodselsnummer_resolves_to_every_subject_id_of_the_person(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -45,6 +36,7 @@ async fn fodselsnummer_resolves_to_every_subject_id_of_the_person(backend: Backe
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn unknown_subject_is_not_found(backend: Backend) {
     let env = Env::new(backend).await;
     env.family().await;
@@ -74,6 +66,7 @@ async fn unknown_subject_is_not_found(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn access_returns_every_record_with_its_processing_context(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -169,6 +162,7 @@ async fn access_returns_every_record_with_its_processing_context(backend: Backen
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn guardian_sees_only_their_part_of_a_childs_application(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -214,6 +208,7 @@ async fn guardian_sees_only_their_part_of_a_childs_application(backend: Backend)
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn rectification_changes_fields_and_audits_names_only(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -279,6 +274,7 @@ async fn rectification_changes_fields_and_audits_names_only(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn rectification_refuses_records_and_fields_not_the_subjects(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -350,6 +346,7 @@ async fn rectification_refuses_records_and_fields_not_the_subjects(backend: Back
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn portability_exports_provided_data_as_json_and_csv(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;

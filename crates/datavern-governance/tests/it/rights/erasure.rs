@@ -11,15 +11,7 @@ use datavern_store::{KeyState, SubjectId};
 use super::Env;
 use crate::support::{on_every_backend, report, scalar, strings, tenant};
 
-on_every_backend!(
-    erasing_a_person_applies_each_collections_policy,
-    erasing_a_guardian_removes_only_their_part_of_the_application,
-    erasure_twice_is_idempotent,
-    legal_hold_refuses_erasure_with_its_reason,
-    anonymization_keeps_only_non_personal_fields,
-    rectification_keeps_archived_versions_and_a_hold_refuses_it,
-);
-
+#[on_every_backend]
 async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -113,6 +105,7 @@ async fn erasing_a_person_applies_each_collections_policy(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn erasing_a_guardian_removes_only_their_part_of_the_application(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -173,6 +166,7 @@ async fn erasing_a_guardian_removes_only_their_part_of_the_application(backend: 
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn erasure_twice_is_idempotent(backend: Backend) {
     let env = Env::new(backend).await;
     env.family().await;
@@ -213,6 +207,7 @@ async fn erasure_twice_is_idempotent(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn legal_hold_refuses_erasure_with_its_reason(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;
@@ -319,6 +314,7 @@ fn anonymized_cases() -> String {
     yaml
 }
 
+#[on_every_backend]
 async fn anonymization_keeps_only_non_personal_fields(backend: Backend) {
     let env = Env::with_catalog(backend, &anonymized_cases()).await;
     let family = env.family().await;
@@ -474,6 +470,7 @@ async fn hold_placed_while_an_erasure_starts_is_honoured(backend: Backend) {
 
 /// Rectification is a correction like a `PATCH`: under archive duty the version it replaces
 /// is kept, and an active legal hold on the subject refuses it.
+#[on_every_backend]
 async fn rectification_keeps_archived_versions_and_a_hold_refuses_it(backend: Backend) {
     use datavern_governance::rights::Correction;
 

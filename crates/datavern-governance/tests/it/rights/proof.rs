@@ -18,8 +18,6 @@ use uuid::Uuid;
 use super::Env;
 use crate::support::{execute, on_every_backend, report, tenant};
 
-on_every_backend!(erased_subject_is_unreadable_in_old_copy_while_others_still_decrypt);
-
 /// An old copy of `c_innbyggere`.
 enum OldCopy {
     /// A file copy, opened read-only.
@@ -173,6 +171,7 @@ async fn decrypt_with_live_keys(env: &Env, id: Uuid, envelope: &[u8]) -> Option<
         .map(|plain| String::from_utf8(plain.to_vec()).unwrap())
 }
 
+#[on_every_backend]
 async fn erased_subject_is_unreadable_in_old_copy_while_others_still_decrypt(backend: Backend) {
     let env = Env::new(backend).await;
     let family = env.family().await;

@@ -6,16 +6,6 @@ use datavern_store::records::MAX_BATCH;
 
 use super::*;
 
-on_every_backend!(
-    create_many_then_get_each_back_equal,
-    create_many_leaves_one_audit_entry_and_one_outbox_row_per_record,
-    a_batch_with_one_bad_reference_writes_nothing,
-    a_batch_failing_midway_writes_nothing,
-    a_batch_over_the_cap_is_refused,
-    a_full_batch_is_audited_in_a_chain_that_verifies,
-    a_full_batch_of_dependents_keys_each_by_its_child,
-);
-
 const N: u32 = 30;
 
 fn residents(env: &Env, count: u32) -> Vec<ValidatedRecord> {
@@ -34,6 +24,7 @@ async fn create_many(
     env.records.create_many(&grant, batch, &meta()).await
 }
 
+#[on_every_backend]
 async fn create_many_then_get_each_back_equal(backend: Backend) {
     let env = Env::kommune(backend).await;
     let people = create_many(&env, "innbyggere", "innbyggerregister", residents(&env, N))
@@ -91,6 +82,7 @@ async fn create_many_then_get_each_back_equal(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn create_many_leaves_one_audit_entry_and_one_outbox_row_per_record(backend: Backend) {
     let env = Env::kommune(backend).await;
     let (audit0, outbox0) = (env.count("dv_audit").await, env.count("dv_outbox").await);
@@ -114,6 +106,7 @@ async fn create_many_leaves_one_audit_entry_and_one_outbox_row_per_record(backen
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn a_batch_with_one_bad_reference_writes_nothing(backend: Backend) {
     let env = Env::kommune(backend).await;
     let people = create_many(&env, "innbyggere", "innbyggerregister", residents(&env, 4))
@@ -159,6 +152,7 @@ async fn a_batch_with_one_bad_reference_writes_nothing(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn a_batch_failing_midway_writes_nothing(backend: Backend) {
     let env = Env::kommune(backend).await;
     // One created event at most: the batch's events fail to insert, after its rows and audit
@@ -179,6 +173,7 @@ async fn a_batch_failing_midway_writes_nothing(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn a_batch_over_the_cap_is_refused(backend: Backend) {
     let env = Env::kommune(backend).await;
     let before = (env.count("c_innbyggere").await, env.count("dv_audit").await);
@@ -196,6 +191,7 @@ async fn a_batch_over_the_cap_is_refused(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn a_full_batch_is_audited_in_a_chain_that_verifies(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = create_many(
@@ -265,6 +261,7 @@ async fn a_full_batch_is_audited_in_a_chain_that_verifies(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn a_full_batch_of_dependents_keys_each_by_its_child(backend: Backend) {
     let env = Env::kommune(backend).await;
     let people = create_many(&env, "innbyggere", "innbyggerregister", residents(&env, 40))

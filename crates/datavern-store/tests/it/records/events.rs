@@ -1,14 +1,6 @@
 use super::*;
 
-on_every_backend!(
-    each_write_leaves_one_audit_entry_and_one_outbox_row,
-    a_write_that_fails_midway_leaves_no_trace,
-    reads_are_audited_per_record_and_sealed,
-    denials_are_audited,
-    outbox_rows_hold_no_personal_values,
-    reads_fail_closed_when_the_audit_log_cannot_record,
-);
-
+#[on_every_backend]
 async fn each_write_leaves_one_audit_entry_and_one_outbox_row(backend: Backend) {
     let env = Env::kommune(backend).await;
     let (audit0, outbox0) = (env.count("dv_audit").await, env.count("dv_outbox").await);
@@ -113,6 +105,7 @@ async fn each_write_leaves_one_audit_entry_and_one_outbox_row(backend: Backend) 
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn a_write_that_fails_midway_leaves_no_trace(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(24).await;
@@ -167,6 +160,7 @@ async fn a_write_that_fails_midway_leaves_no_trace(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn reads_are_audited_per_record_and_sealed(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
@@ -221,6 +215,7 @@ async fn reads_are_audited_per_record_and_sealed(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn denials_are_audited(backend: Backend) {
     let env = Env::kommune(backend).await;
     let principal = env.principal("4601");
@@ -237,6 +232,7 @@ async fn denials_are_audited(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn outbox_rows_hold_no_personal_values(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
@@ -288,6 +284,7 @@ async fn outbox_rows_hold_no_personal_values(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn reads_fail_closed_when_the_audit_log_cannot_record(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(1).await;

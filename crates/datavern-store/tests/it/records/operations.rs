@@ -1,21 +1,6 @@
 use super::*;
 
-on_every_backend!(
-    create_then_get_round_trips_every_field_type,
-    values_a_column_would_change_are_refused,
-    partial_update_keeps_other_fields_and_bumps_version,
-    stale_version_is_a_conflict,
-    delete_removes_the_record_and_its_blind_indexes,
-    list_pages_in_id_order_without_duplicates,
-    lookup_by_fodselsnummer_finds_formatted_and_unformatted_input,
-    lookup_drops_blind_index_false_positives,
-    reads_work_when_the_key_cache_keeps_nothing,
-    withheld_fields_follow_the_purpose,
-    another_tenants_record_is_not_found,
-    references_must_exist_and_a_new_primary_subject_reencrypts,
-    concurrent_updates_of_one_version_let_exactly_one_win,
-);
-
+#[on_every_backend]
 async fn create_then_get_round_trips_every_field_type(backend: Backend) {
     let env = Env::new(backend, TYPES).await;
     let body = json!({
@@ -78,6 +63,7 @@ async fn create_then_get_round_trips_every_field_type(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn values_a_column_would_change_are_refused(backend: Backend) {
     let env = Env::new(backend, TYPES).await;
     let grant = env.grant(Operation::Create, "typer", "register", "4601");
@@ -116,6 +102,7 @@ async fn values_a_column_would_change_are_refused(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn partial_update_keeps_other_fields_and_bumps_version(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(1).await;
@@ -190,6 +177,7 @@ async fn partial_update_keeps_other_fields_and_bumps_version(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn stale_version_is_a_conflict(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(2).await;
@@ -232,6 +220,7 @@ async fn stale_version_is_a_conflict(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn delete_removes_the_record_and_its_blind_indexes(backend: Backend) {
     let env = Env::kommune(backend).await;
     let kept = env.create_resident(3).await;
@@ -269,6 +258,7 @@ async fn delete_removes_the_record_and_its_blind_indexes(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn list_pages_in_id_order_without_duplicates(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
@@ -312,6 +302,7 @@ async fn list_pages_in_id_order_without_duplicates(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn lookup_by_fodselsnummer_finds_formatted_and_unformatted_input(backend: Backend) {
     let env = Env::kommune(backend).await;
     let kari = env
@@ -381,6 +372,7 @@ async fn lookup_by_fodselsnummer_finds_formatted_and_unformatted_input(backend: 
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn lookup_drops_blind_index_false_positives(backend: Backend) {
     let env = Env::kommune(backend).await;
     let a = env.create_resident(6).await;
@@ -409,6 +401,7 @@ async fn lookup_drops_blind_index_false_positives(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn withheld_fields_follow_the_purpose(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(8).await;
@@ -468,6 +461,7 @@ async fn withheld_fields_follow_the_purpose(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn another_tenants_record_is_not_found(backend: Backend) {
     let env = Env::kommune(backend).await;
     let bergen = env.create_resident(9).await;
@@ -540,6 +534,7 @@ async fn another_tenants_record_is_not_found(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn references_must_exist_and_a_new_primary_subject_reencrypts(backend: Backend) {
     let env = Env::kommune(backend).await;
     let child = env.create_resident(12).await;
@@ -646,6 +641,7 @@ async fn references_must_exist_and_a_new_primary_subject_reencrypts(backend: Bac
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn concurrent_updates_of_one_version_let_exactly_one_win(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(1).await;
@@ -733,6 +729,7 @@ async fn sqlite_lookup_seeks_the_blind_index() {
 
 /// The key cache may drop what it was just given (moka admits by frequency and evicts by
 /// size): a read must use the key it loaded, not look it up in the cache again.
+#[on_every_backend]
 async fn reads_work_when_the_key_cache_keeps_nothing(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut created = Vec::new();

@@ -8,13 +8,6 @@ use datavern_crypto::{ENVELOPE_OVERHEAD, ENVELOPE_VERSION, PADDED_ENVELOPE_VERSI
 
 use super::*;
 
-on_every_backend!(
-    blind_indexes_have_the_catalog_length,
-    changing_a_blind_index_length_is_refused,
-    names_within_a_bucket_give_ciphertexts_of_one_length,
-    values_sealed_before_padding_still_read,
-);
-
 /// The example catalog (two tenants) with `from` replaced by `to` (`from` occurs once).
 fn kommune_with(from: &str, to: &str) -> String {
     let yaml = kommune_two_tenants();
@@ -22,6 +15,7 @@ fn kommune_with(from: &str, to: &str) -> String {
     yaml.replacen(from, to, 1)
 }
 
+#[on_every_backend]
 async fn blind_indexes_have_the_catalog_length(backend: Backend) {
     let yaml = kommune_with(
         "        identifier: email\n        # Forced on",
@@ -65,6 +59,7 @@ async fn blind_indexes_have_the_catalog_length(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn changing_a_blind_index_length_is_refused(backend: Backend) {
     let env = Env::kommune(backend).await;
     let created = env.create_resident(5).await;
@@ -100,6 +95,7 @@ async fn changing_a_blind_index_length_is_refused(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn names_within_a_bucket_give_ciphertexts_of_one_length(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut names = Vec::new();
@@ -160,6 +156,7 @@ async fn names_within_a_bucket_give_ciphertexts_of_one_length(backend: Backend) 
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn values_sealed_before_padding_still_read(backend: Backend) {
     // The names as an earlier catalog stored them: unpadded, format 1.
     let unpadded = kommune_with(

@@ -2,13 +2,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 
-on_every_backend!(
-    database_never_holds_stored_plaintext,
-    moved_ciphertext_fails_to_decrypt,
-    evicted_destroyed_keys_are_not_served,
-    reads_use_the_key_cache_and_batch_unwraps,
-);
-
+#[on_every_backend]
 async fn database_never_holds_stored_plaintext(backend: Backend) {
     let env = Env::kommune(backend).await;
     let mut ids = Vec::new();
@@ -120,6 +114,7 @@ async fn dump_databases(env: &Env) -> Vec<(String, Vec<u8>)> {
     dumps
 }
 
+#[on_every_backend]
 async fn moved_ciphertext_fails_to_decrypt(backend: Backend) {
     let env = Env::kommune(backend).await;
     let a = env.create_resident(18).await;
@@ -246,6 +241,7 @@ async fn moved_ciphertext_fails_to_decrypt(backend: Backend) {
     env.finish().await;
 }
 
+#[on_every_backend]
 async fn evicted_destroyed_keys_are_not_served(backend: Backend) {
     let env = Env::kommune(backend).await;
     let person = env.create_resident(28).await;
@@ -371,6 +367,7 @@ impl CountingKek {
     }
 }
 
+#[on_every_backend]
 async fn reads_use_the_key_cache_and_batch_unwraps(backend: Backend) {
     let env = Env::kommune(backend).await;
     let kek = Arc::new(CountingKek {

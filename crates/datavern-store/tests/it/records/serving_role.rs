@@ -160,11 +160,10 @@ async fn serving_role_appends_to_the_audit_log_and_cannot_change_it(backend: Bac
     env.finish().await;
 }
 
-on_every_backend!(audit_rows_are_append_only_even_for_the_owner);
-
 /// The triggers of migration 0008 hold for the owner (and on SQLite, which has no roles):
 /// a sealed entry never changes, an unsealed one only gets its seal, nothing is deleted and
 /// the head never moves back.
+#[on_every_backend]
 async fn audit_rows_are_append_only_even_for_the_owner(backend: Backend) {
     let env = Env::kommune(backend).await;
     env.create_resident(1).await;
