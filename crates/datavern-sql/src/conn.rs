@@ -496,7 +496,7 @@ impl Scalar for Option<String> {
 
 /// Raw SQL for tests (feature `test-support`): placeholders are written `?` on every backend
 /// ([`Dialect::placeholders`] numbers them for PostgreSQL) and values are sea-query
-/// [`Value`]s (`id.into()`, `"text".into()`, `bytes.into()`).
+/// [`Value`](sea_query::Value)s (`id.into()`, `"text".into()`, `bytes.into()`).
 #[cfg(feature = "test-support")]
 impl Conn<'_> {
     /// Runs `sql` with `params`; without parameters several statements are allowed (on
