@@ -111,7 +111,12 @@ impl Dialect {
                 // against them.
                 Err(_) => at.into(),
             },
-            Backend::Postgres | Backend::MySql => at.into(),
+            Backend::Postgres => at.into(),
+            // The UTC wall time, sent as a `DATETIME`: an `OffsetDateTime` goes out as a
+            // `TIMESTAMP`, whose range (1970–2038) MariaDB applies to the parameter, turning
+            // every time outside it into NULL. The session runs in UTC (sqlx sets
+            // `time_zone = '+00:00'`), so both read back the same.
+            Backend::MySql => time::PrimitiveDateTime::new(at.date(), at.time()).into(),
         }
     }
 
@@ -121,7 +126,8 @@ impl Dialect {
         match (at, self.0) {
             (Some(at), _) => self.time(at),
             (None, Backend::Sqlite) => Value::String(None),
-            (None, Backend::Postgres | Backend::MySql) => Value::TimeDateTimeWithTimeZone(None),
+            (None, Backend::Postgres) => Value::TimeDateTimeWithTimeZone(None),
+            (None, Backend::MySql) => Value::TimeDateTime(None),
         }
     }
 
