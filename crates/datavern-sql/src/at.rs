@@ -124,8 +124,9 @@ impl At {
         At::from_micros(moved)
     }
 
-    /// This instant as a statement value for `backend`: native on PostgreSQL and
-    /// MariaDB/MySQL, fixed-width RFC 3339 text in UTC on SQLite (six fractional digits and
+    /// This instant as a statement value for `backend` ([`Dialect::time`](crate::Dialect::time)):
+    /// native on PostgreSQL, a UTC `DATETIME` on MariaDB/MySQL, fixed-width RFC 3339 text in
+    /// UTC on SQLite (six fractional digits and
     /// `Z`, so that text order is time order, which range queries on the audit log and on
     /// record fields rely on).
     pub fn value(self, backend: Backend) -> Value {
