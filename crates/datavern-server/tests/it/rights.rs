@@ -598,7 +598,26 @@ async fn rectification_reads_back_corrected_and_audits_field_names(backend: Back
     fields.sort_unstable();
     assert_eq!(fields, ["etternavn", "postnummer"]);
     assert_eq!(rectified["request_id"], format!("dsr:{id}"));
-    let text = serde_json::to_string(&entries).unwrap();
+    // Ids, hashes and times are random or hex and may hold "5020" by chance: the rest is
+    // searched for the values.
+    let text = entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            for key in [
+                "entry_hash",
+                "record_id",
+                "request_id",
+                "subject_id",
+                "subjects",
+                "occurred_at",
+                "sealed_at",
+            ] {
+                e[key] = Value::Null;
+            }
+            e.to_string()
+        })
+        .collect::<String>();
     assert!(!text.contains("Hansen") && !text.contains("5020"), "{text}");
 
     let stored = app.stored_request(&id).await;

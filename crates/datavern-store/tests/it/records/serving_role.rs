@@ -9,7 +9,7 @@ use datavern_sql::{Backend, Database, testing};
 use datavern_store::{Records, Store};
 
 use super::Env;
-use crate::support::{execute, on_every_backend, report};
+use crate::support::{execute, on_every_backend, report, scalar};
 
 /// Runs `sql` on `db`, returning the database's refusal, if any.
 async fn try_sql(db: &Database, sql: &str) -> Result<(), String> {
@@ -186,8 +186,16 @@ async fn audit_rows_are_append_only_even_for_the_owner(backend: Backend) {
         let err = refused(data, "TRUNCATE dv_audit").await;
         assert!(err.contains("refused"), "{err}");
     }
-    // An unsealed entry may have its content changed by nobody either.
+    // An unsealed entry may have its content changed by nobody either. The background
+    // sealer stops first, so the entry stays unsealed until this test seals it (a write
+    // appends its entry in its own transaction, without the sealer).
+    env.store.audit().stop().await;
     env.create_resident(3).await;
+    assert_eq!(
+        scalar(data, "SELECT COUNT(*) FROM dv_audit WHERE sequence IS NULL").await,
+        1,
+        "the new entry is unsealed"
+    );
     let err = refused(
         data,
         "UPDATE dv_audit SET action = 'read' WHERE sequence IS NULL",
