@@ -12,17 +12,15 @@
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use datavern_core::access::{ConsentState, Principal, PrincipalId};
-use datavern_core::catalog::{Catalog, Kommunenummer, PurposeId};
+use datavern_core::catalog::{Kommunenummer, PurposeId};
 use datavern_core::classification::Classification;
 use datavern_core::consent::{
     self, ConsentAction, ConsentChannel, ConsentEvent, EvidenceRef, NoticeVersion,
 };
-use datavern_governance::controls::Controls;
-use datavern_store::{RequestMeta, Store, SubjectId};
+use datavern_store::{RequestMeta, SubjectId};
 
 use crate::governed::{Governed, Missing};
 use crate::serve_cmd::{LogFormat, init_logging};
@@ -112,32 +110,18 @@ pub(crate) async fn run(command: ConsentCommand) -> anyhow::Result<ExitCode> {
 
 /// The store with the catalog applied and the audit log recording.
 struct Opened {
-    catalog: Arc<Catalog>,
-    store: Store,
-    controls: Controls,
+    governed: Governed,
 }
 
 impl Opened {
     async fn open(settings: &Settings) -> anyhow::Result<Opened> {
-        let Governed {
-            catalog,
-            store,
-            governance,
-            ..
-        } = Governed::open(settings, Missing::Refuse).await?;
-        Ok(Opened {
-            catalog,
-            store,
-            controls: governance.controls().clone(),
-        })
+        let governed = Governed::open(settings, Missing::Refuse).await?;
+        Ok(Opened { governed })
     }
 
     /// Seals what was written into the audit chain and closes the store.
     async fn close(self) -> anyhow::Result<()> {
-        let sealed = self.store.audit().shutdown().await;
-        self.store.close().await;
-        sealed.context("cannot seal the audit log")?;
-        Ok(())
+        self.governed.close().await
     }
 
     /// `recorded_by` acting for the tenant given, or the catalog's only one.
@@ -148,12 +132,18 @@ impl Opened {
     ) -> anyhow::Result<Principal> {
         let tenant = match tenant {
             Some(tenant) => tenant,
-            None => match self.catalog.deployment().tenants() {
+            None => match self.governed.catalog().deployment().tenants() {
                 [only] => only.kommunenummer(),
                 _ => bail!("the catalog serves several tenants: give --tenant"),
             },
         };
-        if self.catalog.deployment().tenant(&tenant).is_none() {
+        if self
+            .governed
+            .catalog()
+            .deployment()
+            .tenant(&tenant)
+            .is_none()
+        {
             bail!("--tenant {tenant}: the catalog does not serve this tenant");
         }
         Ok(Principal::new(
@@ -171,7 +161,7 @@ async fn record(
 ) -> anyhow::Result<ExitCode> {
     let principal = opened.principal(args.tenant, &args.recorded_by)?;
     let subject = args.subject;
-    let declared = consent::consent_purpose(&opened.catalog, args.purpose.as_str())?;
+    let declared = consent::consent_purpose(opened.governed.catalog(), args.purpose.as_str())?;
     let principal = principal.with_roles(declared.consent_recorder_role().cloned());
     let purpose = declared.id().clone();
     let evidence = args.evidence_ref;
@@ -179,7 +169,7 @@ async fn record(
     let channel = args.channel;
     let at = match args.occurred_at {
         Some(at) => at,
-        None => consent::time_from_micros(opened.store.now().as_micros())?,
+        None => consent::time_from_micros(opened.governed.store().now().as_micros())?,
     };
     let event = ConsentEvent::new(
         purpose,
@@ -194,7 +184,9 @@ async fn record(
         None => event,
     };
     let stored = opened
-        .controls
+        .governed
+        .governance
+        .controls()
         .record_consent(&principal, subject, &event, &RequestMeta::new())
         .await
         .map_err(|err| anyhow!("{err}"))?;
@@ -214,7 +206,9 @@ async fn show(opened: &Opened, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let principal = opened.principal(args.tenant, &args.recorded_by)?;
     let subject = args.subject;
     let register = opened
-        .controls
+        .governed
+        .governance
+        .controls()
         .consents(&principal, subject, None, &RequestMeta::new())
         .await
         .map_err(|err| anyhow!("{err}"))?;

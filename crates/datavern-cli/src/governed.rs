@@ -27,9 +27,6 @@ pub(crate) enum Missing {
 /// The opened store with the catalog applied, the audit log recording (checkpoints signed
 /// as `serve` signs them), and the governed record operations on it.
 pub(crate) struct Governed {
-    pub(crate) catalog: Arc<Catalog>,
-    pub(crate) store: Store,
-    pub(crate) records: Records,
     /// The record operations and every governance service, built once.
     pub(crate) governance: Governance,
 }
@@ -120,7 +117,7 @@ impl Governed {
         let signer = signer(settings, mode).await?;
         let four_eyes = settings.requests.four_eyes()?;
         let (store, _) = open_migrated(settings, &catalog, clock).await?;
-        let governance = Governance::builder(store.clone(), Arc::clone(&catalog), Arc::new(kek))
+        let governance = Governance::builder(store, catalog, Arc::new(kek))
             .signer(
                 Arc::new(signer),
                 AUDIT_ORIGIN,
@@ -128,19 +125,30 @@ impl Governed {
             )
             .four_eyes(four_eyes)
             .build();
-        Ok(Governed {
-            catalog,
-            store,
-            records: governance.records().clone(),
-            governance,
-        })
+        Ok(Governed { governance })
+    }
+
+    /// The catalog applied.
+    pub(crate) fn catalog(&self) -> &Arc<Catalog> {
+        self.governance.catalog()
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &Store {
+        self.governance.store()
+    }
+
+    /// The governed record operations.
+    pub(crate) fn records(&self) -> &Records {
+        self.governance.records()
     }
 
     /// Seals everything written into the audit chain, signs a checkpoint and closes the
     /// store. Called also after a failure: what was written stays governed.
     pub(crate) async fn close(self) -> anyhow::Result<()> {
-        let sealed = self.store.audit().shutdown().await;
-        self.store.close().await;
+        let store = self.store();
+        let sealed = store.audit().shutdown().await;
+        store.close().await;
         sealed.context("cannot seal the audit log")?;
         Ok(())
     }

@@ -82,7 +82,7 @@ async fn compliance(settings: Settings, args: ComplianceArgs) -> anyhow::Result<
     let catalog = Arc::new(settings.catalog()?);
     let tenant = tenant(&catalog, args.tenant)?;
     let governed = open(&settings).await?;
-    let report = datavern_governance::compliance::report(&governed.store, catalog, tenant).await;
+    let report = datavern_governance::compliance::report(governed.store(), catalog, tenant).await;
     let closed = governed.close().await;
     let report = report.context("cannot build the compliance report")?;
     closed?;

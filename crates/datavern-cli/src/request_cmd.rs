@@ -299,7 +299,7 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let principal = Principal::new(
         common_actor,
         tenant,
-        governed.catalog.deployment().accreditation(),
+        governed.catalog().deployment().accreditation(),
     );
     let opened = Opened {
         requests: &requests,
@@ -314,7 +314,7 @@ pub(crate) async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             let mut meta = RequestMeta::new();
             meta.request_id = actor.request_id.clone();
             datavern_server::audit_refusal(
-                &governed.store,
+                governed.store(),
                 &requests,
                 &opened.principal,
                 &meta,

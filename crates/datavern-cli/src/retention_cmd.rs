@@ -71,7 +71,7 @@ async fn retention(settings: Settings, args: RunArgs) -> anyhow::Result<ExitCode
     // Judged at `--at`, else at the store's clock's time.
     let now = args
         .at
-        .unwrap_or_else(|| OffsetDateTime::from(governed.store.now()));
+        .unwrap_or_else(|| OffsetDateTime::from(governed.store().now()));
     let bar = progress_bar();
     let job = governed
         .governance

@@ -19,7 +19,7 @@ use datavern_core::access::PrincipalId;
 use datavern_core::catalog::{Catalog, Kommunenummer};
 use datavern_sql::{At, Tx, TxMode};
 use datavern_store::audit::{AuditAction, AuditEntry, AuditOutcome, writer};
-use datavern_store::holds::{RegisterLock, fetch, lock_register, select};
+use datavern_store::holds::{RegisterLock, fetch, lock_register, select, unreleased};
 use sea_query::{Alias, Expr, Order, Query};
 use time::OffsetDateTime;
 use tracing::instrument;
@@ -226,12 +226,8 @@ impl LegalHolds {
 
     /// The holds of `tenant` active at `now`: not released, not expired.
     pub async fn active(&self, tenant: Kommunenummer, now: OffsetDateTime) -> Result<HoldSet> {
-        let query = select(tenant)
-            .and_where(Expr::col(Alias::new("released_at")).is_null())
-            .order_by(Alias::new("id"), Order::Asc)
-            .to_owned();
         let mut conn = self.store.data().acquire().await?;
-        let holds = fetch(&mut conn.conn(), &query).await?;
+        let holds = fetch(&mut conn.conn(), &unreleased(tenant)).await?;
         Ok(HoldSet::active_at(holds, now))
     }
 }

@@ -144,12 +144,17 @@ pub async fn active_in(
     tenant: Kommunenummer,
     now: OffsetDateTime,
 ) -> Result<HoldSet> {
-    let query = select(tenant)
+    let holds = read_in_transaction(conn, tenant, &unreleased(tenant), now).await?;
+    Ok(HoldSet { holds })
+}
+
+/// The holds of `tenant` not released (expired ones included), oldest first: the query
+/// [`active_in`] reads in a write transaction and `LegalHolds::active` outside one.
+pub fn unreleased(tenant: Kommunenummer) -> sea_query::SelectStatement {
+    select(tenant)
         .and_where(Expr::col(Alias::new("released_at")).is_null())
         .order_by(Alias::new("id"), Order::Asc)
-        .to_owned();
-    let holds = read_in_transaction(conn, tenant, &query, now).await?;
-    Ok(HoldSet { holds })
+        .to_owned()
 }
 
 /// The first (oldest) hold of `tenant` active at `now` that covers record `record` of

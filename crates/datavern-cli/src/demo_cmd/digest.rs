@@ -95,14 +95,14 @@ async fn sample_digest(
     governed: &Governed,
     args: &DigestArgs,
 ) -> anyhow::Result<(String, u64, u64)> {
-    let catalog = &governed.catalog;
+    let catalog = &governed.catalog();
     let tenant = tenant(catalog, args.tenant)?;
     let principal = principal(DIGEST_PRINCIPAL, tenant, &["innbyggerregister"])?;
     let request = AccessRequest::lookup("innbyggere", tenant, LOOKUP_FIELD)
         .with_purpose(Some("innbyggerregister"));
     let granted = grant(catalog, &principal, &request)?;
     let lookup = Lookup {
-        records: &governed.records,
+        records: governed.records(),
         granted: &granted,
         meta: RequestMeta::new(),
     };

@@ -155,10 +155,10 @@ pub(super) async fn rights(settings: Settings, args: RightsArgs) -> anyhow::Resu
 }
 
 async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<RightsReport> {
-    let catalog = &governed.catalog;
+    let catalog = &governed.catalog();
     let tenant = tenant(catalog, args.tenant)?;
     let rights = governed.governance.rights().clone();
-    let baseline = SubjectBaseline::new(governed.store.data().clone(), catalog);
+    let baseline = SubjectBaseline::new(governed.store().data().clone(), catalog);
     let actor = Actor::new(RIGHTS_PRINCIPAL, tenant);
 
     // Three disjoint samples: access, erasure, raw deletion.
@@ -219,7 +219,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
             }
             1 => {
                 let outcome = rights
-                    .erase(&actor, &subjects, governed.store.now().into())
+                    .erase(&actor, &subjects, governed.store().now().into())
                     .await?;
                 erase.record(started.elapsed(), outcome.record_count());
             }
@@ -249,7 +249,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
     ];
 
     let retention = if args.retention {
-        let ahead = OffsetDateTime::from(governed.store.now()) + time::Duration::days(365 * 30);
+        let ahead = OffsetDateTime::from(governed.store().now()) + time::Duration::days(365 * 30);
         let report = governed
             .governance
             .retention()
@@ -262,7 +262,7 @@ async fn measure(governed: &Governed, args: &RightsArgs) -> anyhow::Result<Right
     };
 
     Ok(RightsReport {
-        backend: governed.store.data().backend().to_string(),
+        backend: governed.store().data().backend().to_string(),
         records: args.records,
         samples: args.samples,
         skipped,

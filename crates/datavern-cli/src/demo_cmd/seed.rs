@@ -65,7 +65,7 @@ struct Seeder {
 
 pub(super) async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<ExitCode> {
     let governed = Governed::open(&settings, Missing::Create).await?;
-    let catalog = &governed.catalog;
+    let catalog = &governed.catalog();
     let tenant = tenant(catalog, args.tenant)?;
     let principal = principal(SEED_PRINCIPAL, tenant, &PURPOSES)?;
     let create = |collection, purpose| {
@@ -78,7 +78,7 @@ pub(super) async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<E
 
     let plan = Plan::for_records(args.records);
     let seeder = Seeder {
-        records: governed.records.clone(),
+        records: governed.records().clone(),
         meta: RequestMeta::new(),
         seed: args.seed,
         progress: progress_bar(plan.total()),
@@ -90,7 +90,7 @@ pub(super) async fn seed(settings: Settings, args: SeedArgs) -> anyhow::Result<E
         // The dependents look up the residents' keys and check references to them by id:
         // let the planner know how large the tables have become.
         governed
-            .store
+            .store()
             .analyze()
             .await
             .context("cannot refresh the planner's statistics")?;
