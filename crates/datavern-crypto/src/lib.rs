@@ -50,6 +50,7 @@ mod ids;
 mod kek;
 mod normalize;
 mod private_file;
+mod repository_key;
 mod secret;
 
 pub use self::api_key::{API_KEY_PREFIX, ApiKey, ApiKeyHash, InvalidApiKeyHash};
@@ -67,6 +68,7 @@ pub use self::kek::{
     KekProvider, LocalKeyFile, UnwrapRequest, UnwrappedKey, WrapRequest, WrappedKey,
 };
 pub use self::normalize::Normalizer;
+pub use self::repository_key::{REPOSITORY_KEY_TENANT, RepositoryPassword};
 pub use zeroize::Zeroizing;
 
 #[cfg(test)]

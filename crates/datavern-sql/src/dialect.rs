@@ -85,6 +85,18 @@ impl Dialect {
         Dialect(backend)
     }
 
+    /// `identifier` quoted as a name (a table or column the database already has): double
+    /// quotes on SQLite and PostgreSQL, backticks on MariaDB/MySQL, the quote character
+    /// doubled inside.
+    pub fn quote(self, identifier: &str) -> String {
+        let mark = match self.0 {
+            Backend::Sqlite | Backend::Postgres => '"',
+            Backend::MySql => '`',
+        };
+        let doubled = identifier.replace(mark, &format!("{mark}{mark}"));
+        format!("{mark}{doubled}{mark}")
+    }
+
     /// The backend that speaks it.
     pub const fn backend(self) -> Backend {
         self.0

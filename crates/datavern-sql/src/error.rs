@@ -95,6 +95,11 @@ pub enum SqlError {
     #[error(transparent)]
     Statement(#[from] sqlx::Error),
 
+    /// A logical dump could not be written or loaded: `0` says what and why (table and
+    /// file names, never values).
+    #[error("{0}")]
+    Dump(String),
+
     /// A time or date cannot cross between the time libraries or into a column (out of
     /// range); never replaced by a default.
     #[error(transparent)]

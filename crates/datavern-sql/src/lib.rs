@@ -17,6 +17,8 @@
 //!   [`Transaction`] one on the whole database ([`Begin`] says its isolation), and
 //!   [`Database::serialized`] schema work under a lock across processes. The sqlx pool
 //!   itself never leaves this crate.
+//! - [`dump`]: consistent logical dumps of a whole database (rows as stored) and their
+//!   loading into an empty one, for backups.
 //! - [`grants`]: the serving role's privileges on PostgreSQL and MariaDB/MySQL.
 //! - [`baseline`]: the raw-SQL baseline `datavern bench` compares the governed path with.
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
@@ -29,6 +31,7 @@ mod config;
 mod conn;
 mod database;
 mod dialect;
+pub mod dump;
 mod error;
 pub mod grants;
 mod migrate;

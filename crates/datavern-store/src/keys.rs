@@ -395,6 +395,33 @@ impl KeyStore {
         }
     }
 
+    /// The subjects, per tenant, whose keys existed at `at` and were destroyed after it: a
+    /// copy of the data taken at `at` holds records of theirs that no longer decrypt. Sorted
+    /// by tenant and subject.
+    #[instrument(skip_all)]
+    pub async fn destroyed_after(&self, at: At) -> Result<Vec<(Kommunenummer, SubjectId)>> {
+        let backend = self.db.backend();
+        let query = Query::select()
+            .distinct()
+            .columns([col("tenant"), col("subject_id")])
+            .from(col("dv_subject_keys"))
+            .and_where(Expr::col(col("created_at")).lte(at.clone().value(backend)))
+            .and_where(Expr::col(col("destroyed_at")).gt(at.value(backend)))
+            .order_by(col("tenant"), Order::Asc)
+            .order_by(col("subject_id"), Order::Asc)
+            .to_owned();
+        let mut conn = self.db.acquire().await?;
+        let rows: Vec<(datavern_sql::Text, Uuid)> = conn.conn().fetch_all(&query).await?;
+        rows.into_iter()
+            .map(|(tenant, subject)| {
+                let tenant = Kommunenummer::parse(&tenant.0).map_err(|_| {
+                    StoreError::InvalidKey("dv_subject_keys row has an invalid tenant".to_owned())
+                })?;
+                Ok((tenant, SubjectId::from_uuid(subject)))
+            })
+            .collect()
+    }
+
     /// Every blind-index root key version of the tenant, oldest first.
     #[instrument(skip_all, fields(tenant = %tenant))]
     pub async fn index_root_keys(&self, tenant: Kommunenummer) -> Result<Vec<WrappedKey>> {

@@ -159,6 +159,30 @@ impl Catalog {
         self.collections.iter().find(|c| c.name == name)
     }
 
+    /// Why the collections in `holding` may not be copied to `location` (a backup
+    /// repository, an export target): one line per collection whose records or fields a
+    /// residency rule keeps nearer, naming the rule. Empty when all may go there.
+    pub fn residency_refusals<'a>(
+        &self,
+        location: Location,
+        holding: impl IntoIterator<Item = &'a Collection>,
+    ) -> Vec<String> {
+        holding
+            .into_iter()
+            .filter_map(|collection| {
+                let (within, rule, what) =
+                    super::validate::strictest_limit(&self.deployment.residency, collection)?;
+                (!location.is_within(within)).then(|| {
+                    format!(
+                        "collection `{}` must stay within `{within}`: {what} (rule: {rule}), \
+                         and the target is in `{location}`",
+                        collection.name
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// The purposes `collection` serves, resolved.
     pub fn purposes_of<'a>(
         &'a self,

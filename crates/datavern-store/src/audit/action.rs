@@ -72,11 +72,47 @@ pub enum AuditAction {
     ReportRefused,
     /// A retention run's action on a batch of records (`retention.delete`…).
     Retention(RetentionAction),
+    /// A backup operation (`backup.created`, `backup.restored`…).
+    Backup(BackupEvent),
+}
+
+/// A backup operation, as audited: what was done to a snapshot or a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackupEvent {
+    /// A snapshot written (`backup.created`).
+    Created,
+    /// A repository checked (`backup.verified`).
+    Verified,
+    /// A snapshot restored into a database (`backup.restored`).
+    Restored,
+    /// Snapshots forgotten by the retention tiers, and the repository pruned
+    /// (`backup.forgotten`).
+    Forgotten,
+    /// A legal hold placed on a snapshot (`backup.held`).
+    Held,
+    /// A snapshot's legal hold released (`backup.released`).
+    Released,
+    /// A restore drill run (`backup.drill`).
+    Drill,
+}
+
+impl BackupEvent {
+    /// Every backup event.
+    pub const ALL: [BackupEvent; 7] = [
+        BackupEvent::Created,
+        BackupEvent::Verified,
+        BackupEvent::Restored,
+        BackupEvent::Forgotten,
+        BackupEvent::Held,
+        BackupEvent::Released,
+        BackupEvent::Drill,
+    ];
 }
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 51] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -121,6 +157,13 @@ impl AuditAction {
         AuditAction::Retention(RetentionAction::Delete),
         AuditAction::Retention(RetentionAction::Anonymize),
         AuditAction::Retention(RetentionAction::Archive),
+        AuditAction::Backup(BackupEvent::Created),
+        AuditAction::Backup(BackupEvent::Verified),
+        AuditAction::Backup(BackupEvent::Restored),
+        AuditAction::Backup(BackupEvent::Forgotten),
+        AuditAction::Backup(BackupEvent::Held),
+        AuditAction::Backup(BackupEvent::Released),
+        AuditAction::Backup(BackupEvent::Drill),
     ];
 
     /// The stable name, as stored.
@@ -168,6 +211,15 @@ impl AuditAction {
                 RetentionAction::Delete => "retention.delete",
                 RetentionAction::Anonymize => "retention.anonymize",
                 RetentionAction::Archive => "retention.archive",
+            },
+            AuditAction::Backup(event) => match event {
+                BackupEvent::Created => "backup.created",
+                BackupEvent::Verified => "backup.verified",
+                BackupEvent::Restored => "backup.restored",
+                BackupEvent::Forgotten => "backup.forgotten",
+                BackupEvent::Held => "backup.held",
+                BackupEvent::Released => "backup.released",
+                BackupEvent::Drill => "backup.drill",
             },
         }
     }

@@ -9,9 +9,11 @@ use datavern_crypto::audit::ChainHash;
 use datavern_sql::{At, Backend};
 use sea_query::{Cond, Expr, Order, Query};
 use time::OffsetDateTime;
+use tracing::instrument;
 use uuid::Uuid;
 
 use super::AuditLog;
+use super::action::{AuditAction, AuditOutcome};
 use super::entry::AuditEntry;
 use super::error::AuditLogError;
 use super::stored::{ALL_COLUMNS, AUDIT, AuditRow, col};
@@ -265,4 +267,47 @@ fn record_from_row(row: AuditRow, tenant: Kommunenummer) -> Result<AuditRecord, 
         sealed_at: row.sealed_at.map(OffsetDateTime::from),
         entry,
     })
+}
+
+/// A row of [`AuditLog::shredded_since`]: tenant, primary subject, other subjects.
+#[derive(datavern_sql::FromRow)]
+struct ShredRow {
+    tenant: Option<datavern_sql::Text>,
+    subject_id: Option<Uuid>,
+    subjects: datavern_sql::Json<Vec<String>>,
+}
+
+impl AuditLog {
+    /// The subjects, per tenant, whose keys an erasure destroyed (`dsr.erase` with outcome
+    /// `crypto_shred`) after `at`, as the log records them: what a key store restored from a
+    /// copy older than `at` must destroy again. Sorted, without duplicates.
+    #[instrument(skip_all)]
+    pub async fn shredded_since(&self, at: At) -> Result<Vec<(Kommunenummer, crate::SubjectId)>> {
+        let db = self.database();
+        let query = Query::select()
+            .columns([col("tenant"), col("subject_id"), col("subjects")])
+            .from(col(AUDIT))
+            .and_where(Expr::col(col("action")).eq(AuditAction::DsrErase.as_str()))
+            .and_where(Expr::col(col("outcome")).eq(AuditOutcome::CryptoShred.as_str()))
+            .and_where(Expr::col(col("occurred_at")).gt(at.value(db.backend())))
+            .to_owned();
+        let rows: Vec<ShredRow> = db.acquire().await?.conn().fetch_all(&query).await?;
+        let mut subjects = Vec::new();
+        for row in rows {
+            let Some(tenant) = row.tenant.and_then(|t| Kommunenummer::parse(&t.0).ok()) else {
+                continue;
+            };
+            let others = row
+                .subjects
+                .0
+                .iter()
+                .filter_map(|s| Uuid::parse_str(s).ok());
+            for subject in row.subject_id.into_iter().chain(others) {
+                subjects.push((tenant, crate::SubjectId::from_uuid(subject)));
+            }
+        }
+        subjects.sort_by(|a, b| (a.0.as_str(), a.1.as_uuid()).cmp(&(b.0.as_str(), b.1.as_uuid())));
+        subjects.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        Ok(subjects)
+    }
 }

@@ -785,7 +785,7 @@ fn check_residency(
 
 /// The strictest residency limit over a collection's records and fields, with the rule and a
 /// description of what set it.
-fn strictest_limit(
+pub(super) fn strictest_limit(
     policy: &ResidencyPolicy,
     collection: &Collection,
 ) -> Option<(Location, ResidencyRule, String)> {

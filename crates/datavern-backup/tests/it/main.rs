@@ -1,0 +1,8 @@
+//! datavern-backup's integration tests: snapshots, restore and crypto-shredding on every
+//! backend, the repository's refusals, retention tiers and legal holds, and the S3 target.
+
+mod support;
+
+mod refusals;
+mod restore;
+mod retention;

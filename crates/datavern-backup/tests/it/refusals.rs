@@ -1,0 +1,1 @@
+//! What a backup refuses, and how: each a clear error, nothing half-written.

@@ -1,0 +1,1 @@
+//! Retention tiers and legal holds on snapshots.
