@@ -406,7 +406,7 @@ pub(crate) async fn find_snapshot(
     }
     let mut matching: Vec<SnapshotFile> = snapshots
         .into_iter()
-        .filter(|s| s.id.to_string().starts_with(&id))
+        .filter(|s| s.id.to_hex().as_str().to_owned().starts_with(&id))
         .collect();
     match matching.len() {
         1 => Ok(matching.remove(0)),

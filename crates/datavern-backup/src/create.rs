@@ -111,7 +111,7 @@ impl Backups {
 
 fn archive(
     repo: rustic_core::Repository<rustic_core::OpenStatus>,
-    source: &PathBuf,
+    source: &std::path::Path,
     kind: SnapshotKind,
     backend_tag: &str,
     time: rustic_core::jiff::Zoned,

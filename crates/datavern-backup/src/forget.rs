@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::backups::{Backups, datavern_snapshots};
 use crate::error::{BackupError, Refusal, Result};
-use crate::snapshot::{HOLD_TAG, SnapshotInfo};
+use crate::snapshot::{HOLD_TAG, SnapshotInfo, SnapshotKind};
 
 /// How many snapshots of each tier to keep, per kind (data, keys). A snapshot is kept when
 /// any tier keeps it, and always when it is held.
@@ -56,12 +56,18 @@ pub struct ForgetReport {
 }
 
 impl Backups {
-    /// Applies `policy` to the datavern snapshots of each kind: the snapshots no tier keeps
-    /// are forgotten, except those under legal hold, which are always kept; with
+    /// Applies `policy` to the datavern snapshots of `kind` (the key store's are kept for a
+    /// shorter time than the data's, so each kind has its own policy): the snapshots no tier
+    /// keeps are forgotten, except those under legal hold, which are always kept; with
     /// [`Prune::Yes`] the data only they used is removed. A policy that keeps nothing is
     /// refused (give at least one tier).
-    pub async fn forget(&self, policy: KeepPolicy, prune: Prune) -> Result<ForgetReport> {
-        let result = self.forget_unaudited(policy, prune).await;
+    pub async fn forget(
+        &self,
+        kind: SnapshotKind,
+        policy: KeepPolicy,
+        prune: Prune,
+    ) -> Result<ForgetReport> {
+        let result = self.forget_unaudited(kind, policy, prune).await;
         match &result {
             Ok(report) => {
                 for snapshot in &report.forgotten {
@@ -74,7 +80,12 @@ impl Backups {
         result
     }
 
-    async fn forget_unaudited(&self, policy: KeepPolicy, prune: Prune) -> Result<ForgetReport> {
+    async fn forget_unaudited(
+        &self,
+        kind: SnapshotKind,
+        policy: KeepPolicy,
+        prune: Prune,
+    ) -> Result<ForgetReport> {
         if policy.is_empty() {
             return Err(BackupError::Config(
                 "forget needs at least one tier to keep: --keep-last, --keep-daily, \
@@ -83,7 +94,11 @@ impl Backups {
             ));
         }
         let repo = self.open().await?;
-        let snapshots = datavern_snapshots(&repo).await?;
+        let snapshots: Vec<SnapshotFile> = datavern_snapshots(&repo)
+            .await?
+            .into_iter()
+            .filter(|s| SnapshotInfo::of(s).kind == Some(kind))
+            .collect();
         let now = rustic_core::jiff::Timestamp::try_from(self.store.now())
             .map_err(|err| BackupError::Repository(format!("the time: {err}")))?
             .to_zoned(rustic_core::jiff::tz::TimeZone::UTC);

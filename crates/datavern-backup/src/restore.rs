@@ -115,7 +115,7 @@ impl Backups {
                 SnapshotKind::Keys => self.reshred(&target, snapshot_at).await?,
             };
             Ok(RestoreReport {
-                snapshot: snap.id.to_string(),
+                snapshot: snap.id.to_hex().as_str().to_owned(),
                 kind,
                 target: into.redacted_url(),
                 tables: loaded.tables,
@@ -173,7 +173,7 @@ impl Backups {
             &self.store,
             &self.principal,
             BackupEvent::Restored,
-            Some(&snap.id.to_string()),
+            Some(snap.id.to_hex().as_str()),
             Ok(()),
         )
         .with_subjects(shredded.iter().map(|(_, s)| s.as_uuid()));

@@ -151,7 +151,7 @@ impl SnapshotInfo {
             .find_map(|t| t.strip_prefix("backend:"))
             .map(str::to_owned);
         let held = snap.tags.contains(HOLD_TAG);
-        let id = snap.id.to_string();
+        let id = snap.id.to_hex().as_str().to_owned();
         SnapshotInfo {
             short_id: id.chars().take(8).collect(),
             id,

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 mod audit_cmd;
+mod backup_cmd;
 mod bench_cmd;
 mod catalog_cmd;
 mod consent_cmd;
@@ -75,6 +76,9 @@ enum Command {
     /// Place, release and list legal holds.
     #[command(subcommand)]
     Hold(hold_cmd::HoldCommand),
+    /// Backups: snapshots in a restic repository, restore, verify, retention tiers, holds.
+    #[command(subcommand)]
+    Backup(backup_cmd::BackupCommand),
     /// The record of processing (Art. 30) and the compliance report.
     #[command(subcommand)]
     Report(report_cmd::ReportCommand),
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Audit(command) => audit_cmd::run(command).await,
+        Command::Backup(command) => backup_cmd::run(command).await,
         Command::Bench(args) => bench_cmd::run(args).await,
         Command::Catalog(command) => catalog_cmd::run(command),
         Command::Consent(command) => consent_cmd::run(command).await,

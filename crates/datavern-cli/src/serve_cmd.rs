@@ -302,7 +302,11 @@ fn missing_unless_development(mode: Mode, path: &Path, what: &str) -> anyhow::Re
 }
 
 pub(crate) fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The backup library's own steps are logged by datavern; rustic's and OpenDAL's info
+    // lines (every repository open) are noise at the default level.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,rustic_core=warn,rustic_backend=warn,opendal=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

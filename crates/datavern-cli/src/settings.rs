@@ -39,6 +39,7 @@ const DEFAULT_DATA_DIR: &str = "datavern-data";
 pub(crate) const KEK_FILE: &str = "kek.key";
 pub(crate) const SIGNING_KEY_FILE: &str = "audit-signing.key";
 pub(crate) const PRINCIPALS_FILE: &str = "principals.toml";
+pub(crate) const BACKUP_PASSWORD_FILE: &str = "backup-password.wrapped";
 pub(crate) const DEV_API_KEY_FILE: &str = "dev-api-key";
 /// The origin line of the audit log's signed checkpoints: `serve` signs with it, and
 /// `audit verify` must check for it.
@@ -46,7 +47,7 @@ pub(crate) const AUDIT_ORIGIN: &str = "datavern/audit";
 
 /// The top-level keys; environment variables under other names (e.g. the test suites'
 /// `DATAVERN_TEST_POSTGRES_URL`) are not configuration.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "data_dir",
     "catalog",
     "server",
@@ -56,6 +57,7 @@ const SECTIONS: [&str; 9] = [
     "audit",
     "retention",
     "requests",
+    "backup",
 ];
 
 /// Where the settings come from, shared by every command that touches data.
@@ -92,6 +94,8 @@ pub(crate) struct Settings {
     pub(crate) retention: RetentionSettings,
     #[serde(default)]
     pub(crate) requests: RequestSettings,
+    #[serde(default)]
+    pub(crate) backup: BackupSettings,
     /// The configuration file read, if any.
     #[serde(skip)]
     pub(crate) config_file: Option<PathBuf>,
@@ -209,6 +213,58 @@ pub(crate) struct RetentionSettings {
     pub(crate) interval: Option<Duration>,
     /// Records changed per transaction.
     pub(crate) batch_size: usize,
+}
+
+/// `[backup]`: the backup repository (`docs/backup.md`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct BackupSettings {
+    /// The repository: a local directory, or `s3://bucket/prefix` (with `[backup.s3]`).
+    pub(crate) repository: Option<String>,
+    /// The file holding the repository password wrapped by the KEK (default
+    /// `backup-password.wrapped` under the data directory).
+    pub(crate) password_file: Option<RelativePathBuf>,
+    /// The name the password's wrap is bound to (default `datavern`).
+    pub(crate) name: Option<String>,
+    /// A storage target of kind `backup` in the catalog: where the repository is, and what
+    /// it may hold.
+    pub(crate) target: Option<String>,
+    /// Or the repository's location: `no`, `eea`, `adequate` or `third`.
+    pub(crate) location: Option<String>,
+    /// rustic's local cache of the repository's indexes and trees (none by default).
+    pub(crate) cache_dir: Option<RelativePathBuf>,
+    /// How often `serve` takes a data snapshot (and a key-store snapshot): a duration, or
+    /// `off` (the default).
+    #[serde(deserialize_with = "interval")]
+    pub(crate) interval: Option<Duration>,
+    /// How often `serve` checks the repository's structure: a duration, or `off`.
+    #[serde(deserialize_with = "interval")]
+    pub(crate) verify_interval: Option<Duration>,
+    /// `[backup.s3]`: the endpoint and credentials of an `s3://` repository.
+    pub(crate) s3: Option<S3Settings>,
+}
+
+/// `[backup.s3]`. `Debug` never shows the secret key.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct S3Settings {
+    /// The endpoint URL (`https://s3.example.no`).
+    pub(crate) endpoint: String,
+    /// The region, if the store wants one.
+    pub(crate) region: Option<String>,
+    /// The access key id.
+    pub(crate) access_key_id: String,
+    /// The secret access key.
+    pub(crate) secret_access_key: String,
+}
+
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[requests]`.
@@ -332,7 +388,14 @@ impl Settings {
 
     /// The catalog: the configured file, or the built-in example.
     pub(crate) fn catalog(&self) -> anyhow::Result<Catalog> {
-        let (text, origin) = match &self.catalog.path {
+        let (text, origin) = self.catalog_text()?;
+        Catalog::from_yaml(&text)
+            .map_err(|errors| anyhow::anyhow!("catalog {origin} is invalid:\n{errors}"))
+    }
+
+    /// The catalog's text and where it came from.
+    pub(crate) fn catalog_text(&self) -> anyhow::Result<(String, String)> {
+        Ok(match &self.catalog.path {
             Some(path) => {
                 let path = path.relative();
                 let text = std::fs::read_to_string(&path)
@@ -343,9 +406,12 @@ impl Settings {
                 EXAMPLE_CATALOG.to_owned(),
                 "the built-in example".to_owned(),
             ),
-        };
-        Catalog::from_yaml(&text)
-            .map_err(|errors| anyhow::anyhow!("catalog {origin} is invalid:\n{errors}"))
+        })
+    }
+
+    /// The file holding the backup repository's wrapped password.
+    pub(crate) fn backup_password_file(&self) -> PathBuf {
+        self.under_data_dir(self.backup.password_file.as_ref(), BACKUP_PASSWORD_FILE)
     }
 
     /// How to reach the data database and the key store as their owner, to migrate them and

@@ -42,6 +42,7 @@ use crate::rights::Rights;
 /// clock. Cheap to clone.
 #[derive(Clone)]
 pub struct Governance {
+    kek: Arc<dyn KekProvider>,
     records: Records,
     rights: Rights,
     requests: Requests,
@@ -91,6 +92,11 @@ impl Governance {
     /// The catalog.
     pub fn catalog(&self) -> &Arc<Catalog> {
         self.records.catalog()
+    }
+
+    /// The KEK provider every key is wrapped with (and a backup repository's password).
+    pub fn kek(&self) -> &Arc<dyn KekProvider> {
+        &self.kek
     }
 
     /// The store.
@@ -194,10 +200,15 @@ impl GovernanceBuilder {
             );
         }
         audit.start();
-        let records =
-            Records::with_key_cache(store.clone(), self.catalog, self.kek, self.key_cache);
+        let records = Records::with_key_cache(
+            store.clone(),
+            self.catalog,
+            Arc::clone(&self.kek),
+            self.key_cache,
+        );
         let requests = Requests::new(&store).with_four_eyes(self.four_eyes);
         Governance {
+            kek: self.kek,
             rights: Rights::new(records.clone()),
             controls: Controls::new(records.clone()),
             holds: LegalHolds::new(store),

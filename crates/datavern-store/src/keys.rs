@@ -405,7 +405,7 @@ impl KeyStore {
             .distinct()
             .columns([col("tenant"), col("subject_id")])
             .from(col("dv_subject_keys"))
-            .and_where(Expr::col(col("created_at")).lte(at.clone().value(backend)))
+            .and_where(Expr::col(col("created_at")).lte(at.value(backend)))
             .and_where(Expr::col(col("destroyed_at")).gt(at.value(backend)))
             .order_by(col("tenant"), Order::Asc)
             .order_by(col("subject_id"), Order::Asc)

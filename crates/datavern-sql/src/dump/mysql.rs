@@ -277,7 +277,7 @@ fn bind(
 }
 
 fn decode_hex(text: &str) -> std::result::Result<Vec<u8>, ()> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(());
     }
     (0..text.len())

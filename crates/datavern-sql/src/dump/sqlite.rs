@@ -143,8 +143,10 @@ async fn copy_all(conn: &mut SqliteConnection, manifest: &DumpManifest) -> Resul
                 table.name, table.rows
             )));
         }
-        report.tables += 1;
-        report.rows += copied;
+        if table.name != super::MIGRATIONS_TABLE {
+            report.tables += 1;
+            report.rows += copied;
+        }
     }
     let sequences: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM {ATTACHED}.sqlite_master WHERE name = 'sqlite_sequence'"

@@ -1,0 +1,451 @@
+//! `datavern backup …`: snapshots of the data database and the key store in a restic
+//! repository, restore, verification, retention tiers and legal holds (`docs/backup.md`).
+//!
+//! The repository is `--repo` or `backup.repository` (a directory, or `s3://bucket/prefix`
+//! with `[backup.s3]`); its password is wrapped by the KEK in `backup.password_file`. Every
+//! operation is audited in the live store's log. Exit codes: 0 done, 1 refused (a rule: the
+//! residency of the repository, a non-empty restore target, a held snapshot, a wrong
+//! password, a damaged repository), 2 failed.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use datavern_backup::{
+    BackupError, Backups, KeepPolicy, Placement, ProgressMode, Prune, ReadData, RepositoryConfig,
+    RepositorySpec, S3Settings, SnapshotInfo, SnapshotKind,
+};
+use datavern_core::access::PrincipalId;
+use datavern_core::residency::Location;
+use datavern_sql::DatabaseConfig;
+use serde::Serialize;
+
+use crate::governed::{Governed, Missing};
+use crate::serve_cmd::{LogFormat, init_logging};
+use crate::settings::{Overrides, Settings, SettingsArgs};
+use crate::typed::{from_str, typed};
+
+/// `datavern backup …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum BackupCommand {
+    /// Create the repository and its password, wrapped by the KEK.
+    Init(Common),
+    /// Take a snapshot of the data database (or, with --keys, of the key store).
+    Create(CreateArgs),
+    /// List the snapshots, oldest first.
+    List(Common),
+    /// Check the repository (with --read-data, every byte of it).
+    Verify(VerifyArgs),
+    /// Restore a snapshot into an empty database.
+    Restore(RestoreArgs),
+    /// Forget the snapshots no retention tier keeps (never a held one), and prune.
+    Forget(ForgetArgs),
+    /// Place or release a legal hold on a snapshot.
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// Print the repository password for stock restic (`restic --password-command`).
+    Password(Common),
+}
+
+/// `datavern backup hold …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum HoldCommand {
+    /// Hold a snapshot: it is never forgotten or pruned until released.
+    Place(HoldPlaceArgs),
+    /// Release a snapshot's hold.
+    Release(HoldReleaseArgs),
+}
+
+/// Arguments every backup command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct Common {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The repository: a directory, or s3://bucket/prefix [default: backup.repository].
+    #[arg(long, value_name = "REPO")]
+    repo: Option<String>,
+    /// Where the repository is, for the residency check: no, eea, adequate or third
+    /// [default: backup.location].
+    #[arg(long, value_parser = from_str::<Location>(), conflicts_with = "target")]
+    location: Option<Location>,
+    /// The catalog's storage target (kind backup) the repository is [default: backup.target].
+    #[arg(long)]
+    target: Option<String>,
+    /// Who runs it, as the audit log names them (e.g. drift@bergen) [default: datavern-backup].
+    #[arg(long, value_name = "PRINCIPAL", value_parser = typed(PrincipalId::parse))]
+    by: Option<PrincipalId>,
+    /// Print the result as JSON (no progress bars).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `datavern backup create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Back up the key store instead of the data (kept apart, with a short retention).
+    #[arg(long)]
+    keys: bool,
+}
+
+/// Arguments of `datavern backup verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Read and check every pack, not only the structure.
+    #[arg(long)]
+    read_data: bool,
+}
+
+/// Arguments of `datavern backup restore`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RestoreArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The snapshot: its id (a unique prefix will do) or `latest`.
+    snapshot: String,
+    /// The empty database to restore into: a postgres://, mysql:// or sqlite:// URL, or the
+    /// path of a new SQLite file.
+    #[arg(long, value_name = "DATABASE")]
+    into: String,
+    /// Restore a key-store snapshot (the keys destroyed since are destroyed again).
+    #[arg(long)]
+    keys: bool,
+}
+
+/// Arguments of `datavern backup forget`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ForgetArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Keep the newest N snapshots.
+    #[arg(long, value_name = "N")]
+    keep_last: Option<u32>,
+    /// Keep the newest snapshot of each of the last N days.
+    #[arg(long, value_name = "N")]
+    keep_daily: Option<u32>,
+    /// … of each of the last N weeks.
+    #[arg(long, value_name = "N")]
+    keep_weekly: Option<u32>,
+    /// … of each of the last N months.
+    #[arg(long, value_name = "N")]
+    keep_monthly: Option<u32>,
+    /// … of each of the last N years.
+    #[arg(long, value_name = "N")]
+    keep_yearly: Option<u32>,
+    /// Also remove the data only the forgotten snapshots used.
+    #[arg(long)]
+    prune: bool,
+    /// Apply the tiers to the key store's snapshots instead of the data's.
+    #[arg(long)]
+    keys: bool,
+}
+
+/// Arguments of `datavern backup hold place`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HoldPlaceArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The snapshot's id (a unique prefix will do).
+    snapshot: String,
+    /// Why: a case reference or provision.
+    #[arg(long)]
+    reason: String,
+}
+
+/// Arguments of `datavern backup hold release`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HoldReleaseArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The snapshot's id (a unique prefix will do).
+    snapshot: String,
+}
+
+pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
+    init_logging(LogFormat::Text);
+    let common = match &command {
+        BackupCommand::Init(c) | BackupCommand::List(c) | BackupCommand::Password(c) => c,
+        BackupCommand::Create(a) => &a.common,
+        BackupCommand::Verify(a) => &a.common,
+        BackupCommand::Restore(a) => &a.common,
+        BackupCommand::Forget(a) => &a.common,
+        BackupCommand::Hold(HoldCommand::Place(a)) => &a.common,
+        BackupCommand::Hold(HoldCommand::Release(a)) => &a.common,
+    }
+    .clone();
+    let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
+    let governed = Governed::open(&settings, Missing::Refuse).await?;
+    let backups = service(&settings, &governed, &common)?;
+    let result = execute(&backups, command, common.json).await;
+    let closed = governed.close().await;
+    let code = match result {
+        Ok(code) => code,
+        Err(err) => match err
+            .downcast_ref::<BackupError>()
+            .and_then(BackupError::refusal)
+        {
+            Some(refusal) => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("refused ({}): {err:#}", refusal.code());
+                }
+                ExitCode::from(1)
+            }
+            None => return Err(err),
+        },
+    };
+    closed?;
+    Ok(code)
+}
+
+async fn execute(
+    backups: &Backups,
+    command: BackupCommand,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        BackupCommand::Init(_) => {
+            backups.init().await?;
+            print(
+                json,
+                &serde_json::json!({"initialized": backups.config().spec.display()}),
+                || {
+                    format!(
+                        "Initialized {}; its password is wrapped by the KEK in {} (keep both)",
+                        backups.config().spec.display(),
+                        backups.config().password_file.display()
+                    )
+                },
+            )
+        }
+        BackupCommand::Create(args) => {
+            let kind = if args.keys {
+                SnapshotKind::Keys
+            } else {
+                SnapshotKind::Data
+            };
+            let info = backups.create(kind).await?;
+            print(json, &info, || {
+                format!(
+                    "Snapshot {} ({}): {} bytes, {} added to the repository",
+                    info.short_id,
+                    kind.as_str(),
+                    info.size_bytes,
+                    info.added_bytes
+                )
+            })
+        }
+        BackupCommand::List(_) => {
+            let snapshots = backups.list().await?;
+            print(json, &snapshots, || table(&snapshots))
+        }
+        BackupCommand::Verify(args) => {
+            let read = if args.read_data {
+                ReadData::All
+            } else {
+                ReadData::StructureOnly
+            };
+            let report = backups.verify(read).await?;
+            print(json, &report, || {
+                format!(
+                    "Repository {} is intact: {} snapshots, {}",
+                    report.repository,
+                    report.snapshots,
+                    if report.read_data {
+                        "every pack read and checked"
+                    } else {
+                        "structure checked (--read-data reads every pack)"
+                    }
+                )
+            })
+        }
+        BackupCommand::Restore(args) => {
+            let kind = if args.keys {
+                SnapshotKind::Keys
+            } else {
+                SnapshotKind::Data
+            };
+            let into = target_database(&args.into)?;
+            let report = backups.restore(&args.snapshot, kind, &into).await?;
+            print(json, &report, || {
+                format!(
+                    "Restored snapshot {} into {}: {} tables, {} rows in {:.1} s; {} subjects \
+                     erased since stay unreadable",
+                    &report.snapshot[..8.min(report.snapshot.len())],
+                    report.target,
+                    report.tables,
+                    report.rows,
+                    report.seconds,
+                    report.shredded_subjects
+                )
+            })
+        }
+        BackupCommand::Forget(args) => {
+            let policy = KeepPolicy {
+                last: args.keep_last,
+                daily: args.keep_daily,
+                weekly: args.keep_weekly,
+                monthly: args.keep_monthly,
+                yearly: args.keep_yearly,
+            };
+            let prune = if args.prune { Prune::Yes } else { Prune::No };
+            let kind = if args.keys {
+                SnapshotKind::Keys
+            } else {
+                SnapshotKind::Data
+            };
+            let report = backups.forget(kind, policy, prune).await?;
+            print(json, &report, || {
+                format!(
+                    "Kept {}, forgot {}{}",
+                    report.kept.len(),
+                    report.forgotten.len(),
+                    if report.pruned { ", pruned" } else { "" }
+                )
+            })
+        }
+        BackupCommand::Hold(HoldCommand::Place(args)) => {
+            let info = backups.hold(&args.snapshot, &args.reason).await?;
+            print(json, &info, || {
+                format!("Snapshot held; it is now {}", info.short_id)
+            })
+        }
+        BackupCommand::Hold(HoldCommand::Release(args)) => {
+            let info = backups.release(&args.snapshot).await?;
+            print(json, &info, || {
+                format!("Hold released; the snapshot is now {}", info.short_id)
+            })
+        }
+        BackupCommand::Password(_) => {
+            let password = backups.password().await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", password.expose())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The backup service of the opened store, on the repository the flags and settings name.
+pub(crate) fn service(
+    settings: &Settings,
+    governed: &Governed,
+    common: &Common,
+) -> anyhow::Result<Backups> {
+    let config = repository_config(
+        settings,
+        common.repo.as_deref(),
+        common.location,
+        common.target.as_deref(),
+    )?;
+    let (catalog_text, _) = settings.catalog_text()?;
+    let mut backups = Backups::new(
+        governed.store().clone(),
+        governed.catalog().clone(),
+        catalog_text,
+        governed.governance.kek().clone(),
+        config,
+    )
+    .with_progress(if common.json {
+        ProgressMode::Hidden
+    } else {
+        ProgressMode::Bars
+    });
+    if let Some(by) = &common.by {
+        backups = backups.with_principal(by.as_str());
+    }
+    Ok(backups)
+}
+
+/// The repository from the flags, else `[backup]`.
+pub(crate) fn repository_config(
+    settings: &Settings,
+    repo: Option<&str>,
+    location: Option<Location>,
+    target: Option<&str>,
+) -> anyhow::Result<RepositoryConfig> {
+    let backup = &settings.backup;
+    let repository = repo
+        .map(str::to_owned)
+        .or_else(|| backup.repository.clone())
+        .context(
+            "no backup repository: give --repo DIR|s3://bucket/prefix or set backup.repository",
+        )?;
+    let s3 = backup.s3.as_ref().map(|s3| S3Settings {
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone(),
+        access_key_id: s3.access_key_id.clone(),
+        secret_access_key: s3.secret_access_key.clone().into(),
+    });
+    let spec = RepositorySpec::parse(&repository, s3)?;
+    let placement = match (location, target) {
+        (Some(location), _) => Some(Placement::Location(location)),
+        (None, Some(target)) => Some(Placement::Target(target.to_owned())),
+        (None, None) => match (&backup.target, &backup.location) {
+            (Some(target), _) => Some(Placement::Target(target.clone())),
+            (None, Some(location)) => Some(Placement::Location(
+                location
+                    .parse()
+                    .map_err(|err| anyhow::anyhow!("backup.location: {err}"))?,
+            )),
+            (None, None) => None,
+        },
+    };
+    Ok(RepositoryConfig {
+        spec,
+        password_file: settings.backup_password_file(),
+        name: backup.name.clone().unwrap_or_else(|| "datavern".to_owned()),
+        placement,
+        cache_dir: backup.cache_dir.as_ref().map(|d| d.relative()),
+    })
+}
+
+/// A database URL, or the path of a SQLite file.
+fn target_database(into: &str) -> anyhow::Result<DatabaseConfig> {
+    if into.contains("://") {
+        return Ok(DatabaseConfig::new(into)?);
+    }
+    Ok(DatabaseConfig::sqlite_file(PathBuf::from(into)))
+}
+
+fn print<T: Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{}", text())?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(snapshots: &[SnapshotInfo]) -> String {
+    let mut lines = vec![format!(
+        "{:<10} {:<27} {:<5} {:<9} {:>14} {:>14}  hold",
+        "id", "time", "kind", "backend", "size", "added"
+    )];
+    for s in snapshots {
+        lines.push(format!(
+            "{:<10} {:<27} {:<5} {:<9} {:>14} {:>14}  {}",
+            s.short_id,
+            s.time,
+            s.kind.map_or("?", SnapshotKind::as_str),
+            s.backend.as_deref().unwrap_or("?"),
+            s.size_bytes,
+            s.added_bytes,
+            s.hold_reason
+                .as_deref()
+                .unwrap_or(if s.held { "held" } else { "" })
+        ));
+    }
+    lines.join("\n")
+}
