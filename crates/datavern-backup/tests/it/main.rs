@@ -4,5 +4,7 @@
 mod support;
 
 mod refusals;
+mod restic;
 mod restore;
 mod retention;
+mod s3;
