@@ -88,6 +88,11 @@ impl Backups {
         self
     }
 
+    /// The backend of the live data database.
+    pub fn store_backend(&self) -> datavern_sql::Backend {
+        self.store.data().backend()
+    }
+
     /// The repository's configuration.
     pub fn config(&self) -> &RepositoryConfig {
         &self.config

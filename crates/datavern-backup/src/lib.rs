@@ -20,6 +20,7 @@
 mod backups;
 mod config;
 mod create;
+mod drill;
 mod error;
 mod forget;
 mod progress;
@@ -29,6 +30,7 @@ mod snapshot;
 
 pub use self::backups::{Backups, ReadData, VerifyReport};
 pub use self::config::{Placement, RepositoryConfig, RepositorySpec, S3Settings, S3Target};
+pub use self::drill::{CollectionCount, DRILL_SAMPLE, DrillReport};
 pub use self::error::{BackupError, Refusal, Result};
 pub use self::forget::{ForgetReport, KeepPolicy, Prune};
 pub use self::progress::ProgressMode;

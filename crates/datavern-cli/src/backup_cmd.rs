@@ -44,8 +44,22 @@ pub(crate) enum BackupCommand {
     /// Place or release a legal hold on a snapshot.
     #[command(subcommand)]
     Hold(HoldCommand),
+    /// Restore the latest data snapshot into a scratch database, compare it with the live
+    /// one, verify its audit chain, report the recovery time, and empty the scratch again.
+    Drill(DrillArgs),
     /// Print the repository password for stock restic (`restic --password-command`).
     Password(Common),
+}
+
+/// Arguments of `datavern backup drill`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DrillArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The scratch database (empty; its tables are dropped afterwards): a URL, or a SQLite
+    /// file path [default: a temporary SQLite file, when the live store is on SQLite].
+    #[arg(long, value_name = "DATABASE")]
+    scratch: Option<String>,
 }
 
 /// `datavern backup hold …`.
@@ -173,6 +187,7 @@ pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
         BackupCommand::Verify(a) => &a.common,
         BackupCommand::Restore(a) => &a.common,
         BackupCommand::Forget(a) => &a.common,
+        BackupCommand::Drill(a) => &a.common,
         BackupCommand::Hold(HoldCommand::Place(a)) => &a.common,
         BackupCommand::Hold(HoldCommand::Release(a)) => &a.common,
     }
@@ -318,6 +333,48 @@ async fn execute(
             let info = backups.release(&args.snapshot).await?;
             print(json, &info, || {
                 format!("Hold released; the snapshot is now {}", info.short_id)
+            })
+        }
+        BackupCommand::Drill(args) => {
+            let temporary = tempfile::tempdir().context("cannot create a scratch directory")?;
+            let scratch = match &args.scratch {
+                Some(scratch) => target_database(scratch)?,
+                None if backups.store_backend() == datavern_sql::Backend::Sqlite => {
+                    DatabaseConfig::sqlite_file(temporary.path().join("drill.db"))
+                }
+                None => anyhow::bail!(
+                    "give --scratch: an empty database on the live store's backend to restore \
+                     into"
+                ),
+            };
+            let report = backups.drill(&scratch).await?;
+            print(json, &report, || {
+                format!(
+                    "Drill of snapshot {}: restored {} rows in {:.1} s; sampled {} records: {} \
+                     equal to live, {} changed since, {} unreadable (erased since), {} \
+                     different; audit chain {}; {}",
+                    &report.restore.snapshot[..8.min(report.restore.snapshot.len())],
+                    report.restore.rows,
+                    report.seconds,
+                    report.sampled,
+                    report.matched,
+                    report.changed_since,
+                    report.unreadable,
+                    report.mismatched,
+                    if report.audit_chain_intact {
+                        "intact"
+                    } else {
+                        "BROKEN"
+                    },
+                    if report.passed() { "passed" } else { "FAILED" }
+                )
+            })
+            .map(|code| {
+                if report.passed() {
+                    code
+                } else {
+                    ExitCode::from(1)
+                }
             })
         }
         BackupCommand::Password(_) => {

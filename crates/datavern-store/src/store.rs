@@ -83,6 +83,21 @@ impl Store {
         Ok(store)
     }
 
+    /// A store over two databases already connected (and migrated), checked to be two
+    /// databases: for reading one database with another's key store, as a restore drill
+    /// reads restored data with the live keys. Closing such a store closes both pools, which
+    /// their other clones share; close the one that is the caller's own instead.
+    pub async fn with_databases(data: Database, keys: Database) -> Result<Store> {
+        let store = Store {
+            audit: AuditLog::new(data.clone(), AuditConfig::default()),
+            data,
+            keys: KeyStore::new(keys),
+            clock: Arc::new(SystemClock),
+        };
+        store.ensure_separate().await?;
+        Ok(store)
+    }
+
     /// Applies pending internal migrations to both databases. Idempotent.
     pub async fn migrate(&self) -> Result<()> {
         self.data.migrate().await?;

@@ -134,3 +134,66 @@ async fn restored_key_store_has_keys_destroyed_since_destroyed_again(backend: Ba
     fresh.cleanup().await;
     s.finish().await;
 }
+
+#[on_every_backend]
+async fn drill_restores_the_latest_snapshot_compares_it_and_leaves_the_scratch_empty(
+    backend: Backend,
+) {
+    let s = Setup::new(backend).await;
+    let _a = s.env.create_resident(1).await.id;
+    let b = s.env.create_resident(2).await.id;
+    let c = s.env.create_resident(3).await.id;
+    s.backups.create(SnapshotKind::Data).await.expect("create");
+    s.erase(b).await;
+    s.env
+        .update(
+            "innbyggere",
+            "innbyggerregister",
+            c,
+            serde_json::json!({"fornavn": "Endret"}),
+            None,
+        )
+        .await
+        .expect("update C");
+
+    let scratch = TestDb::new(backend).await;
+    let report = s
+        .backups
+        .drill(&scratch.config().data)
+        .await
+        .unwrap_or_else(|err| panic!("drill: {}", datavern_sql::report(&err)));
+    assert!(report.passed(), "{report:?}");
+    assert!(report.audit_chain_intact);
+    assert_eq!(report.mismatched, 0);
+    assert_eq!(
+        report.unreadable, 1,
+        "B was erased after the snapshot: {report:?}"
+    );
+    assert_eq!(
+        report.changed_since, 1,
+        "C changed after the snapshot: {report:?}"
+    );
+    assert_eq!(report.matched, 1, "A is as it was: {report:?}");
+    let residents = report
+        .collections
+        .iter()
+        .find(|c| c.collection == "innbyggere")
+        .expect("innbyggere");
+    assert_eq!((residents.restored, residents.live), (3, 2));
+    assert_eq!(report.digest.len(), 64);
+
+    let target =
+        datavern_sql::Database::connect(&scratch.config().data, datavern_sql::DatabaseRole::Data)
+            .await
+            .expect("connect");
+    assert!(target.table_names().await.expect("tables").is_empty());
+    target.close().await;
+    let drills: i64 = scalar(
+        s.env.data(),
+        "SELECT COUNT(*) FROM dv_audit WHERE action = 'backup.drill' AND outcome = 'granted'",
+    )
+    .await;
+    assert_eq!(drills, 1);
+    scratch.cleanup().await;
+    s.finish().await;
+}

@@ -182,15 +182,37 @@ impl Database {
         let mut conn = self.acquire().await?;
         let mut conn = conn.conn();
         let dialect = conn.dialect();
-        for table in tables {
-            let statement = format!("DROP TABLE IF EXISTS {}", dialect.quote(table));
-            let statement = match self.backend() {
-                Backend::Postgres => format!("{statement} CASCADE"),
-                Backend::Sqlite | Backend::MySql => statement,
-            };
-            conn.execute_raw(&statement).await?;
+        // References between the tables would refuse some orders of dropping: PostgreSQL
+        // drops them with the table (CASCADE); the others stop checking them on this
+        // connection meanwhile.
+        let (before, after, cascade) = match self.backend() {
+            Backend::Postgres => (None, None, " CASCADE"),
+            Backend::Sqlite => (
+                Some("PRAGMA foreign_keys = OFF"),
+                Some("PRAGMA foreign_keys = ON"),
+                "",
+            ),
+            Backend::MySql => (
+                Some("SET FOREIGN_KEY_CHECKS = 0"),
+                Some("SET FOREIGN_KEY_CHECKS = 1"),
+                "",
+            ),
+        };
+        if let Some(statement) = before {
+            conn.execute_raw(statement).await?;
         }
-        Ok(())
+        let mut result = Ok(());
+        for table in tables {
+            let statement = format!("DROP TABLE IF EXISTS {}{cascade}", dialect.quote(table));
+            if let Err(err) = conn.execute_raw(&statement).await {
+                result = Err(err);
+                break;
+            }
+        }
+        if let Some(statement) = after {
+            conn.execute_raw(statement).await?;
+        }
+        result
     }
 }
 
