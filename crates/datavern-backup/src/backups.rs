@@ -88,6 +88,11 @@ impl Backups {
         self
     }
 
+    /// The live store's time, as Unix seconds (for metrics).
+    pub fn now_unix_seconds(&self) -> f64 {
+        self.store.now().as_micros() as f64 / 1e6
+    }
+
     /// The backend of the live data database.
     pub fn store_backend(&self) -> datavern_sql::Backend {
         self.store.data().backend()

@@ -10,6 +10,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use datavern_backup::{
@@ -385,6 +386,135 @@ async fn execute(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The scheduled backups of `serve`, when `backup.interval` or `backup.verify_interval` is
+/// set: started, or `None` (the default: off).
+pub(crate) fn scheduled(
+    settings: &Settings,
+    governance: &datavern_governance::Governance,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let backup = &settings.backup;
+    if backup.interval.is_none() && backup.verify_interval.is_none() {
+        return Ok(None);
+    }
+    let config = repository_config(settings, None, None, None)
+        .context("backup.interval is set, but the repository is not")?;
+    let (catalog_text, _) = settings.catalog_text()?;
+    let backups = Backups::new(
+        governance.store().clone(),
+        governance.catalog().clone(),
+        catalog_text,
+        governance.kek().clone(),
+        config,
+    )
+    .with_principal("datavern-serve");
+    Ok(Some(tokio::spawn(run_scheduled(
+        backups,
+        backup.interval,
+        backup.verify_interval,
+    ))))
+}
+
+/// Takes a data and a key-store snapshot every `interval` and checks the repository's
+/// structure every `verify_interval`, the first time one interval after start; a run that
+/// takes longer delays the next instead of overlapping it. Failures are logged and counted
+/// (`datavern_backup_failures_total`) and retried at the next interval.
+async fn run_scheduled(backups: Backups, interval: Option<Duration>, verify: Option<Duration>) {
+    use datavern_server::metrics::{
+        BACKUP_ADDED_BYTES, BACKUP_DURATION_SECONDS, BACKUP_FAILURES_TOTAL,
+        BACKUP_LAST_SUCCESS_SECONDS, BACKUP_SIZE_BYTES,
+    };
+    tracing::info!(interval = ?interval, verify = ?verify, "Backups scheduled");
+    let ticker = |every: Option<Duration>| {
+        every.map(|every| {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks
+        })
+    };
+    let mut backup_ticks = ticker(interval);
+    let mut verify_ticks = ticker(verify);
+    loop {
+        let backup_due = async {
+            match &mut backup_ticks {
+                Some(ticks) => ticks.tick().await,
+                None => std::future::pending().await,
+            }
+        };
+        let verify_due = async {
+            match &mut verify_ticks {
+                Some(ticks) => ticks.tick().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = backup_due => {
+                for kind in [SnapshotKind::Data, SnapshotKind::Keys] {
+                    let started = std::time::Instant::now();
+                    match backups.create(kind).await {
+                        Ok(info) => {
+                            let labels = [("kind", kind.as_str())];
+                            metrics::gauge!(BACKUP_LAST_SUCCESS_SECONDS, &labels)
+                                .set(unix_now(&backups));
+                            metrics::gauge!(BACKUP_DURATION_SECONDS, &labels)
+                                .set(started.elapsed().as_secs_f64());
+                            metrics::gauge!(BACKUP_SIZE_BYTES, &labels).set(info.size_bytes as f64);
+                            metrics::gauge!(BACKUP_ADDED_BYTES, &labels).set(info.added_bytes as f64);
+                        }
+                        Err(err) => {
+                            metrics::counter!(BACKUP_FAILURES_TOTAL, "operation" => "create").increment(1);
+                            tracing::error!(
+                                kind = kind.as_str(),
+                                error = %datavern_sql::report(&err),
+                                "Scheduled backup failed; retried at the next interval"
+                            );
+                        }
+                    }
+                }
+                count_snapshots(&backups).await;
+            }
+            _ = verify_due => {
+                match backups.verify(ReadData::StructureOnly).await {
+                    Ok(_) => metrics::gauge!(BACKUP_LAST_SUCCESS_SECONDS, "kind" => "verify")
+                        .set(unix_now(&backups)),
+                    Err(err) => {
+                        metrics::counter!(BACKUP_FAILURES_TOTAL, "operation" => "verify").increment(1);
+                        tracing::error!(
+                            error = %datavern_sql::report(&err),
+                            "Scheduled repository check failed"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sets `datavern_backup_snapshots` from the repository's list.
+async fn count_snapshots(backups: &Backups) {
+    let Ok(snapshots) = backups.list().await else {
+        return;
+    };
+    for kind in [SnapshotKind::Data, SnapshotKind::Keys] {
+        for held in [true, false] {
+            let n = snapshots
+                .iter()
+                .filter(|s| s.kind == Some(kind) && s.held == held)
+                .count();
+            metrics::gauge!(
+                datavern_server::metrics::BACKUP_SNAPSHOTS,
+                "kind" => kind.as_str(),
+                "held" => if held { "true" } else { "false" }
+            )
+            .set(n as f64);
+        }
+    }
+}
+
+/// The store's clock's time as Unix seconds.
+fn unix_now(backups: &Backups) -> f64 {
+    backups.now_unix_seconds()
 }
 
 /// The backup service of the opened store, on the repository the flags and settings name.

@@ -132,6 +132,7 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         )
         .four_eyes(four_eyes)
         .build();
+    let backups = crate::backup_cmd::scheduled(&settings, &governance)?;
     let retention = settings.retention.interval.map(|interval| {
         let job = governance
             .retention()
@@ -155,6 +156,11 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         // A batch cut short rolls back; the next start picks it up again.
         retention.abort();
         let _ = retention.await;
+    }
+    if let Some(backups) = backups {
+        // A snapshot cut short is never saved: its packs are pruned later.
+        backups.abort();
+        let _ = backups.await;
     }
     // Everything recorded is sealed into the chain and a final checkpoint signed.
     match store.audit().shutdown().await {

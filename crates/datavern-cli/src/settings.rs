@@ -667,7 +667,7 @@ fn interval<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duratio
     match interval {
         Some(interval) if !interval.is_zero() => Ok(Some(interval)),
         _ => Err(serde::de::Error::custom(
-            "the retention interval must be `off` or a positive duration, e.g. 1h or 30m",
+            "an interval must be `off` or a positive duration, e.g. 1h or 30m",
         )),
     }
 }

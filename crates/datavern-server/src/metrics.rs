@@ -42,6 +42,21 @@ pub const CONNECTIONS_OPEN: &str = "datavern_http_connections_open";
 /// Counter of requests answered `429 rate_limited`, by `scope` (`ip`, `principal`).
 pub const RATE_LIMITED_TOTAL: &str = "datavern_http_rate_limited_total";
 
+/// Gauge of the Unix time of the last successful backup, by `kind` (`data`, `keys`), or of
+/// the last successful repository check (`kind="verify"`). Alert when it falls behind the
+/// schedule (`backup.interval`).
+pub const BACKUP_LAST_SUCCESS_SECONDS: &str = "datavern_backup_last_success_timestamp_seconds";
+/// Gauge of the duration of the last successful backup, in seconds, by `kind`.
+pub const BACKUP_DURATION_SECONDS: &str = "datavern_backup_duration_seconds";
+/// Gauge of the size of the last snapshot's files, in bytes, by `kind`.
+pub const BACKUP_SIZE_BYTES: &str = "datavern_backup_size_bytes";
+/// Gauge of what the last snapshot added to the repository (packed), in bytes, by `kind`.
+pub const BACKUP_ADDED_BYTES: &str = "datavern_backup_added_bytes";
+/// Gauge of the snapshots in the repository, by `kind` and `held` (`true`, `false`).
+pub const BACKUP_SNAPSHOTS: &str = "datavern_backup_snapshots";
+/// Counter of scheduled backup operations that failed, by `operation` (`create`, `verify`).
+pub const BACKUP_FAILURES_TOTAL: &str = "datavern_backup_failures_total";
+
 /// The `route` label of a request that matched no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
@@ -118,6 +133,31 @@ impl std::fmt::Debug for Metrics {
 }
 
 fn describe() {
+    describe_gauge!(
+        BACKUP_LAST_SUCCESS_SECONDS,
+        Unit::Seconds,
+        "Unix time of the last successful backup (or repository check)"
+    );
+    describe_gauge!(
+        BACKUP_DURATION_SECONDS,
+        Unit::Seconds,
+        "Duration of the last successful backup"
+    );
+    describe_gauge!(
+        BACKUP_SIZE_BYTES,
+        Unit::Bytes,
+        "Size of the last snapshot's files"
+    );
+    describe_gauge!(
+        BACKUP_ADDED_BYTES,
+        Unit::Bytes,
+        "What the last snapshot added to the repository, packed"
+    );
+    describe_gauge!(BACKUP_SNAPSHOTS, "Snapshots in the backup repository");
+    describe_counter!(
+        BACKUP_FAILURES_TOTAL,
+        "Scheduled backup operations that failed"
+    );
     describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP requests answered");
     describe_histogram!(
         HTTP_REQUEST_DURATION_SECONDS,
