@@ -438,9 +438,9 @@ impl Pitr {
     /// ([`switch_wal_and_check`](Self::switch_wal_and_check)).
     #[tracing::instrument(skip_all, fields(stanza = %self.config.stanza, target = %target, into = %into.display()))]
     pub async fn restore_to_time(&self, target: Timestamp, into: &Path) -> Result<()> {
-        let into_text = into.to_str().ok_or_else(|| {
-            PitrError::Config(format!("{} is not valid UTF-8", into.display()))
-        })?;
+        let into_text = into
+            .to_str()
+            .ok_or_else(|| PitrError::Config(format!("{} is not valid UTF-8", into.display())))?;
         match tokio::fs::read_dir(into).await {
             Ok(mut entries) => {
                 let first = entries
@@ -701,10 +701,7 @@ mod tests {
             info.archive_max.as_deref(),
             Some("000000010000000000000005")
         );
-        assert!(matches!(
-            parse_info(json, "other"),
-            Err(PitrError::Info(_))
-        ));
+        assert!(matches!(parse_info(json, "other"), Err(PitrError::Info(_))));
     }
 
     #[test]
