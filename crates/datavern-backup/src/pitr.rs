@@ -62,6 +62,13 @@ pub enum PitrError {
         path: PathBuf,
     },
 
+    /// No backup in the repository stopped before the target time: nothing to replay from.
+    #[error("no backup stopped at or before {target}: cannot recover to that time")]
+    NoBackupBefore {
+        /// The target time.
+        target: Timestamp,
+    },
+
     /// `pgbackrest info` answered something this module cannot read.
     #[error("pgbackrest info: {0}")]
     Info(String),
@@ -434,7 +441,8 @@ impl Pitr {
     /// Restores the cluster as it was at `target` into the data directory `into`, which must
     /// be empty or missing (a missing one is created, mode 0700, owned by
     /// [`PitrConfig::run_as`]). Starting a cluster on `into` replays the archived WAL up to
-    /// `target` and then promotes it. The WAL holding `target` must be archived first
+    /// `target` and then promotes it. The backup restored is the latest that stopped at or
+    /// before `target`. The WAL holding `target` must be archived first
     /// ([`switch_wal_and_check`](Self::switch_wal_and_check)).
     #[tracing::instrument(skip_all, fields(stanza = %self.config.stanza, target = %target, into = %into.display()))]
     pub async fn restore_to_time(&self, target: Timestamp, into: &Path) -> Result<()> {
@@ -463,12 +471,15 @@ impl Pitr {
                 return Err(PitrError::io(format!("reading {}", into.display()), err));
             }
         }
+        let info = self.info().await?;
+        let set_arg = format!("--set={}", choose_backup(&info, target)?);
         let pg_path = format!("--pg1-path={into_text}");
         let target_arg = format!("--target={}", pgbackrest_time(target)?);
         self.run(
             "restore",
             &[
                 pg_path.as_str(),
+                set_arg.as_str(),
                 "--type=time",
                 target_arg.as_str(),
                 "--target-action=promote",
@@ -530,6 +541,22 @@ impl Pitr {
         }
         Ok(stdout)
     }
+}
+
+/// The label of the latest backup in `info` that stopped at or before `target`.
+///
+/// pgBackRest records a backup's stop time in whole seconds (truncated) and, left to choose,
+/// wants one strictly before the target: a backup that stopped in the target's second would
+/// be passed over although it is the one to restore. Chosen here with `<=`, such a backup
+/// is taken; if it in fact stopped after `target` within that second, PostgreSQL refuses
+/// the target as before the backup's consistent point when the restored cluster starts.
+fn choose_backup(info: &PitrInfo, target: Timestamp) -> Result<&str> {
+    info.backups
+        .iter()
+        .filter(|b| b.stop <= target)
+        .max_by_key(|b| b.stop)
+        .map(|b| b.label.as_str())
+        .ok_or(PitrError::NoBackupBefore { target })
 }
 
 /// `target` as pgBackRest and PostgreSQL both read it: `YYYY-MM-DD HH:MM:SS.ffffff+00`,
@@ -702,6 +729,35 @@ mod tests {
             Some("000000010000000000000005")
         );
         assert!(matches!(parse_info(json, "other"), Err(PitrError::Info(_))));
+    }
+
+    #[test]
+    fn the_latest_backup_stopped_by_the_target_is_chosen() {
+        let at = |text: &str| text.parse::<Timestamp>().expect("timestamp");
+        let backup = |label: &str, stop: &str| PitrBackup {
+            label: label.to_owned(),
+            backup_type: BackupType::Full,
+            start: at(stop),
+            stop: at(stop),
+        };
+        let info = PitrInfo {
+            backups: vec![
+                backup("a", "2026-12-07T19:00:00Z"),
+                backup("b", "2026-12-07T19:10:00Z"),
+                backup("c", "2026-12-07T19:20:00Z"),
+            ],
+            archive_min: None,
+            archive_max: None,
+        };
+        let choose = |target: &str| choose_backup(&info, at(target)).map(str::to_owned);
+        assert_eq!(choose("2026-12-07T19:15:00Z").expect("b"), "b");
+        // Stop times are whole seconds: the target's own second counts as before it.
+        assert_eq!(choose("2026-12-07T19:10:00.5Z").expect("b"), "b");
+        assert_eq!(choose("2026-12-07T19:10:00Z").expect("b"), "b");
+        assert!(matches!(
+            choose("2026-12-07T18:59:59Z"),
+            Err(PitrError::NoBackupBefore { .. })
+        ));
     }
 
     #[test]

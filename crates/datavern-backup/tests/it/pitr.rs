@@ -26,8 +26,10 @@ async fn postgres_restores_to_a_point_in_time_with_exactly_the_rows_committed_be
     let suffix = &Uuid::new_v4().simple().to_string()[..12];
     let source = Cluster::new(format!("pitr-src-{suffix}"));
     let scratch = Cluster::new(format!("pitr-dst-{suffix}"));
+    // Ports are chosen and claimed (by creating the clusters) under a lock, so that test
+    // processes running side by side never choose the same.
+    let ports_lock = lock_ports();
     let source_port = free_port(&[]);
-    let scratch_port = free_port(&[source_port]);
 
     let pitr = Pitr::new(
         PitrConfig::new(
@@ -55,6 +57,9 @@ async fn postgres_restores_to_a_point_in_time_with_exactly_the_rows_committed_be
             "wal_level=replica",
         ],
     );
+    let scratch_port = free_port(&[source_port]);
+    scratch.create(scratch_port, &[]);
+    drop(ports_lock);
     source.start();
 
     pitr.stanza_create().await.expect("stanza-create");
@@ -99,10 +104,9 @@ async fn postgres_restores_to_a_point_in_time_with_exactly_the_rows_committed_be
     let info = pitr.info().await.expect("info");
     assert_eq!(info.backups.len(), 1, "{info:?}");
     assert_eq!(info.backups[0].backup_type, BackupType::Full);
-    assert!(info.backups[0].stop < target, "{info:?}");
+    assert!(info.backups[0].stop <= target, "{info:?}");
     assert!(info.archive_max.is_some(), "{info:?}");
 
-    scratch.create(scratch_port, &[]);
     let into = scratch.data_dir();
     let refused = pitr.restore_to_time(target, &into).await;
     assert!(
@@ -161,7 +165,21 @@ impl Cluster {
 }
 
 impl Drop for Cluster {
+    // A failing test's output is where its cluster's log can still be read.
+    #[allow(clippy::print_stderr)]
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The log goes with the cluster: show its end first, to say why the test failed.
+            let log = format!(
+                "/var/log/postgresql/postgresql-{PG_VERSION}-{}.log",
+                self.name
+            );
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+                eprintln!("--- the end of {log} ---\n{tail}");
+            }
+        }
         // Runs also for a cluster never created; pg_dropcluster then fails, harmlessly.
         let _ = Command::new("pg_dropcluster")
             .args(["--stop", PG_VERSION, &self.name])
@@ -257,23 +275,40 @@ async fn wait_until_promoted(port: u16) {
     }
 }
 
-/// A port free now on 127.0.0.1 and not configured for any existing cluster.
+/// A port free now on 127.0.0.1 and not configured for any existing cluster, below the
+/// kernel's ephemeral range (32768 and up), so that no outgoing connection takes it between
+/// this check and the cluster's start.
 fn free_port(taken: &[u16]) -> u16 {
+    const FIRST: u16 = 25_400;
+    const COUNT: u16 = 600;
     let clusters = run("pg_lsclusters", &["--no-header"]);
     let configured: Vec<u16> = clusters
         .lines()
         .filter_map(|line| line.split_whitespace().nth(2)?.parse().ok())
         .collect();
-    for _ in 0..100 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("bind a free port")
-            .port();
-        if !configured.contains(&port) && !taken.contains(&port) {
-            return port;
-        }
-    }
-    panic!("no free port for a test cluster");
+    // Start where another test process (another run of this suite) is unlikely to.
+    let offset = u16::try_from(std::process::id() % u32::from(COUNT)).unwrap_or(0);
+    (0..COUNT)
+        .map(|i| FIRST + (offset + i) % COUNT)
+        .find(|port| {
+            !configured.contains(port)
+                && !taken.contains(port)
+                && TcpListener::bind(("127.0.0.1", *port)).is_ok()
+        })
+        .expect("no free port for a test cluster")
+}
+
+/// An exclusive lock among this machine's test processes, held while ports are chosen and
+/// claimed.
+fn lock_ports() -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("datavern-pitr-ports.lock"))
+        .expect("open the port lock");
+    file.lock().expect("take the port lock");
+    file
 }
 
 fn chown_to_postgres(path: &Path) {
