@@ -16,6 +16,9 @@
 //!   snapshot is read with the live key store, so a subject erased after the snapshot stays
 //!   unreadable; a restored key store has every key destroyed since destroyed again. See
 //!   `docs/backup.md`.
+//! - [`pitr`]: point-in-time recovery of a PostgreSQL cluster through pgBackRest: the private
+//!   configuration, WAL archiving, full, differential and incremental backups, and a restore
+//!   to a chosen moment into an empty data directory.
 
 mod backups;
 mod config;
@@ -23,6 +26,7 @@ mod create;
 mod drill;
 mod error;
 mod forget;
+pub mod pitr;
 mod progress;
 mod repository;
 mod restore;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod pitr;
 mod refusals;
 mod restic;
 mod restore;
