@@ -232,7 +232,8 @@ impl PitrConfig {
 }
 
 /// A pgBackRest backup type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackupType {
     /// Every file of the cluster.
     Full,
@@ -269,21 +270,24 @@ impl fmt::Display for BackupType {
 }
 
 /// One backup in the repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PitrBackup {
     /// pgBackRest's label (`20261207-194000F`, with `_…D` or `_…I` for a differential or an
     /// incremental one).
     pub label: String,
     /// The type.
+    #[serde(rename = "type")]
     pub backup_type: BackupType,
     /// When it started.
+    #[serde(serialize_with = "rfc3339")]
     pub start: Timestamp,
     /// When it stopped.
+    #[serde(serialize_with = "rfc3339")]
     pub stop: Timestamp,
 }
 
 /// The repository's state for the stanza: its backups and the range of archived WAL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PitrInfo {
     /// The backups, oldest first.
     pub backups: Vec<PitrBackup>,
@@ -291,6 +295,13 @@ pub struct PitrInfo {
     pub archive_min: Option<String>,
     /// The newest archived WAL segment, if any.
     pub archive_max: Option<String>,
+}
+
+fn rfc3339<S: serde::Serializer>(
+    time: &Timestamp,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.collect_str(time)
 }
 
 /// The orchestration of pgBackRest for one PostgreSQL cluster.

@@ -139,7 +139,7 @@ impl Backups {
         manifest: &DumpManifest,
     ) -> Result<datavern_sql::dump::LoadReport> {
         let loaded = async {
-            if target.backend() != datavern_sql::Backend::Sqlite {
+            if !target.dialect().dump_carries_schema() {
                 target.migrate().await?;
                 if kind == SnapshotKind::Data {
                     create_collection_tables(target, spool).await?;

@@ -59,7 +59,7 @@ impl SnapshotKind {
 /// `datavern.json`: what the snapshot holds, written by datavern beside the dump.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotMeta {
-    /// [`META_FORMAT`].
+    /// The format of this file (1).
     pub format: u32,
     /// Which database.
     pub kind: SnapshotKind,

@@ -50,6 +50,57 @@ pub(crate) enum BackupCommand {
     Drill(DrillArgs),
     /// Print the repository password for stock restic (`restic --password-command`).
     Password(Common),
+    /// PostgreSQL point-in-time recovery through pgBackRest (`[backup.pitr]`).
+    #[command(subcommand)]
+    Pitr(PitrCommand),
+}
+
+/// `datavern backup pitr …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum PitrCommand {
+    /// Write pgBackRest's configuration, create the stanza, check WAL archiving, and print
+    /// the archive_command the cluster's postgresql.conf must have.
+    Setup(PitrArgs),
+    /// Take a physical backup (full, diff or incr).
+    Backup(PitrBackupArgs),
+    /// List the physical backups and the archived WAL range.
+    Info(PitrArgs),
+    /// Restore the cluster as it was at a time into an empty data directory; starting a
+    /// cluster there replays WAL to that time and promotes it.
+    Restore(PitrRestoreArgs),
+}
+
+/// Arguments every `backup pitr` command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PitrArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `datavern backup pitr backup`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PitrBackupArgs {
+    #[command(flatten)]
+    common: PitrArgs,
+    /// full, diff or incr.
+    #[arg(long = "type", value_name = "TYPE", default_value = "incr", value_parser = ["full", "diff", "incr"])]
+    backup_type: String,
+}
+
+/// Arguments of `datavern backup pitr restore`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PitrRestoreArgs {
+    #[command(flatten)]
+    common: PitrArgs,
+    /// The moment to restore to (RFC 3339, e.g. 2026-12-07T14:30:00Z).
+    #[arg(long, value_name = "TIME")]
+    to: jiff::Timestamp,
+    /// The empty (or missing) data directory of the cluster to restore into.
+    #[arg(long, value_name = "DIR")]
+    into: PathBuf,
 }
 
 /// Arguments of `datavern backup drill`.
@@ -182,6 +233,9 @@ pub(crate) struct HoldReleaseArgs {
 
 pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
+    if let BackupCommand::Pitr(command) = command {
+        return pitr(command).await;
+    }
     let common = match &command {
         BackupCommand::Init(c) | BackupCommand::List(c) | BackupCommand::Password(c) => c,
         BackupCommand::Create(a) => &a.common,
@@ -191,6 +245,7 @@ pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
         BackupCommand::Drill(a) => &a.common,
         BackupCommand::Hold(HoldCommand::Place(a)) => &a.common,
         BackupCommand::Hold(HoldCommand::Release(a)) => &a.common,
+        BackupCommand::Pitr(_) => unreachable!("handled above"),
     }
     .clone();
     let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
@@ -340,7 +395,7 @@ async fn execute(
             let temporary = tempfile::tempdir().context("cannot create a scratch directory")?;
             let scratch = match &args.scratch {
                 Some(scratch) => target_database(scratch)?,
-                None if backups.store_backend() == datavern_sql::Backend::Sqlite => {
+                None if backups.store_backend().dialect().is_embedded() => {
                     DatabaseConfig::sqlite_file(temporary.path().join("drill.db"))
                 }
                 None => anyhow::bail!(
@@ -378,12 +433,127 @@ async fn execute(
                 }
             })
         }
+        BackupCommand::Pitr(_) => anyhow::bail!("point-in-time recovery runs without the store"),
         BackupCommand::Password(_) => {
             let password = backups.password().await?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", password.expose())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `datavern backup pitr …`: pgBackRest, orchestrated; the store is not opened (a cluster
+/// being restored is usually down).
+async fn pitr(command: PitrCommand) -> anyhow::Result<ExitCode> {
+    use datavern_backup::pitr::{BackupType, Pitr, PitrConfig};
+    let common = match &command {
+        PitrCommand::Setup(a) | PitrCommand::Info(a) => a,
+        PitrCommand::Backup(a) => &a.common,
+        PitrCommand::Restore(a) => &a.common,
+    };
+    let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
+    let Some(p) = &settings.backup.pitr else {
+        anyhow::bail!(
+            "point-in-time recovery is not configured: set [backup.pitr] pg_data, repo_path \
+             and work_dir (docs/backup.md)"
+        );
+    };
+    let work_dir = p.work_dir.relative();
+    let mut config = PitrConfig::new(
+        &p.stanza,
+        work_dir.join("pgbackrest.conf"),
+        p.repo_path.relative(),
+        &work_dir,
+        p.pg_data.relative(),
+        p.pg_port,
+    );
+    if let Some(dir) = &p.socket_dir {
+        config = config.with_socket_dir(dir.relative());
+    }
+    if let Some(user) = &p.run_as {
+        config = config.with_run_as(user);
+    }
+    let pitr = Pitr::new(config)?;
+    let json = common.json;
+    match command {
+        PitrCommand::Setup(_) => {
+            pitr.write_config().await?;
+            pitr.stanza_create().await?;
+            let archive_command = pitr.archive_command();
+            let checked = pitr.check().await;
+            print(
+                json,
+                &serde_json::json!({"archive_command": archive_command, "archiving": checked.is_ok()}),
+                || {
+                    format!(
+                        "Stanza {} created. Set in postgresql.conf:\n  archive_mode = on\n  \
+                     archive_command = '{archive_command}'\nArchiving {}",
+                        pitr.config().stanza,
+                        match &checked {
+                            Ok(()) => "works".to_owned(),
+                            Err(err) => format!("does not work yet: {err}"),
+                        }
+                    )
+                },
+            )
+        }
+        PitrCommand::Backup(args) => {
+            let backup_type = match args.backup_type.as_str() {
+                "full" => BackupType::Full,
+                "diff" => BackupType::Diff,
+                _ => BackupType::Incr,
+            };
+            pitr.backup(backup_type).await?;
+            let info = pitr.info().await?;
+            print(json, &info, || {
+                format!(
+                    "{} backup taken; {} backups, WAL archived {} … {}",
+                    backup_type.as_str(),
+                    info.backups.len(),
+                    info.archive_min.as_deref().unwrap_or("-"),
+                    info.archive_max.as_deref().unwrap_or("-")
+                )
+            })
+        }
+        PitrCommand::Info(_) => {
+            let info = pitr.info().await?;
+            print(json, &info, || {
+                let mut lines: Vec<String> = info
+                    .backups
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "{} {:<4} {} … {}",
+                            b.label,
+                            b.backup_type.as_str(),
+                            b.start,
+                            b.stop
+                        )
+                    })
+                    .collect();
+                lines.push(format!(
+                    "WAL archived {} … {}",
+                    info.archive_min.as_deref().unwrap_or("-"),
+                    info.archive_max.as_deref().unwrap_or("-")
+                ));
+                lines.join("\n")
+            })
+        }
+        PitrCommand::Restore(args) => {
+            pitr.restore_to_time(args.to, &args.into).await?;
+            print(
+                json,
+                &serde_json::json!({"restored_to": args.to.to_string(), "data_dir": args.into}),
+                || {
+                    format!(
+                        "Restored into {}; start a cluster on it to replay WAL to {} and promote",
+                        args.into.display(),
+                        args.to
+                    )
+                },
+            )
         }
     }
 }

@@ -242,6 +242,38 @@ pub(crate) struct BackupSettings {
     pub(crate) verify_interval: Option<Duration>,
     /// `[backup.s3]`: the endpoint and credentials of an `s3://` repository.
     pub(crate) s3: Option<S3Settings>,
+    /// `[backup.pitr]`: PostgreSQL point-in-time recovery through pgBackRest.
+    pub(crate) pitr: Option<PitrSettings>,
+}
+
+/// `[backup.pitr]`: the PostgreSQL cluster pgBackRest backs up, and where it keeps things.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PitrSettings {
+    /// pgBackRest's name for the cluster (default `datavern`).
+    #[serde(default = "default_stanza")]
+    pub(crate) stanza: String,
+    /// The cluster's data directory.
+    pub(crate) pg_data: RelativePathBuf,
+    /// The cluster's port (default 5432).
+    #[serde(default = "default_pg_port")]
+    pub(crate) pg_port: u16,
+    /// The directory of the cluster's socket (default `/var/run/postgresql`).
+    pub(crate) socket_dir: Option<RelativePathBuf>,
+    /// pgBackRest's repository directory.
+    pub(crate) repo_path: RelativePathBuf,
+    /// pgBackRest's own directory (log, lock, spool) and its private configuration file.
+    pub(crate) work_dir: RelativePathBuf,
+    /// The OS user pgBackRest runs as (the cluster's owner, e.g. `postgres`).
+    pub(crate) run_as: Option<String>,
+}
+
+fn default_stanza() -> String {
+    "datavern".to_owned()
+}
+
+fn default_pg_port() -> u16 {
+    5432
 }
 
 /// `[backup.s3]`. `Debug` never shows the secret key.

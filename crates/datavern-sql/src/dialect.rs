@@ -97,6 +97,13 @@ impl Dialect {
         format!("{mark}{doubled}{mark}")
     }
 
+    /// Whether a dump of this backend ([`Database::dump`](crate::Database::dump)) carries
+    /// its schema (SQLite's copy of the database file does); otherwise the schema must be
+    /// created before [`Database::load`](crate::Database::load).
+    pub fn dump_carries_schema(self) -> bool {
+        self.0 == Backend::Sqlite
+    }
+
     /// The backend that speaks it.
     pub const fn backend(self) -> Backend {
         self.0
