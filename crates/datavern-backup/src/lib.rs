@@ -31,6 +31,7 @@ mod progress;
 mod repository;
 mod restore;
 mod snapshot;
+mod spool;
 
 pub use self::backups::{Backups, ReadData, VerifyReport};
 pub use self::config::{Placement, RepositoryConfig, RepositorySpec, S3Settings, S3Target};

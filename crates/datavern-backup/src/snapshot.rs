@@ -68,16 +68,10 @@ pub struct SnapshotMeta {
     /// The store's time just before the dump's snapshot began (RFC 3339): every key destroyed
     /// after it may have sealed records in this snapshot.
     pub started_at: String,
-    /// The store's time when the dump was complete.
-    pub finished_at: String,
     /// The datavern version that wrote it.
     pub datavern_version: String,
     /// The collections of the catalog (data snapshots).
     pub collections: Vec<String>,
-    /// Tables dumped.
-    pub tables: usize,
-    /// Rows dumped, over every table.
-    pub rows: u64,
 }
 
 impl SnapshotMeta {
@@ -100,14 +94,6 @@ impl SnapshotMeta {
             )));
         }
         Ok(meta)
-    }
-
-    pub(crate) async fn write(&self, dir: &Path) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|err| BackupError::Repository(format!("cannot write {META_FILE}: {err}")))?;
-        tokio::fs::write(dir.join(META_FILE), bytes)
-            .await
-            .map_err(|err| BackupError::io(format!("cannot write {META_FILE}"), err))
     }
 }
 

@@ -146,10 +146,21 @@ impl Database {
     /// Writes a consistent logical dump of the whole database into `dir` (an empty
     /// directory) and returns its manifest, which is also written there last.
     pub async fn dump(&self, dir: &Path) -> Result<DumpManifest> {
+        self.dump_with(dir, &mut |_| {}).await
+    }
+
+    /// [`dump`](Self::dump), calling `done` with each file's name (relative to `dir`) as
+    /// soon as the file is complete, in name order, the manifest ([`MANIFEST_FILE`]) last:
+    /// a consumer can archive each file while the next is written.
+    pub async fn dump_with(
+        &self,
+        dir: &Path,
+        done: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<DumpManifest> {
         let tables = match self.db_pool() {
-            DbPool::Sqlite(pool) => sqlite::dump(pool, dir).await?,
-            DbPool::Postgres(pool) => postgres::dump(pool, dir).await?,
-            DbPool::MySql(pool) => mysql::dump(pool, dir).await?,
+            DbPool::Sqlite(pool) => sqlite::dump(pool, dir, done).await?,
+            DbPool::Postgres(pool) => postgres::dump(pool, dir, done).await?,
+            DbPool::MySql(pool) => mysql::dump(pool, dir, done).await?,
         };
         let manifest = DumpManifest {
             format: DUMP_FORMAT,
@@ -157,6 +168,7 @@ impl Database {
             tables,
         };
         manifest.write(dir).await?;
+        done(MANIFEST_FILE);
         Ok(manifest)
     }
 

@@ -34,7 +34,11 @@ const BINARY_TYPES: &[&str] = &[
 /// Rows per `INSERT` when loading (well under the bind-parameter limit for any table here).
 const ROWS_PER_INSERT: usize = 500;
 
-pub(super) async fn dump(pool: &MySqlPool, dir: &Path) -> Result<Vec<TableDump>> {
+pub(super) async fn dump(
+    pool: &MySqlPool,
+    dir: &Path,
+    done: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<TableDump>> {
     let mut conn = pool.acquire().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut *conn)
@@ -42,21 +46,30 @@ pub(super) async fn dump(pool: &MySqlPool, dir: &Path) -> Result<Vec<TableDump>>
     sqlx::query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         .execute(&mut *conn)
         .await?;
-    let result = dump_tables(&mut conn, dir).await;
+    let result = dump_tables(&mut conn, dir, done).await;
     sqlx::query("ROLLBACK").execute(&mut *conn).await?;
     result
 }
 
-async fn dump_tables(conn: &mut MySqlConnection, dir: &Path) -> Result<Vec<TableDump>> {
+async fn dump_tables(
+    conn: &mut MySqlConnection,
+    dir: &Path,
+    done: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<TableDump>> {
     let names: Vec<Text> = sqlx::query_scalar(
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
          WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
     )
     .fetch_all(&mut *conn)
     .await?;
+    // Byte order, whatever the database's collation: files are handed on in name order.
+    let mut names = names;
+    names.sort_by(|a, b| a.0.cmp(&b.0));
     let mut tables = Vec::with_capacity(names.len());
     for Text(name) in names {
-        tables.push(dump_table(conn, dir, name).await?);
+        let table = dump_table(conn, dir, name).await?;
+        done(&table.file);
+        tables.push(table);
     }
     Ok(tables)
 }

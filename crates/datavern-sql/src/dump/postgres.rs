@@ -25,7 +25,11 @@ const DIALECT: Dialect = Dialect::new(Backend::Postgres);
 /// The table's OID from its name in the current schema.
 const REGCLASS: &str = "(quote_ident(current_schema()) || '.' || quote_ident($1))::regclass";
 
-pub(super) async fn dump(pool: &PgPool, dir: &Path) -> Result<Vec<TableDump>> {
+pub(super) async fn dump(
+    pool: &PgPool,
+    dir: &Path,
+    done: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<TableDump>> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
@@ -39,9 +43,14 @@ pub(super) async fn dump(pool: &PgPool, dir: &Path) -> Result<Vec<TableDump>> {
     )
     .fetch_all(&mut *tx)
     .await?;
+    // Byte order, whatever the database's collation: files are handed on in name order.
+    let mut names = names;
+    names.sort();
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
-        tables.push(dump_table(&mut tx, dir, name).await?);
+        let table = dump_table(&mut tx, dir, name).await?;
+        done(&table.file);
+        tables.push(table);
     }
     tx.rollback().await?;
     Ok(tables)

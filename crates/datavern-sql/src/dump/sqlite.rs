@@ -20,7 +20,11 @@ pub(super) const FILE: &str = "database.sqlite";
 /// The schema name the dump is attached under while loading.
 const ATTACHED: &str = "dv_dump";
 
-pub(super) async fn dump(pool: &SqlitePool, dir: &Path) -> Result<Vec<TableDump>> {
+pub(super) async fn dump(
+    pool: &SqlitePool,
+    dir: &Path,
+    done: &mut (dyn FnMut(&str) + Send),
+) -> Result<Vec<TableDump>> {
     let path = dir.join(FILE);
     let target = path_text(&path)?;
     let mut conn = pool.acquire().await?;
@@ -36,6 +40,9 @@ pub(super) async fn dump(pool: &SqlitePool, dir: &Path) -> Result<Vec<TableDump>
         .await?;
     let result = describe(&mut copy).await;
     copy.close().await?;
+    if result.is_ok() {
+        done(FILE);
+    }
     result
 }
 
