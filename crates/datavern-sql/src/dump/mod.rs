@@ -9,7 +9,7 @@
 //!   read transaction sees whole; loaded by attaching the copy and copying its schema and
 //!   rows in one transaction.
 //! - PostgreSQL: one `REPEATABLE READ, READ ONLY` transaction, every table written with
-//!   `COPY … TO STDOUT` in primary-key order (`<table>.copy`, PostgreSQL's text format);
+//!   `COPY … TO STDOUT` in primary-key order (`<table>.pgcopy`, PostgreSQL's binary format);
 //!   loaded with `COPY … FROM STDIN` in one transaction, identity sequences moved past the
 //!   loaded ids.
 //! - MariaDB/MySQL: one `START TRANSACTION WITH CONSISTENT SNAPSHOT`, every table selected in
@@ -36,8 +36,9 @@ use crate::backend::Backend;
 use crate::database::{Database, DbPool};
 use crate::error::{Result, SqlError};
 
-/// The dump format this version writes and reads.
-pub const DUMP_FORMAT: u32 = 1;
+/// The dump format this version writes and reads (2: PostgreSQL tables in `COPY`'s binary
+/// format).
+pub const DUMP_FORMAT: u32 = 2;
 
 /// The manifest's file name in a dump directory.
 pub const MANIFEST_FILE: &str = "manifest.json";

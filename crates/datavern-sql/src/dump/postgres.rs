@@ -1,5 +1,10 @@
-//! PostgreSQL dumps: `COPY` in PostgreSQL's text format, from one `REPEATABLE READ`
+//! PostgreSQL dumps: `COPY` in PostgreSQL's binary format, from one `REPEATABLE READ`
 //! snapshot, in primary-key order; loaded with `COPY … FROM STDIN` in one transaction.
+//!
+//! The binary format carries `bytea` (every ciphertext and blind index) as bytes, not as
+//! hex text: a third less to write, chunk, compress and encrypt on the tables with personal
+//! data, and no formatting work on the server. It loads only into columns of the same types,
+//! which a restore has: the target is created by the same migrations and catalog.
 //!
 //! Both run with `row_security = off`: the collection tables force row-level security by
 //! tenant, and a dump or load must see every tenant's rows or fail, never silently see
@@ -72,22 +77,23 @@ async fn dump_table(conn: &mut PgConnection, dir: &Path, name: String) -> Result
     } else {
         format!(" ORDER BY {}", quoted_list(&key))
     };
+    // The binary format has no row separator to count: the snapshot counts them.
+    let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", DIALECT.quote(&name)))
+        .fetch_one(&mut *conn)
+        .await?;
     let statement = format!(
-        "COPY (SELECT {} FROM {}{order}) TO STDOUT",
+        "COPY (SELECT {} FROM {}{order}) TO STDOUT (FORMAT binary)",
         quoted_list(&columns),
         DIALECT.quote(&name)
     );
-    let file = file_name(&name, "copy");
+    let file = file_name(&name, "pgcopy");
     let out = tokio::fs::File::create(dir.join(&file))
         .await
         .map_err(|err| io_error(&format!("cannot create {file}"), err))?;
     let mut out = BufWriter::with_capacity(1 << 20, out);
-    let mut rows = 0u64;
+    let rows = u64::try_from(rows).unwrap_or(0);
     let mut stream = conn.copy_out_raw(&statement).await?;
     while let Some(chunk) = stream.try_next().await? {
-        // In the text format every row ends with a newline; newlines inside values are
-        // escaped as `\n`.
-        rows += memchr::memchr_iter(b'\n', &chunk).count() as u64;
         out.write_all(&chunk)
             .await
             .map_err(|err| io_error(&format!("cannot write {file}"), err))?;
@@ -172,7 +178,10 @@ async fn copy_in(
     let mut file = tokio::fs::File::open(dir.join(&table.file))
         .await
         .map_err(|err| io_error(&format!("cannot open {}", table.file), err))?;
-    let statement = format!("COPY {into} ({}) FROM STDIN", quoted_list(&table.columns));
+    let statement = format!(
+        "COPY {into} ({}) FROM STDIN (FORMAT binary)",
+        quoted_list(&table.columns)
+    );
     let mut copy = conn.copy_in_raw(&statement).await?;
     let mut buffer = vec![0u8; 1 << 20];
     loop {
