@@ -19,8 +19,10 @@ use datavern_backup::{
 };
 use datavern_core::access::PrincipalId;
 use datavern_core::residency::Location;
-use datavern_sql::DatabaseConfig;
+use datavern_sql::{DatabaseConfig, StoreConfig};
+use datavern_store::Store;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::governed::{Governed, Missing};
 use crate::serve_cmd::{LogFormat, init_logging};
@@ -233,10 +235,8 @@ pub(crate) struct HoldReleaseArgs {
 
 pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
-    if let BackupCommand::Pitr(command) = command {
-        return pitr(command).await;
-    }
     let common = match &command {
+        BackupCommand::Pitr(command) => return pitr(command).await,
         BackupCommand::Init(c) | BackupCommand::List(c) | BackupCommand::Password(c) => c,
         BackupCommand::Create(a) => &a.common,
         BackupCommand::Verify(a) => &a.common,
@@ -245,14 +245,24 @@ pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
         BackupCommand::Drill(a) => &a.common,
         BackupCommand::Hold(HoldCommand::Place(a)) => &a.common,
         BackupCommand::Hold(HoldCommand::Release(a)) => &a.common,
-        BackupCommand::Pitr(_) => unreachable!("handled above"),
     }
     .clone();
     let settings = Settings::load(&common.settings, &Overrides { listen: None })?;
-    let governed = Governed::open(&settings, Missing::Refuse).await?;
-    let backups = service(&settings, &governed, &common)?;
-    let result = execute(&backups, command, common.json).await;
-    let closed = governed.close().await;
+    let (result, closed) = match Governed::open(&settings, Missing::Refuse).await {
+        Ok(governed) => {
+            let backups = service(&settings, &governed, &common)?;
+            let result = execute(&backups, command, common.json).await;
+            (result, governed.close().await)
+        }
+        // The database a snapshot replaces is often the one that is gone: a restore goes on
+        // with what remains (the live key store for data, the live data for keys).
+        Err(err) => match command {
+            BackupCommand::Restore(args) => {
+                restore_without_live(&settings, &common, args, &err).await?
+            }
+            _ => return Err(err),
+        },
+    };
     let code = match result {
         Ok(code) => code,
         Err(err) => match err
@@ -271,6 +281,66 @@ pub(crate) async fn run(command: BackupCommand) -> anyhow::Result<ExitCode> {
     };
     closed?;
     Ok(code)
+}
+
+/// A restore when the live store cannot be opened whole: a data snapshot is restored with
+/// the live key store alone (and the restore audited in the restored database only), a
+/// key-store snapshot with the live data alone (whose audit log names the erasures to
+/// repeat). The KEK must exist: a new one could unwrap nothing.
+async fn restore_without_live(
+    settings: &Settings,
+    common: &Common,
+    args: RestoreArgs,
+    open_error: &anyhow::Error,
+) -> anyhow::Result<(anyhow::Result<ExitCode>, anyhow::Result<()>)> {
+    tracing::warn!(
+        error = %format!("{open_error:#}"),
+        "The live store cannot be opened; restoring with what remains of it"
+    );
+    if !settings.kek_file().exists() && settings.database.url.is_none() {
+        anyhow::bail!(
+            "no key-encryption key at {}: a restore needs the KEK that wrapped the repository \
+             password and the subject keys",
+            settings.kek_file().display()
+        );
+    }
+    let live = settings.store_config()?;
+    let into = target_database(&args.into)?;
+    let config = if args.keys {
+        StoreConfig::new(live.data, into)
+    } else {
+        StoreConfig::new(into, live.keys)
+    };
+    let store = Store::connect(&config).await.with_context(|| {
+        if args.keys {
+            "cannot reach the live data database, whose audit log names the erasures to repeat"
+        } else {
+            "cannot reach the live key store, which decides what the restored data may read"
+        }
+    })?;
+    let catalog = Arc::new(settings.catalog()?);
+    let kek: Arc<dyn datavern_crypto::KekProvider> =
+        Arc::new(crate::serve_cmd::kek(settings, settings.mode()).await?);
+    let repository = repository_config(
+        settings,
+        common.repo.as_deref(),
+        common.location,
+        common.target.as_deref(),
+    )?;
+    let (catalog_text, _) = settings.catalog_text()?;
+    let mut backups = Backups::new(store.clone(), catalog, catalog_text, kek, repository)
+        .with_progress(if common.json {
+            ProgressMode::Hidden
+        } else {
+            ProgressMode::Bars
+        });
+    if let Some(by) = &common.by {
+        backups = backups.with_principal(by.as_str());
+    }
+    let result = execute(&backups, BackupCommand::Restore(args), common.json).await;
+    let sealed = store.audit().shutdown().await;
+    store.close().await;
+    Ok((result, sealed.map(|_| ()).map_err(anyhow::Error::from)))
 }
 
 async fn execute(
@@ -433,7 +503,7 @@ async fn execute(
                 }
             })
         }
-        BackupCommand::Pitr(_) => anyhow::bail!("point-in-time recovery runs without the store"),
+        BackupCommand::Pitr(command) => pitr(&command).await,
         BackupCommand::Password(_) => {
             let password = backups.password().await?;
             let mut out = std::io::stdout().lock();
@@ -446,7 +516,7 @@ async fn execute(
 
 /// `datavern backup pitr …`: pgBackRest, orchestrated; the store is not opened (a cluster
 /// being restored is usually down).
-async fn pitr(command: PitrCommand) -> anyhow::Result<ExitCode> {
+async fn pitr(command: &PitrCommand) -> anyhow::Result<ExitCode> {
     use datavern_backup::pitr::{BackupType, Pitr, PitrConfig};
     let common = match &command {
         PitrCommand::Setup(a) | PitrCommand::Info(a) => a,

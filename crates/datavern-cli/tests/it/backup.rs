@@ -176,3 +176,57 @@ async fn serve_takes_backups_on_its_schedule_and_reports_them_as_metrics() {
     .unwrap();
     assert!(listed.as_array().unwrap().len() >= 2, "{listed}");
 }
+
+#[test]
+fn a_data_snapshot_restores_when_the_live_data_database_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&datavern(
+        d,
+        &["demo", "seed", "--records", "20", "--data-dir", "data"],
+    ));
+    let repo = ["--data-dir", "data", "--repo", "repo"];
+    ok(&datavern(d, &[&["backup", "init"][..], &repo[..]].concat()));
+    ok(&datavern(
+        d,
+        &[&["backup", "create", "--location", "no"][..], &repo[..]].concat(),
+    ));
+    // The live data database is gone (its directory with it); the key store remains.
+    let keys = format!("sqlite://{}", d.join("data/keys.db").display());
+    let gone = format!("sqlite://{}", d.join("gone/data.db").display());
+    let output = Command::new(env!("CARGO_BIN_EXE_datavern"))
+        .args([
+            "backup",
+            "restore",
+            "latest",
+            "--into",
+            "restored.db",
+            "--json",
+        ])
+        .args(repo)
+        .current_dir(d)
+        .env_remove("RUST_LOG")
+        .env("DATAVERN_DATABASE__URL", &gone)
+        .env("DATAVERN_DATABASE__KEYS_URL", &keys)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
+    assert!(report["rows"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("restoring with what remains"),
+        "{output:?}"
+    );
+    // The restored database serves as the data database, its chain intact.
+    let verify = Command::new(env!("CARGO_BIN_EXE_datavern"))
+        .args(["audit", "verify", "--data-dir", "data"])
+        .current_dir(d)
+        .env_remove("RUST_LOG")
+        .env(
+            "DATAVERN_DATABASE__URL",
+            format!("sqlite://{}", d.join("restored.db").display()),
+        )
+        .env("DATAVERN_DATABASE__KEYS_URL", &keys)
+        .output()
+        .unwrap();
+    ok(&verify);
+}
