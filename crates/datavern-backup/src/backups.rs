@@ -7,15 +7,15 @@ use datavern_core::catalog::Catalog;
 use datavern_crypto::{KekProvider, RepositoryPassword};
 use datavern_store::audit::{AuditAction, AuditOutcome, BackupEvent};
 use datavern_store::{AuditEntry, Store};
+use rustic_core::CheckOptions;
 use rustic_core::repofile::SnapshotFile;
-use rustic_core::{CheckOptions, StringList};
 use serde::Serialize;
 
 use crate::config::{Placement, RepositoryConfig};
 use crate::error::{BackupError, Refusal, Result};
 use crate::progress::ProgressMode;
 use crate::repository::{self, Repository};
-use crate::snapshot::{HOLD_REASON_PREFIX, HOLD_TAG, SnapshotInfo, SnapshotKind, is_datavern};
+use crate::snapshot::{HOLD_REASON_PREFIX, SnapshotInfo, SnapshotKind, hold_tag, is_datavern};
 
 /// Backups of one store into one repository.
 ///
@@ -179,7 +179,7 @@ impl Backups {
                 snap.description = Some(description);
             })
             .await;
-        self.audit_result(BackupEvent::Held, &result).await
+        self.audit_result(BackupEvent::Held, result).await
     }
 
     /// Releases the legal hold on the snapshot `id`.
@@ -196,7 +196,7 @@ impl Backups {
                 });
             })
             .await;
-        self.audit_result(BackupEvent::Released, &result).await
+        self.audit_result(BackupEvent::Released, result).await
     }
 
     async fn retag<F>(&self, id: &str, change: F) -> Result<SnapshotInfo>
@@ -313,18 +313,13 @@ impl Backups {
     async fn audit_result(
         &self,
         event: BackupEvent,
-        result: &Result<SnapshotInfo>,
+        result: Result<SnapshotInfo>,
     ) -> Result<SnapshotInfo> {
-        match result {
-            Ok(info) => {
-                self.audit(event, Some(&info.id), Ok(())).await?;
-                Ok(info.clone())
-            }
-            Err(err) => {
-                self.audit_failure(event, None, err).await;
-                Err(clone_error(err))
-            }
+        match &result {
+            Ok(info) => self.audit(event, Some(&info.id), Ok(())).await?,
+            Err(err) => self.audit_failure(event, None, err).await,
         }
+        result
     }
 }
 
@@ -354,21 +349,6 @@ pub(crate) fn backup_entry(
         entry = entry.with_request_id(snapshot);
     }
     entry
-}
-
-fn hold_tag() -> StringList {
-    // A fixed, valid tag: cannot fail.
-    HOLD_TAG.parse().unwrap_or_default()
-}
-
-/// Errors are not `Clone` (they carry I/O and driver errors); an audited result is returned
-/// as its message where it must be returned twice.
-fn clone_error(err: &BackupError) -> BackupError {
-    match err {
-        BackupError::Refused { refusal, message } => BackupError::refused(*refusal, message),
-        BackupError::Config(message) => BackupError::Config(message.clone()),
-        other => BackupError::Repository(datavern_sql::report(other)),
-    }
 }
 
 /// Every datavern snapshot of the repository, oldest first.

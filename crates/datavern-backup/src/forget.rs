@@ -4,14 +4,12 @@
 
 use datavern_store::audit::BackupEvent;
 use rustic_core::repofile::SnapshotFile;
-use rustic_core::{
-    ForgetGroups, Grouped, KeepOptions, PruneOptions, SnapshotGroupCriterion, StringList,
-};
+use rustic_core::{ForgetGroups, Grouped, KeepOptions, PruneOptions, SnapshotGroupCriterion};
 use serde::Serialize;
 
 use crate::backups::{Backups, datavern_snapshots};
 use crate::error::{BackupError, Refusal, Result};
-use crate::snapshot::{HOLD_TAG, SnapshotInfo, SnapshotKind};
+use crate::snapshot::{HOLD_TAG, SnapshotInfo, SnapshotKind, hold_tag};
 
 /// How many snapshots of each tier to keep, per kind (data, keys). A snapshot is kept when
 /// any tier keeps it, and always when it is held.
@@ -102,7 +100,7 @@ impl Backups {
         let now = rustic_core::jiff::Timestamp::try_from(self.store.now())
             .map_err(|err| BackupError::Repository(format!("the time: {err}")))?
             .to_zoned(rustic_core::jiff::tz::TimeZone::UTC);
-        let keep = keep_options(policy)?;
+        let keep = keep_options(policy);
         let (kept, forgotten) = repo
             .run(move |repo| {
                 let rustic = |e: Box<rustic_core::RusticError>| BackupError::rustic(&e);
@@ -147,18 +145,15 @@ impl Backups {
     }
 }
 
-fn keep_options(policy: KeepPolicy) -> Result<KeepOptions> {
+fn keep_options(policy: KeepPolicy) -> KeepOptions {
     let tier = |n: Option<u32>| n.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
-    let hold: StringList = HOLD_TAG
-        .parse()
-        .map_err(|_| BackupError::Repository("the hold tag cannot be parsed".into()))?;
-    Ok(KeepOptions::default()
-        .keep_tags(vec![hold])
+    KeepOptions::default()
+        .keep_tags(vec![hold_tag()])
         .keep_last(tier(policy.last))
         .keep_daily(tier(policy.daily))
         .keep_weekly(tier(policy.weekly))
         .keep_monthly(tier(policy.monthly))
-        .keep_yearly(tier(policy.yearly)))
+        .keep_yearly(tier(policy.yearly))
 }
 
 /// Groups the snapshots by kind: each kind has its own path in the repository

@@ -253,7 +253,8 @@ impl BackupType {
         }
     }
 
-    fn parse(text: &str) -> Option<BackupType> {
+    /// The type pgBackRest names `text` (`full`, `diff`, `incr`).
+    pub fn parse(text: &str) -> Option<BackupType> {
         match text {
             "full" => Some(BackupType::Full),
             "diff" => Some(BackupType::Diff),

@@ -59,14 +59,8 @@ impl Backups {
         let result = self.restore_unaudited(id, kind, into, started).await;
         match &result {
             Ok(report) => {
-                let entry = backup_entry(
-                    &self.store,
-                    &self.principal,
-                    BackupEvent::Restored,
-                    Some(&report.snapshot),
-                    Ok(()),
-                );
-                self.store.audit().record(entry).await?;
+                self.audit(BackupEvent::Restored, Some(&report.snapshot), Ok(()))
+                    .await?
             }
             Err(err) => self.audit_failure(BackupEvent::Restored, None, err).await,
         }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use rustic_core::StringList;
 use rustic_core::repofile::SnapshotFile;
 use serde::{Deserialize, Serialize};
 
@@ -162,6 +163,12 @@ fn hold_reason(snap: &SnapshotFile) -> Option<String> {
             .find_map(|l| l.strip_prefix(HOLD_REASON_PREFIX))
             .map(str::to_owned)
     })
+}
+
+/// The hold tag as rustic's tag list.
+pub(crate) fn hold_tag() -> StringList {
+    // A fixed, valid tag: cannot fail.
+    HOLD_TAG.parse().unwrap_or_default()
 }
 
 /// Whether `snap` was written by datavern.

@@ -321,22 +321,7 @@ async fn restore_without_live(
     let catalog = Arc::new(settings.catalog()?);
     let kek: Arc<dyn datavern_crypto::KekProvider> =
         Arc::new(crate::serve_cmd::kek(settings, settings.mode()).await?);
-    let repository = repository_config(
-        settings,
-        common.repo.as_deref(),
-        common.location,
-        common.target.as_deref(),
-    )?;
-    let (catalog_text, _) = settings.catalog_text()?;
-    let mut backups = Backups::new(store.clone(), catalog, catalog_text, kek, repository)
-        .with_progress(if common.json {
-            ProgressMode::Hidden
-        } else {
-            ProgressMode::Bars
-        });
-    if let Some(by) = &common.by {
-        backups = backups.with_principal(by.as_str());
-    }
+    let backups = service_on(settings, store.clone(), catalog, kek, common)?;
     let result = execute(&backups, BackupCommand::Restore(args), common.json).await;
     let sealed = store.audit().shutdown().await;
     store.close().await;
@@ -570,11 +555,8 @@ async fn pitr(command: &PitrCommand) -> anyhow::Result<ExitCode> {
             )
         }
         PitrCommand::Backup(args) => {
-            let backup_type = match args.backup_type.as_str() {
-                "full" => BackupType::Full,
-                "diff" => BackupType::Diff,
-                _ => BackupType::Incr,
-            };
+            let backup_type =
+                BackupType::parse(&args.backup_type).context("--type is full, diff or incr")?;
             pitr.backup(backup_type).await?;
             let info = pitr.info().await?;
             print(json, &info, || {
@@ -696,7 +678,7 @@ async fn run_scheduled(backups: Backups, interval: Option<Duration>, verify: Opt
                         Ok(info) => {
                             let labels = [("kind", kind.as_str())];
                             metrics::gauge!(BACKUP_LAST_SUCCESS_SECONDS, &labels)
-                                .set(unix_now(&backups));
+                                .set(backups.now_unix_seconds());
                             metrics::gauge!(BACKUP_DURATION_SECONDS, &labels)
                                 .set(started.elapsed().as_secs_f64());
                             metrics::gauge!(BACKUP_SIZE_BYTES, &labels).set(info.size_bytes as f64);
@@ -717,7 +699,7 @@ async fn run_scheduled(backups: Backups, interval: Option<Duration>, verify: Opt
             _ = verify_due => {
                 match backups.verify(ReadData::StructureOnly).await {
                     Ok(_) => metrics::gauge!(BACKUP_LAST_SUCCESS_SECONDS, "kind" => "verify")
-                        .set(unix_now(&backups)),
+                        .set(backups.now_unix_seconds()),
                     Err(err) => {
                         metrics::counter!(BACKUP_FAILURES_TOTAL, "operation" => "verify").increment(1);
                         tracing::error!(
@@ -752,15 +734,28 @@ async fn count_snapshots(backups: &Backups) {
     }
 }
 
-/// The store's clock's time as Unix seconds.
-fn unix_now(backups: &Backups) -> f64 {
-    backups.now_unix_seconds()
-}
-
 /// The backup service of the opened store, on the repository the flags and settings name.
 pub(crate) fn service(
     settings: &Settings,
     governed: &Governed,
+    common: &Common,
+) -> anyhow::Result<Backups> {
+    service_on(
+        settings,
+        governed.store().clone(),
+        governed.catalog().clone(),
+        governed.governance.kek().clone(),
+        common,
+    )
+}
+
+/// The backup service of `store`, on the repository the flags and settings name, drawing
+/// progress unless `--json`, auditing under `--by`.
+fn service_on(
+    settings: &Settings,
+    store: Store,
+    catalog: Arc<datavern_core::catalog::Catalog>,
+    kek: Arc<dyn datavern_crypto::KekProvider>,
     common: &Common,
 ) -> anyhow::Result<Backups> {
     let config = repository_config(
@@ -770,18 +765,12 @@ pub(crate) fn service(
         common.target.as_deref(),
     )?;
     let (catalog_text, _) = settings.catalog_text()?;
-    let mut backups = Backups::new(
-        governed.store().clone(),
-        governed.catalog().clone(),
-        catalog_text,
-        governed.governance.kek().clone(),
-        config,
-    )
-    .with_progress(if common.json {
-        ProgressMode::Hidden
-    } else {
-        ProgressMode::Bars
-    });
+    let mut backups =
+        Backups::new(store, catalog, catalog_text, kek, config).with_progress(if common.json {
+            ProgressMode::Hidden
+        } else {
+            ProgressMode::Bars
+        });
     if let Some(by) = &common.by {
         backups = backups.with_principal(by.as_str());
     }
