@@ -320,6 +320,107 @@ impl Dialect {
         statements
     }
 
+    /// The statement that adds the index `name` on `table`'s `columns` while the table stays
+    /// readable and writable, idempotently: `CREATE INDEX CONCURRENTLY IF NOT EXISTS` on
+    /// PostgreSQL (it cannot run inside a transaction), online DDL on MariaDB
+    /// (`ALGORITHM=INPLACE LOCK=NONE`), a plain `CREATE INDEX IF NOT EXISTS` on SQLite,
+    /// whose one writer waits anyway.
+    pub fn create_index_online(self, name: &str, table: &str, columns: &[&str]) -> String {
+        let columns: Vec<String> = columns.iter().map(|c| self.quote(c)).collect();
+        let (name, table, columns) = (self.quote(name), self.quote(table), columns.join(", "));
+        match self.0 {
+            Backend::Postgres => {
+                format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} ({columns})")
+            }
+            Backend::MySql => format!(
+                "CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns}) ALGORITHM=INPLACE \
+                 LOCK=NONE"
+            ),
+            Backend::Sqlite => format!("CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"),
+        }
+    }
+
+    /// The statement that drops the index `name` of `table` if it exists.
+    pub fn drop_index(self, name: &str, table: &str) -> String {
+        let (name, table) = (self.quote(name), self.quote(table));
+        match self.0 {
+            Backend::MySql => format!("DROP INDEX IF EXISTS {name} ON {table}"),
+            Backend::Postgres | Backend::Sqlite => format!("DROP INDEX IF EXISTS {name}"),
+        }
+    }
+
+    /// The statements of a sync trigger `name` on `table` for a migration window: whenever
+    /// a row's `source` column changes and the same statement did not also set `target`,
+    /// `target` is cleared, so a value derived from the old `source` (its ciphertext, its
+    /// blind index) is never left standing beside a new one; the backfill derives it again.
+    /// Written by any client of the database (a process serving the previous catalog
+    /// included). Idempotent.
+    pub fn sync_trigger(self, name: &str, table: &str, source: &str, target: &str) -> Vec<String> {
+        let (q_name, q_table, src, tgt) = (
+            self.quote(name),
+            self.quote(table),
+            self.quote(source),
+            self.quote(target),
+        );
+        match self.0 {
+            Backend::Postgres => vec![
+                format!(
+                    "CREATE OR REPLACE FUNCTION {q_name}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN IF NEW.{src} IS DISTINCT FROM OLD.{src} AND NEW.{tgt} IS NOT \
+                     DISTINCT FROM OLD.{tgt} THEN NEW.{tgt} := NULL; END IF; RETURN NEW; END $$"
+                ),
+                format!("DROP TRIGGER IF EXISTS {q_name} ON {q_table}"),
+                format!(
+                    "CREATE TRIGGER {q_name} BEFORE UPDATE ON {q_table} FOR EACH ROW EXECUTE \
+                     FUNCTION {q_name}()"
+                ),
+            ],
+            Backend::MySql => vec![format!(
+                "CREATE TRIGGER IF NOT EXISTS {q_name} BEFORE UPDATE ON {q_table} FOR EACH ROW \
+                 BEGIN IF NOT (NEW.{src} <=> OLD.{src}) AND (NEW.{tgt} <=> OLD.{tgt}) THEN SET \
+                 NEW.{tgt} = NULL; END IF; END"
+            )],
+            Backend::Sqlite => vec![format!(
+                "CREATE TRIGGER IF NOT EXISTS {q_name} AFTER UPDATE OF {src} ON {q_table} FOR \
+                 EACH ROW WHEN NEW.{src} IS NOT OLD.{src} AND NEW.{tgt} IS OLD.{tgt} BEGIN \
+                 UPDATE {q_table} SET {tgt} = NULL WHERE id = NEW.id; END"
+            )],
+        }
+    }
+
+    /// The statements that drop the sync trigger `name` of `table` (see
+    /// [`Dialect::sync_trigger`]), if it exists.
+    pub fn drop_sync_trigger(self, name: &str, table: &str) -> Vec<String> {
+        let (q_name, q_table) = (self.quote(name), self.quote(table));
+        match self.0 {
+            Backend::Postgres => vec![
+                format!("DROP TRIGGER IF EXISTS {q_name} ON {q_table}"),
+                format!("DROP FUNCTION IF EXISTS {q_name}()"),
+            ],
+            Backend::MySql | Backend::Sqlite => vec![format!("DROP TRIGGER IF EXISTS {q_name}")],
+        }
+    }
+
+    /// The statement, run first in a transaction, that keeps every other writer of `table`
+    /// out until the transaction ends while readers go on (PostgreSQL `SHARE ROW
+    /// EXCLUSIVE`); none on SQLite, whose write transaction already excludes writers, nor on
+    /// MariaDB/MySQL, whose DDL ends any transaction.
+    pub fn exclude_writers(self, table: &str) -> Option<String> {
+        match self.0 {
+            Backend::Postgres => Some(format!(
+                "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+                self.quote(table)
+            )),
+            Backend::MySql | Backend::Sqlite => None,
+        }
+    }
+
+    /// Whether DDL takes part in transactions (PostgreSQL, SQLite); on MariaDB/MySQL each
+    /// DDL statement commits, so schema work there must be idempotent step by step.
+    pub fn has_transactional_ddl(self) -> bool {
+        self.0 != Backend::MySql
+    }
+
     /// Whether the database is a file this process opens (SQLite), not a server it
     /// connects to: a missing file is created on connecting.
     pub fn is_embedded(self) -> bool {

@@ -91,6 +91,16 @@ pub enum SqlError {
         seconds: u32,
     },
 
+    /// Another process holds a session lock ([`Database::lock_session`]) that this one asked
+    /// for without waiting.
+    ///
+    /// [`Database::lock_session`]: crate::Database::lock_session
+    #[error("another process is {what} on this database; wait for it to finish, or stop it")]
+    LockHeld {
+        /// What the lock serializes ("migrating the catalog").
+        what: &'static str,
+    },
+
     /// A statement failed, or its result could not be decoded.
     #[error(transparent)]
     Statement(#[from] sqlx::Error),

@@ -35,6 +35,7 @@ pub mod dump;
 mod error;
 pub mod grants;
 mod migrate;
+mod session_lock;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod tx;
@@ -50,6 +51,7 @@ pub use self::database::{Database, PoolStats, WriteTurn};
 pub use self::dialect::{Dialect, LockMode, SqlType};
 pub use self::error::{DatabaseRole, Result, SqlError, report};
 pub use self::migrate::migrations;
+pub use self::session_lock::SessionLock;
 pub use self::tx::{Begin, SchemaLock, Transaction, Tx, TxMode};
 
 /// Static row types: `#[derive(FromRow)]` makes a struct of columns decodable on every

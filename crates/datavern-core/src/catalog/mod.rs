@@ -106,7 +106,10 @@ impl Catalog {
         let catalog = raw::read_catalog(&mut problems, &value)
             .and_then(|raw| validate::validate(&raw, &mut problems));
         match catalog {
-            Some(catalog) if problems.is_empty() => Ok(catalog),
+            Some(catalog) if problems.is_empty() => Ok(Catalog {
+                source: std::sync::Arc::from(source),
+                ..catalog
+            }),
             _ => Err(place(source, problems)),
         }
     }

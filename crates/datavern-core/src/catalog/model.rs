@@ -30,6 +30,9 @@ pub struct Catalog {
     pub(super) deployment: Deployment,
     pub(super) purposes: Vec<Purpose>,
     pub(super) collections: Vec<Collection>,
+    /// The text it was parsed from, byte for byte: what a catalog version records and its
+    /// checksum is taken of.
+    pub(super) source: std::sync::Arc<str>,
 }
 
 /// The deployment: tenants, accreditation, storage targets and residency rules.
@@ -129,6 +132,11 @@ pub struct SubjectReference {
 }
 
 impl Catalog {
+    /// The text the catalog was parsed from, byte for byte.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The format version (currently always 1).
     pub fn version(&self) -> u32 {
         self.version

@@ -176,6 +176,13 @@ impl Catalog {
     }
 }
 
+impl Collection {
+    /// An overview of the collection, as in [`Catalog::summary`].
+    pub fn summary(&self) -> CollectionSummary {
+        collection(self)
+    }
+}
+
 fn storage(target: &StorageTarget) -> StorageSummary {
     StorageSummary {
         name: target.name.to_string(),

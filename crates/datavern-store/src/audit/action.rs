@@ -74,6 +74,45 @@ pub enum AuditAction {
     Retention(RetentionAction),
     /// A backup operation (`backup.created`, `backup.restored`…).
     Backup(BackupEvent),
+    /// A step of a catalog migration (`migration.started`, `migration.completed`…).
+    Migration(MigrationEvent),
+}
+
+/// A step of a catalog migration, as audited (the migration id is the entry's correlation
+/// id; the collections it changes are the entry's fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationEvent {
+    /// A catalog version recorded without a migration: the first catalog, or a change that
+    /// needs no DDL and no backfill, applied at start-up (`catalog.versioned`).
+    Versioned,
+    /// A migration started: its plan recorded, before any DDL (`migration.started`).
+    Started,
+    /// The expand phase done: new tables, columns, indexes and sync triggers
+    /// (`migration.expanded`).
+    Expanded,
+    /// A backfill finished (`migration.backfilled`).
+    Backfilled,
+    /// The contract phase done and the new catalog version in force (`migration.completed`).
+    Completed,
+    /// The migration rolled back before its contract phase (`migration.aborted`).
+    Aborted,
+    /// A migration step refused: a changed database, an invalid or unsupported change, a
+    /// migration already open (`migration.refused`).
+    Refused,
+}
+
+impl MigrationEvent {
+    /// Every migration event.
+    pub const ALL: [MigrationEvent; 7] = [
+        MigrationEvent::Versioned,
+        MigrationEvent::Started,
+        MigrationEvent::Expanded,
+        MigrationEvent::Backfilled,
+        MigrationEvent::Completed,
+        MigrationEvent::Aborted,
+        MigrationEvent::Refused,
+    ];
 }
 
 /// A backup operation, as audited: what was done to a snapshot or a repository.
@@ -112,7 +151,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 58] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -164,6 +203,13 @@ impl AuditAction {
         AuditAction::Backup(BackupEvent::Held),
         AuditAction::Backup(BackupEvent::Released),
         AuditAction::Backup(BackupEvent::Drill),
+        AuditAction::Migration(MigrationEvent::Versioned),
+        AuditAction::Migration(MigrationEvent::Started),
+        AuditAction::Migration(MigrationEvent::Expanded),
+        AuditAction::Migration(MigrationEvent::Backfilled),
+        AuditAction::Migration(MigrationEvent::Completed),
+        AuditAction::Migration(MigrationEvent::Aborted),
+        AuditAction::Migration(MigrationEvent::Refused),
     ];
 
     /// The stable name, as stored.
@@ -220,6 +266,15 @@ impl AuditAction {
                 BackupEvent::Held => "backup.held",
                 BackupEvent::Released => "backup.released",
                 BackupEvent::Drill => "backup.drill",
+            },
+            AuditAction::Migration(event) => match event {
+                MigrationEvent::Versioned => "catalog.versioned",
+                MigrationEvent::Started => "migration.started",
+                MigrationEvent::Expanded => "migration.expanded",
+                MigrationEvent::Backfilled => "migration.backfilled",
+                MigrationEvent::Completed => "migration.completed",
+                MigrationEvent::Aborted => "migration.aborted",
+                MigrationEvent::Refused => "migration.refused",
             },
         }
     }

@@ -70,6 +70,35 @@ impl Records {
         filter: SimpleExpr,
         lock: bool,
     ) -> Result<Vec<RawRow>> {
+        self.select_raw(conn, tenant, collection, filter, lock, None)
+            .await
+    }
+
+    /// At most `limit` rows of `collection` in `tenant` that `filter` selects with ids after
+    /// `after`, in id order, locked for update: one page of a keyset walk over the table
+    /// (a catalog migration's backfill). One statement.
+    pub async fn raw_page(
+        &self,
+        conn: &mut Conn<'_>,
+        tenant: Kommunenummer,
+        collection: &str,
+        filter: SimpleExpr,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<RawRow>> {
+        self.select_raw(conn, tenant, collection, filter, true, Some((after, limit)))
+            .await
+    }
+
+    async fn select_raw(
+        &self,
+        conn: &mut Conn<'_>,
+        tenant: Kommunenummer,
+        collection: &str,
+        filter: SimpleExpr,
+        lock: bool,
+        page: Option<(Option<Uuid>, u64)>,
+    ) -> Result<Vec<RawRow>> {
         let plan = self.plan_of(collection)?;
         let (mut select, mut kinds) = row_select(plan, conn.backend(), None);
         row::select_column(
@@ -82,6 +111,14 @@ impl Records {
         select
             .and_where(sea_query::Expr::col(Alias::new("tenant")).eq(tenant.as_str()))
             .and_where(filter);
+        if let Some((after, limit)) = page {
+            if let Some(after) = after {
+                select.and_where(sea_query::Expr::col(Alias::new("id")).gt(after));
+            }
+            select
+                .order_by(Alias::new("id"), sea_query::Order::Asc)
+                .limit(limit);
+        }
         if lock {
             select.lock(sea_query::LockType::Update);
         }
@@ -247,4 +284,12 @@ impl Records {
             .get(collection)
             .ok_or_else(|| RecordError::UnknownCollection(collection.to_owned()).into())
     }
+}
+
+/// `value` converted to `to` through its canonical text (what a catalog migration that
+/// changes a field's type does with each stored value): `None` when the text is not a value
+/// of `to` (`"31.01.2020"` is not a `date`; `"2020-01-31"` is).
+pub fn convert(value: &FieldValue, to: datavern_core::catalog::FieldType) -> Option<FieldValue> {
+    let text = value.canonical()?;
+    codec::from_canonical(to, &text).ok()
 }

@@ -8,7 +8,8 @@ use sea_query::{Alias, Query};
 
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
 use super::names::{TENANT_POLICY, checked};
-use super::{TableDescription, create_statements};
+use super::{TableDescription, create_statements, versions};
+use crate::audit::{AuditAction, AuditEntry, AuditOutcome, MigrationEvent};
 use crate::error::{Result, StoreError};
 use crate::table::Table;
 
@@ -19,6 +20,8 @@ pub struct ApplyReport {
     pub created: Vec<String>,
     /// Collections whose tables were already as the catalog wants.
     pub unchanged: Vec<String>,
+    /// The catalog version recorded, if the catalog was not the one in force.
+    pub version: Option<i64>,
 }
 
 impl ApplyReport {
@@ -51,7 +54,7 @@ pub(crate) async fn apply_catalog(
         create_statements(table.layout(), db.backend())?;
     }
     db.serialized(CATALOG_LOCK, async |conn| {
-        apply_locked(conn, &wanted, now).await
+        apply_locked(conn, catalog, &wanted, now).await
     })
     .await
     .map_err(|err| match err {
@@ -64,7 +67,12 @@ pub(crate) async fn apply_catalog(
 /// A row of `dv_collections`.
 type RegistryRow = (Text, Text, Json<serde_json::Value>, Text);
 
-async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table], now: At) -> Result<ApplyReport> {
+async fn apply_locked(
+    mut conn: Conn<'_>,
+    catalog: &Catalog,
+    wanted: &[Table],
+    now: At,
+) -> Result<ApplyReport> {
     let registry: Vec<RegistryRow> = conn
         .fetch_all(
             Query::select()
@@ -137,7 +145,40 @@ async fn apply_locked(mut conn: Conn<'_>, wanted: &[Table], now: At) -> Result<A
         create(&mut conn, table, now).await?;
         report.created.push(table.collection.clone());
     }
+    report.version = record_if_new(&mut conn, catalog, now).await?;
     Ok(report)
+}
+
+/// Records `catalog` as a new catalog version if it is not the one in force (a first
+/// catalog, or a change that needed no migration), with its `catalog.versioned` audit entry
+/// in the same transaction; refused while a migration is open, which would otherwise complete
+/// over a catalog it was not planned against.
+async fn record_if_new(conn: &mut Conn<'_>, catalog: &Catalog, now: At) -> Result<Option<i64>> {
+    let source = catalog.source();
+    let current = versions::current_catalog(conn).await?;
+    if current.is_some_and(|c| c.version.checksum == versions::checksum(source)) {
+        return Ok(None);
+    }
+    if let Some(open) = versions::open_migration(conn).await? {
+        return Err(StoreError::Config(format!(
+            "catalog migration {} is open ({}): finish it with `datavern migrate complete` or \
+             roll it back with `datavern migrate abort` before applying another catalog",
+            open.id, open.state
+        )));
+    }
+    let version =
+        versions::record_version(conn, source, versions::APPLIED_AT_START_UP, None, now).await?;
+    let entry = AuditEntry::new(
+        now,
+        None,
+        versions::APPLIED_AT_START_UP,
+        AuditAction::Migration(MigrationEvent::Versioned),
+        AuditOutcome::Granted,
+    )
+    .with_request_id(format!("catalog-version-{version}"));
+    crate::audit::writer::append(conn, &entry).await?;
+    tracing::info!(version, "Recorded a new catalog version");
+    Ok(Some(version))
 }
 
 /// Creates `table` (or adopts an unregistered table with exactly its columns) and registers
@@ -198,6 +239,9 @@ async fn verify_live(conn: &mut Conn<'_>, applied: &TableDescription) -> Result<
             "the table is missing: it was dropped or renamed outside datavern".to_owned(),
         ));
     }
+    // Columns an open migration added are expected beside the applied ones.
+    let window = versions::window_columns(conn, &applied.table).await?;
+    let live: BTreeSet<String> = live.difference(&window).cloned().collect();
     if let Some(mismatch) = column_mismatch(&live, applied) {
         return Err(drift(applied, mismatch));
     }

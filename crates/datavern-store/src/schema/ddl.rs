@@ -5,7 +5,7 @@ use datavern_sql::{Backend, SqlType};
 use sea_query::{Alias, ColumnDef, Index, IndexCreateStatement, Table};
 
 use super::names::{self, TENANT_POLICY, checked};
-use super::{ColumnRole, TableDescription, describe};
+use super::{Column, ColumnRole, TableDescription, describe};
 use crate::error::{Result, StoreError};
 
 /// The longest `string` value in characters (`VARCHAR(255)` on PostgreSQL and MySQL).
@@ -76,6 +76,53 @@ pub fn create_statements(table: &TableDescription, backend: Backend) -> Result<V
     let mut statements = dialect.create_table(create, indexes);
     statements.extend(dialect.row_level_security(name, TENANT_POLICY, TENANT_SETTING));
     Ok(statements)
+}
+
+/// The statement that adds `column` (nullable, as every field and blind-index column is) to
+/// `table` on `backend`: what a catalog migration's expand phase runs for a new field, a new
+/// blind index or the next shape of a field.
+pub fn add_column_statement(table: &str, column: &Column, backend: Backend) -> Result<String> {
+    let dialect = backend.dialect();
+    let mut def = ColumnDef::new_with_type(
+        Alias::new(checked(&column.name)?),
+        dialect.column_type(column_type(&column.role)?),
+    );
+    def.null();
+    Ok(dialect.build_schema(
+        Table::alter()
+            .table(Alias::new(checked(table)?))
+            .add_column(&mut def),
+    ))
+}
+
+/// The statement that drops `column` from `table` on `backend`.
+pub fn drop_column_statement(table: &str, column: &str, backend: Backend) -> Result<String> {
+    Ok(backend.dialect().build_schema(
+        Table::alter()
+            .table(Alias::new(checked(table)?))
+            .drop_column(Alias::new(checked(column)?)),
+    ))
+}
+
+/// The statement that renames `from` to `to` in `table` on `backend`.
+pub fn rename_column_statement(
+    table: &str,
+    from: &str,
+    to: &str,
+    backend: Backend,
+) -> Result<String> {
+    Ok(backend.dialect().build_schema(
+        Table::alter()
+            .table(Alias::new(checked(table)?))
+            .rename_column(Alias::new(checked(from)?), Alias::new(checked(to)?)),
+    ))
+}
+
+/// The statement that drops `table` on `backend`, if it exists.
+pub fn drop_table_statement(table: &str, backend: Backend) -> Result<String> {
+    Ok(backend
+        .dialect()
+        .build_schema(Table::drop().table(Alias::new(checked(table)?)).if_exists()))
 }
 
 /// The bytes a MariaDB blind-index column holds (`varbinary(32)`): every length a catalog may

@@ -27,7 +27,8 @@ impl fmt::Display for IncompatibleCatalog {
         write!(
             f,
             "the catalog changes the tables of existing collections, which needs a catalog \
-             migration (not supported yet); nothing was applied"
+             migration: see the plan with `datavern migrate plan --catalog FILE`, run it with \
+             `datavern migrate apply --catalog FILE`; nothing was applied"
         )?;
         for collection in &self.collections {
             write!(

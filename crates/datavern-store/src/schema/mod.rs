@@ -4,8 +4,9 @@
 //! collection into a [`TableDescription`]: the columns and what each holds. The description
 //! is what the DDL is generated from ([`create_statements`], per dialect, with sea-query),
 //! what the registry `dv_collections` stores, and what a later catalog is compared with
-//! ([`differences`]): a change that would alter an existing table is refused, with every
-//! difference in words, until catalog migrations exist.
+//! ([`differences`]): a change that would alter an existing table is refused at start-up,
+//! with every difference in words, and made by a catalog migration (`datavern migrate`)
+//! instead. [`versions`] records every catalog applied.
 //!
 //! Layout of a table (see `docs/storage.md` for the types per dialect):
 //!
@@ -25,6 +26,7 @@ mod apply;
 mod ddl;
 mod diff;
 pub(crate) mod names;
+pub mod versions;
 
 use datavern_core::catalog::{Collection, DEFAULT_BLIND_INDEX_LENGTH, DataSubjects, Field};
 use serde::{Deserialize, Serialize};
@@ -32,12 +34,14 @@ use serde::{Deserialize, Serialize};
 pub use self::apply::ApplyReport;
 pub(crate) use self::apply::apply_catalog;
 pub use self::ddl::{
-    DECIMAL_PRECISION, STRING_MAX_CHARS, TENANT_SETTING, catalog_statements, create_statements,
+    DECIMAL_PRECISION, STRING_MAX_CHARS, TENANT_SETTING, add_column_statement, catalog_statements,
+    create_statements, drop_column_statement, drop_table_statement, rename_column_statement,
 };
 pub use self::diff::{CollectionChanges, IncompatibleCatalog, differences};
 pub use self::names::{
     BLIND_INDEX_PREFIX, MAX_IDENTIFIER_LEN, PRIMARY_SUBJECT_COLUMN, RESTRICTED_COLUMN,
-    SUBJECT_COLUMN_PREFIX, TABLE_PREFIX, TENANT_POLICY, table_name,
+    SUBJECT_COLUMN_PREFIX, TABLE_PREFIX, TENANT_POLICY, blind_index_column, checked, index_name,
+    table_name,
 };
 
 /// The version of the [`TableDescription`] format; stored with every description.

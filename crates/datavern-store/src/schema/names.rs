@@ -31,7 +31,7 @@ pub fn table_name(collection: &str) -> String {
 }
 
 /// The blind-index column of `field`.
-pub(crate) fn blind_index_column(field: &str) -> String {
+pub fn blind_index_column(field: &str) -> String {
     format!("{BLIND_INDEX_PREFIX}{field}")
 }
 
@@ -43,7 +43,7 @@ pub(crate) fn secondary_subject_column(name: &str) -> String {
 /// The name of the index on `table`'s `(tenant, column)`: `ix_<table>_<column>`, shortened
 /// with a hash suffix when longer than [`MAX_IDENTIFIER_LEN`] (index names are unique per
 /// schema on PostgreSQL, so they carry the table name).
-pub(crate) fn index_name(table: &str, column: &str) -> String {
+pub fn index_name(table: &str, column: &str) -> String {
     let name = format!("ix_{table}_{column}");
     if name.len() <= MAX_IDENTIFIER_LEN {
         return name;
@@ -59,7 +59,7 @@ pub(crate) fn index_name(table: &str, column: &str) -> String {
 
 /// Checks that `name` is a plain lowercase identifier that needs no quoting in any dialect
 /// and fits every backend's length limit.
-pub(crate) fn checked(name: &str) -> Result<&str> {
+pub fn checked(name: &str) -> Result<&str> {
     let valid = name.len() <= MAX_IDENTIFIER_LEN
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name

@@ -247,6 +247,7 @@ pub(super) fn validate(raw: &RawCatalog, problems: &mut Problems) -> Option<Cata
         deployment: deployment?,
         purposes: purposes?,
         collections,
+        source: std::sync::Arc::from(""),
     };
     cx.problems.is_empty().then_some(catalog)
 }

@@ -1,0 +1,6 @@
+//! datavern-migrate's integration tests, on every backend: plans, the changes a migration
+//! makes end to end while the previous catalog keeps serving, resumption, refusals.
+
+mod changes;
+mod refusals;
+mod support;
