@@ -21,6 +21,7 @@ mod governed;
 mod hold_cmd;
 mod id_cmd;
 mod init_cmd;
+mod migrate_cmd;
 mod report_cmd;
 mod request_cmd;
 mod retention_cmd;
@@ -79,6 +80,9 @@ enum Command {
     /// Backups: snapshots in a restic repository, restore, verify, retention tiers, holds.
     #[command(subcommand)]
     Backup(backup_cmd::BackupCommand),
+    /// Catalog migrations: plan, apply online, complete, abort, status.
+    #[command(subcommand)]
+    Migrate(migrate_cmd::MigrateCommand),
     /// The record of processing (Art. 30) and the compliance report.
     #[command(subcommand)]
     Report(report_cmd::ReportCommand),
@@ -111,6 +115,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Audit(command) => audit_cmd::run(command).await,
         Command::Backup(command) => backup_cmd::run(command).await,
+        Command::Migrate(command) => migrate_cmd::run(command).await,
         Command::Bench(args) => bench_cmd::run(args).await,
         Command::Catalog(command) => catalog_cmd::run(command),
         Command::Consent(command) => consent_cmd::run(command).await,

@@ -2,5 +2,6 @@
 //! makes end to end while the previous catalog keeps serving, resumption, refusals.
 
 mod changes;
+mod online;
 mod refusals;
 mod support;
