@@ -18,6 +18,10 @@ use uuid::Uuid;
 use crate::error::{MigrateError, Refusal, Result};
 use crate::plan::{Backfill, BackfillKind};
 
+/// Rows one backfill `UPDATE` rewrites (three bound values each: within every backend's
+/// limit on parameters).
+const UPDATE_CHUNK: usize = 250;
+
 /// What a backfill does with a value that does not convert to the field's new type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnInvalid {
@@ -110,7 +114,13 @@ impl Filler<'_> {
                 )
             })?;
         let owners: Vec<Uuid> = rows.iter().filter_map(|r| r.key_owner(table)).collect();
+        // One key-store query and one KEK call per page, for opening (old shape) and for
+        // sealing (next shape), instead of one per record.
         self.old.preload_keys(tenant, &owners).await?;
+        if matches!(&self.backfill.kind, BackfillKind::Reshape { to } if to.encrypted) {
+            self.new.preload_keys(tenant, &owners).await?;
+        }
+        let mut targets = Vec::with_capacity(rows.len());
         for row in &rows {
             let value = self.value(tenant, row, position).await?;
             let target = match self.target(tenant, row, table, &value).await? {
@@ -120,14 +130,25 @@ impl Filler<'_> {
                     null()
                 }
             };
-            if dry_run {
-                continue;
+            targets.push((row.id, target));
+        }
+        if dry_run {
+            return Ok(page);
+        }
+        // One statement per chunk, not per row: `SET target = CASE id WHEN … END`.
+        for chunk in targets.chunks(UPDATE_CHUNK) {
+            let mut case = sea_query::CaseStatement::new();
+            for (id, target) in chunk {
+                case = case.case(Expr::col(Alias::new("id")).eq(*id), target.clone());
             }
+            // The column itself as the ELSE: it gives the CASE its type on PostgreSQL when
+            // every branch is NULL.
+            let case = case.finally(Expr::col(Alias::new(self.backfill.target.as_str())));
             conn.execute(
                 Query::update()
                     .table(Alias::new(self.backfill.table.as_str()))
-                    .value(Alias::new(self.backfill.target.as_str()), target)
-                    .and_where(Expr::col(Alias::new("id")).eq(row.id))
+                    .value(Alias::new(self.backfill.target.as_str()), case)
+                    .and_where(Expr::col(Alias::new("id")).is_in(chunk.iter().map(|(id, _)| *id)))
                     .and_where(Expr::col(Alias::new("tenant")).eq(tenant.as_str())),
             )
             .await?;
