@@ -74,6 +74,31 @@ pub enum AuditAction {
     Retention(RetentionAction),
     /// A backup operation (`backup.created`, `backup.restored`…).
     Backup(BackupEvent),
+    /// An import of a legacy system's rows (`import.started`, `import.finished`,
+    /// `import.refused`).
+    Import(ImportEvent),
+}
+
+/// A step of an import (`datavern import`), as audited; the records it writes have their own
+/// `create` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImportEvent {
+    /// A run began (`import.started`).
+    Started,
+    /// A run ended, with its counts (`import.finished`).
+    Finished,
+    /// An import refused before any row was written (`import.refused`).
+    Refused,
+}
+
+impl ImportEvent {
+    /// Every import event.
+    pub const ALL: [ImportEvent; 3] = [
+        ImportEvent::Started,
+        ImportEvent::Finished,
+        ImportEvent::Refused,
+    ];
 }
 
 /// A backup operation, as audited: what was done to a snapshot or a repository.
@@ -112,7 +137,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 54] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -164,6 +189,9 @@ impl AuditAction {
         AuditAction::Backup(BackupEvent::Held),
         AuditAction::Backup(BackupEvent::Released),
         AuditAction::Backup(BackupEvent::Drill),
+        AuditAction::Import(ImportEvent::Started),
+        AuditAction::Import(ImportEvent::Finished),
+        AuditAction::Import(ImportEvent::Refused),
     ];
 
     /// The stable name, as stored.
@@ -220,6 +248,11 @@ impl AuditAction {
                 BackupEvent::Held => "backup.held",
                 BackupEvent::Released => "backup.released",
                 BackupEvent::Drill => "backup.drill",
+            },
+            AuditAction::Import(event) => match event {
+                ImportEvent::Started => "import.started",
+                ImportEvent::Finished => "import.finished",
+                ImportEvent::Refused => "import.refused",
             },
         }
     }
