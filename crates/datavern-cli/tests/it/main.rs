@@ -10,6 +10,7 @@ mod db;
 mod demo;
 mod detect;
 mod id;
+mod import;
 mod principals;
 mod requests;
 mod retention;

@@ -246,11 +246,7 @@ impl Importer {
             entry.purpose = Some(options.purpose.clone());
         }
         entry.reason = refusal.refusal_code().map(str::to_owned);
-        self.records
-            .store()
-            .audit()
-            .record(entry)
-            .await?;
+        self.records.store().audit().record(entry).await?;
         Ok(())
     }
 
@@ -283,11 +279,7 @@ impl Importer {
         entry.collection = Some(run.prepared.collection.name().to_string());
         entry.purpose = Some(run.options.purpose.clone());
         entry.reason = Some(reason);
-        self.records
-            .store()
-            .audit()
-            .record(entry)
-            .await?;
+        self.records.store().audit().record(entry).await?;
         Ok(())
     }
 }
