@@ -6,7 +6,7 @@
 # line and the wall time of the whole command.
 #
 #     cargo build --release -p datavern-cli
-#     bench/import/run.sh                     # ROWS=100000 DATAVERN=target/release/datavern
+#     bench/import/run.sh     # ROWS=100000 DATAVERN=target/release/datavern; DRY_RUN=1 adds a dry run
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${DATAVERN:-${CARGO_TARGET_DIR:-target}/release/datavern}
@@ -33,7 +33,9 @@ run() { # label, extra arguments…
         "$work/report.json"
 }
 
-run "SQLite dry run" --data-dir "$work/sqlite" --dry-run
+if [ -n "${DRY_RUN:-}" ]; then
+    run "SQLite dry run" --data-dir "$work/sqlite" --dry-run
+fi
 run "SQLite" --data-dir "$work/sqlite"
 
 psql "$pg/postgres" -qc 'DROP DATABASE IF EXISTS import_bench_data' \
