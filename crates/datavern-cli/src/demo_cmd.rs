@@ -8,6 +8,7 @@
 //! The database is found as `serve` finds it (`--data-dir`, `--config`, `DATAVERN_`
 //! environment).
 
+mod csv;
 mod digest;
 mod rights;
 mod seed;
@@ -33,6 +34,9 @@ pub(crate) enum DemoCommand {
     /// Print a SHA-256 digest of the decrypted data of residents sampled from a seed: two
     /// databases seeded with the same --seed and --records give the same digest.
     Digest(digest::DigestArgs),
+    /// Write N synthetic residents as a legacy system's `;`-separated CSV export (Norwegian
+    /// column names, dd.mm.yyyy dates), to try `datavern import` with.
+    Csv(csv::CsvArgs),
     /// Measure a data subject's access and erasure on a seeded database against plain SQL
     /// (and, with --retention, retention throughput), as BENCHMARKS.md reports them.
     Rights(rights::RightsArgs),
@@ -40,6 +44,8 @@ pub(crate) enum DemoCommand {
 
 pub(crate) async fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     let settings_args = match &command {
+        // Writes a file from the seed alone: no settings, no store.
+        DemoCommand::Csv(args) => return csv::csv(args),
         DemoCommand::Seed(args) => &args.settings,
         DemoCommand::Digest(args) => &args.settings,
         DemoCommand::Rights(args) => &args.settings,
@@ -47,6 +53,7 @@ pub(crate) async fn run(command: DemoCommand) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(settings_args, &Overrides { listen: None })?;
     init_logging(LogFormat::Text);
     match command {
+        DemoCommand::Csv(_) => Ok(ExitCode::SUCCESS),
         DemoCommand::Seed(args) => seed::seed(settings, args).await,
         DemoCommand::Digest(args) => digest::digest(settings, args).await,
         DemoCommand::Rights(args) => rights::rights(settings, args).await,

@@ -20,6 +20,7 @@ mod detect_cmd;
 mod governed;
 mod hold_cmd;
 mod id_cmd;
+mod import_cmd;
 mod init_cmd;
 mod migrate_cmd;
 mod report_cmd;
@@ -62,6 +63,9 @@ enum Command {
     Id(id_cmd::IdCommand),
     /// Find personal data in free text, or classify the columns of a CSV file.
     Detect(detect_cmd::DetectArgs),
+    /// Import rows from a legacy system (a CSV file or a database table) through the
+    /// governed path, with a mapping file; resumable, with a data-quality report.
+    Import(import_cmd::ImportArgs),
     /// Run the HTTP API (development mode without configuration).
     Serve(serve_cmd::ServeArgs),
     /// Write a commented datavern.toml, key files and a first API key.
@@ -123,6 +127,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(command) => demo_cmd::run(command).await,
         Command::Id(command) => id_cmd::run(command),
         Command::Detect(args) => detect_cmd::run(args),
+        Command::Import(args) => import_cmd::run(args).await,
         Command::Serve(args) => serve_cmd::run(args).await,
         Command::Init(args) => init_cmd::run(args).await,
         Command::Request(command) => request_cmd::run(command).await,

@@ -9,6 +9,8 @@
 //! - [`retention`]: the retention job and its register.
 //! - [`holds`]: placing and releasing legal holds.
 //! - [`compliance`]: the DPO's compliance report.
+//! - [`import`]: rows from a legacy system (CSV or a database table) imported through the
+//!   governed path, resumable, with a data-quality report.
 //!
 //! [`Governance`] is the composition root: built once from a store, a catalog, a KEK
 //! provider, the audit signer and a clock, it holds the record operations and every service,
@@ -31,6 +33,7 @@ pub mod compliance;
 pub mod controls;
 mod error;
 pub mod holds;
+pub mod import;
 pub mod requests;
 pub mod retention;
 pub mod rights;

@@ -135,6 +135,11 @@ impl Governance {
         Retention::new(self.store().clone(), Arc::clone(self.catalog()))
     }
 
+    /// An importer of legacy rows through the governed record operations.
+    pub fn importer(&self) -> crate::import::Importer {
+        crate::import::Importer::new(self.records.clone())
+    }
+
     /// The clock every service reads: the store's.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         self.store().clock()

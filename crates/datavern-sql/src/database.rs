@@ -146,6 +146,17 @@ impl Database {
         })
     }
 
+    /// A database on a pool connected elsewhere in this crate (an import source opened
+    /// read-only), with `url` already redacted.
+    pub(crate) fn from_pool(pool: DbPool, role: DatabaseRole, url: String) -> Database {
+        Database {
+            pool,
+            role,
+            url,
+            writers: Arc::new(Mutex::new(())),
+        }
+    }
+
     /// The backend.
     pub fn backend(&self) -> Backend {
         match self.pool {

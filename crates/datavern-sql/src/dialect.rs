@@ -427,6 +427,16 @@ impl Dialect {
         self.0 == Backend::Sqlite
     }
 
+    /// The type a value is cast to to read it as text (`CAST(x AS TEXT)`): `TEXT` on SQLite
+    /// and PostgreSQL, `CHAR` on MariaDB/MySQL, whose `CAST` has no `TEXT` target. Used to
+    /// read an import source's columns whatever their types.
+    pub fn text_cast_type(self) -> &'static str {
+        match self.0 {
+            Backend::Sqlite | Backend::Postgres => "TEXT",
+            Backend::MySql => "CHAR",
+        }
+    }
+
     /// Whether the backend has users and roles to grant privileges to (PostgreSQL,
     /// MariaDB/MySQL); an embedded SQLite file is protected by its file mode alone.
     pub fn has_roles(self) -> bool {

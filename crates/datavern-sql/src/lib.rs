@@ -19,6 +19,8 @@
 //!   itself never leaves this crate.
 //! - [`dump`]: consistent logical dumps of a whole database (rows as stored) and their
 //!   loading into an empty one, for backups.
+//! - [`SourceTable`]: a table of another database (a legacy system's), read-only, its rows
+//!   as text in a stable order, for `datavern import`.
 //! - [`grants`]: the serving role's privileges on PostgreSQL and MariaDB/MySQL.
 //! - [`baseline`]: the raw-SQL baseline `datavern bench` compares the governed path with.
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
@@ -36,6 +38,7 @@ mod error;
 pub mod grants;
 mod migrate;
 mod session_lock;
+mod source;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod tx;
@@ -52,6 +55,7 @@ pub use self::dialect::{Dialect, LockMode, SqlType};
 pub use self::error::{DatabaseRole, Result, SqlError, report};
 pub use self::migrate::migrations;
 pub use self::session_lock::SessionLock;
+pub use self::source::SourceTable;
 pub use self::tx::{Begin, SchemaLock, Transaction, Tx, TxMode};
 
 /// Static row types: `#[derive(FromRow)]` makes a struct of columns decodable on every

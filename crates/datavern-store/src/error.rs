@@ -68,6 +68,18 @@ pub enum StoreError {
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditLogError),
 
+    /// Another run took over a resumable job (`dv_jobs`, see [`crate::jobs`]) while this one
+    /// was working: this run's step was rolled back.
+    #[error(
+        "another run took over job {job}: this run stopped and its last step was rolled back; \
+         run the job again when the other run has ended and it resumes after the last step \
+         committed"
+    )]
+    JobSuperseded {
+        /// The job's unique key.
+        job: String,
+    },
+
     /// A governed record operation could not be done (not found, version conflict, a value
     /// that cannot be stored, ciphertext that fails to decrypt, …); see its `code()`.
     #[error(transparent)]

@@ -54,6 +54,7 @@ pub mod consent;
 mod error;
 pub mod holds;
 mod ids;
+pub mod jobs;
 mod keys;
 pub mod outbox;
 pub mod records;

@@ -10,6 +10,7 @@ mod db;
 mod demo;
 mod detect;
 mod id;
+mod import;
 mod migrate;
 mod principals;
 mod requests;

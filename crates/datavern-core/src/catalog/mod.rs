@@ -67,7 +67,7 @@ pub use summary::{
 };
 pub use validate::SUPPORTED_VERSION;
 
-pub(crate) use suggest::suggest;
+pub use suggest::suggest;
 
 /// Problems beyond this many are still reported, but without a line and column (placing a
 /// problem re-reads the source).

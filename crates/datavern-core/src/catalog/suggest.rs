@@ -3,10 +3,7 @@
 /// The candidate closest to `input` by edit distance, if it is close enough to be a likely
 /// typo (at most a third of the input's length, or the one is a prefix of the other), and
 /// never the input itself.
-pub(crate) fn suggest<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input_lower = input.to_lowercase();
     let budget = (input.chars().count() / 3).max(1);
     candidates

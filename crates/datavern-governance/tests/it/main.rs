@@ -8,6 +8,7 @@
 
 mod controls;
 mod holds;
+mod import;
 mod requests;
 mod retention;
 mod rights;

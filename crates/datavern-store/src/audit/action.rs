@@ -76,6 +76,9 @@ pub enum AuditAction {
     Backup(BackupEvent),
     /// A step of a catalog migration (`migration.started`, `migration.completed`…).
     Migration(MigrationEvent),
+    /// An import of a legacy system's rows (`import.started`, `import.finished`,
+    /// `import.refused`).
+    Import(ImportEvent),
 }
 
 /// A step of a catalog migration, as audited (the migration id is the entry's correlation
@@ -115,6 +118,28 @@ impl MigrationEvent {
     ];
 }
 
+/// A step of an import (`datavern import`), as audited; the records it writes have their own
+/// `create` entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ImportEvent {
+    /// A run began (`import.started`).
+    Started,
+    /// A run ended, with its counts (`import.finished`).
+    Finished,
+    /// An import refused before any row was written (`import.refused`).
+    Refused,
+}
+
+impl ImportEvent {
+    /// Every import event.
+    pub const ALL: [ImportEvent; 3] = [
+        ImportEvent::Started,
+        ImportEvent::Finished,
+        ImportEvent::Refused,
+    ];
+}
+
 /// A backup operation, as audited: what was done to a snapshot or a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -151,7 +176,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 58] = [
+    pub const ALL: [AuditAction; 61] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -210,6 +235,9 @@ impl AuditAction {
         AuditAction::Migration(MigrationEvent::Completed),
         AuditAction::Migration(MigrationEvent::Aborted),
         AuditAction::Migration(MigrationEvent::Refused),
+        AuditAction::Import(ImportEvent::Started),
+        AuditAction::Import(ImportEvent::Finished),
+        AuditAction::Import(ImportEvent::Refused),
     ];
 
     /// The stable name, as stored.
@@ -275,6 +303,11 @@ impl AuditAction {
                 MigrationEvent::Completed => "migration.completed",
                 MigrationEvent::Aborted => "migration.aborted",
                 MigrationEvent::Refused => "migration.refused",
+            },
+            AuditAction::Import(event) => match event {
+                ImportEvent::Started => "import.started",
+                ImportEvent::Finished => "import.finished",
+                ImportEvent::Refused => "import.refused",
             },
         }
     }

@@ -278,6 +278,23 @@ impl Records {
         write::create_many(self, grant, records, meta).await
     }
 
+    /// [`create_many`](Self::create_many), with a resumable job's `checkpoint` moved in the
+    /// same transaction (see [`crate::jobs`]): the batch and the job's progress commit
+    /// together or not at all, so a run killed at any point resumes after the last batch
+    /// committed and never writes a record twice. Fails with
+    /// [`StoreError::JobSuperseded`](crate::StoreError::JobSuperseded), writing nothing, if
+    /// another run has taken the job over.
+    #[instrument(skip_all, fields(collection = %grant.collection(), tenant = %grant.tenant(), records = records.len()))]
+    pub async fn create_many_checkpointed(
+        &self,
+        grant: &Grant,
+        records: Vec<datavern_core::record::ValidatedRecord>,
+        checkpoint: &crate::jobs::Checkpoint,
+        meta: &RequestMeta,
+    ) -> Result<Vec<RecordView>> {
+        write::create_many_checkpointed(self, grant, records, checkpoint, meta).await
+    }
+
     /// Creates the person `record` (a collection with `subjects: self`) for a purpose that
     /// rests on consent, with the person's `consent` (a grant to the create's purpose): the
     /// record and the consent event (subject: the new record's id) are written in one

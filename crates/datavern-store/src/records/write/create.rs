@@ -19,6 +19,7 @@ use super::{
 };
 use crate::audit::AuditEntry;
 use crate::error::Result;
+use crate::jobs::Checkpoint;
 use crate::outbox::{RecordChange, RecordEvent};
 use crate::records::control::ControlQuery;
 use crate::records::error::RecordError;
@@ -33,7 +34,7 @@ pub(in crate::records) async fn create(
     record: ValidatedRecord,
     meta: &RequestMeta,
 ) -> Result<RecordView> {
-    let mut views = create_all(records, grant, vec![record], None, meta).await?;
+    let mut views = create_all(records, grant, vec![record], Also::Nothing, meta).await?;
     // One record in, one view out.
     views.pop().ok_or_else(|| {
         RecordError::NotFound {
@@ -41,6 +42,18 @@ pub(in crate::records) async fn create(
         }
         .into()
     })
+}
+
+/// What a create writes in its transaction besides the records, their audit entries and
+/// outbox events.
+#[derive(Clone, Copy)]
+enum Also<'a> {
+    /// Nothing else.
+    Nothing,
+    /// The consent of each person created (see [`Records::create_with_consent`]).
+    Consent(&'a ConsentEvent),
+    /// A resumable job's checkpoint (see [`crate::jobs`]).
+    Checkpoint(&'a Checkpoint),
 }
 
 /// A record to create, checked and with its id, references and key owner settled.
@@ -91,7 +104,19 @@ pub(in crate::records) async fn create_many(
     batch: Vec<ValidatedRecord>,
     meta: &RequestMeta,
 ) -> Result<Vec<RecordView>> {
-    create_all(records, grant, batch, None, meta).await
+    create_all(records, grant, batch, Also::Nothing, meta).await
+}
+
+/// [`create_many`] with a job's checkpoint moved in the same transaction (see
+/// [`Records::create_many_checkpointed`]).
+pub(in crate::records) async fn create_many_checkpointed(
+    records: &Records,
+    grant: &Grant,
+    batch: Vec<ValidatedRecord>,
+    checkpoint: &Checkpoint,
+    meta: &RequestMeta,
+) -> Result<Vec<RecordView>> {
+    create_all(records, grant, batch, Also::Checkpoint(checkpoint), meta).await
 }
 
 /// Creates the person `record` with its consent `consent` to the grant's purpose, recorded in
@@ -103,7 +128,7 @@ pub(in crate::records) async fn create_with_consent(
     consent: &ConsentEvent,
     meta: &RequestMeta,
 ) -> Result<RecordView> {
-    let mut views = create_all(records, grant, vec![record], Some(consent), meta).await?;
+    let mut views = create_all(records, grant, vec![record], Also::Consent(consent), meta).await?;
     // One record in, one view out.
     views.pop().ok_or_else(|| {
         RecordError::NotFound {
@@ -113,8 +138,8 @@ pub(in crate::records) async fn create_with_consent(
     })
 }
 
-/// Creates the records of `batch`, all or none, and with `consent` records it for each
-/// person created. Before the transaction: the checks, the new persons' consent, the
+/// Creates the records of `batch`, all or none, and writes what `also` says with them (the
+/// consent of each person created, a job's checkpoint). Before the transaction: the checks, the new persons' consent, the
 /// references, the owners' keys, blind-index keys and unique values, the sealed rows and the
 /// audit entries; in it: the references again, the referenced subjects' controls, the unique
 /// claims, the rows, audit entries, outbox events and consents.
@@ -122,9 +147,13 @@ async fn create_all(
     records: &Records,
     grant: &Grant,
     batch: Vec<ValidatedRecord>,
-    consent: Option<&ConsentEvent>,
+    also: Also<'_>,
     meta: &RequestMeta,
 ) -> Result<Vec<RecordView>> {
+    let consent = match also {
+        Also::Consent(event) => Some(event),
+        Also::Nothing | Also::Checkpoint(_) => None,
+    };
     check_operation(grant, Operation::Create)?;
     check_batch_size(batch.len())?;
     if batch.is_empty() {
@@ -191,8 +220,14 @@ async fn create_all(
         })
         .collect();
     append_changes(&mut tx.conn(), &entries.iter().collect::<Vec<_>>(), events).await?;
-    if let Some(event) = consent {
-        append_consents(&mut tx.conn(), now.into(), grant, &prepared, event, meta).await?;
+    match also {
+        Also::Consent(event) => {
+            append_consents(&mut tx.conn(), now.into(), grant, &prepared, event, meta).await?;
+        }
+        Also::Checkpoint(checkpoint) => {
+            crate::jobs::advance_in(&mut tx.conn(), checkpoint, now.into()).await?;
+        }
+        Also::Nothing => {}
     }
     tx.commit().await?;
     tracing::debug!(records = prepared.len(), "Created records");

@@ -31,7 +31,7 @@ use crate::outbox::{self, RecordChange, RecordEvent};
 use crate::table::{Table, TableField};
 use datavern_sql::{Tx, TxMode};
 
-pub(super) use self::create::{create, create_many, create_with_consent};
+pub(super) use self::create::{create, create_many, create_many_checkpointed, create_with_consent};
 pub(super) use self::update::update;
 
 /// Referenced ids per query when checking references (well below every backend's
