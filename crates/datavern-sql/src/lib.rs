@@ -19,6 +19,9 @@
 //!   itself never leaves this crate.
 //! - [`dump`]: consistent logical dumps of a whole database (rows as stored) and their
 //!   loading into an empty one, for backups.
+//! - [`copy`]: a whole database copied to another backend in keyset batches, values
+//!   converted by meaning, resumable from checkpoints in the target, verified by row counts
+//!   and backend-independent digests.
 //! - [`grants`]: the serving role's privileges on PostgreSQL and MariaDB/MySQL.
 //! - [`baseline`]: the raw-SQL baseline `datavern bench` compares the governed path with.
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
@@ -29,6 +32,7 @@ mod backend;
 pub mod baseline;
 mod config;
 mod conn;
+pub mod copy;
 mod database;
 mod dialect;
 pub mod dump;

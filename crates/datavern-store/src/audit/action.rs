@@ -74,6 +74,21 @@ pub enum AuditAction {
     Retention(RetentionAction),
     /// A backup operation (`backup.created`, `backup.restored`…).
     Backup(BackupEvent),
+    /// A migration of the installation (`migration.copied`…).
+    Migration(MigrationEvent),
+}
+
+/// A migration of the whole installation, as audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationEvent {
+    /// The installation copied to another database and verified (`migration.copied`).
+    Copied,
+    /// A copy refused before anything was written: residency, a target not empty
+    /// (`migration.copy_refused`).
+    CopyRefused,
+    /// A copy that failed or did not verify (`migration.copy_failed`).
+    CopyFailed,
 }
 
 /// A backup operation, as audited: what was done to a snapshot or a repository.
@@ -112,7 +127,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 51] = [
+    pub const ALL: [AuditAction; 54] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -164,6 +179,9 @@ impl AuditAction {
         AuditAction::Backup(BackupEvent::Held),
         AuditAction::Backup(BackupEvent::Released),
         AuditAction::Backup(BackupEvent::Drill),
+        AuditAction::Migration(MigrationEvent::Copied),
+        AuditAction::Migration(MigrationEvent::CopyRefused),
+        AuditAction::Migration(MigrationEvent::CopyFailed),
     ];
 
     /// The stable name, as stored.
@@ -220,6 +238,11 @@ impl AuditAction {
                 BackupEvent::Held => "backup.held",
                 BackupEvent::Released => "backup.released",
                 BackupEvent::Drill => "backup.drill",
+            },
+            AuditAction::Migration(event) => match event {
+                MigrationEvent::Copied => "migration.copied",
+                MigrationEvent::CopyRefused => "migration.copy_refused",
+                MigrationEvent::CopyFailed => "migration.copy_failed",
             },
         }
     }

@@ -51,7 +51,7 @@ use tracing::instrument;
 
 use crate::error::Result;
 
-pub use self::action::{AuditAction, AuditOutcome, BackupEvent};
+pub use self::action::{AuditAction, AuditOutcome, BackupEvent, MigrationEvent};
 pub use self::checkpoint::StoredCheckpoint;
 pub use self::entry::{AuditEntry, MAX_REQUEST_ID};
 pub use self::error::AuditLogError;
