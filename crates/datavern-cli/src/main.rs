@@ -14,6 +14,7 @@ mod backup_cmd;
 mod bench_cmd;
 mod catalog_cmd;
 mod consent_cmd;
+mod copy_cmd;
 mod db_cmd;
 mod demo_cmd;
 mod detect_cmd;
@@ -82,6 +83,17 @@ enum Command {
     /// The record of processing (Art. 30) and the compliance report.
     #[command(subcommand)]
     Report(report_cmd::ReportCommand),
+    /// Move the installation: copy it to databases of another backend.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+}
+
+/// `datavern migrate …`.
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Copy the whole installation (data and key store) to empty databases of any backend,
+    /// check residency first, resume after an interruption, verify at the end.
+    Copy(copy_cmd::CopyArgs),
 }
 
 fn main() -> ExitCode {
@@ -125,6 +137,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Retention(command) => retention_cmd::run(command).await,
         Command::Hold(command) => hold_cmd::run(command).await,
         Command::Report(command) => report_cmd::run(command).await,
+        Command::Migrate(MigrateCommand::Copy(args)) => copy_cmd::run(args).await,
     }
 }
 
