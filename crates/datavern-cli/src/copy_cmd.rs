@@ -19,7 +19,6 @@ use datavern_store::copy::{CopyRequest, InstallationCopy, copy_installation};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::governed::{Governed, Missing};
-use crate::serve_cmd::{LogFormat, init_logging};
 use crate::settings::{Overrides, Settings, SettingsArgs};
 use crate::typed::{from_str, typed};
 
@@ -54,7 +53,7 @@ pub(crate) struct CopyArgs {
 }
 
 pub(crate) async fn run(args: CopyArgs) -> anyhow::Result<ExitCode> {
-    init_logging(LogFormat::Text);
+    init_logging();
     let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
     let target = StoreConfig::new(database(&args.to)?, database(&args.keys_to)?);
     let governed = Governed::open(&settings, Missing::Refuse).await?;
@@ -108,6 +107,22 @@ pub(crate) async fn run(args: CopyArgs) -> anyhow::Result<ExitCode> {
     };
     closed?;
     Ok(code)
+}
+
+/// Logs as every command does, but without the driver's slow-statement warnings: a batch of
+/// thousands of rows takes a second by design, and its statement text is pages long.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "info,{}=error",
+            datavern_sql::STATEMENT_LOG_TARGET
+        ))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// A database URL, or the path of a SQLite file.

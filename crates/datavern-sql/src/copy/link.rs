@@ -20,12 +20,27 @@ pub(crate) enum Link {
 }
 
 impl Link {
-    /// A connection of `db`'s pool.
+    /// A connection of `db`'s pool, closed when dropped instead of going back to the pool:
+    /// its session settings (row-level security off) and its cache of prepared statements
+    /// (the seeded row's `UPDATE` has the same text as the audit sealer's, with parameters
+    /// typed by the table's columns) must not reach the store's other work.
     pub(crate) async fn acquire(db: &Database) -> Result<Link> {
         Ok(match db.db_pool() {
-            DbPool::Sqlite(pool) => Link::Sqlite(pool.acquire().await?),
-            DbPool::Postgres(pool) => Link::Postgres(pool.acquire().await?),
-            DbPool::MySql(pool) => Link::MySql(pool.acquire().await?),
+            DbPool::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.close_on_drop();
+                Link::Sqlite(conn)
+            }
+            DbPool::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.close_on_drop();
+                Link::Postgres(conn)
+            }
+            DbPool::MySql(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.close_on_drop();
+                Link::MySql(conn)
+            }
         })
     }
 
