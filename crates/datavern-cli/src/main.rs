@@ -14,6 +14,7 @@ mod backup_cmd;
 mod bench_cmd;
 mod catalog_cmd;
 mod consent_cmd;
+mod copy_cmd;
 mod db_cmd;
 mod demo_cmd;
 mod detect_cmd;
@@ -84,7 +85,8 @@ enum Command {
     /// Backups: snapshots in a restic repository, restore, verify, retention tiers, holds.
     #[command(subcommand)]
     Backup(backup_cmd::BackupCommand),
-    /// Catalog migrations: plan, apply online, complete, abort, status.
+    /// Catalog migrations (plan, apply online, complete, abort, status) and copying the
+    /// installation to another backend.
     #[command(subcommand)]
     Migrate(migrate_cmd::MigrateCommand),
     /// The record of processing (Art. 30) and the compliance report.

@@ -35,6 +35,9 @@ pub(crate) enum MigrateCommand {
     Abort(Common),
     /// The catalog versions and the open migration.
     Status(Common),
+    /// Copy the whole installation (data and key store) to empty databases of any backend,
+    /// check residency first, resume after an interruption, verify at the end.
+    Copy(crate::copy_cmd::CopyArgs),
 }
 
 /// What every migrate command takes.
@@ -95,6 +98,10 @@ enum InvalidArg {
 }
 
 pub(crate) async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
+    let command = match command {
+        MigrateCommand::Copy(args) => return crate::copy_cmd::run(args).await,
+        command => command,
+    };
     init_logging(LogFormat::Text);
     let (common, options) = match &command {
         MigrateCommand::Plan(args) => (&args.common, MigrateOptions::default()),
@@ -113,6 +120,7 @@ pub(crate) async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
         MigrateCommand::Complete(common)
         | MigrateCommand::Abort(common)
         | MigrateCommand::Status(common) => (common, MigrateOptions::default()),
+        MigrateCommand::Copy(_) => return Ok(ExitCode::from(2)),
     };
     let common = common.clone();
     let settings = Settings::load(&common.settings, &Overrides::default())?;
@@ -254,6 +262,7 @@ async fn execute(
                 println!("migration {id} rolled back: the catalog in force is unchanged");
             }
         }
+        MigrateCommand::Copy(_) => return Ok(ExitCode::from(2)),
         MigrateCommand::Status(_) => {
             let status = migrator.status().await?;
             if json {

@@ -537,9 +537,15 @@ impl Dialect {
     }
 }
 
+/// `at` as SQLite keeps times (see [`Dialect::time`]): fixed-width RFC 3339 text in UTC;
+/// `None` for years beyond 9999, which do not format.
+pub(crate) fn sqlite_time_text(at: OffsetDateTime) -> Option<String> {
+    at.to_offset(time::UtcOffset::UTC).format(SQLITE_TIME).ok()
+}
+
 /// `date` as ISO 8601 (`YYYY-MM-DD`; years outside 0..=9999 signed and six digits wide, as
 /// datavern's dates print).
-fn iso_date(date: time::Date) -> String {
+pub(crate) fn iso_date(date: time::Date) -> String {
     let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
     if (0..=9999).contains(&year) {
         format!("{year:04}-{month:02}-{day:02}")

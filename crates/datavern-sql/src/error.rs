@@ -110,6 +110,11 @@ pub enum SqlError {
     #[error("{0}")]
     Dump(String),
 
+    /// A copy between databases could not go on: `0` says what and why (table and column
+    /// names, never values).
+    #[error("{0}")]
+    Copy(String),
+
     /// A time or date cannot cross between the time libraries or into a column (out of
     /// range); never replaced by a default.
     #[error(transparent)]

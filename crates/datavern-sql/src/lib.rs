@@ -21,6 +21,9 @@
 //!   loading into an empty one, for backups.
 //! - [`SourceTable`]: a table of another database (a legacy system's), read-only, its rows
 //!   as text in a stable order, for `datavern import`.
+//! - [`copy`]: a whole database copied to another backend in keyset batches, values
+//!   converted by meaning, resumable from checkpoints in the target, verified by row counts
+//!   and backend-independent digests.
 //! - [`grants`]: the serving role's privileges on PostgreSQL and MariaDB/MySQL.
 //! - [`baseline`]: the raw-SQL baseline `datavern bench` compares the governed path with.
 //! - With the `test-support` feature, `testing` gives each test fresh databases on any
@@ -31,6 +34,7 @@ mod backend;
 pub mod baseline;
 mod config;
 mod conn;
+pub mod copy;
 mod database;
 mod dialect;
 pub mod dump;

@@ -51,6 +51,7 @@
 pub mod audit;
 pub mod baseline;
 pub mod consent;
+pub mod copy;
 mod error;
 pub mod holds;
 mod ids;

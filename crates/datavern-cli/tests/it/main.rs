@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod catalog;
 mod consent;
+mod copy;
 mod db;
 mod demo;
 mod detect;

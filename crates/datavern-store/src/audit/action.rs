@@ -81,7 +81,7 @@ pub enum AuditAction {
     Import(ImportEvent),
 }
 
-/// A step of a catalog migration, as audited (the migration id is the entry's correlation
+/// A step of a catalog migration or of a copy of the installation, as audited (the migration id is the entry's correlation
 /// id; the collections it changes are the entry's fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -103,11 +103,18 @@ pub enum MigrationEvent {
     /// A migration step refused: a changed database, an invalid or unsupported change, a
     /// migration already open (`migration.refused`).
     Refused,
+    /// The installation copied to another database and verified (`migration.copied`).
+    Copied,
+    /// A copy refused before anything was written: residency, a target not empty
+    /// (`migration.copy_refused`).
+    CopyRefused,
+    /// A copy that failed or did not verify (`migration.copy_failed`).
+    CopyFailed,
 }
 
 impl MigrationEvent {
     /// Every migration event.
-    pub const ALL: [MigrationEvent; 7] = [
+    pub const ALL: [MigrationEvent; 10] = [
         MigrationEvent::Versioned,
         MigrationEvent::Started,
         MigrationEvent::Expanded,
@@ -115,6 +122,9 @@ impl MigrationEvent {
         MigrationEvent::Completed,
         MigrationEvent::Aborted,
         MigrationEvent::Refused,
+        MigrationEvent::Copied,
+        MigrationEvent::CopyRefused,
+        MigrationEvent::CopyFailed,
     ];
 }
 
@@ -176,7 +186,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 61] = [
+    pub const ALL: [AuditAction; 64] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -235,6 +245,9 @@ impl AuditAction {
         AuditAction::Migration(MigrationEvent::Completed),
         AuditAction::Migration(MigrationEvent::Aborted),
         AuditAction::Migration(MigrationEvent::Refused),
+        AuditAction::Migration(MigrationEvent::Copied),
+        AuditAction::Migration(MigrationEvent::CopyRefused),
+        AuditAction::Migration(MigrationEvent::CopyFailed),
         AuditAction::Import(ImportEvent::Started),
         AuditAction::Import(ImportEvent::Finished),
         AuditAction::Import(ImportEvent::Refused),
@@ -303,6 +316,9 @@ impl AuditAction {
                 MigrationEvent::Completed => "migration.completed",
                 MigrationEvent::Aborted => "migration.aborted",
                 MigrationEvent::Refused => "migration.refused",
+                MigrationEvent::Copied => "migration.copied",
+                MigrationEvent::CopyRefused => "migration.copy_refused",
+                MigrationEvent::CopyFailed => "migration.copy_failed",
             },
             AuditAction::Import(event) => match event {
                 ImportEvent::Started => "import.started",

@@ -9,6 +9,7 @@
 mod apply;
 mod audit;
 mod baseline;
+mod copy;
 mod ddl;
 mod files;
 mod health;

@@ -28,7 +28,7 @@ mod security;
 mod serving_role;
 
 /// Every field type, plain and encrypted, in a person collection with two tenants.
-const TYPES: &str = r#"
+pub(crate) const TYPES: &str = r#"
 version: 1
 deployment:
   tenants:
