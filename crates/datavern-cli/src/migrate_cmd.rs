@@ -330,10 +330,7 @@ fn print_plan(plan: &Plan, backend: datavern_sql::Backend) {
         println!("no changes");
         return;
     }
-    let dialect = datavern_migrate::plan::DIALECTS
-        .iter()
-        .find(|(_, b)| *b == backend)
-        .map_or("sqlite", |(name, _)| *name);
+    let dialect = backend.as_str();
     for change in &plan.changes {
         println!();
         println!("[{}] {}", change.class.as_str(), change.summary);

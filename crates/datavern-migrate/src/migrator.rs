@@ -938,11 +938,7 @@ fn tenants(old: &Catalog, new: &Catalog) -> Vec<Kommunenummer> {
 }
 
 fn phases(change: &Change, backend: datavern_sql::Backend) -> Option<&plan::Phases> {
-    let name = plan::DIALECTS
-        .iter()
-        .find(|(_, b)| *b == backend)
-        .map(|(name, _)| *name)?;
-    change.ddl.get(name)
+    change.ddl.get(backend.as_str())
 }
 
 /// Runs each statement whose guard holds.

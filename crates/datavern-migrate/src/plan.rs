@@ -51,7 +51,7 @@ pub struct Change {
     pub class: ChangeClass,
     /// In words.
     pub summary: String,
-    /// The statements per dialect (`sqlite`, `postgres`, `mysql`).
+    /// The statements per dialect, by the backend's name (`sqlite`, `postgres`, `mysql`).
     pub ddl: BTreeMap<String, Phases>,
     /// The rows a backfill rewrites or a deletion removes (counted on this database when
     /// the plan was made), if the change touches rows.
@@ -244,13 +244,6 @@ pub enum BackfillKind {
     BlindIndex,
 }
 
-/// The backends every plan has statements for, by the name the plan gives them.
-pub const DIALECTS: [(&str, Backend); 3] = [
-    ("sqlite", Backend::Sqlite),
-    ("postgres", Backend::Postgres),
-    ("mysql", Backend::MySql),
-];
-
 impl Plan {
     /// The changes `apply` cannot make.
     pub fn unsupported(&self) -> impl Iterator<Item = &Change> {
@@ -397,8 +390,8 @@ fn per_dialect(
     mut make: impl FnMut(Backend) -> Result<Phases>,
 ) -> Result<BTreeMap<String, Phases>> {
     let mut ddl = BTreeMap::new();
-    for (name, backend) in DIALECTS {
-        ddl.insert(name.to_owned(), make(backend)?);
+    for backend in Backend::ALL {
+        ddl.insert(backend.as_str().to_owned(), make(backend)?);
     }
     Ok(ddl)
 }

@@ -161,9 +161,8 @@ async fn api_serves_while_a_field_is_encrypted_over_100k_records() {
         .apply(&new, None)
         .await
         .unwrap_or_else(|e| panic!("apply: {e}"));
-    assert_eq!(
+    assert!(
         applied.backfilled[0].1 >= RECORDS,
-        true,
         "{:?}",
         applied.backfilled
     );
