@@ -86,9 +86,6 @@ pub enum AuditAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MigrationEvent {
-    /// A catalog version recorded without a migration: the first catalog, or a change that
-    /// needs no DDL and no backfill, applied at start-up (`catalog.versioned`).
-    Versioned,
     /// A migration started: its plan recorded, before any DDL (`migration.started`).
     Started,
     /// The expand phase done: new tables, columns, indexes and sync triggers
@@ -114,8 +111,7 @@ pub enum MigrationEvent {
 
 impl MigrationEvent {
     /// Every migration event.
-    pub const ALL: [MigrationEvent; 10] = [
-        MigrationEvent::Versioned,
+    pub const ALL: [MigrationEvent; 9] = [
         MigrationEvent::Started,
         MigrationEvent::Expanded,
         MigrationEvent::Backfilled,
@@ -186,7 +182,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 64] = [
+    pub const ALL: [AuditAction; 63] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -238,7 +234,6 @@ impl AuditAction {
         AuditAction::Backup(BackupEvent::Held),
         AuditAction::Backup(BackupEvent::Released),
         AuditAction::Backup(BackupEvent::Drill),
-        AuditAction::Migration(MigrationEvent::Versioned),
         AuditAction::Migration(MigrationEvent::Started),
         AuditAction::Migration(MigrationEvent::Expanded),
         AuditAction::Migration(MigrationEvent::Backfilled),
@@ -309,7 +304,6 @@ impl AuditAction {
                 BackupEvent::Drill => "backup.drill",
             },
             AuditAction::Migration(event) => match event {
-                MigrationEvent::Versioned => "catalog.versioned",
                 MigrationEvent::Started => "migration.started",
                 MigrationEvent::Expanded => "migration.expanded",
                 MigrationEvent::Backfilled => "migration.backfilled",

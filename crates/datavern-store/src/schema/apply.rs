@@ -9,7 +9,6 @@ use sea_query::{Alias, Query};
 use super::diff::{CollectionChanges, IncompatibleCatalog, differences};
 use super::names::{TENANT_POLICY, checked};
 use super::{TableDescription, create_statements, versions};
-use crate::audit::{AuditAction, AuditEntry, AuditOutcome, MigrationEvent};
 use crate::error::{Result, StoreError};
 use crate::table::Table;
 
@@ -150,8 +149,8 @@ async fn apply_locked(
 }
 
 /// Records `catalog` as a new catalog version if it is not the one in force (a first
-/// catalog, or a change that needed no migration), with its `catalog.versioned` audit entry
-/// in the same transaction; refused while a migration is open, which would otherwise complete
+/// catalog, or a change that needed no migration: who is `start-up`, the time the store's);
+/// refused while a migration is open, which would otherwise complete
 /// over a catalog it was not planned against.
 async fn record_if_new(conn: &mut Conn<'_>, catalog: &Catalog, now: At) -> Result<Option<i64>> {
     let source = catalog.source();
@@ -168,15 +167,6 @@ async fn record_if_new(conn: &mut Conn<'_>, catalog: &Catalog, now: At) -> Resul
     }
     let version =
         versions::record_version(conn, source, versions::APPLIED_AT_START_UP, None, now).await?;
-    let entry = AuditEntry::new(
-        now,
-        None,
-        versions::APPLIED_AT_START_UP,
-        AuditAction::Migration(MigrationEvent::Versioned),
-        AuditOutcome::Granted,
-    )
-    .with_request_id(format!("catalog-version-{version}"));
-    crate::audit::writer::append(conn, &entry).await?;
     tracing::info!(version, "Recorded a new catalog version");
     Ok(Some(version))
 }

@@ -68,11 +68,14 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
             "dv_audit",
             "dv_audit_checkpoints",
             "dv_audit_head",
+            "dv_catalog_versions",
             "dv_collections",
             "dv_consent_events",
             "dv_consent_state",
             "dv_jobs",
             "dv_legal_holds",
+            "dv_migration_progress",
+            "dv_migrations",
             "dv_objections",
             "dv_outbox",
             "dv_record_versions",
@@ -80,6 +83,7 @@ async fn data_and_keys_have_their_own_tables(backend: Backend) {
             "dv_requests",
             "dv_restrictions",
             "dv_retention_register",
+            "dv_schema_window",
             "dv_unique_claims",
         ]
     );
