@@ -22,6 +22,16 @@ use crate::typed::typed;
 /// `datavern migrate`.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum MigrateCommand {
+    /// Copy the whole installation (data and key store) to empty databases of any backend,
+    /// check residency first, resume after an interruption, verify at the end.
+    Copy(crate::copy_cmd::CopyArgs),
+    #[command(flatten)]
+    Catalog(CatalogCommand),
+}
+
+/// The catalog migration steps of `datavern migrate`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum CatalogCommand {
     /// The plan from the catalog in force to a new one: each change classed, its DDL per
     /// dialect, the rows it touches.
     Plan(PlanArgs),
@@ -35,9 +45,6 @@ pub(crate) enum MigrateCommand {
     Abort(Common),
     /// The catalog versions and the open migration.
     Status(Common),
-    /// Copy the whole installation (data and key store) to empty databases of any backend,
-    /// check residency first, resume after an interruption, verify at the end.
-    Copy(crate::copy_cmd::CopyArgs),
 }
 
 /// What every migrate command takes.
@@ -98,14 +105,17 @@ enum InvalidArg {
 }
 
 pub(crate) async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
-    let command = match command {
-        MigrateCommand::Copy(args) => return crate::copy_cmd::run(args).await,
-        command => command,
-    };
+    match command {
+        MigrateCommand::Copy(args) => crate::copy_cmd::run(args).await,
+        MigrateCommand::Catalog(command) => run_catalog(command).await,
+    }
+}
+
+async fn run_catalog(command: CatalogCommand) -> anyhow::Result<ExitCode> {
     init_logging(LogFormat::Text);
     let (common, options) = match &command {
-        MigrateCommand::Plan(args) => (&args.common, MigrateOptions::default()),
-        MigrateCommand::Apply(args) => (
+        CatalogCommand::Plan(args) => (&args.common, MigrateOptions::default()),
+        CatalogCommand::Apply(args) => (
             &args.common,
             MigrateOptions {
                 batch_size: args.batch_size,
@@ -117,10 +127,9 @@ pub(crate) async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
                 progress: !args.common.json && std::io::stderr().is_terminal(),
             },
         ),
-        MigrateCommand::Complete(common)
-        | MigrateCommand::Abort(common)
-        | MigrateCommand::Status(common) => (common, MigrateOptions::default()),
-        MigrateCommand::Copy(_) => return Ok(ExitCode::from(2)),
+        CatalogCommand::Complete(common)
+        | CatalogCommand::Abort(common)
+        | CatalogCommand::Status(common) => (common, MigrateOptions::default()),
     };
     let common = common.clone();
     let settings = Settings::load(&common.settings, &Overrides::default())?;
@@ -181,11 +190,11 @@ fn read_catalog(path: &PathBuf) -> anyhow::Result<Catalog> {
 #[allow(clippy::print_stdout)]
 async fn execute(
     migrator: &Migrator,
-    command: MigrateCommand,
+    command: CatalogCommand,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        MigrateCommand::Plan(args) => {
+        CatalogCommand::Plan(args) => {
             let catalog = read_catalog(&args.catalog)?;
             let plan = migrator.plan(&catalog).await?;
             let text = serde_json::to_string_pretty(&plan)?;
@@ -199,7 +208,7 @@ async fn execute(
                 print_plan(&plan, migrator.store().data().backend());
             }
         }
-        MigrateCommand::Apply(args) => {
+        CatalogCommand::Apply(args) => {
             let catalog = read_catalog(&args.catalog)?;
             let expected: Option<Plan> = match &args.plan {
                 None => None,
@@ -243,7 +252,7 @@ async fn execute(
                 }
             }
         }
-        MigrateCommand::Complete(_) => {
+        CatalogCommand::Complete(_) => {
             let version = migrator.complete().await?;
             if json {
                 println!("{}", serde_json::json!({ "version": version }));
@@ -254,7 +263,7 @@ async fn execute(
                 );
             }
         }
-        MigrateCommand::Abort(_) => {
+        CatalogCommand::Abort(_) => {
             let id = migrator.abort().await?;
             if json {
                 println!("{}", serde_json::json!({ "aborted": id }));
@@ -262,8 +271,7 @@ async fn execute(
                 println!("migration {id} rolled back: the catalog in force is unchanged");
             }
         }
-        MigrateCommand::Copy(_) => return Ok(ExitCode::from(2)),
-        MigrateCommand::Status(_) => {
+        CatalogCommand::Status(_) => {
             let status = migrator.status().await?;
             if json {
                 println!(

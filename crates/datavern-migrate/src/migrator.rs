@@ -152,8 +152,18 @@ impl Migrator {
     /// counted on this database.
     pub async fn plan(&self, new: &Catalog) -> Result<Plan> {
         let (current, old) = self.current().await?;
-        let mut changes = plan::changes(&old, new)?;
-        let tenants = tenants(&old, new);
+        self.plan_from(current, &old, new).await
+    }
+
+    /// [`Migrator::plan`] from the catalog in force, already read.
+    async fn plan_from(
+        &self,
+        current: versions::AppliedCatalog,
+        old: &Catalog,
+        new: &Catalog,
+    ) -> Result<Plan> {
+        let mut changes = plan::changes(old, new)?;
+        let tenants = tenants(old, new);
         for change in &mut changes {
             if let Some((table, column)) = plan::counted(change) {
                 if matches!(change.kind, ChangeKind::CollectionAdded) {
@@ -224,6 +234,7 @@ impl Migrator {
 
     async fn apply_locked(&self, new: &Catalog, expected: Option<&Plan>) -> Result<Applied> {
         let to_checksum = versions::checksum(new.source());
+        let (current, old) = self.current().await?;
         let migration = match self.open().await? {
             Some(open) if open.plan.to_checksum == to_checksum => {
                 tracing::info!(migration = open.id, state = %open.state, "Resuming the migration");
@@ -240,9 +251,8 @@ impl Migrator {
                     ),
                 ));
             }
-            None => self.start(new, expected).await?,
+            None => self.start(current, &old, new, expected).await?,
         };
-        let (_, old) = self.current().await?;
         if migration.state == STATE_EXPANDING {
             self.expand(&migration).await?;
         }
@@ -264,8 +274,14 @@ impl Migrator {
     }
 
     /// Checks the plan, validates conversions and records the migration.
-    async fn start(&self, new: &Catalog, expected: Option<&Plan>) -> Result<Migration> {
-        let plan = self.plan(new).await?;
+    async fn start(
+        &self,
+        current: versions::AppliedCatalog,
+        old: &Catalog,
+        new: &Catalog,
+        expected: Option<&Plan>,
+    ) -> Result<Migration> {
+        let plan = self.plan_from(current, old, new).await?;
         if plan.from_checksum == plan.to_checksum {
             return Err(MigrateError::refused(
                 Refusal::NothingToDo,
@@ -294,8 +310,7 @@ impl Migrator {
                 ),
             ));
         }
-        let (_, old) = self.current().await?;
-        self.validate_conversions(&plan, &old, new).await?;
+        self.validate_conversions(&plan, old, new).await?;
 
         let now = self.store.now();
         let plan_json = serde_json::to_value(&plan).map_err(|err| {
