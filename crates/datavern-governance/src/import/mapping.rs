@@ -10,7 +10,7 @@
 //! ```
 //!
 //! A mapping is checked against the collection and the source's columns before any row is
-//! read ([`Mapping::bind`]): every problem is listed with what to fix (a field the collection
+//! read (`Mapping::bind`): every problem is listed with what to fix (a field the collection
 //! does not have, a column the source does not have, a field mapped twice, a required field
 //! mapped from nothing, a conversion that does not fit the field's type), and nothing is
 //! written while one remains.
