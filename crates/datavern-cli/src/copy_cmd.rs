@@ -26,34 +26,45 @@ use crate::typed::{from_str, typed};
 #[derive(Debug, clap::Args)]
 pub(crate) struct CopyArgs {
     #[command(flatten)]
-    settings: SettingsArgs,
+    pub(crate) settings: SettingsArgs,
     /// The empty database the data is copied to: a postgres://, mysql:// or sqlite:// URL, or
     /// the path of a new SQLite file.
     #[arg(long, value_name = "DATABASE")]
-    to: String,
+    pub(crate) to: String,
     /// The empty database the key store is copied to (never the data's): a URL or a path.
     #[arg(long, value_name = "DATABASE")]
-    keys_to: String,
+    pub(crate) keys_to: String,
     /// Where the target databases are, checked against every collection's residency rules
     /// before anything is written: no, eea, adequate or third.
     #[arg(long, value_parser = from_str::<Location>())]
-    location: Location,
+    pub(crate) location: Location,
     /// Rows per batch (one INSERT and one checkpoint each).
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_BATCH_SIZE)]
-    batch_size: usize,
+    pub(crate) batch_size: usize,
     /// Who copies, as the audit log names them (e.g. drift@bergen) [default: datavern-migrate].
     #[arg(long, value_name = "PRINCIPAL", value_parser = typed(PrincipalId::parse))]
-    by: Option<PrincipalId>,
+    pub(crate) by: Option<PrincipalId>,
+    /// Write a masked copy for a test environment: every personal value replaced by a
+    /// synthetic one of the same shape, under new keys (`docs/migrations.md`).
+    #[arg(long, requires = "to_data_dir")]
+    pub(crate) mask: bool,
+    /// With --mask: the new installation's directory, where its own key-encryption key,
+    /// audit signing key and masked catalog (catalog.yaml) are written.
+    #[arg(long, value_name = "DIR", requires = "mask")]
+    pub(crate) to_data_dir: Option<PathBuf>,
     /// Print the report as JSON (no progress bar).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// Stop after this many batches, as if killed (for tests of resuming).
     #[arg(long, value_name = "BATCHES", hide = true)]
-    stop_after_batches: Option<u64>,
+    pub(crate) stop_after_batches: Option<u64>,
 }
 
 pub(crate) async fn run(args: CopyArgs) -> anyhow::Result<ExitCode> {
     init_logging();
+    if args.mask {
+        return crate::mask_cmd::run(args).await;
+    }
     let settings = Settings::load(&args.settings, &Overrides { listen: None })?;
     let target = StoreConfig::new(database(&args.to)?, database(&args.keys_to)?);
     let governed = Governed::open(&settings, Missing::Refuse).await?;
@@ -126,7 +137,7 @@ fn init_logging() {
 }
 
 /// A database URL, or the path of a SQLite file.
-fn database(target: &str) -> anyhow::Result<DatabaseConfig> {
+pub(crate) fn database(target: &str) -> anyhow::Result<DatabaseConfig> {
     if target.contains("://") || target.starts_with("sqlite:") {
         return Ok(DatabaseConfig::new(target)?);
     }

@@ -23,6 +23,7 @@ mod hold_cmd;
 mod id_cmd;
 mod import_cmd;
 mod init_cmd;
+mod mask_cmd;
 mod migrate_cmd;
 mod report_cmd;
 mod request_cmd;

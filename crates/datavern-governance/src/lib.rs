@@ -34,6 +34,7 @@ pub mod controls;
 mod error;
 pub mod holds;
 pub mod import;
+pub mod mask;
 pub mod requests;
 pub mod retention;
 pub mod rights;

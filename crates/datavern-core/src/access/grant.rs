@@ -71,6 +71,41 @@ pub enum ConsentCheck {
 }
 
 impl Grant {
+    /// The grant of an operator's migration that writes whole collections into a new
+    /// installation (`datavern migrate copy --mask`): create in `collection` of `tenant`,
+    /// every field writable, no consent check (a masked copy carries no consents, and its
+    /// values are synthetic), under the collection's first purpose, which its audit entries
+    /// name. `None` when the catalog has no such collection or tenant.
+    ///
+    /// Never made from a request: the decision point ([`super::decide`]) is the only way to a
+    /// grant for an application or a person.
+    pub fn for_migration(
+        catalog: &crate::catalog::Catalog,
+        principal: PrincipalId,
+        tenant: Kommunenummer,
+        collection: &str,
+    ) -> Option<Grant> {
+        let collection = catalog.collection(collection)?;
+        catalog.deployment().tenant(&tenant)?;
+        let purpose = collection.purposes().first()?.clone();
+        Some(Grant {
+            principal,
+            tenant,
+            operation: Operation::Create,
+            collection: collection.name().clone(),
+            purpose,
+            clearance: catalog.deployment().accreditation(),
+            readable: collection
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+            withheld: Vec::new(),
+            lookup_field: None,
+            consent: ConsentCheck::NotRequired,
+        })
+    }
+
     /// The principal granted.
     pub fn principal(&self) -> &PrincipalId {
         &self.principal

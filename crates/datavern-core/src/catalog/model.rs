@@ -43,6 +43,7 @@ pub struct Deployment {
     pub(super) accreditation: Classification,
     pub(super) storage: Vec<StorageTarget>,
     pub(super) residency: ResidencyPolicy,
+    pub(super) masked: bool,
 }
 
 /// A tenant: one municipality.
@@ -234,6 +235,13 @@ impl Deployment {
     /// The residency rules in force (built-in plus the catalog's).
     pub fn residency(&self) -> &ResidencyPolicy {
         &self.residency
+    }
+
+    /// Whether the installation holds a masked copy (`masked: true`, written by `datavern
+    /// migrate copy --mask`): every personal value in it is synthetic, for a test
+    /// environment.
+    pub fn is_masked(&self) -> bool {
+        self.masked
     }
 }
 

@@ -8,8 +8,14 @@ use super::path::Path;
 use super::read::{Item, Obj, Problems, Slot, describe, object};
 
 pub(crate) const CATALOG_KEYS: &[&str] = &["version", "deployment", "purposes", "collections"];
-pub(crate) const DEPLOYMENT_KEYS: &[&str] =
-    &["name", "tenants", "accreditation", "storage", "residency"];
+pub(crate) const DEPLOYMENT_KEYS: &[&str] = &[
+    "name",
+    "tenants",
+    "accreditation",
+    "storage",
+    "residency",
+    "masked",
+];
 pub(crate) const TENANT_KEYS: &[&str] = &["kommunenummer", "name"];
 pub(crate) const STORAGE_KEYS: &[&str] =
     &["name", "kind", "location", "collections", "description"];
@@ -79,6 +85,7 @@ pub(crate) struct RawDeployment {
     pub(crate) accreditation: Slot<String>,
     pub(crate) storage: Slot<Vec<RawStorage>>,
     pub(crate) residency: Slot<Vec<RawResidencyRule>>,
+    pub(crate) masked: Slot<bool>,
 }
 
 pub(crate) struct RawTenant {
@@ -216,6 +223,7 @@ fn read_deployment(problems: &mut Problems, value: &Value, path: Path) -> Option
     let obj = object(problems, value, &path, "the deployment", DEPLOYMENT_KEYS)?;
     Some(RawDeployment {
         name: obj.string(problems, "name"),
+        masked: obj.boolean(problems, "masked"),
         tenants: obj.list(problems, "tenants", |problems, value, path| {
             let obj = object(problems, value, &path, "a tenant", TENANT_KEYS)?;
             Some(RawTenant {

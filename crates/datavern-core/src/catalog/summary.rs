@@ -38,6 +38,10 @@ pub struct DeploymentSummary {
     pub storage: Vec<StorageSummary>,
     /// Every residency rule in force, in words.
     pub residency: Vec<String>,
+    /// Whether the installation holds a masked copy (synthetic personal data); left out
+    /// when not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
 }
 
 /// A storage target, summarised.
@@ -169,6 +173,7 @@ impl Catalog {
                     .iter()
                     .map(ToString::to_string)
                     .collect(),
+                masked: self.deployment.masked,
             },
             purposes: self.purposes.iter().map(purpose).collect(),
             collections: self.collections.iter().map(collection).collect(),

@@ -29,7 +29,7 @@ mod portability;
 mod rectify;
 mod resolve;
 mod run;
-mod value;
+pub(crate) mod value;
 
 use std::fmt;
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 /// The value as JSON: strings, numbers, booleans and JSON as themselves; decimals, dates and
 /// timestamps as their canonical text (exact, never a float); `null` for no value.
-pub(super) fn to_json(value: &FieldValue) -> Value {
+pub(crate) fn to_json(value: &FieldValue) -> Value {
     match value {
         FieldValue::Null => Value::Null,
         FieldValue::Integer(i) => Value::from(*i),

@@ -9,6 +9,7 @@
 mod controls;
 mod holds;
 mod import;
+mod mask;
 mod requests;
 mod retention;
 mod rights;

@@ -107,11 +107,15 @@ pub enum MigrationEvent {
     CopyRefused,
     /// A copy that failed or did not verify (`migration.copy_failed`).
     CopyFailed,
+    /// A masked copy written into a new installation (`migration.masked`): every personal
+    /// value replaced by a synthetic one, under new keys. A masked copy refused or failed is
+    /// `migration.copy_refused` or `migration.copy_failed`.
+    Masked,
 }
 
 impl MigrationEvent {
     /// Every migration event.
-    pub const ALL: [MigrationEvent; 9] = [
+    pub const ALL: [MigrationEvent; 10] = [
         MigrationEvent::Started,
         MigrationEvent::Expanded,
         MigrationEvent::Backfilled,
@@ -121,6 +125,7 @@ impl MigrationEvent {
         MigrationEvent::Copied,
         MigrationEvent::CopyRefused,
         MigrationEvent::CopyFailed,
+        MigrationEvent::Masked,
     ];
 }
 
@@ -182,7 +187,7 @@ impl BackupEvent {
 
 impl AuditAction {
     /// Every action, for parsing stored names and for tests.
-    pub const ALL: [AuditAction; 63] = [
+    pub const ALL: [AuditAction; 64] = [
         AuditAction::Record(Operation::Create),
         AuditAction::Record(Operation::Read),
         AuditAction::Record(Operation::Update),
@@ -243,6 +248,7 @@ impl AuditAction {
         AuditAction::Migration(MigrationEvent::Copied),
         AuditAction::Migration(MigrationEvent::CopyRefused),
         AuditAction::Migration(MigrationEvent::CopyFailed),
+        AuditAction::Migration(MigrationEvent::Masked),
         AuditAction::Import(ImportEvent::Started),
         AuditAction::Import(ImportEvent::Finished),
         AuditAction::Import(ImportEvent::Refused),
@@ -313,6 +319,7 @@ impl AuditAction {
                 MigrationEvent::Copied => "migration.copied",
                 MigrationEvent::CopyRefused => "migration.copy_refused",
                 MigrationEvent::CopyFailed => "migration.copy_failed",
+                MigrationEvent::Masked => "migration.masked",
             },
             AuditAction::Import(event) => match event {
                 ImportEvent::Started => "import.started",

@@ -90,6 +90,28 @@ impl Records {
             .await
     }
 
+    /// [`raw_page`](Self::raw_page) without locking the rows: one page of a read-only walk
+    /// over the table (a masked copy reads the source this way). One statement.
+    pub async fn raw_scan(
+        &self,
+        conn: &mut Conn<'_>,
+        tenant: Kommunenummer,
+        collection: &str,
+        filter: SimpleExpr,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<RawRow>> {
+        self.select_raw(
+            conn,
+            tenant,
+            collection,
+            filter,
+            false,
+            Some((after, limit)),
+        )
+        .await
+    }
+
     async fn select_raw(
         &self,
         conn: &mut Conn<'_>,

@@ -572,6 +572,7 @@ fn validate_deployment(cx: &mut Context<'_>, raw: &RawDeployment) -> Option<Depl
         accreditation: accreditation?,
         storage: storage?,
         residency: residency?,
+        masked: raw.masked.get().copied().unwrap_or(false),
     })
 }
 
