@@ -104,6 +104,12 @@ fn write_summary(out: &mut impl Write, file: &Path, summary: &Summary) -> io::Re
         None => writeln!(out, "deployment")?,
     }
     writeln!(out, "  accredited for: {}", deployment.accreditation)?;
+    if deployment.masked {
+        writeln!(
+            out,
+            "  masked copy: every personal value is synthetic (a test environment)"
+        )?;
+    }
     let tenants: Vec<String> = deployment
         .tenants
         .iter()

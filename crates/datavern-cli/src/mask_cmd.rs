@@ -20,7 +20,9 @@ use datavern_core::catalog::Catalog;
 use datavern_crypto::LocalKeyFile;
 use datavern_crypto::audit::CheckpointSigner;
 use datavern_governance::Governance;
-use datavern_governance::mask::{MaskOptions, MaskReport, Phase, mark_masked, masked_copy};
+use datavern_governance::mask::{
+    MaskOptions, MaskReport, Phase, mark_masked, masked_copy, record_refusal,
+};
 use datavern_sql::StoreConfig;
 use datavern_sql::copy::TargetState;
 use datavern_store::Store;
@@ -42,21 +44,40 @@ pub(crate) async fn run(args: CopyArgs) -> anyhow::Result<ExitCode> {
              catalog"
         );
     };
-    if same_place(dir, &settings.data_dir())
+    let config = StoreConfig::new(database(&args.to)?, database(&args.keys_to)?);
+    let options = MaskOptions {
+        principal: args
+            .by
+            .clone()
+            .map_or_else(|| PrincipalId::parse("datavern-migrate"), Ok)?,
+        location: args.location,
+        batch_size: args.batch_size,
+    };
+    let source = Governed::open(&settings, Missing::Refuse).await?;
+    let refusal = if same_place(dir, &settings.data_dir())
         || same_place(&dir.join(KEK_FILE), &settings.kek_file())
     {
-        return Ok(refused(
+        Some((
             "own_keys",
             "--to-data-dir is the source's own directory: a masked copy gets keys of its own, \
-             never the source's (give a new directory)",
-        ));
+             never the source's (give a new directory)"
+                .to_owned(),
+        ))
+    } else {
+        // The new installation's directory first: SQLite targets usually live in it.
+        create_private_dir(dir)?;
+        not_empty(&config)
+            .await?
+            .map(|message| ("target_not_empty", message))
+    };
+    if let Some((code, message)) = refusal {
+        let target_backend = config.data.backend().to_string();
+        let audited = record_refusal(source.records(), &target_backend, &options, code).await;
+        source.close().await?;
+        audited?;
+        return Ok(refused(code, &message));
     }
-    let config = StoreConfig::new(database(&args.to)?, database(&args.keys_to)?);
-    if let Some(refusal) = not_empty(&config).await? {
-        return Ok(refused("target_not_empty", &refusal));
-    }
-    let source = Governed::open(&settings, Missing::Refuse).await?;
-    let result = write(&args, &settings, dir, &config, &source).await;
+    let result = write(&args, &settings, dir, &config, &source, &options).await;
     let closed = source.close().await;
     let code = match result {
         Ok(Ok(report)) => {
@@ -85,6 +106,7 @@ async fn write(
     dir: &Path,
     config: &StoreConfig,
     source: &Governed,
+    options: &MaskOptions,
 ) -> anyhow::Result<Result<MaskReport, datavern_governance::mask::MaskError>> {
     create_private_dir(dir)?;
     let text = mark_masked(source.catalog().source()).context(
@@ -115,16 +137,8 @@ async fn write(
             settings.audit.checkpoint_interval,
         )
         .build();
-    let options = MaskOptions {
-        principal: args
-            .by
-            .clone()
-            .map_or_else(|| PrincipalId::parse("datavern-migrate"), Ok)?,
-        location: args.location,
-        batch_size: args.batch_size,
-    };
     let bar = (!args.json && std::io::stderr().is_terminal()).then(progress_bar);
-    let result = masked_copy(source.records(), target.records(), &options, &mut |p| {
+    let result = masked_copy(source.records(), target.records(), options, &mut |p| {
         if let Some(bar) = &bar {
             let phase = match p.phase {
                 Phase::Learn => "read",

@@ -117,3 +117,121 @@ async fn operator_copies_a_sqlite_installation_to_postgres() {
     assert!(out.contains("audit log intact"), "{out}");
     target.cleanup().await;
 }
+
+/// `migrate copy --mask`: a masked copy of a seeded installation into a new SQLite
+/// installation with keys of its own, whose catalog says masked and whose audit chain
+/// verifies; refused into the source's own directory and into a target no longer empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_writes_a_masked_copy_for_a_test_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    exits(
+        &datavern(
+            d,
+            &["demo", "seed", "--records", "40", "--data-dir", "data"],
+        ),
+        0,
+    );
+    let mask = |to_dir: &str| {
+        datavern(
+            d,
+            &[
+                "migrate",
+                "copy",
+                "--mask",
+                "--data-dir",
+                "data",
+                "--to",
+                "test-env/data.db",
+                "--keys-to",
+                "test-env/keys.db",
+                "--to-data-dir",
+                to_dir,
+                "--location",
+                "no",
+                "--batch-size",
+                "7",
+                "--json",
+            ],
+        )
+    };
+
+    // Never into the source's own directory: its keys would be the copy's.
+    let own = mask("data");
+    assert_eq!(own.status.code(), Some(1), "{own:?}");
+    assert!(String::from_utf8_lossy(&own.stderr).contains("refused (own_keys)"));
+
+    let report: serde_json::Value = serde_json::from_str(&exits(&mask("test-env"), 0)).unwrap();
+    assert_eq!(report["source_backend"], "sqlite");
+    let residents = report["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["collection"] == "innbyggere")
+        .unwrap();
+    assert!(residents["records"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        residents["masked_fields"]
+            .as_array()
+            .unwrap()
+            .contains(&"fodselsnummer".into())
+    );
+    let env = d.join("test-env");
+    for file in [
+        "kek.key",
+        "audit-signing.key",
+        "catalog.yaml",
+        "data.db",
+        "keys.db",
+    ] {
+        assert!(env.join(file).exists(), "{file}");
+    }
+    assert_ne!(
+        std::fs::read(env.join("kek.key")).unwrap(),
+        std::fs::read(d.join("data/kek.key")).unwrap()
+    );
+    let checked = exits(
+        &datavern(d, &["catalog", "check", "test-env/catalog.yaml"]),
+        0,
+    );
+    assert!(checked.contains("masked copy"), "{checked}");
+
+    // The copy's audit chain, with its records' entries, verifies under its own catalog.
+    let verified = Command::new(env!("CARGO_BIN_EXE_datavern"))
+        .args(["audit", "verify", "--data-dir", "test-env"])
+        .current_dir(d)
+        .env_remove("RUST_LOG")
+        .env("DATAVERN_CATALOG__PATH", "test-env/catalog.yaml")
+        .output()
+        .unwrap();
+    let out = exits(&verified, 0);
+    assert!(out.contains("audit log intact"), "{out}");
+
+    // Done: a second masked copy into the same databases is refused.
+    let again = mask("test-env");
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refused (target_not_empty)"));
+
+    // Each step is in the source's audit log, refusals with their reason.
+    let source = Database::connect(
+        &datavern_sql::DatabaseConfig::sqlite_file(d.join("data/data.db")),
+        DatabaseRole::Data,
+    )
+    .await
+    .unwrap();
+    let steps = datavern_testkit::sql::strings(
+        &source,
+        "SELECT action || ' ' || COALESCE(reason, '-') FROM dv_audit \
+         WHERE action LIKE 'migration.%' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "migration.copy_refused own_keys",
+            "migration.masked -",
+            "migration.copy_refused target_not_empty"
+        ]
+    );
+    source.close().await;
+}

@@ -21,6 +21,6 @@ pub mod synth;
 
 pub use self::run::{
     DEFAULT_BATCH_SIZE, MaskError, MaskOptions, MaskReport, MaskedCollection, Phase, Progress,
-    mark_masked, masked_copy,
+    mark_masked, masked_copy, record_refusal,
 };
 pub use self::synth::{Masker, SynthError};

@@ -178,23 +178,10 @@ pub async fn masked_copy(
             ),
         },
     };
-    let entry = |records: &Records| {
-        let mut entry = AuditEntry::new(
-            records.store().now(),
-            None,
-            options.principal.as_str(),
-            AuditAction::Migration(event),
-            outcome,
-        )
-        .with_request_id(format!(
-            "masked-copy:{}-to-{}",
-            source.store().data().backend(),
-            target.store().data().backend()
-        ));
-        entry.reason = reason.map(str::to_owned);
-        entry
-    };
-    let audited = source.store().audit().record(entry(source)).await;
+    let target_backend = target.store().data().backend().to_string();
+    let entry_in =
+        |records: &Records| entry(records, &target_backend, options, event, outcome, reason);
+    let audited = source.store().audit().record(entry_in(source)).await;
     if let Err(err) = audited {
         tracing::error!(error = %err, "Cannot audit the masked copy");
         if result.is_ok() {
@@ -202,9 +189,51 @@ pub async fn masked_copy(
         }
     }
     if result.is_ok() {
-        target.store().audit().record(entry(target)).await?;
+        target.store().audit().record(entry_in(target)).await?;
     }
     result
+}
+
+/// Records in the source's audit log that a masked copy to a `target_backend` database was
+/// refused with `code` before the target was opened (the command's own checks: the
+/// source's key directory, a target not empty).
+pub async fn record_refusal(
+    source: &Records,
+    target_backend: &str,
+    options: &MaskOptions,
+    code: &str,
+) -> Result<(), MaskError> {
+    let entry = entry(
+        source,
+        target_backend,
+        options,
+        MigrationEvent::CopyRefused,
+        AuditOutcome::Refused,
+        Some(code),
+    );
+    source.store().audit().record(entry).await?;
+    Ok(())
+}
+
+/// The audit entry of a masked copy, for the log of `records` (source or target).
+fn entry(
+    records: &Records,
+    target_backend: &str,
+    options: &MaskOptions,
+    event: MigrationEvent,
+    outcome: AuditOutcome,
+    reason: Option<&str>,
+) -> AuditEntry {
+    let mut entry = AuditEntry::new(
+        records.store().now(),
+        None,
+        options.principal.as_str(),
+        AuditAction::Migration(event),
+        outcome,
+    )
+    .with_request_id(format!("masked-copy:to-{target_backend}"));
+    entry.reason = reason.map(str::to_owned);
+    entry
 }
 
 async fn run(
