@@ -33,7 +33,7 @@
 //! # Ok(()) }
 //! ```
 
-mod sql;
+pub(crate) mod sql;
 
 use datavern_core::access::{ConsentState, Principal};
 use datavern_core::catalog::{Kommunenummer, PurposeId};

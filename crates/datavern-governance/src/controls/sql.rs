@@ -512,3 +512,59 @@ pub(super) async fn objections(
         })
         .collect()
 }
+
+/// A consent in force, as a masked copy carries it over: subject, purpose, the notice
+/// version granted, the channel and when.
+pub(crate) type GrantedConsent = (Uuid, PurposeId, NoticeVersion, ConsentChannel, At);
+
+/// The consents granted and in force of `subjects` in `tenant` (one statement).
+pub(crate) async fn granted_consents(
+    conn: &mut Conn<'_>,
+    tenant: Kommunenummer,
+    subjects: &[Uuid],
+) -> Result<Vec<GrantedConsent>> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let state = |name: &str| (col("dv_consent_state"), col(name));
+    let event = |name: &str| (col("dv_consent_events"), col(name));
+    let rows: Vec<(Uuid, Text, Option<Text>, Text, At)> = conn
+        .fetch_all(
+            &Query::select()
+                .column(state("subject_id"))
+                .column(state("purpose"))
+                .column(event("notice_version"))
+                .column(event("channel"))
+                .column(event("occurred_at"))
+                .from(col("dv_consent_state"))
+                .inner_join(
+                    col("dv_consent_events"),
+                    Expr::col(event("id")).equals(state("event_id")),
+                )
+                .and_where(Expr::col(state("tenant")).eq(tenant.as_str()))
+                .and_where(Expr::col(state("state")).eq(GRANTED))
+                .and_where(Expr::col(state("subject_id")).is_in(subjects.iter().copied()))
+                .order_by(state("subject_id"), Order::Asc)
+                .order_by(state("purpose"), Order::Asc)
+                .to_owned(),
+        )
+        .await?;
+    rows.into_iter()
+        .map(|(subject, purpose, notice, channel, at)| {
+            Ok((
+                subject,
+                PurposeId::parse(&purpose.0).map_err(|_| corrupt("purpose"))?,
+                notice
+                    .map(|v| NoticeVersion::parse(&v.0))
+                    .transpose()
+                    .map_err(|_| corrupt("notice_version"))?
+                    .ok_or_else(|| corrupt("notice_version"))?,
+                channel
+                    .0
+                    .parse::<ConsentChannel>()
+                    .map_err(|_| corrupt("channel"))?,
+                at,
+            ))
+        })
+        .collect()
+}

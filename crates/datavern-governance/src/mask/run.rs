@@ -5,21 +5,24 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use datavern_core::access::{Grant, PrincipalId};
+use datavern_core::access::{Grant, Principal, PrincipalId};
 use datavern_core::catalog::{Attribution, Catalog, Collection, DataSubjects, Kommunenummer};
+use datavern_core::consent::{ConsentAction, ConsentEvent};
 use datavern_core::record::{self, FieldValue, Mode};
 use datavern_core::residency::Location;
 use datavern_sql::{Tx, TxMode};
 use datavern_store::audit::{AuditAction, AuditOutcome, MigrationEvent};
 use datavern_store::records::MAX_BATCH;
 use datavern_store::records::raw::RawRow;
-use datavern_store::{AuditEntry, Records, RequestMeta, StoreError};
+use datavern_store::{AuditEntry, Records, RequestMeta, StoreError, SubjectId};
+use jiff::ToSpan as _;
 use sea_query::Expr;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::synth::{Masker, SynthError};
+use crate::controls::Controls;
 use crate::rights::value::to_json;
 
 /// Records per page read and per create transaction.
@@ -70,6 +73,9 @@ pub struct MaskReport {
     pub collections: Vec<MaskedCollection>,
     /// Records written in all.
     pub records: u64,
+    /// Consents in force carried over to the persons of the copy (as grants recorded by
+    /// the copy's principal, at the person's shifted time).
+    pub consents: u64,
     /// Seconds the copy took.
     pub seconds: f64,
 }
@@ -128,9 +134,30 @@ pub enum MaskError {
     /// A synthetic value could not be made.
     #[error(transparent)]
     Synth(#[from] SynthError),
+    /// A consent of the source could not be carried over (named by purpose, never by
+    /// subject).
+    #[error("a consent to `{purpose}` could not be carried over: {reason}")]
+    Consent {
+        /// The purpose.
+        purpose: String,
+        /// Why, in words without personal data.
+        reason: String,
+    },
     /// A database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<crate::Error> for MaskError {
+    fn from(err: crate::Error) -> Self {
+        match err {
+            crate::Error::Store(err) => MaskError::Store(err),
+            other => MaskError::Consent {
+                purpose: String::new(),
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 impl From<datavern_sql::SqlError> for MaskError {
@@ -296,7 +323,9 @@ async fn run(
     order.sort_by_key(|c| matches!(c.subjects(), DataSubjects::References(_)));
     let mut ids: HashMap<Uuid, Uuid> = HashMap::new();
     let mut collections = Vec::new();
+    let mut consents = 0;
     let meta = RequestMeta::new().with_request_id("masked-copy");
+    let controls = Controls::new(target.clone());
     for collection in order {
         let name = collection.name().as_str();
         let mut written = 0;
@@ -321,7 +350,20 @@ async fn run(
                 }
                 let views = target.create_many(&grant, records, &meta).await?;
                 if matches!(collection.subjects(), DataSubjects::Record) {
-                    ids.extend(rows.iter().zip(&views).map(|(row, view)| (row.id, view.id)));
+                    let pairs: Vec<(Uuid, Uuid)> = rows
+                        .iter()
+                        .zip(&views)
+                        .map(|(row, view)| (row.id, view.id))
+                        .collect();
+                    let carried = Carried {
+                        source,
+                        target: &controls,
+                        masker: &masker,
+                        options,
+                        meta: &meta,
+                    };
+                    consents += carried.consents(tenant, &pairs).await?;
+                    ids.extend(pairs);
                 }
                 written += views.len() as u64;
                 progress(Progress {
@@ -347,9 +389,80 @@ async fn run(
         target_backend: target.store().data().backend().to_string(),
         location: options.location.to_string(),
         records: collections.iter().map(|c| c.records).sum(),
+        consents,
         collections,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What carries the consents of the source's persons over to the copy.
+struct Carried<'a> {
+    source: &'a Records,
+    target: &'a Controls,
+    masker: &'a Masker,
+    options: &'a MaskOptions,
+    meta: &'a RequestMeta,
+}
+
+impl Carried<'_> {
+    /// Records in the copy each consent in force of the persons `pairs` (source id, copy
+    /// id) of `tenant`: a grant of the same purpose and notice version through the same
+    /// channel, at the person's shifted time, by the copy's principal. Without consents, a
+    /// test environment could not read its consent-based collections.
+    async fn consents(
+        &self,
+        tenant: Kommunenummer,
+        pairs: &[(Uuid, Uuid)],
+    ) -> Result<u64, MaskError> {
+        let old: Vec<Uuid> = pairs.iter().map(|(old, _)| *old).collect();
+        let mut tx = Tx::begin(self.source.store().data(), tenant, TxMode::Read).await?;
+        let granted = crate::controls::sql::granted_consents(&mut tx.conn(), tenant, &old).await?;
+        tx.commit().await?;
+        if granted.is_empty() {
+            return Ok(0);
+        }
+        let catalog = self.target.records().catalog();
+        let principal = Principal::new(
+            self.options.principal.clone(),
+            tenant,
+            catalog.deployment().accreditation(),
+        )
+        .with_purposes(catalog.purposes().iter().map(|p| p.id().clone()))
+        .with_roles(
+            catalog
+                .purposes()
+                .iter()
+                .filter_map(|p| p.consent_recorder_role().cloned()),
+        );
+        let new: HashMap<Uuid, Uuid> = pairs.iter().copied().collect();
+        let mut carried = 0;
+        for (subject, purpose, notice, channel, at) in granted {
+            let refused = |reason: String| MaskError::Consent {
+                purpose: purpose.to_string(),
+                reason,
+            };
+            let Some(copy) = new.get(&subject) else {
+                continue;
+            };
+            let at = at.to_timestamp().map_err(|err| refused(err.to_string()))?;
+            let days = self.masker.shift(Some(subject));
+            let at = at.checked_add((days * 24).hours()).unwrap_or(at);
+            let event = ConsentEvent::new(
+                purpose.clone(),
+                ConsentAction::Grant,
+                Some(notice),
+                channel,
+                at,
+                self.options.principal.as_str(),
+            )
+            .map_err(|err| refused(err.to_string()))?;
+            self.target
+                .record_consent(&principal, SubjectId::from_uuid(*copy), &event, self.meta)
+                .await?;
+            carried += 1;
+        }
+        Ok(carried)
+    }
 }
 
 /// The refusals before anything is read: residency, the target's catalog, an empty target.

@@ -5,10 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use datavern_core::access::{Operation, PrincipalId};
+use datavern_core::access::{self, AccessRequest, ConsentState, Operation, PrincipalId};
+use datavern_core::catalog::PurposeId;
+use datavern_core::consent::{ConsentAction, ConsentChannel, ConsentEvent, NoticeVersion};
 use datavern_core::demo;
 use datavern_core::id::{FnrVariant, Fodselsnummer};
-use datavern_core::record::FieldValue;
+use datavern_core::record::{FieldValue, Mode};
 use datavern_core::residency::Location;
 use datavern_governance::mask::{MaskError, MaskOptions, MaskReport, mark_masked, masked_copy};
 use datavern_sql::{Tx, TxMode};
@@ -97,6 +99,41 @@ async fn seed(source: &Env) -> (Secrets, Vec<(Uuid, demo::Person)>) {
             .create("saker", "helse_omsorg", "4601", Value::Object(body))
             .await;
     }
+    // A newsletter subscriber with consent: the copy carries the consent over.
+    let subscriber = json!({"epost": "abonnent.bratland@example.no", "navn": "Torvald Bratland"});
+    secrets
+        .identifiers
+        .push("abonnent.bratland@example.no".to_owned());
+    secrets
+        .names
+        .extend(["Torvald".to_owned(), "Bratland".to_owned()]);
+    let grant = access::decide(
+        &source.catalog,
+        &source.principal("4601"),
+        &AccessRequest::create("nyhetsbrev", tenant("4601"))
+            .with_purpose(Some("nyhetsbrev"))
+            .with_consent(ConsentState::Deferred),
+    )
+    .unwrap();
+    let consent = ConsentEvent::new(
+        PurposeId::parse("nyhetsbrev").unwrap(),
+        ConsentAction::Grant,
+        Some(NoticeVersion::parse("2026-01").unwrap()),
+        ConsentChannel::Web,
+        "2026-03-01T10:00:00Z".parse().unwrap(),
+        "minside",
+    )
+    .unwrap();
+    source
+        .records
+        .create_with_consent(
+            &grant,
+            source.body("nyhetsbrev", subscriber, Mode::Create),
+            &consent,
+            &meta(),
+        )
+        .await
+        .unwrap();
     (secrets, people)
 }
 
@@ -184,12 +221,14 @@ async fn a_masked_copy_holds_no_identifier_or_name_of_the_source(backend: Backen
     assert_eq!(counts["innbyggere"], 16);
     assert_eq!(counts["barnehagesoknader"], 4);
     assert_eq!(counts["saker"], 12);
-    assert_eq!(report.records, 32);
+    assert_eq!(counts["nyhetsbrev"], 1);
+    assert_eq!(report.records, 33);
+    assert_eq!(report.consents, 1);
 
     // The scan: every value of every record of the copy, decrypted, and everything the
     // target's databases hold as text besides (audit log, outbox, catalog versions).
     let copied = everything(&target.records).await;
-    assert_eq!(copied.len(), 32);
+    assert_eq!(copied.len(), 33);
     let mut haystack: Vec<String> = copied
         .values()
         .flat_map(|fields| fields.values().map(text))
@@ -297,6 +336,29 @@ async fn a_masked_copy_holds_no_identifier_or_name_of_the_source(backend: Backen
     closed_copy.sort();
     assert_eq!(closed_source, closed_copy);
 
+    // The subscriber's consent is in force in the copy, for the copy's subscriber, granted
+    // at a shifted time: the copy reads its consent-based collection as the source does.
+    let (subscriber, _) = copied.iter().find(|(k, _)| k.0 == "nyhetsbrev").unwrap();
+    let consented = strings(
+        target.data(),
+        "SELECT purpose FROM dv_consent_state WHERE state = 'granted'",
+    )
+    .await;
+    assert_eq!(consented, ["nyhetsbrev"]);
+    let read_grant = access::decide(
+        &target.catalog,
+        &target.principal("4601"),
+        &AccessRequest::read("nyhetsbrev", tenant("4601"))
+            .with_purpose(Some("nyhetsbrev"))
+            .with_consent(ConsentState::Deferred),
+    )
+    .unwrap();
+    target
+        .records
+        .get(&read_grant, subscriber.2, &meta())
+        .await
+        .unwrap();
+
     // Lookups work on the copy: by the masked fødselsnummer, through the new blind index.
     let (bergen, first) = residents.iter().find(|(key, _)| key.1 == "4601").unwrap();
     let masked_fnr = text(&first["fodselsnummer"]);
@@ -344,7 +406,7 @@ async fn a_masked_copy_holds_no_identifier_or_name_of_the_source(backend: Backen
             "SELECT COUNT(*) FROM dv_audit WHERE action = 'create'"
         )
         .await,
-        32
+        33
     );
 }
 
