@@ -281,42 +281,7 @@ async fn run(
         .collect();
 
     let mut masker = Masker::new()?;
-    for collection in catalog.collections() {
-        let name = collection.name().as_str();
-        let learned: Vec<usize> = collection
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| Masker::masks(f))
-            .map(|(i, _)| i)
-            .collect();
-        if learned.is_empty() {
-            continue;
-        }
-        let mut done = 0;
-        for &tenant in &tenants {
-            let mut after = None;
-            while let Some(rows) = page(source, tenant, name, after, batch).await? {
-                after = rows.last().map(|r| r.id);
-                for row in &rows {
-                    for (field, value) in source
-                        .decrypt(tenant, name, row, |p| learned.contains(&p))
-                        .await?
-                    {
-                        if let Some(field) = collection.field(&field) {
-                            masker.learn(name, field, &value);
-                        }
-                    }
-                }
-                done += rows.len() as u64;
-                progress(Progress {
-                    phase: Phase::Learn,
-                    collection: name,
-                    done,
-                });
-            }
-        }
-    }
+    learn(source, &tenants, batch, &mut masker, progress).await?;
 
     // Persons first: the records that refer to them need their new ids.
     let mut order: Vec<&Collection> = catalog.collections().iter().collect();
@@ -393,6 +358,55 @@ async fn run(
         collections,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The first pass: every personal value of the source shown to `masker`, so that no
+/// replacement equals one, and the choice fields' values known.
+async fn learn(
+    source: &Records,
+    tenants: &[Kommunenummer],
+    batch: u64,
+    masker: &mut Masker,
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
+) -> Result<(), MaskError> {
+    for collection in source.catalog().collections() {
+        let name = collection.name().as_str();
+        let learned: Vec<usize> = collection
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| Masker::masks(f))
+            .map(|(i, _)| i)
+            .collect();
+        if learned.is_empty() {
+            continue;
+        }
+        let mut done = 0;
+        for &tenant in tenants {
+            let mut after = None;
+            while let Some(rows) = page(source, tenant, name, after, batch).await? {
+                after = rows.last().map(|r| r.id);
+                for row in &rows {
+                    for (field, value) in source
+                        .decrypt(tenant, name, row, |p| learned.contains(&p))
+                        .await?
+                    {
+                        if let Some(field) = collection.field(&field) {
+                            masker.learn(name, field, &value);
+                        }
+                    }
+                }
+                done += rows.len() as u64;
+                progress(Progress {
+                    phase: Phase::Learn,
+                    collection: name,
+                    done,
+                });
+            }
+        }
+    }
+
+    Ok(())
 }
 
 /// What carries the consents of the source's persons over to the copy.
