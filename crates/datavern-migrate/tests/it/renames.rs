@@ -91,11 +91,10 @@ async fn plan_shows_a_rename_not_a_removal_and_an_addition(backend: Backend) {
         ]
     );
     assert!(
-        plan.changes.iter().all(|c| matches!(
-            c.kind,
-            ChangeKind::FieldRenamed { .. } | ChangeKind::Governance { .. }
-        )),
-        "no field added or removed: {:?}",
+        plan.changes
+            .iter()
+            .all(|c| matches!(c.kind, ChangeKind::FieldRenamed { .. })),
+        "no field added or removed, no governance changed: {:?}",
         plan.changes
     );
     let epost = plan
@@ -117,6 +116,31 @@ async fn plan_shows_a_rename_not_a_removal_and_an_addition(backend: Backend) {
             "{dialect}"
         );
     }
+}
+
+#[on_every_backend]
+async fn governance_of_a_renamed_field_is_compared_across_the_rename(backend: Backend) {
+    let env = Env::kommune(backend).await;
+    let (from, to) = RENAME_POSTNUMMER;
+    let narrowed = format!("{to}        purposes: [innbyggerregister]\n");
+    let plan = migrator(&env)
+        .plan(&edited(&[(from, &narrowed)]))
+        .await
+        .expect("plan");
+    let details: Vec<&String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Governance { details } => Some(details),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert!(
+        details[0].starts_with("fields.postnr.purposes: "),
+        "{details:?}"
+    );
 }
 
 #[on_every_backend]
