@@ -5,8 +5,9 @@
 use datavern_migrate::{ChangeClass, ChangeKind, Refusal};
 use datavern_sql::Backend;
 use datavern_store::RecordView;
+use datavern_store::audit::AuditFilter;
 use datavern_testkit::Env;
-use datavern_testkit::fixtures::resident;
+use datavern_testkit::fixtures::{resident, tenant};
 use datavern_testkit::sql::scalar;
 use serde_json::json;
 use uuid::Uuid;
@@ -255,6 +256,19 @@ async fn rename_carries_every_value_to_the_new_name(backend: Backend) {
         .await
         .expect("write under the old name");
     assert_eq!(text(&updated, "postnr").as_deref(), Some("5020"));
+    // The audit log names the field by its new name.
+    let entries = env
+        .store
+        .audit()
+        .query(AuditFilter::new(tenant("4601")).record(ids[2]).limit(1000))
+        .await
+        .expect("audit entries");
+    let last = entries
+        .items
+        .iter()
+        .max_by_key(|r| r.id)
+        .expect("the update's entry");
+    assert_eq!(last.entry.fields, ["postnr"], "{:?}", last.entry);
 
     let columns = columns(&env).await;
     for gone in ["postnummer", "epost", "dv_bidx_epost"] {
