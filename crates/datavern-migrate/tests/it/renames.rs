@@ -333,6 +333,30 @@ async fn abort_of_a_rename_leaves_the_catalog_in_force_and_its_data(backend: Bac
 }
 
 #[on_every_backend]
+async fn renamed_field_may_become_searchable(backend: Backend) {
+    let mut env = Env::kommune(backend).await;
+    let id = env.create_resident(1).await.id;
+    let new = edited(&[(
+        "      - name: telefon\n        type: string\n        category: user.contact.phone\n        identifier: phone\n        encrypted: true\n",
+        "      - name: mobil\n        renamed_from: telefon\n        type: string\n        category: user.contact.phone\n        identifier: phone\n        encrypted: true\n        searchable: true\n",
+    )]);
+    let migrator = migrator(&env);
+    let applied = migrator.apply(&new, None).await.expect("apply");
+    assert_eq!(applied.backfilled.len(), 2, "{:?}", applied.backfilled);
+    migrator.complete().await.expect("complete");
+    serve(&mut env, new).await;
+    let found = env
+        .lookup("innbyggere", PURPOSE, "telefon", "+47 912 34 567")
+        .await;
+    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
+    let columns = columns(&env).await;
+    assert!(
+        columns.iter().any(|c| c == "dv_bidx_mobil") && !columns.iter().any(|c| c == "telefon"),
+        "{columns:?}"
+    );
+}
+
+#[on_every_backend]
 async fn rename_with_a_type_change_is_refused(backend: Backend) {
     let env = Env::kommune(backend).await;
     env.create_resident(1).await;
