@@ -99,17 +99,19 @@ impl Filler<'_> {
                 format!("collection \"{collection}\" is not in the catalog in force"),
             )
         })?;
+        // The value is read (and opened) as the catalog in force stores it: under the old
+        // name of a renamed field.
         let position = table
             .fields
             .iter()
-            .position(|f| f.name == self.backfill.field)
+            .position(|f| f.name == self.backfill.source)
             .ok_or_else(|| {
                 MigrateError::refused(
                     Refusal::WrongState,
                     format!(
                         "field \"{}\" is not in collection \"{collection}\" of the catalog in \
                          force",
-                        self.backfill.field
+                        self.backfill.source
                     ),
                 )
             })?;

@@ -522,6 +522,7 @@ impl Migrator {
                 .filter_map(|c| match &c.kind {
                     ChangeKind::FieldReshaped { field, .. }
                     | ChangeKind::FieldSearchable { field }
+                    | ChangeKind::FieldRenamed { field, .. }
                         if *field == backfill.field =>
                     {
                         c.rows
@@ -723,7 +724,9 @@ impl Migrator {
             .filter(|c| {
                 matches!(
                     c.kind,
-                    ChangeKind::FieldRemoved { .. } | ChangeKind::FieldReshaped { .. }
+                    ChangeKind::FieldRemoved { .. }
+                        | ChangeKind::FieldReshaped { .. }
+                        | ChangeKind::FieldRenamed { .. }
                 )
             })
             .map(|c| c.table.as_str())

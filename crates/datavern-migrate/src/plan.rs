@@ -93,6 +93,19 @@ pub enum ChangeKind {
         /// The shape wanted.
         to: Shape,
     },
+    /// A field is renamed (`renamed_from`): the new field's column (and blind index) is
+    /// filled from the old field's values, sealed and indexed again under the new name; the
+    /// old column is dropped at `complete`.
+    FieldRenamed {
+        /// The field's new name.
+        field: String,
+        /// Its name in the catalog in force.
+        from: String,
+        /// Its stored shape (the same under both names).
+        shape: Shape,
+        /// Whether the renamed field is searchable (its blind index is built too).
+        searchable: bool,
+    },
     /// A field becomes searchable: its blind index is built from the stored values.
     FieldSearchable {
         /// The field.
@@ -222,9 +235,10 @@ pub struct Backfill {
     pub collection: String,
     /// Its table.
     pub table: String,
-    /// The field whose stored values it reads.
+    /// The field it fills, as the new catalog names it.
     pub field: String,
-    /// The column it reads (the field's current column).
+    /// The field whose stored values it reads, as the catalog in force names it (its
+    /// column): the same field, or the old name of a renamed one.
     pub source: String,
     /// The column it writes.
     pub target: String,
@@ -264,26 +278,56 @@ impl Plan {
     pub fn backfills(&self) -> Vec<Backfill> {
         let mut backfills = Vec::new();
         for change in &self.changes {
-            let (field, target, kind) = match &change.kind {
-                ChangeKind::FieldReshaped { field, to, .. } => (
+            // (field, source, target, kind) of each backfill of the change.
+            let fills = match &change.kind {
+                ChangeKind::FieldReshaped { field, to, .. } => vec![(
+                    field,
                     field,
                     next_column(field),
                     BackfillKind::Reshape { to: to.clone() },
-                ),
-                ChangeKind::FieldSearchable { field } => {
-                    (field, blind_index_column(field), BackfillKind::BlindIndex)
+                )],
+                ChangeKind::FieldSearchable { field } => vec![(
+                    field,
+                    field,
+                    blind_index_column(field),
+                    BackfillKind::BlindIndex,
+                )],
+                // The new name's own column is the target: nothing is swapped at complete.
+                ChangeKind::FieldRenamed {
+                    field,
+                    from,
+                    shape,
+                    searchable,
+                } => {
+                    let mut fills = vec![(
+                        field,
+                        from,
+                        field.clone(),
+                        BackfillKind::Reshape { to: shape.clone() },
+                    )];
+                    if *searchable {
+                        fills.push((
+                            field,
+                            from,
+                            blind_index_column(field),
+                            BackfillKind::BlindIndex,
+                        ));
+                    }
+                    fills
                 }
                 _ => continue,
             };
-            backfills.push(Backfill {
-                step: i32::try_from(backfills.len()).unwrap_or(i32::MAX),
-                collection: change.collection.clone(),
-                table: change.table.clone(),
-                field: field.clone(),
-                source: field.clone(),
-                target,
-                kind,
-            });
+            for (field, source, target, kind) in fills {
+                backfills.push(Backfill {
+                    step: i32::try_from(backfills.len()).unwrap_or(i32::MAX),
+                    collection: change.collection.clone(),
+                    table: change.table.clone(),
+                    field: field.clone(),
+                    source: source.clone(),
+                    target,
+                    kind,
+                });
+            }
         }
         backfills
     }
@@ -316,6 +360,14 @@ impl Plan {
                 ChangeKind::FieldSearchable { field } => {
                     columns.push((change.table.clone(), blind_index_column(field)));
                 }
+                ChangeKind::FieldRenamed {
+                    field, searchable, ..
+                } => {
+                    columns.push((change.table.clone(), field.clone()));
+                    if *searchable {
+                        columns.push((change.table.clone(), blind_index_column(field)));
+                    }
+                }
                 _ => {}
             }
         }
@@ -340,7 +392,8 @@ pub(crate) fn counted(change: &Change) -> Option<(String, Option<String>)> {
     match &change.kind {
         ChangeKind::FieldReshaped { field, .. }
         | ChangeKind::FieldSearchable { field }
-        | ChangeKind::FieldRemoved { field, .. } => {
+        | ChangeKind::FieldRemoved { field, .. }
+        | ChangeKind::FieldRenamed { from: field, .. } => {
             Some((change.table.clone(), Some(field.clone())))
         }
         ChangeKind::CollectionRemoved => Some((change.table.clone(), None)),
@@ -505,8 +558,23 @@ fn collection_changes(old: &Collection, new: &Collection) -> Result<Vec<Change>>
         rows: None,
     };
     let mut changes = Vec::new();
+    // Each field of the new catalog renamed from one the catalog in force has (new, old).
+    // A `renamed_from` naming a field the catalog in force no longer has is a rename done
+    // already: no change.
+    let renames: Vec<(&str, &str)> = new
+        .fields()
+        .iter()
+        .filter_map(|f| Some((f.name().as_str(), f.renamed_from()?.as_str())))
+        .filter(|(field, from)| {
+            field_columns(&before, field).is_none() && field_columns(&before, from).is_some()
+        })
+        .collect();
 
-    let details = governance_details(&collection_json(old), &collection_json(new), "");
+    let details = governance_details(
+        &collection_json(old, &renames),
+        &collection_json(new, &[]),
+        "",
+    );
     if !details.is_empty() {
         changes.push(governance(&name, &table, details));
     }
@@ -529,6 +597,14 @@ fn collection_changes(old: &Collection, new: &Collection) -> Result<Vec<Change>>
         let Some(now) = field_columns(&after, field) else {
             continue;
         };
+        if let Some((_, from)) = renames.iter().find(|(f, _)| *f == field) {
+            let Some(was) = field_columns(&before, from) else {
+                continue;
+            };
+            let (kind, class, summary, ddl) = renamed(&table, field, from, &was, &now)?;
+            changes.push(change(kind, class, summary, ddl));
+            continue;
+        }
         let Some(was) = field_columns(&before, field) else {
             let ddl = per_dialect(|backend| field_added(&table, &now, backend))?;
             changes.push(change(
@@ -631,7 +707,8 @@ fn collection_changes(old: &Collection, new: &Collection) -> Result<Vec<Change>>
         }
     }
     for field in field_names(&before) {
-        if field_columns(&after, field).is_some() {
+        if field_columns(&after, field).is_some() || renames.iter().any(|(_, from)| *from == field)
+        {
             continue;
         }
         let Some(was) = field_columns(&before, field) else {
@@ -657,6 +734,69 @@ fn collection_changes(old: &Collection, new: &Collection) -> Result<Vec<Change>>
         ));
     }
     Ok(changes)
+}
+
+/// The change of a field renamed from `from`: its values carried over to the new name, or
+/// unsupported when its type or encryption changes as well.
+fn renamed(
+    table: &str,
+    field: &str,
+    from: &str,
+    was: &FieldColumns<'_>,
+    now: &FieldColumns<'_>,
+) -> Result<(ChangeKind, ChangeClass, String, BTreeMap<String, Phases>)> {
+    if was.field_type != now.field_type || was.encrypted != now.encrypted {
+        return Ok((
+            ChangeKind::Unsupported {
+                reason: format!(
+                    "field \"{from}\" is renamed \"{field}\" and changes its type or \
+                     encryption in the same migration: rename it first (keeping its type and \
+                     encryption), complete that migration, then change it"
+                ),
+            },
+            ChangeClass::Unsupported,
+            format!("field \"{from}\" is renamed \"{field}\" and changes its shape"),
+            BTreeMap::new(),
+        ));
+    }
+    let ddl = per_dialect(|backend| {
+        field_renamed(
+            table,
+            (from, was.index.is_some()),
+            (now.column, now.index),
+            backend,
+        )
+    })?;
+    let summary = if now.encrypted {
+        format!(
+            "field \"{from}\" is renamed \"{field}\": each stored value is sealed again under \
+             the new name{}; \"{from}\" is dropped at complete",
+            if now.index.is_some() {
+                " and its blind index computed with the new name's key"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!(
+            "field \"{from}\" is renamed \"{field}\": each stored value is copied to the new \
+             name; \"{from}\" is dropped at complete"
+        )
+    };
+    Ok((
+        ChangeKind::FieldRenamed {
+            field: field.to_owned(),
+            from: from.to_owned(),
+            shape: Shape {
+                field_type: now.field_type.to_owned(),
+                encrypted: now.encrypted,
+            },
+            searchable: now.index.is_some(),
+        },
+        ChangeClass::ExpandContract,
+        summary,
+        ddl,
+    ))
 }
 
 fn reshape_words(field: &str, from: &Shape, to: &Shape) -> String {
@@ -781,6 +921,40 @@ fn field_reshaped(table: &str, field: &str, now: &Column, backend: Backend) -> R
     Ok(phases)
 }
 
+/// A rename: the new name's column (and blind index) added beside the old one and kept in
+/// step with it by sync triggers from the old column; the old column (and its blind index)
+/// dropped at complete, the new ones at abort.
+fn field_renamed(
+    table: &str,
+    (from, from_searchable): (&str, bool),
+    (column, index): (&Column, Option<&Column>),
+    backend: Backend,
+) -> Result<Phases> {
+    let mut phases = Phases::default();
+    phases.expand.push(add_column(table, column, backend)?);
+    phases
+        .expand
+        .extend(sync(table, from, &column.name, backend));
+    phases.unhook.extend(unsync(table, &column.name, backend));
+    if let Some(index) = index {
+        phases.expand.push(add_column(table, index, backend)?);
+        phases
+            .expand
+            .push(create_index(table, &index.name, backend));
+        phases
+            .expand
+            .extend(sync(table, from, &index.name, backend));
+        phases.unhook.extend(unsync(table, &index.name, backend));
+        phases.abort.push(drop_index(table, &index.name, backend));
+        phases.abort.push(drop_column(table, &index.name, backend)?);
+    }
+    phases
+        .abort
+        .push(drop_column(table, &column.name, backend)?);
+    phases.contract = field_removed(table, from, from_searchable, backend)?.contract;
+    Ok(phases)
+}
+
 fn field_searchable(table: &str, field: &str, index: &Column, backend: Backend) -> Result<Phases> {
     let mut phases = Phases::default();
     phases.expand.push(add_column(table, index, backend)?);
@@ -831,8 +1005,10 @@ fn deployment_json(catalog: &Catalog) -> Value {
 }
 
 /// A collection's governance as JSON, to compare: everything but what its layout already
-/// compares (field types, encryption, search).
-fn collection_json(collection: &Collection) -> Value {
+/// compares (field types, encryption, search). Fields are keyed by name, a renamed field
+/// (`renames`: new, old) by its new name, so that its governance is compared across the
+/// rename.
+fn collection_json(collection: &Collection, renames: &[(&str, &str)]) -> Value {
     let summary = collection.summary();
     let mut value = serde_json::to_value(&summary).unwrap_or(Value::Null);
     if let Some(fields) = value.get_mut("fields").and_then(Value::as_array_mut) {
@@ -849,7 +1025,19 @@ fn collection_json(collection: &Collection) -> Value {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|f| Some((f.get("name")?.as_str()?.to_owned(), f.clone())))
+            .filter_map(|f| {
+                let name = f.get("name")?.as_str()?;
+                let name = renames
+                    .iter()
+                    .find(|(_, old)| *old == name)
+                    .map_or(name, |(new, _)| new);
+                let mut f = f.clone();
+                if let Some(f) = f.as_object_mut() {
+                    // The key names the field; a rename is its own change.
+                    f.remove("name");
+                }
+                Some((name.to_owned(), f))
+            })
             .collect();
         value["fields"] = Value::Object(keyed);
     }

@@ -185,7 +185,8 @@ impl Env {
             .await
     }
 
-    /// Looks up the records of `collection` in 4601 whose `field` is `input`.
+    /// Looks up the records of `collection` in 4601 whose `field` is `input` (the old name
+    /// of a renamed field too, as the API accepts it).
     pub async fn lookup(
         &self,
         collection: &str,
@@ -194,6 +195,7 @@ impl Env {
         input: &str,
     ) -> Vec<RecordView> {
         let grant = self.grant_lookup(Operation::Lookup, collection, purpose, "4601", field);
+        let field = grant.lookup_field().map_or(field, |f| f.as_str());
         let normalized =
             record::normalize_lookup(self.catalog.collection(collection).unwrap(), field, input)
                 .unwrap();

@@ -187,7 +187,9 @@ fn lookup_field(
     principal: &Principal,
     name: &str,
 ) -> Result<FieldName, Denial> {
-    let Some(field) = collection.field(name) else {
+    // A renamed field is looked up by its old name as well while the catalog declares the
+    // rename; the grant names the field by its new name.
+    let Some(field) = collection.resolve_field(name) else {
         return Err(Denial::FieldUnknown {
             collection: collection.name().clone(),
             field: FieldName::parse(name).ok(),

@@ -97,11 +97,13 @@ pub enum ErrorCode {
     PublicAccess,
     /// Consent rules (`consent:`) that cannot apply to the purpose.
     Consent,
+    /// A `renamed_from` that names the field itself or another field of the collection.
+    RenamedFrom,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::Syntax,
         ErrorCode::Empty,
         ErrorCode::WrongType,
@@ -133,6 +135,7 @@ impl ErrorCode {
         ErrorCode::Archive,
         ErrorCode::PublicAccess,
         ErrorCode::Consent,
+        ErrorCode::RenamedFrom,
     ];
 
     /// The stable snake_case code.
@@ -169,6 +172,7 @@ impl ErrorCode {
             ErrorCode::Archive => "archive",
             ErrorCode::PublicAccess => "public_access",
             ErrorCode::Consent => "consent",
+            ErrorCode::RenamedFrom => "renamed_from",
         }
     }
 }

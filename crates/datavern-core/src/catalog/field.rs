@@ -35,6 +35,7 @@ pub struct Field {
     pub(super) attribution: Attribution,
     pub(super) public_access: Option<PublicAccessExemption>,
     pub(super) source: Option<String>,
+    pub(super) renamed_from: Option<FieldName>,
 }
 
 /// The blind-index length of a searchable field that declares none, in bytes (24 bits):
@@ -215,6 +216,13 @@ impl Field {
     /// Where the value comes from, if different from the collection's source.
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
+    }
+
+    /// The name the field had in the previous catalog version (`renamed_from`), if it was
+    /// renamed: a catalog migration carries the old field's values over to this one, and
+    /// while this catalog is in force the records API accepts the old name as an alias.
+    pub fn renamed_from(&self) -> Option<&FieldName> {
+        self.renamed_from.as_ref()
     }
 
     /// Whether the field holds national ids (identifier `fnr`/`duf` or a national-id category).

@@ -481,6 +481,17 @@ impl Collection {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The field `name` stands for in the records API: the field of that name, else the
+    /// field renamed from it (`renamed_from`), whose old name is served as an alias while
+    /// the catalog declares the rename.
+    pub fn resolve_field(&self, name: &str) -> Option<&Field> {
+        self.field(name).or_else(|| {
+            self.fields
+                .iter()
+                .find(|f| f.renamed_from.as_ref().is_some_and(|old| old == name))
+        })
+    }
+
     /// The fields stored encrypted.
     pub fn encrypted_fields(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.encryption.encrypted)

@@ -68,6 +68,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "subject",
     "unntatt_offentlighet",
     "source",
+    "renamed_from",
 ];
 
 pub(crate) struct RawCatalog {
@@ -204,6 +205,8 @@ pub(crate) struct RawField {
     pub(crate) subject: Slot<String>,
     pub(crate) unntatt_offentlighet: Slot<RawExemption>,
     pub(crate) source: Slot<String>,
+    /// The field's name in the previous catalog version.
+    pub(crate) renamed_from: Slot<String>,
 }
 
 /// Reads the document. `None` when the root is not a mapping (reported).
@@ -399,6 +402,7 @@ fn read_field(problems: &mut Problems, value: &Value, path: Path) -> Option<RawF
         subject: obj.string(problems, "subject"),
         unntatt_offentlighet: obj.nested(problems, "unntatt_offentlighet", read_exemption),
         source: obj.string(problems, "source"),
+        renamed_from: obj.string(problems, "renamed_from"),
         path,
     })
 }

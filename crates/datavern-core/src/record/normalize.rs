@@ -20,7 +20,7 @@ pub fn normalize_lookup(
     field: &str,
     value: &str,
 ) -> Result<String, Problem> {
-    let Some(field) = collection.field(field) else {
+    let Some(field) = collection.resolve_field(field) else {
         // The name is the caller's input: not repeated.
         return Err(Problem::at_body(
             ProblemCode::UnknownField,

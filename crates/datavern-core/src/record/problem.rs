@@ -53,11 +53,14 @@ pub enum ProblemCode {
     /// `not_searchable_by_value`: a lookup on a field whose values cannot be matched exactly
     /// (`json`).
     NotSearchableByValue,
+    /// `renamed_field`: the body gives a renamed field under both its new name and its old
+    /// one (`renamed_from`, served as an alias while the catalog declares the rename).
+    RenamedField,
 }
 
 impl ProblemCode {
     /// Every code.
-    pub const ALL: [ProblemCode; 12] = [
+    pub const ALL: [ProblemCode; 13] = [
         ProblemCode::UnknownField,
         ProblemCode::ReservedField,
         ProblemCode::WrongType,
@@ -70,6 +73,7 @@ impl ProblemCode {
         ProblemCode::InvalidDecimal,
         ProblemCode::OutOfRange,
         ProblemCode::NotSearchableByValue,
+        ProblemCode::RenamedField,
     ];
 
     /// The stable machine code, e.g. `invalid_identifier`.
@@ -87,6 +91,7 @@ impl ProblemCode {
             ProblemCode::InvalidDecimal => "invalid_decimal",
             ProblemCode::OutOfRange => "out_of_range",
             ProblemCode::NotSearchableByValue => "not_searchable_by_value",
+            ProblemCode::RenamedField => "renamed_field",
         }
     }
 }

@@ -27,8 +27,11 @@ pub const RESERVED_INPUT_PREFIX: &str = "_";
 /// Validates a record body for `collection` and returns typed, canonical values, or every
 /// problem found.
 ///
+/// A renamed field (`renamed_from`) is accepted under its old name as well; the values carry
+/// the new name, and a body giving both names is a problem.
+///
 /// Checked, each with a [`ProblemCode`]: names that are not fields (with a "did you mean"
-/// when one is close) or that datavern reserves; JSON types; required fields (absent on
+/// when one is close) or that datavern reserves; a renamed field given under both names; JSON types; required fields (absent on
 /// create, `null` ever); identifiers by their kind; subject references as record ids (UUIDs);
 /// dates (`YYYY-MM-DD`), RFC 3339 timestamps, exact decimals, 64-bit integers. Messages never
 /// repeat a submitted value.
@@ -42,7 +45,7 @@ pub fn validate(
 ) -> Result<ValidatedRecord, RecordProblems> {
     let mut problems = Vec::new();
     for (position, name) in body.keys().enumerate() {
-        if collection.field(name).is_none() {
+        if collection.resolve_field(name).is_none() {
             problems.push(not_a_field(collection, name, position + 1));
         }
     }
@@ -55,7 +58,24 @@ pub fn validate(
     let mut subjects = Vec::new();
     for field in collection.fields() {
         let name = field.name();
-        let Some(value) = body.get(name.as_str()) else {
+        // A renamed field may be given under its old name while the catalog declares the
+        // rename; problems point at the member the body has.
+        let alias = field
+            .renamed_from()
+            .filter(|old| body.contains_key(old.as_str()));
+        if let (Some(old), true) = (alias, body.contains_key(name.as_str())) {
+            problems.push(Problem::new(
+                old.as_str(),
+                ProblemCode::RenamedField,
+                format!(
+                    "`{old}` is the old name of `{name}`, which the body gives as well: keep \
+                     `{name}` and remove `{old}`"
+                ),
+            ));
+            continue;
+        }
+        let member = alias.unwrap_or(name);
+        let Some(value) = body.get(member.as_str()) else {
             if mode == Mode::Create && field.is_required() {
                 problems.push(Problem::new(
                     name.as_str(),
@@ -68,7 +88,7 @@ pub fn validate(
         if value.is_null() {
             if field.is_required() {
                 problems.push(Problem::new(
-                    name.as_str(),
+                    member.as_str(),
                     ProblemCode::NullNotAllowed,
                     format!("`{name}` is required and cannot be null: give it a value"),
                 ));
@@ -91,7 +111,7 @@ pub fn validate(
                 }
                 values.push((name.clone(), parsed));
             }
-            Err((code, message)) => problems.push(Problem::new(name.as_str(), code, message)),
+            Err((code, message)) => problems.push(Problem::new(member.as_str(), code, message)),
         }
     }
 

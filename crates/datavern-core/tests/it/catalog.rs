@@ -927,3 +927,88 @@ proptest! {
         }
     }
 }
+
+const NAVN: &str = "      - name: navn\n        type: string\n";
+
+#[test]
+fn renamed_field_keeps_its_old_name_as_an_alias() {
+    let yaml = edit(&[(
+        NAVN,
+        "      - name: fullt_navn\n        renamed_from: navn\n        type: string\n",
+    )]);
+    let catalog = Catalog::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let personer = catalog.collection("personer").unwrap();
+    let field = personer.field("fullt_navn").unwrap();
+    assert_eq!(field.renamed_from().map(|n| n.as_str()), Some("navn"));
+    assert!(personer.field("navn").is_none(), "the old name is no field");
+    assert_eq!(
+        personer.resolve_field("navn").map(|f| f.name().as_str()),
+        Some("fullt_navn")
+    );
+    assert_eq!(
+        personer
+            .resolve_field("fullt_navn")
+            .map(|f| f.name().as_str()),
+        Some("fullt_navn")
+    );
+    assert!(personer.field("fnr").unwrap().renamed_from().is_none());
+}
+
+#[test]
+fn renamed_from_must_name_a_field_the_collection_no_longer_has() {
+    let cases: [(&str, &str, ErrorCode, &str); 4] = [
+        // Another field of the collection still has the old name.
+        (
+            "      - name: fullt_navn\n        renamed_from: epost\n        type: string\n",
+            "collections[0].fields[1].renamed_from",
+            ErrorCode::RenamedFrom,
+            "still has a field named \"epost\"",
+        ),
+        // Its own name.
+        (
+            "      - name: navn\n        renamed_from: navn\n        type: string\n",
+            "collections[0].fields[1].renamed_from",
+            ErrorCode::RenamedFrom,
+            "named \"navn\" already",
+        ),
+        // Not a field name.
+        (
+            "      - name: fullt_navn\n        renamed_from: Fullt Navn\n        type: string\n",
+            "collections[0].fields[1].renamed_from",
+            ErrorCode::InvalidName,
+            "previous name",
+        ),
+        // Reserved.
+        (
+            "      - name: fullt_navn\n        renamed_from: dv_navn\n        type: string\n",
+            "collections[0].fields[1].renamed_from",
+            ErrorCode::InvalidName,
+            "previous name",
+        ),
+    ];
+    for (replacement, path, code, words) in cases {
+        let errors = errors_of(&edit(&[(NAVN, replacement)]));
+        let found: Vec<_> = errors.iter().collect();
+        assert_eq!(found.len(), 1, "{replacement}: {errors}");
+        assert_eq!(found[0].path, path, "{replacement}");
+        assert_eq!(found[0].code, code, "{replacement}: {errors}");
+        assert!(found[0].message.contains(words), "{errors}");
+        assert!(found[0].line.is_some(), "{errors}");
+    }
+
+    // Two fields renamed from one name: the old values can go to one of them only.
+    let errors = errors_of(&edit(&[
+        (
+            NAVN,
+            "      - name: fornavn\n        renamed_from: gammelt_navn\n        type: string\n",
+        ),
+        (
+            "      - name: epost\n",
+            "      - name: e_post\n        renamed_from: gammelt_navn\n",
+        ),
+    ]));
+    let found: Vec<_> = errors.iter().collect();
+    assert_eq!(found.len(), 1, "{errors}");
+    assert_eq!(found[0].path, "collections[0].fields[2].renamed_from");
+    assert_eq!(found[0].code, ErrorCode::Duplicate);
+}

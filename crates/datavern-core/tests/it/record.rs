@@ -961,3 +961,108 @@ proptest! {
         }
     }
 }
+
+/// The example catalog with `telefon` renamed `mobil` and `epost` renamed `e_post`.
+static RENAMED: LazyLock<Catalog> = LazyLock::new(|| {
+    let yaml = include_str!("../../../../examples/kommune.yaml")
+        .replacen(
+            "      - name: telefon\n",
+            "      - name: mobil\n        renamed_from: telefon\n",
+            1,
+        )
+        .replacen(
+            "      - name: epost\n",
+            "      - name: e_post\n        renamed_from: epost\n",
+            1,
+        );
+    Catalog::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}"))
+});
+
+#[test]
+fn renamed_field_is_accepted_under_its_old_name() {
+    let innbyggere = RENAMED.collection("innbyggere").unwrap();
+    let record = record::validate(innbyggere, &object(citizen()), Mode::Create)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        record
+            .get("mobil")
+            .and_then(FieldValue::canonical)
+            .as_deref(),
+        Some("+4791234567")
+    );
+    assert_eq!(record.get("telefon"), None, "values carry the new name");
+    assert!(record.get("e_post").is_some());
+
+    // A patch under the old name clears the renamed field.
+    let patch = record::validate(innbyggere, &object(json!({"telefon": null})), Mode::Patch)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(patch.get("mobil"), Some(&FieldValue::Null));
+
+    // Problems point at the member the body gave.
+    let problems =
+        record::validate(innbyggere, &object(json!({"telefon": "12"})), Mode::Patch).unwrap_err();
+    let problems: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.path.as_str(), p.code.as_str()))
+        .collect();
+    assert_eq!(problems, [("/telefon", "invalid_identifier")]);
+}
+
+#[test]
+fn body_giving_both_names_of_a_renamed_field_is_a_problem() {
+    let innbyggere = RENAMED.collection("innbyggere").unwrap();
+    for mode in [Mode::Create, Mode::Patch] {
+        let body = with(citizen(), json!({"mobil": "+47 912 34 567"}));
+        let problems = record::validate(innbyggere, &object(body), mode).unwrap_err();
+        let problems: Vec<&record::Problem> = problems.iter().collect();
+        assert_eq!(problems.len(), 1, "{mode:?}: {problems:?}");
+        assert_eq!(problems[0].path, "/telefon");
+        assert_eq!(problems[0].code, ProblemCode::RenamedField);
+        assert!(
+            problems[0].message.contains("keep `mobil`")
+                && problems[0].message.contains("remove `telefon`"),
+            "{}",
+            problems[0].message
+        );
+        assert!(!problems[0].message.contains("912"), "no value repeated");
+    }
+    // Without the rename, the old name is no field at all.
+    let plain = collection("innbyggere");
+    let problems =
+        record::validate(plain, &object(json!({"mobil": "+4791234567"})), Mode::Patch).unwrap_err();
+    assert_eq!(problems.as_slice()[0].code, ProblemCode::UnknownField);
+}
+
+#[test]
+fn renamed_searchable_field_is_looked_up_under_either_name() {
+    use datavern_core::access::{self, AccessRequest, Principal, PrincipalId};
+    use datavern_core::catalog::Kommunenummer;
+    use datavern_core::classification::Classification;
+
+    let innbyggere = RENAMED.collection("innbyggere").unwrap();
+    let tenant = Kommunenummer::parse("4601").unwrap();
+    let principal = Principal::new(
+        PrincipalId::parse("saksbehandler").unwrap(),
+        tenant,
+        Classification::Begrenset,
+    )
+    .with_purposes(RENAMED.purposes().iter().map(|p| p.id().clone()));
+    for name in ["epost", "e_post"] {
+        let grant = access::decide(
+            &RENAMED,
+            &principal,
+            &AccessRequest::lookup("innbyggere", tenant, name)
+                .with_purpose(Some("innbyggerregister")),
+        )
+        .unwrap_or_else(|denial| panic!("{name}: {denial}"));
+        assert_eq!(
+            grant.lookup_field().map(|f| f.as_str()),
+            Some("e_post"),
+            "{name}"
+        );
+        assert_eq!(
+            record::normalize_lookup(innbyggere, name, "KARI.NORDMANN@EXAMPLE.NO").unwrap(),
+            "kari.nordmann@example.no"
+        );
+    }
+}

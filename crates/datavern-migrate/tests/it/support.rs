@@ -64,6 +64,18 @@ pub(crate) const DROP_ADRESSE: (&str, &str) = (
     "",
 );
 
+/// Rename the plain `postnummer` to `postnr`.
+pub(crate) const RENAME_POSTNUMMER: (&str, &str) = (
+    "      - name: postnummer\n        type: string\n",
+    "      - name: postnr\n        renamed_from: postnummer\n        type: string\n",
+);
+
+/// Rename the encrypted, searchable `epost` to `epostadresse`.
+pub(crate) const RENAME_EPOST: (&str, &str) = (
+    "      - name: epost\n        type: string\n",
+    "      - name: epostadresse\n        renamed_from: epost\n        type: string\n",
+);
+
 /// Keep residents three years instead of two.
 pub(crate) const RETAIN_LONGER: (&str, &str) = ("      period: P2Y\n", "      period: P3Y\n");
 

@@ -369,6 +369,9 @@ pub(crate) async fn list(
                 .with_purpose(purpose.as_deref())
                 .with_consent(ConsentState::Deferred);
             let (grant, collection) = decide(&state, &principal, &request, &meta).await?;
+            // The grant names the field by its catalog name, also when the old name of a
+            // renamed field was given.
+            let field = grant.lookup_field().map_or(field.as_str(), |f| f.as_str());
             let normalized = normalize_lookup(collection, field, value).map_err(|problem| {
                 ApiError::new(
                     Code::InvalidQuery,

@@ -469,3 +469,78 @@ async fn bad_input_is_refused_without_partial_writes(backend: Backend) {
     assert_eq!(read["fields"], existing["fields"]);
     app.stop().await;
 }
+
+#[on_every_backend]
+async fn renamed_field_is_served_under_both_names(backend: Backend) {
+    let yaml = crate::app::test_catalog().source().replacen(
+        "      - name: epost\n        type: string\n",
+        "      - name: epostadresse\n        renamed_from: epost\n        type: string\n",
+        1,
+    );
+    let catalog = datavern_core::catalog::Catalog::from_yaml(&yaml).unwrap();
+    let app = TestApp::builder(backend).catalog(catalog).spawn().await;
+
+    // Created under the old name, answered under the new one.
+    let mut body = kari();
+    body["epost"] = json!("Kari.Nordmann@Example.no");
+    let created = create(&app, &body).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created["fields"]["epostadresse"],
+        "Kari.Nordmann@Example.no"
+    );
+    assert!(created["fields"].get("epost").is_none(), "{created}");
+
+    // Looked up under either name.
+    for name in ["epost", "epostadresse"] {
+        let found: Value = app
+            .request(
+                Method::GET,
+                &format!("{INNBYGGERE}?{name}=kari.nordmann@example.no"),
+                REGISTER,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = found["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{name}: {found}");
+        assert_eq!(items[0]["id"], id.as_str());
+    }
+
+    // Patched under the old name.
+    let patched: Value = app
+        .request(Method::PATCH, &format!("{INNBYGGERE}/{id}"), REGISTER)
+        .json(&json!({"epost": "kari@example.no"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        patched["fields"]["epostadresse"], "kari@example.no",
+        "{patched}"
+    );
+
+    // Both names in one body: which one to keep.
+    let response = app
+        .request(Method::PATCH, &format!("{INNBYGGERE}/{id}"), REGISTER)
+        .json(&json!({"epost": "a@example.no", "epostadresse": "b@example.no"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, problem) = problem(response).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/epost", "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "renamed_field", "{problem}");
+    assert!(
+        problem["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("keep `epostadresse`"),
+        "{problem}"
+    );
+}

@@ -161,8 +161,13 @@ pub(super) fn validate_collection(
     };
     let mut fields: Vec<Field> = Vec::new();
     let mut fields_ok = !raw_fields.is_empty();
+    let mut renames: Vec<(&RawField, FieldName)> = Vec::new();
     for raw_field in raw_fields {
-        match validate_field(cx, raw_field, &shape) {
+        let field = validate_field(cx, raw_field, &shape);
+        if let Some(old) = field.as_ref().and_then(Field::renamed_from) {
+            renames.push((raw_field, old.clone()));
+        }
+        match field {
             Some(field) if fields.iter().any(|f| f.name == field.name) => {
                 cx.push(
                     &raw_field.path.key("name"),
@@ -178,6 +183,7 @@ pub(super) fn validate_collection(
             None => fields_ok = false,
         }
     }
+    fields_ok &= check_renames(cx, &renames, &fields);
 
     let has_subjects = subjects.as_ref().map(|s| !matches!(s, DataSubjects::None));
     let retention = match &raw.retention {
@@ -647,4 +653,41 @@ fn retention_field(
         return None;
     }
     FieldName::parse(name).ok()
+}
+
+/// Each `renamed_from` names a field the collection no longer has, and no two fields name
+/// the same one (the old field's values go to one field).
+fn check_renames(
+    cx: &mut Context<'_>,
+    renames: &[(&RawField, FieldName)],
+    fields: &[Field],
+) -> bool {
+    let mut ok = true;
+    for (i, (raw, old)) in renames.iter().enumerate() {
+        let path = raw.path.key("renamed_from");
+        if fields.iter().any(|f| &f.name == old) {
+            cx.push(
+                &path,
+                ErrorCode::RenamedFrom,
+                format!(
+                    "the collection still has a field named \"{old}\": renamed_from gives the \
+                     name this field had in the previous catalog version, which no other field \
+                     may have; remove renamed_from, or rename or remove the other field"
+                ),
+            );
+            ok = false;
+        }
+        if renames[..i].iter().any(|(_, earlier)| earlier == old) {
+            cx.push(
+                &path,
+                ErrorCode::Duplicate,
+                format!(
+                    "another field is renamed from \"{old}\" already: the old field's values \
+                     can go to one field only"
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok
 }

@@ -172,6 +172,7 @@ pub(super) fn validate_field(
         Slot::Invalid => None,
     };
     let source = cx.optional_text(&raw.source, &at("source"));
+    let renamed_from = renamed_from(cx, raw, name.as_ref());
 
     if !identifier_ok || !searchable_ok || !unique_ok {
         return None;
@@ -195,7 +196,47 @@ pub(super) fn validate_field(
         attribution: attribution?,
         public_access: public_access?,
         source,
+        renamed_from: renamed_from?,
     })
+}
+
+/// The field's name in the previous catalog version (`renamed_from`): a valid field name
+/// other than its own. Whether another field of the collection has it is checked with the
+/// collection.
+fn renamed_from(
+    cx: &mut Context<'_>,
+    raw: &RawField,
+    name: Option<&FieldName>,
+) -> Option<Option<FieldName>> {
+    let path = raw.path.key("renamed_from");
+    let text = match &raw.renamed_from {
+        Slot::Absent => return Some(None),
+        Slot::Invalid => return None,
+        Slot::Present(_) => cx.optional_text(&raw.renamed_from, &path)?,
+    };
+    let old = match FieldName::parse(&text) {
+        Ok(old) => old,
+        Err(err) => {
+            cx.push(
+                &path,
+                ErrorCode::InvalidName,
+                format!("renamed_from must be the field's previous name: {err}"),
+            );
+            return None;
+        }
+    };
+    if name == Some(&old) {
+        cx.push(
+            &path,
+            ErrorCode::RenamedFrom,
+            format!(
+                "the field is named \"{old}\" already: renamed_from gives the name it had in \
+                 the previous catalog version; remove it or give the old name"
+            ),
+        );
+        return None;
+    }
+    Some(Some(old))
 }
 
 /// An identifier kind must fit the field's type (string) and category.
