@@ -44,14 +44,16 @@ print(f"datavern migrate copy: verified={r['verified']} rows={rows} copy={copy:.
 PY
 echo "datavern migrate copy, whole command: ${T_DV}s"
 
-# pgloader's defaults, but for resetting sequences: its reset quotes the column `position`
-# (dv_outbox) twice and fails, after the rows are loaded; the sequences are set by hand below.
+# pgloader's defaults, but for resetting sequences (its reset quotes the column `position` of
+# dv_outbox twice and fails after the rows are loaded) and for smaller batches: with its
+# defaults, Debian's pgloader 3.6.7 exhausts its 1 GiB heap on the 1M-record database.
 for f in data keys; do
     cat > "$WORK/pgloader-$f.load" <<LOAD
 LOAD DATABASE
     FROM sqlite://$WORK/data/$f.db
     INTO postgresql://postgres@127.0.0.1:5432/dv_pgloader_$f
-    WITH include drop, create tables, create indexes, reset no sequences;
+    WITH include drop, create tables, create indexes, reset no sequences,
+         prefetch rows = 10000, batch rows = 5000, workers = 2, concurrency = 1;
 LOAD
 done
 start=$(date +%s.%N)
