@@ -34,12 +34,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// The largest date shift, in days either way (never 0: every date moves).
-pub(crate) const MAX_SHIFT_DAYS: i64 = 180;
+pub const MAX_SHIFT_DAYS: i64 = 180;
 
 /// The most distinct values a field may have in the source to be masked by drawing from
 /// them (a choice among kindergartens, decisions, services); a field with more is masked by
 /// shape.
-pub(crate) const MAX_CATEGORIES: usize = 256;
+pub const MAX_CATEGORIES: usize = 256;
 
 /// Tries before a generator is given up as unable to find a fresh value (never seen in
 /// practice: each kind has millions of values).
