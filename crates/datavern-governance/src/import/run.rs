@@ -27,6 +27,10 @@ use super::source::{Source, SourceRow};
 pub const IMPORT_JOB: &str = "import";
 /// Rows per batch (one transaction each) unless told otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 500;
+
+/// The planner's statistics of the collection's table are refreshed when the records an
+/// import wrote pass this many, and each doubling of it.
+const STATISTICS_STEP: u64 = 1000;
 /// Lookups of stored duplicates in flight at once.
 const LOOKUPS_IN_FLIGHT: usize = 8;
 
@@ -619,8 +623,9 @@ impl<'p, 'c> Run<'p, 'c> {
             .await
         {
             Ok(_) => {
+                let before = self.carried.imported;
                 self.advance(last, count);
-                Ok(())
+                self.refresh_statistics(records, before).await
             }
             Err(StoreError::Record(err)) if refuses_row(&err) => {
                 self.write_one_by_one(records, &key, id, accepted, last)
@@ -628,6 +633,25 @@ impl<'p, 'c> Run<'p, 'c> {
             }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Refreshes the planner's statistics of the collection's table each time the records
+    /// this import wrote pass a doubling step (1,000, 2,000, 4,000, … since `before`): an
+    /// import usually starts on an empty table, and on PostgreSQL the duplicate lookups would
+    /// otherwise keep a plan that scans the whole table (`Database::analyze_tables`).
+    async fn refresh_statistics(&self, records: &Records, before: u64) -> Result<(), ImportError> {
+        let step = |n: u64| (n / STATISTICS_STEP).checked_ilog2();
+        let crossed =
+            step(self.carried.imported).is_some() && step(self.carried.imported) != step(before);
+        if crossed && let Some(table) = records.table(self.prepared.collection.name().as_str()) {
+            records
+                .store()
+                .data()
+                .analyze_tables(&[table.table()])
+                .await
+                .map_err(|err| crate::Error::Store(StoreError::Sql(err)))?;
+        }
+        Ok(())
     }
 
     /// Writes each record in its own transaction with its own row as the checkpoint, and

@@ -458,3 +458,41 @@ columns:
     assert_eq!(err.refusal_code(), Some("source_unreadable"));
     env.finish().await;
 }
+
+/// An import into an empty table refreshes PostgreSQL's statistics as the table grows: with
+/// the table still believed empty, the generic plan of the per-row duplicate lookup scanned
+/// the whole table, and an import of 100,000 rows slowed to 82 rows/s by 40,000.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_keeps_the_planner_statistics_of_postgres_fresh() {
+    let env = Env::kommune(Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = (0..1_100u64)
+        .map(|i| {
+            let p = datavern_core::demo::person(7, i);
+            format!(
+                "{};{};{};{};{};{};{}",
+                p.fodselsnummer,
+                p.fornavn,
+                p.etternavn,
+                p.fodselsdato.strftime("%d.%m.%Y"),
+                p.adresse,
+                p.postal.postnummer,
+                p.telefon
+            )
+        })
+        .collect();
+    let path = csv(dir.path(), &rows);
+    let report = import(&env, &options(ImportMode::Apply), MAPPING, &path)
+        .await
+        .unwrap();
+    assert!(report.imported >= 1_000, "{}", report.imported);
+    let estimated = scalar(
+        env.data(),
+        "SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE relname = 'c_innbyggere'",
+    )
+    .await;
+    assert!(
+        estimated >= 1_000,
+        "the table's statistics were not refreshed: reltuples {estimated}"
+    );
+}
