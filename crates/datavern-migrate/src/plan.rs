@@ -937,16 +937,11 @@ fn field_renamed(
         .extend(sync(table, from, &column.name, backend));
     phases.unhook.extend(unsync(table, &column.name, backend));
     if let Some(index) = index {
-        phases.expand.push(add_column(table, index, backend)?);
-        phases
-            .expand
-            .push(create_index(table, &index.name, backend));
-        phases
-            .expand
-            .extend(sync(table, from, &index.name, backend));
-        phases.unhook.extend(unsync(table, &index.name, backend));
-        phases.abort.push(drop_index(table, &index.name, backend));
-        phases.abort.push(drop_column(table, &index.name, backend)?);
+        // The new name's blind index, filled from the old field as making it searchable is.
+        let searchable = field_searchable(table, from, index, backend)?;
+        phases.expand.extend(searchable.expand);
+        phases.unhook.extend(searchable.unhook);
+        phases.abort.extend(searchable.abort);
     }
     phases
         .abort
