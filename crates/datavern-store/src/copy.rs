@@ -40,24 +40,41 @@ pub struct CopyRequest<'a> {
     pub options: CopyOptions,
 }
 
+/// Collections a residency rule keeps out of a copy's declared location (a plain copy or a
+/// masked one): the copy is refused before anything is written.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the target is declared to be in `{location}`, where {} of the catalog's collections may \
+     not be stored:\n  - {}\ncopy to a database in a location every collection allows \
+     (--location says where the target is)",
+    refusals.len(),
+    refusals.join("\n  - ")
+)]
+pub struct ResidencyRefused {
+    /// The declared location.
+    pub location: Location,
+    /// One line per collection refused, naming the rule.
+    pub refusals: Vec<String>,
+}
+
+/// Checks every collection of `catalog` against the residency rules for a copy to
+/// `location`.
+pub fn check_residency(catalog: &Catalog, location: Location) -> Result<(), ResidencyRefused> {
+    let refusals = catalog.residency_refusals(location, catalog.collections().iter());
+    if refusals.is_empty() {
+        Ok(())
+    } else {
+        Err(ResidencyRefused { location, refusals })
+    }
+}
+
 /// Why a copy did not happen or did not finish.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CopyError {
     /// A residency rule keeps collections out of the target's location; nothing written.
-    #[error(
-        "the target is declared to be in `{location}`, where {} of the catalog's collections \
-         may not be stored:\n  - {}\ncopy to a database in a location every collection \
-         allows (--location says where the target is)",
-        refusals.len(),
-        refusals.join("\n  - ")
-    )]
-    Residency {
-        /// The declared location.
-        location: Location,
-        /// One line per collection refused, naming the rule.
-        refusals: Vec<String>,
-    },
+    #[error(transparent)]
+    Residency(#[from] ResidencyRefused),
     /// A target holds tables and no copy in progress; nothing written.
     #[error(
         "the {role} target {url} is not empty: an installation is copied only into empty \
@@ -84,7 +101,7 @@ impl CopyError {
     /// The stable code of a refusal (`residency`, `target_not_empty`); `None` for a failure.
     pub fn refusal_code(&self) -> Option<&'static str> {
         match self {
-            CopyError::Residency { .. } => Some("residency"),
+            CopyError::Residency(_) => Some("residency"),
             CopyError::TargetNotEmpty { .. } => Some("target_not_empty"),
             CopyError::Store(_) => None,
         }
@@ -166,15 +183,7 @@ async fn copy_unaudited(
     request: &CopyRequest<'_>,
     progress: &mut (dyn FnMut(DatabaseRole, Progress<'_>) + Send),
 ) -> Result<InstallationCopy, CopyError> {
-    let refusals = request
-        .catalog
-        .residency_refusals(request.location, request.catalog.collections().iter());
-    if !refusals.is_empty() {
-        return Err(CopyError::Residency {
-            location: request.location,
-            refusals,
-        });
-    }
+    check_residency(request.catalog, request.location)?;
     let target = Store::connect(request.target)
         .await?
         .with_clock(source.clock().clone());

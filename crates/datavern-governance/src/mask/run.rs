@@ -12,6 +12,7 @@ use datavern_core::record::{self, FieldValue, Mode};
 use datavern_core::residency::Location;
 use datavern_sql::{Tx, TxMode};
 use datavern_store::audit::{AuditAction, AuditOutcome, MigrationEvent};
+use datavern_store::copy::{ResidencyRefused, check_residency};
 use datavern_store::records::MAX_BATCH;
 use datavern_store::records::raw::RawRow;
 use datavern_store::{AuditEntry, Records, RequestMeta, StoreError, SubjectId};
@@ -96,19 +97,8 @@ pub struct MaskedCollection {
 #[non_exhaustive]
 pub enum MaskError {
     /// A residency rule keeps collections out of the target's location; nothing written.
-    #[error(
-        "the target is declared to be in `{location}`, where {} of the catalog's collections \
-         may not be stored:\n  - {}\ncopy to a database in a location every collection \
-         allows (--location says where the target is)",
-        refusals.len(),
-        refusals.join("\n  - ")
-    )]
-    Residency {
-        /// The declared location.
-        location: Location,
-        /// One line per collection refused.
-        refusals: Vec<String>,
-    },
+    #[error(transparent)]
+    Residency(#[from] ResidencyRefused),
     /// The target's catalog does not say `masked: true`, or differs from the source's.
     #[error("{0}")]
     TargetCatalog(String),
@@ -171,7 +161,7 @@ impl MaskError {
     /// `None` for a failure.
     pub fn refusal_code(&self) -> Option<&'static str> {
         match self {
-            MaskError::Residency { .. } => Some("residency"),
+            MaskError::Residency(_) => Some("residency"),
             MaskError::TargetCatalog(_) => Some("target_catalog"),
             MaskError::TargetNotEmpty(_) => Some("target_not_empty"),
             _ => None,
@@ -485,13 +475,7 @@ async fn check(
     target: &Records,
     options: &MaskOptions,
 ) -> Result<(), MaskError> {
-    let refusals = catalog.residency_refusals(options.location, catalog.collections().iter());
-    if !refusals.is_empty() {
-        return Err(MaskError::Residency {
-            location: options.location,
-            refusals,
-        });
-    }
+    check_residency(catalog, options.location)?;
     let theirs = target.catalog();
     if !theirs.deployment().is_masked() {
         return Err(MaskError::TargetCatalog(
